@@ -1,0 +1,76 @@
+/**
+ * Process configuration, parsed once. Environment variables win; otherwise the values written by
+ * `scripts/services.sh up` to .data/env point at the project's local services.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+
+const schema = z.object({
+  DATABASE_URL: z.string().url(),
+  REDIS_URL: z.string().url(),
+  TEMPORAL_ADDRESS: z.string().min(3),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  TEMPORAL_CLI: z.string().optional(),
+  TASK_QUEUE: z.string().default('expflow'),
+  ANALYTICS_TASK_QUEUE: z.string().optional(),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_TOKEN: z.string().optional(),
+});
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl: string;
+  temporalCli: string;
+  taskQueue: string;
+  analyticsTaskQueue: string;
+  apiPort: number;
+  apiHost: string;
+  apiToken?: string;
+}
+
+function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** Parses the environment (with .data/env as fallback) and fails with the offending variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const merged = { ...readEnvFile(join(ROOT, '.data', 'env')), ...stripEmpty(env) };
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration (${issues}); run 'npm run services:up' or set the variables`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalUiUrl: e.TEMPORAL_UI_URL,
+    temporalCli: e.TEMPORAL_CLI ?? join(ROOT, '.tools', 'venv', 'bin', 'temporal'),
+    taskQueue: e.TASK_QUEUE,
+    analyticsTaskQueue: e.ANALYTICS_TASK_QUEUE ?? e.TASK_QUEUE,
+    apiPort: e.API_PORT,
+    apiHost: e.API_HOST,
+    apiToken: e.API_TOKEN,
+  };
+}
+
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => !!kv[1]));
+}

