@@ -80,19 +80,22 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
 }
 
 /**
- * SQL that takes the database from the existing migrations to the current schema (empty if none).
- * Replaying the migrations needs a scratch ("shadow") database, as `prisma migrate diff` does.
+ * SQL that takes the schema recorded with the newest migration to the current schema.
+ * Each migration folder keeps a copy of the schema it produced (schema.prisma, ignored by Prisma
+ * Migrate), so a diff needs no shadow database: the wasm engine cannot describe a live Postgres
+ * catalogue here ("Column type 'char' could not be deserialized"). The engine still opens a
+ * connection at start-up, so it is given one; the diff itself reads and writes nothing there.
  */
-export async function diffMigrationsToSchema(shadowDatabaseUrl: string): Promise<string> {
-  const engine = await openSchemaEngine(shadowDatabaseUrl);
+export async function diffMigrationsToSchema(databaseUrl: string): Promise<string> {
+  await loadWasm();
+  const schema = await readFile(SCHEMA_PATH, 'utf8');
+  const migrations = await readMigrations();
+  const last = migrations.migrationDirectories.at(-1);
+  const previous = last ? await readFile(join(MIGRATIONS_DIR, last.path, 'schema.prisma'), 'utf8') : null;
+  const engine = await bg.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, () => {}, bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }) as never));
   try {
-    const schema = await readFile(SCHEMA_PATH, 'utf8');
-    const migrations = await readMigrations();
-    const from = migrations.migrationDirectories.length
-      ? ({ tag: 'migrations', ...migrations } as const)
-      : ({ tag: 'empty' } as const);
     const result = await engine.diff({
-      from,
+      from: previous === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: 'previous.prisma', content: previous }] },
       to: { tag: 'schemaDatamodel', files: [{ path: SCHEMA_PATH, content: schema }] },
       script: true,
       exitCode: null,
