@@ -1,0 +1,100 @@
+/**
+ * Seeded k-means over plain number[][] points, wrapping ml-kmeans (k-means++ start). ml-kmeans
+ * starts randomly, so every call takes an explicit seed; several restarts with derived seeds keep
+ * the best (lowest within-cluster sum of squares) run, which protects against a bad start.
+ */
+import { kmeans } from 'ml-kmeans';
+
+/** Result of one clustering: centroids, the label of every point, and the within-cluster SS. */
+export interface KMeansFit {
+  k: number;
+  centroids: number[][];
+  labels: number[];
+  inertia: number;
+}
+
+export interface KMeansOptions {
+  seed: number;
+  /** Independent k-means++ starts; the best is kept. Default 3. */
+  restarts?: number;
+  maxIterations?: number;
+}
+
+/** Runs seeded k-means with restarts; drops clusters that end up empty (k may shrink). */
+export function runKMeans(points: number[][], k: number, options: KMeansOptions): KMeansFit {
+  if (points.length === 0) return { k: 0, centroids: [], labels: [], inertia: 0 };
+  const kk = Math.max(1, Math.min(k, distinctCount(points)));
+  let best: KMeansFit | null = null;
+  const restarts = Math.max(1, options.restarts ?? 3);
+  for (let r = 0; r < restarts; r++) {
+    // ml-random wants a 32-bit integer seed; derive one per restart deterministically.
+    const seed = (Math.imul(options.seed >>> 0, 2654435761) + r * 40503 + 1) >>> 0;
+    const result = kmeans(points, kk, {
+      seed,
+      initialization: 'kmeans++',
+      maxIterations: options.maxIterations ?? 100,
+    });
+    const fit = compact(points, result.centroids);
+    if (!best || fit.inertia < best.inertia) best = fit;
+  }
+  return best!;
+}
+
+/** Index of the nearest centroid (squared Euclidean) for one point. */
+export function nearestCentroid(point: number[], centroids: number[][]): number {
+  let best = -1;
+  let bestD = Infinity;
+  for (let c = 0; c < centroids.length; c++) {
+    const d = squaredDistance(point, centroids[c]!);
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Squared Euclidean distance. */
+export function squaredDistance(a: number[], b: number[]): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) {
+    const d = a[j]! - b[j]!;
+    s += d * d;
+  }
+  return s;
+}
+
+/** Reassigns to the final centroids, recomputes means and removes empty clusters. */
+function compact(points: number[][], centroids: number[][]): KMeansFit {
+  const raw = points.map((p) => nearestCentroid(p, centroids));
+  const used = [...new Set(raw)].sort((a, b) => a - b);
+  const remap = new Map(used.map((c, i) => [c, i]));
+  const labels = raw.map((c) => remap.get(c)!);
+  const means = meansByLabel(points, labels, used.length);
+  let inertia = 0;
+  for (let i = 0; i < points.length; i++) inertia += squaredDistance(points[i]!, means[labels[i]!]!);
+  return { k: used.length, centroids: means, labels, inertia };
+}
+
+/** Mean vector of the points carrying each label 0..k-1 (empty label → zero vector). */
+export function meansByLabel(points: number[][], labels: number[], k: number): number[][] {
+  const dim = points[0]?.length ?? 0;
+  const sums = Array.from({ length: k }, () => new Array<number>(dim).fill(0));
+  const counts = new Array<number>(k).fill(0);
+  for (let i = 0; i < points.length; i++) {
+    const l = labels[i]!;
+    if (l < 0) continue;
+    counts[l]!++;
+    for (let j = 0; j < dim; j++) sums[l]![j]! += points[i]![j]!;
+  }
+  return sums.map((s, c) => s.map((v) => (counts[c]! > 0 ? v / counts[c]! : 0)));
+}
+
+function distinctCount(points: number[][]): number {
+  const seen = new Set<string>();
+  for (const p of points) {
+    seen.add(p.join(','));
+    if (seen.size > 64) break; // enough to know k is feasible
+  }
+  return seen.size;
+}
