@@ -102,6 +102,21 @@ export interface AllocationSnapshot {
   /** Fraction of all units held out of every experiment in the layer (served the default). */
   holdout?: number;
   randomization?: { type: 'simple' } | { type: 'stratified'; strata: string[] };
+  /**
+   * Per-context arm probabilities from the risk-adjusted controller (domain/allocation/contextual.ts).
+   * When present, an enrolled unit whose context has every feature gets its tree leaf's weights
+   * instead of its segment's weights. `nodes` is a flat tree with the root at index 0; a split sends
+   * `context[features[feature]] < threshold` to `left`, else `right` (ml-cart's convention). Leaf
+   * `weights` align with `variants`; `lcb` is the uplift lower bound the controller judged risk on.
+   */
+  contextual?: {
+    features: string[];
+    variants: string[];
+    nodes: Array<
+      | { feature: number; threshold: number; left: number; right: number }
+      | { weights: number[]; lcb: number | null; n: number }
+    >;
+  };
   sticky: boolean;
   createdAt: string;
   reason: string;
