@@ -1,0 +1,101 @@
+/**
+ * Absolute and relative differences of two independent estimates, the shared output shape of every
+ * two-arm comparison. Relative effects use the delta method on m_t/m_c − 1:
+ * Var ≈ V_t/m_c² + m_t²·V_c/m_c⁴ (first-order Taylor expansion, as GrowthBook's gbstats does).
+ */
+import { normalQuantile, studentTQuantile, studentTTwoSidedPValue, twoSidedPValue } from './normal.js';
+
+export type Interval = [number, number];
+
+/** Relative lift (treatment/control − 1) with its delta-method standard error and interval. */
+export interface RelativeEffect {
+  estimate: number;
+  standardError: number;
+  ci: Interval;
+}
+
+/** Why a result is degenerate; absent when the estimate is regular. */
+export type StatsReason =
+  | 'empty-arm'
+  | 'insufficient-sample'
+  | 'zero-variance'
+  | 'zero-baseline'
+  | 'single-arm'
+  | 'no-data';
+
+/** Result of comparing one treatment arm with control. `ci` is null when it is undefined. */
+export interface EffectEstimate {
+  /** Treatment − control. */
+  estimate: number;
+  standardError: number;
+  ci: Interval | null;
+  pValue: number;
+  relative: RelativeEffect | null;
+  controlMean: number;
+  treatmentMean: number;
+  /** Test statistic (z or t); 0 when degenerate. */
+  statistic: number;
+  /** Degrees of freedom for t-based results; null for normal-based ones. */
+  df: number | null;
+  reason?: StatsReason;
+}
+
+/** Per-arm mean and variance of that mean. */
+export interface MeanWithVariance {
+  mean: number;
+  /** Variance of the estimated mean (σ²/n), not of a single unit. */
+  variance: number;
+}
+
+/** Delta-method relative lift of treatment over control; null when the control mean is 0. */
+export function relativeEffect(control: MeanWithVariance, treatment: MeanWithVariance, alpha: number, df: number | null = null): RelativeEffect | null {
+  if (control.mean === 0 || !Number.isFinite(control.mean)) return null;
+  const mc = control.mean;
+  const estimate = treatment.mean / mc - 1;
+  const variance = treatment.variance / (mc * mc) + (treatment.mean * treatment.mean * control.variance) / mc ** 4;
+  const se = Math.sqrt(Math.max(variance, 0));
+  const q = df === null ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, df);
+  return { estimate, standardError: se, ci: [estimate - q * se, estimate + q * se] };
+}
+
+/**
+ * Difference of two independent means with a z (df = null) or t interval. `testVariance` lets a caller
+ * use a different standard error for the p-value than for the interval (pooled vs unpooled proportions).
+ */
+export function compareIndependentMeans(
+  control: MeanWithVariance,
+  treatment: MeanWithVariance,
+  alpha: number,
+  options: { df?: number | null; testVariance?: number } = {},
+): EffectEstimate {
+  const df = options.df ?? null;
+  const estimate = treatment.mean - control.mean;
+  const variance = control.variance + treatment.variance;
+  const se = Math.sqrt(Math.max(variance, 0));
+  const testSe = options.testVariance === undefined ? se : Math.sqrt(Math.max(options.testVariance, 0));
+  const base = { estimate, standardError: se, controlMean: control.mean, treatmentMean: treatment.mean, df };
+  if (!(testSe > 0) || !(se > 0)) {
+    return { ...base, ci: null, pValue: 1, relative: null, statistic: 0, reason: 'zero-variance' };
+  }
+  const statistic = estimate / testSe;
+  const pValue = df === null ? twoSidedPValue(statistic) : studentTTwoSidedPValue(statistic, df);
+  const q = df === null ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, df);
+  const relative = relativeEffect(control, treatment, alpha, df);
+  return { ...base, ci: [estimate - q * se, estimate + q * se], pValue, relative, statistic };
+}
+
+/** Uninformative result for a comparison that cannot be made. */
+export function degenerateEffect(reason: StatsReason, controlMean = 0, treatmentMean = 0): EffectEstimate {
+  return {
+    estimate: treatmentMean - controlMean,
+    standardError: 0,
+    ci: null,
+    pValue: 1,
+    relative: null,
+    controlMean,
+    treatmentMean,
+    statistic: 0,
+    df: null,
+    reason,
+  };
+}
