@@ -1,0 +1,128 @@
+/**
+ * Simulated experiment histories for the cold-start time-to-significance model. Each simulated
+ * segment accrues binomial conversions per cycle in two arms (sufficient statistics only), is
+ * checked each cycle with an always-valid test, and yields one training row per cycle before it
+ * crosses: features at that cycle → log of the samples it still needed.
+ */
+import { normal, type Rng } from '../rng.js';
+import type { Moments } from '../types.js';
+import { predictSamplesAnalytic, type SegmentPredictionFeatures } from './power-baseline.js';
+import { ttsigFeatureVector, type TtsigTrainingRow } from './tree-model.js';
+
+/** Returns true when the always-valid interval for treatment − control excludes 0. */
+export type CrossingTest = (control: Moments, treatment: Moments) => boolean;
+
+export interface SimulatedSegmentSpec {
+  baselineRate: number;
+  relativeEffect: number;
+  accrualPerCycle: number;
+  size: number;
+  horizonCycles: number;
+}
+
+export interface SimulatedTrajectory {
+  spec: SimulatedSegmentSpec;
+  /** Features at the end of each cycle (before crossing, inclusive of the crossing cycle). */
+  features: SegmentPredictionFeatures[];
+  /** Total samples (both arms) at the end of each cycle. */
+  samples: number[];
+  /** Total samples when the test first crossed, or null when it never did within the horizon. */
+  crossedAtSamples: number | null;
+}
+
+/** Binomial(n, p) draw: exact by summation for small n·p, normal approximation otherwise. */
+export function binomial(rng: Rng, n: number, p: number): number {
+  if (n <= 0 || p <= 0) return 0;
+  if (p >= 1) return n;
+  const mean = n * p;
+  if (n < 60 || mean < 15 || n - mean < 15) {
+    // Inversion by waiting times: geometric gaps between successes, O(n·p) draws.
+    let x = 0;
+    let i = 0;
+    const logq = Math.log(1 - p);
+    for (;;) {
+      i += Math.floor(Math.log(1 - rng()) / logq) + 1;
+      if (i > n) return x;
+      x++;
+    }
+  }
+  const draw = Math.round(mean + Math.sqrt(mean * (1 - p)) * normal(rng));
+  return Math.min(n, Math.max(0, draw));
+}
+
+/** Adds k successes out of n Bernoulli trials to binary-metric moments. */
+export function addBinary(m: Moments, n: number, k: number): Moments {
+  return { n: m.n + n, sum: m.sum + k, sumSquares: m.sumSquares + k };
+}
+
+/** Draws a random segment scenario covering the ranges production segments live in. */
+export function drawSegmentSpec(rng: Rng, horizonCycles = 60): SimulatedSegmentSpec {
+  const baselineRate = 0.01 + rng() * 0.19;
+  const relativeEffect = rng() < 0.3 ? 0 : (rng() * 2 - 1) * 0.3;
+  const accrualPerCycle = Math.round(Math.exp(Math.log(100) + rng() * Math.log(80)));
+  return { baselineRate, relativeEffect, accrualPerCycle, size: accrualPerCycle * (5 + rng() * 45), horizonCycles };
+}
+
+/** Simulates one two-arm segment cycle by cycle until the test crosses or the horizon ends. */
+export function simulateTrajectory(rng: Rng, spec: SimulatedSegmentSpec, test: CrossingTest): SimulatedTrajectory {
+  let control: Moments = { n: 0, sum: 0, sumSquares: 0 };
+  let treatment: Moments = { n: 0, sum: 0, sumSquares: 0 };
+  const pT = Math.min(1, Math.max(0, spec.baselineRate * (1 + spec.relativeEffect)));
+  const features: SegmentPredictionFeatures[] = [];
+  const samples: number[] = [];
+  for (let cycle = 1; cycle <= spec.horizonCycles; cycle++) {
+    const nc = binomial(rng, spec.accrualPerCycle, 0.5);
+    const nt = spec.accrualPerCycle - nc;
+    control = addBinary(control, nc, binomial(rng, nc, spec.baselineRate));
+    treatment = addBinary(treatment, nt, binomial(rng, nt, pT));
+    features.push(featuresFromMoments(control, treatment, spec.size, spec.accrualPerCycle, cycle));
+    samples.push(control.n + treatment.n);
+    if (test(control, treatment)) return { spec, features, samples, crossedAtSamples: control.n + treatment.n };
+  }
+  return { spec, features, samples, crossedAtSamples: null };
+}
+
+/** Prediction features of a two-arm segment from its moments. */
+export function featuresFromMoments(
+  control: Moments,
+  treatment: Moments,
+  size: number,
+  accrualPerCycle: number,
+  cyclesElapsed: number,
+): SegmentPredictionFeatures {
+  const mc = control.n ? control.sum / control.n : 0;
+  const mt = treatment.n ? treatment.sum / treatment.n : 0;
+  const n = control.n + treatment.n;
+  const pooledMean = n ? (control.sum + treatment.sum) / n : 0;
+  const pooledVar = n > 1 ? Math.max(0, (control.sumSquares + treatment.sumSquares - n * pooledMean * pooledMean) / (n - 1)) : 0;
+  return {
+    size,
+    accrualPerCycle,
+    baselineRate: mc,
+    observedEffect: mt - mc,
+    variance: pooledVar,
+    cyclesElapsed,
+    samplesPerArm: Math.min(control.n, treatment.n),
+  };
+}
+
+/**
+ * Training rows from trajectories: each cycle before the crossing → log(samples still needed).
+ * Trajectories that never crossed are right-censored; their rows use log(3 × samples to the
+ * horizon), a deliberate "much longer than we looked" stand-in so the tree learns to rank them last.
+ */
+export function trajectoriesToRows(trajectories: SimulatedTrajectory[], capSamples = 1e7): TtsigTrainingRow[] {
+  const rows: TtsigTrainingRow[] = [];
+  for (const t of trajectories) {
+    const horizonSamples = t.spec.accrualPerCycle * t.spec.horizonCycles;
+    for (let i = 0; i < t.features.length; i++) {
+      const remaining =
+        t.crossedAtSamples !== null ? t.crossedAtSamples - t.samples[i]! : 3 * Math.max(horizonSamples - t.samples[i]!, t.spec.accrualPerCycle);
+      if (t.crossedAtSamples !== null && remaining <= 0) continue; // the crossing look itself
+      const f = t.features[i]!;
+      const analytic = predictSamplesAnalytic(f, { capSamples });
+      rows.push({ features: ttsigFeatureVector(f, analytic), logSamples: Math.log1p(Math.min(capSamples, remaining)) });
+    }
+  }
+  return rows;
+}
