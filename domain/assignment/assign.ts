@@ -1,0 +1,170 @@
+/**
+ * The assignment hot path: pure, deterministic, a few hundred nanoseconds.
+ *
+ * Order of checks (first failing check decides the reason):
+ * phase → targeting → holdout → layer range → segment terminated → coverage → arm pick.
+ *
+ * Independent uniforms per unit, each from its own salt:
+ * - `holdout` and `layer` draws are seeded by the layer name (or the experiment seed without a
+ *   layer), so every experiment in a layer sees the same holdout and the same layer bucket — two
+ *   experiments with disjoint [start,end) ranges never share a unit.
+ * - `coverage` and `variant` draws are seeded by the experiment seed. Raising coverage only adds
+ *   units; changing weights moves only units whose draw crosses a threshold.
+ *
+ * Logged propensity = P(variant | enrolled, segment[, context leaf]) — the arm's weight in the
+ * segment (or in the contextual leaf) at the time of assignment. It does not include the coverage
+ * or eligibility probability: estimators condition on enrolment. Non-enrolled units get the default
+ * variant with propensity 1 and segment −1 when they were excluded before segment placement.
+ */
+import type { AllocationSnapshot, Assignment } from '../types.js';
+import { SALT, drawV1, drawV2, unitState } from './hash.js';
+import { type PreparedSnapshot, compileSnapshot, findContextualLeaf, placeSegment } from './compile-snapshot.js';
+import { blockCounterKey, pickFromBlock, stratumKey } from './stratified.js';
+import type { AssignContext } from './targeting.js';
+
+/** Why a unit got what it got. */
+export type AssignReason =
+  | 'enrolled'
+  | 'contextual'
+  | 'stratified'
+  | 'not_started'
+  | 'paused'
+  | 'stopped'
+  | 'concluded'
+  | 'not_eligible'
+  | 'holdout'
+  | 'layer'
+  | 'segment_terminated'
+  | 'coverage';
+
+/** Optional inputs of one assignment. */
+export interface AssignOptions {
+  /**
+   * Stratified randomisation only: the value the API got from INCR on `stratumCounterKey(...)`.
+   * Without it the arm is picked by hash (the API calls once to learn the key, then again).
+   */
+  counter?: number;
+}
+
+/** Assignment with the reason narrowed to the known set. */
+export interface AssignResult extends Assignment {
+  reason: AssignReason;
+}
+
+const memo = new WeakMap<AllocationSnapshot, PreparedSnapshot>();
+
+/** Prepared form of a snapshot, compiled on first use and memoised per snapshot object. */
+export function prepareSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot {
+  let prep = memo.get(snapshot);
+  if (!prep) {
+    prep = compileSnapshot(snapshot);
+    memo.set(snapshot, prep);
+  }
+  return prep;
+}
+
+/** Assign a unit from a snapshot (memoised compile) — same result as `assignPrepared`. */
+export function assign(
+  unitId: string,
+  snapshot: AllocationSnapshot | PreparedSnapshot,
+  context: AssignContext = {},
+  opts?: AssignOptions,
+): AssignResult {
+  const prep = 'kind' in snapshot && snapshot.kind === 'prepared' ? snapshot : prepareSnapshot(snapshot as AllocationSnapshot);
+  return assignPrepared(unitId, prep, context, opts);
+}
+
+/** Assign a unit from a prepared snapshot: the hot path. */
+export function assignPrepared(
+  unitId: string,
+  prep: PreparedSnapshot,
+  context: AssignContext,
+  opts?: AssignOptions,
+): AssignResult {
+  const snap = prep.snapshot;
+  switch (snap.phase) {
+    case 'running':
+      break;
+    case 'draft':
+      return notEnrolled(prep, 'not_started', -1);
+    case 'paused':
+      return notEnrolled(prep, 'paused', -1);
+    case 'stopped':
+      return notEnrolled(prep, 'stopped', -1);
+    case 'concluded':
+      return notEnrolled(prep, 'concluded', -1);
+    default:
+      return assertNever(snap.phase);
+  }
+  if (prep.eligible !== null && !prep.eligible(context)) return notEnrolled(prep, 'not_eligible', -1);
+
+  const v2 = prep.hashVersion === 2;
+  const expA = unitState(prep.seedA, unitId);
+  const expB = v2 ? unitState(prep.seedB, unitId) : 0;
+
+  if (prep.layer !== null) {
+    const la = unitState(prep.layer.a, unitId);
+    const lb = v2 ? unitState(prep.layer.b, unitId) : 0;
+    if (prep.holdout > 0 && (v2 ? drawV2(la, lb, SALT.holdout) : drawV1(la, SALT.holdout)) < prep.holdout) {
+      return notEnrolled(prep, 'holdout', -1);
+    }
+    const bucket = v2 ? drawV2(la, lb, SALT.layer) : drawV1(la, SALT.layer);
+    if (bucket < prep.layer.start || bucket >= prep.layer.end) return notEnrolled(prep, 'layer', -1);
+  } else if (prep.holdout > 0 && (v2 ? drawV2(expA, expB, SALT.holdout) : drawV1(expA, SALT.holdout)) < prep.holdout) {
+    return notEnrolled(prep, 'holdout', -1);
+  }
+
+  const seg = prep.segments[placeSegment(prep, context)]!;
+  if (seg.status === 'terminated') return notEnrolled(prep, 'segment_terminated', seg.id);
+  if (seg.coverage < 1) {
+    const u = v2 ? drawV2(expA, expB, SALT.coverage) : drawV1(expA, SALT.coverage);
+    if (u >= seg.coverage) return notEnrolled(prep, 'coverage', seg.id);
+  }
+
+  const c = prep.contextual;
+  if (c !== null) {
+    const leaf = findContextualLeaf(c, context);
+    if (leaf >= 0) {
+      const u = v2 ? drawV2(expA, expB, SALT.variant) : drawV1(expA, SALT.variant);
+      const i = pickIndex(c.leafCum[leaf]!, u);
+      return enrolled(prep, c.keys[i]!, c.leafWeights[leaf]![i]!, seg.id, 'contextual');
+    }
+  }
+  if (prep.strata !== null && opts?.counter !== undefined) {
+    const key = blockCounterKey(snap.experimentKey, seg.id, stratumKey(context, prep.strata), seg.weightsRecord);
+    const variant = pickFromBlock(opts.counter, seg.weightsRecord, `${snap.seed}|${key}`);
+    return enrolled(prep, variant, seg.weightsRecord[variant]!, seg.id, 'stratified');
+  }
+  const u = v2 ? drawV2(expA, expB, SALT.variant) : drawV1(expA, SALT.variant);
+  const i = pickIndex(seg.cum, u);
+  return enrolled(prep, seg.keys[i]!, seg.weights[i]!, seg.id, 'enrolled');
+}
+
+/**
+ * Redis counter key the API INCRs before calling `assign` again with `{counter}`, or null when the
+ * snapshot is not stratified or the unit was not enrolled by weight (contextual leaves pick by hash).
+ */
+export function stratumCounterKey(prep: PreparedSnapshot, first: Assignment, context: AssignContext): string | null {
+  if (prep.strata === null || !first.enrolled || first.reason === 'contextual') return null;
+  const seg = prep.segments.find((s) => s.id === first.segment);
+  if (!seg) return null;
+  return blockCounterKey(prep.snapshot.experimentKey, seg.id, stratumKey(context, prep.strata), seg.weightsRecord);
+}
+
+function pickIndex(cum: readonly number[], u: number): number {
+  const last = cum.length - 1;
+  for (let i = 0; i < last; i++) if (u < cum[i]!) return i;
+  return last;
+}
+
+function enrolled(prep: PreparedSnapshot, variant: string, propensity: number, segment: number, reason: AssignReason): AssignResult {
+  return { variant, propensity, segment, snapshotVersion: prep.snapshot.version, enrolled: true, reason };
+}
+
+function notEnrolled(prep: PreparedSnapshot, reason: AssignReason, segment: number): AssignResult {
+  return { variant: prep.snapshot.defaultVariant, propensity: 1, segment, snapshotVersion: prep.snapshot.version, enrolled: false, reason };
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${String(x)}`);
+}
