@@ -167,7 +167,7 @@ export function spendingBoundaries(input: { informationFractions: readonly numbe
   for (let k = 0; k < t.length; k++) {
     const target = alphaSpent(input.spending, t[k], input.alpha) - spent;
     const prev: Stage | null = stage;
-    const b = target <= 0 ? 40 : bisect((x) => exitProbability(prev, x, t[k], 0) - target, 0, 40);
+    const b: number = target <= 0 ? 40 : bisect((x: number): number => exitProbability(prev, x, t[k], 0) - target, 0, 40);
     spent += exitProbability(prev, b, t[k], 0);
     boundaries.push(b);
     cumulativeAlpha.push(spent);

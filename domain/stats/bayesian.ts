@@ -1,0 +1,228 @@
+/**
+ * Bayesian comparison. Binary metrics: Beta-Binomial per arm (default Beta(1,1)). Continuous/count
+ * metrics: Normal posterior for each arm's mean with σ² plugged in from the sample and a weak
+ * conjugate Normal prior (default flat, i.e. the limit of a very wide prior, as gbstats uses).
+ *
+ * Closed forms where they exist: the treatment−control difference uses a Normal approximation of each
+ * posterior (moment matched for Beta), giving P(beat control) = Φ(μ/σ) and expected loss
+ * E[max(0, −Δ)] = σφ(μ/σ) − μΦ(−μ/σ) (gbstats `get_risk`). P(best among k) is a 1-D integral
+ * ∫ f_j(x) Π_{i≠j} F_i(x) dx on the exact posteriors, done by quadrature. The k-arm expected loss
+ * E[max_i θ_i − θ_j] has no closed form and uses seeded Monte Carlo.
+ */
+import type { Rng } from '../rng.js';
+import { beta as betaDraw, normal as normalDraw } from '../rng.js';
+import type { Moments } from '../types.js';
+import type { Interval } from './effects.js';
+import { logGamma, normalCdf, normalPdf, normalQuantile, regularizedBeta } from './normal.js';
+import { meanOf, sampleVarianceOf } from './moments.js';
+
+export interface BetaPosterior {
+  kind: 'beta';
+  alpha: number;
+  beta: number;
+}
+
+export interface NormalPosterior {
+  kind: 'normal';
+  mean: number;
+  variance: number;
+}
+
+export type Posterior = BetaPosterior | NormalPosterior;
+
+/** Normal prior on a mean; variance Infinity = flat. */
+export interface NormalPrior {
+  mean: number;
+  variance: number;
+}
+
+/** Beta posterior from conversions; prior Beta(1,1) unless given. */
+export function betaBinomialPosterior(counts: { n: number; successes: number }, prior = { alpha: 1, beta: 1 }): BetaPosterior {
+  const s = Math.min(Math.max(counts.successes, 0), Math.max(counts.n, 0));
+  return { kind: 'beta', alpha: prior.alpha + s, beta: prior.beta + Math.max(counts.n, 0) - s };
+}
+
+/**
+ * Normal posterior of an arm's mean with the sample variance as known σ². Returns null when the data
+ * cannot identify the mean under a flat prior (n < 2 or zero variance).
+ */
+export function normalMeanPosterior(m: Moments, prior: NormalPrior = { mean: 0, variance: Infinity }): NormalPosterior | null {
+  const s2 = sampleVarianceOf(m);
+  const priorPrecision = Number.isFinite(prior.variance) && prior.variance > 0 ? 1 / prior.variance : 0;
+  const dataPrecision = m.n >= 2 && s2 > 0 ? m.n / s2 : 0;
+  const precision = priorPrecision + dataPrecision;
+  if (!(precision > 0)) return null;
+  const mean = (priorPrecision * prior.mean + dataPrecision * meanOf(m)) / precision;
+  return { kind: 'normal', mean, variance: 1 / precision };
+}
+
+/** Posterior mean and variance. */
+export function posteriorMoments(p: Posterior): { mean: number; variance: number } {
+  if (p.kind === 'normal') return { mean: p.mean, variance: p.variance };
+  const s = p.alpha + p.beta;
+  return { mean: p.alpha / s, variance: (p.alpha * p.beta) / (s * s * (s + 1)) };
+}
+
+function betaLogPdf(x: number, a: number, b: number): number {
+  if (x <= 0 || x >= 1) return -Infinity;
+  return (a - 1) * Math.log(x) + (b - 1) * Math.log1p(-x) - (logGamma(a) + logGamma(b) - logGamma(a + b));
+}
+
+function pdf(p: Posterior, x: number): number {
+  return p.kind === 'normal' ? normalPdf((x - p.mean) / Math.sqrt(p.variance)) / Math.sqrt(p.variance) : Math.exp(betaLogPdf(x, p.alpha, p.beta));
+}
+
+function cdf(p: Posterior, x: number): number {
+  return p.kind === 'normal' ? normalCdf((x - p.mean) / Math.sqrt(p.variance)) : regularizedBeta(x, p.alpha, p.beta);
+}
+
+/** Equal-tailed credible interval of one posterior. */
+export function credibleInterval(p: Posterior, alpha = 0.05): Interval {
+  if (p.kind === 'normal') {
+    const sd = Math.sqrt(p.variance);
+    return [p.mean + sd * normalQuantile(alpha / 2), p.mean + sd * normalQuantile(1 - alpha / 2)];
+  }
+  const q = (target: number) => {
+    let lo = 0;
+    let hi = 1;
+    for (let i = 0; i < 100 && hi - lo > 1e-15; i++) {
+      const mid = 0.5 * (lo + hi);
+      if (regularizedBeta(mid, p.alpha, p.beta) < target) lo = mid;
+      else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+  };
+  return [q(alpha / 2), q(1 - alpha / 2)];
+}
+
+/** Posterior summary of a Normal effect Δ ~ N(μ, σ²): chance to win, risks, credible interval. */
+export interface EffectPosterior {
+  mean: number;
+  sd: number;
+  /** P(Δ > 0), or P(Δ < 0) when lower is better. */
+  probabilityToBeatControl: number;
+  /** Expected loss of shipping the treatment: E[max(0, −Δ)] in the good direction. */
+  expectedLoss: number;
+  /** Expected loss of keeping control: E[max(0, Δ)] in the good direction. */
+  expectedLossControl: number;
+  ci: Interval;
+  reason?: 'zero-variance' | 'empty-arm';
+}
+
+/**
+ * Normal effect posterior from an estimate and its variance, optionally shrunk by a Normal prior on the
+ * effect (gbstats EffectBayesianABTest; prior omitted = improper flat prior).
+ */
+export function gaussianEffectPosterior(input: { estimate: number; variance: number; alpha?: number; prior?: NormalPrior; direction?: 'increase' | 'decrease' }): EffectPosterior {
+  const alpha = input.alpha ?? 0.05;
+  const sign = input.direction === 'decrease' ? -1 : 1;
+  if (!(input.variance > 0)) {
+    return { mean: input.estimate, sd: 0, probabilityToBeatControl: 0.5, expectedLoss: 0, expectedLossControl: 0, ci: [input.estimate, input.estimate], reason: 'zero-variance' };
+  }
+  const prior = input.prior;
+  const priorPrec = prior && Number.isFinite(prior.variance) && prior.variance > 0 ? 1 / prior.variance : 0;
+  const prec = 1 / input.variance + priorPrec;
+  const mean = priorPrec > 0 && prior ? (input.estimate / input.variance + prior.mean * priorPrec) / prec : input.estimate;
+  const sd = Math.sqrt(1 / prec);
+  const mu = sign * mean;
+  const z = mu / sd;
+  // E[max(0, −X)] for X ~ N(μ, σ²) = σφ(μ/σ) − μΦ(−μ/σ); E[max(0, X)] = σφ(μ/σ) + μΦ(μ/σ).
+  const expectedLoss = Math.max(0, sd * normalPdf(z) - mu * normalCdf(-z));
+  const expectedLossControl = Math.max(0, sd * normalPdf(z) + mu * normalCdf(z));
+  return {
+    mean,
+    sd,
+    probabilityToBeatControl: normalCdf(z),
+    expectedLoss,
+    expectedLossControl,
+    ci: [mean + sd * normalQuantile(alpha / 2), mean + sd * normalQuantile(1 - alpha / 2)],
+  };
+}
+
+/** Normal-approximate comparison of two arm posteriors (difference treatment − control). */
+export function comparePosteriors(control: Posterior, treatment: Posterior, options: { alpha?: number; direction?: 'increase' | 'decrease' } = {}): EffectPosterior {
+  const c = posteriorMoments(control);
+  const t = posteriorMoments(treatment);
+  return gaussianEffectPosterior({ estimate: t.mean - c.mean, variance: c.variance + t.variance, alpha: options.alpha, direction: options.direction });
+}
+
+/**
+ * P(arm j is best) for each arm by quadrature of ∫ f_j(x) Π_{i≠j} F_i(x) dx (composite Simpson over
+ * ±12 posterior sd of arm j, 4000 panels). "Best" = largest, or smallest when direction is 'decrease'.
+ */
+export function probabilityBest(posteriors: readonly Posterior[], direction: 'increase' | 'decrease' = 'increase'): number[] {
+  const k = posteriors.length;
+  if (k === 0) return [];
+  if (k === 1) return [1];
+  const panels = 4000;
+  const raw = posteriors.map((pj, j) => {
+    const { mean, variance } = posteriorMoments(pj);
+    const sd = Math.sqrt(variance);
+    if (!(sd > 0)) return NaN;
+    let lo = mean - 12 * sd;
+    let hi = mean + 12 * sd;
+    if (pj.kind === 'beta') {
+      lo = Math.max(lo, 0);
+      hi = Math.min(hi, 1);
+    }
+    const h = (hi - lo) / panels;
+    let acc = 0;
+    for (let s = 0; s <= panels; s++) {
+      const x = lo + s * h;
+      const weight = s === 0 || s === panels ? 1 : s % 2 === 1 ? 4 : 2;
+      const f = pdf(pj, x);
+      if (f === 0) continue;
+      let prod = 1;
+      for (let i = 0; i < k && prod > 0; i++) {
+        if (i === j) continue;
+        const F = cdf(posteriors[i], x);
+        prod *= direction === 'increase' ? F : 1 - F;
+      }
+      acc += weight * f * prod;
+    }
+    return (acc * h) / 3;
+  });
+  if (raw.some((v) => Number.isNaN(v))) return probabilityBestByMean(posteriors, direction);
+  const total = raw.reduce((a, b) => a + b, 0);
+  return total > 0 ? raw.map((v) => v / total) : raw.map(() => 1 / k);
+}
+
+function probabilityBestByMean(posteriors: readonly Posterior[], direction: 'increase' | 'decrease'): number[] {
+  // A degenerate posterior (zero variance) cannot be integrated; fall back to ranking means, ties split.
+  const means = posteriors.map((p) => posteriorMoments(p).mean * (direction === 'increase' ? 1 : -1));
+  const best = Math.max(...means);
+  const winners = means.filter((m) => m === best).length;
+  return means.map((m) => (m === best ? 1 / winners : 0));
+}
+
+/** One joint draw from each posterior. */
+export function drawPosterior(p: Posterior, rng: Rng): number {
+  return p.kind === 'normal' ? p.mean + Math.sqrt(p.variance) * normalDraw(rng) : betaDraw(rng, p.alpha, p.beta);
+}
+
+/**
+ * Seeded Monte Carlo of P(best) and the expected loss of choosing each arm, E[max_i θ_i − θ_j]
+ * (or with signs flipped when lower is better).
+ */
+export function simulateArmPosteriors(posteriors: readonly Posterior[], options: { rng: Rng; draws?: number; direction?: 'increase' | 'decrease' }): { probabilityBest: number[]; expectedLoss: number[] } {
+  const k = posteriors.length;
+  const draws = options.draws ?? 100_000;
+  const sign = options.direction === 'decrease' ? -1 : 1;
+  const wins = new Array<number>(k).fill(0);
+  const loss = new Array<number>(k).fill(0);
+  const theta = new Array<number>(k).fill(0);
+  for (let d = 0; d < draws; d++) {
+    let best = -Infinity;
+    let arg = 0;
+    for (let i = 0; i < k; i++) {
+      theta[i] = sign * drawPosterior(posteriors[i], options.rng);
+      if (theta[i] > best) {
+        best = theta[i];
+        arg = i;
+      }
+    }
+    wins[arg]++;
+    for (let i = 0; i < k; i++) loss[i] += best - theta[i];
+  }
+  return { probabilityBest: wins.map((w) => w / draws), expectedLoss: loss.map((l) => l / draws) };
+}
