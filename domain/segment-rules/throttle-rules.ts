@@ -1,0 +1,209 @@
+/**
+ * Per-segment throttle and termination rules, evaluated every cycle after prediction. Each segment
+ * gets one status, a coverage and a reason string for the audit log. Rules are checked in a fixed
+ * order, first match wins, from "must stop" to "may slow down":
+ *   1. terminated stays terminated (a segment that went to control does not come back silently);
+ *   2. too small: fewer than `minSegmentSize` units — it can never reach a decision;
+ *   3. harm: some treatment arm's always-valid interval lies entirely beyond −margin in the bad
+ *      direction (a proven guardrail breach; valid at every look, so checking every cycle is fine);
+ *   4. futility: every arm's always-valid interval lies inside ±MDE — whatever the truth, it is
+ *      smaller than what the experiment was designed to find;
+ *   5. budget: even the optimistic (lower-quantile) prediction at full coverage exceeds the
+ *      remaining cycles or samples;
+ *   6. likely harm: a lenient interval (α = `likelyHarmAlpha`) already excludes 0 in the bad
+ *      direction → throttle to `minCoverage`. This is not a claim, only a precaution, so it needs no
+ *      error control; it is what cuts exposure of a harmed segment before harm is proven;
+ *   7. otherwise coverage ∝ 1/predicted time (`computeCoverage`); below 1 is reported as throttled.
+ * Terminated segments serve the control experience with coverage 0.
+ */
+import type { Moments, SegmentStatus } from '../types.js';
+import type { SignificancePrediction } from '../prediction/tree-model.js';
+import { mixtureSequentialInterval, type AlwaysValidInterval } from './always-valid.js';
+import { computeCoverage } from './coverage.js';
+
+/** Which rule set the outcome. */
+export type SegmentRuleKind = 'terminal' | 'too-small' | 'harm' | 'futility' | 'budget' | 'likely-harm' | 'coverage';
+
+/** One segment's state at this cycle. */
+export interface SegmentRuleInput {
+  id: number;
+  /** Units in the segment's population. */
+  size: number;
+  /** Units per cycle the segment would send at full coverage. */
+  accrualPerCycle: number;
+  /** Sufficient statistics of the primary metric per variant, in this segment. */
+  arms: Record<string, Moments>;
+  /** Prediction at full coverage; null when none could be made. */
+  prediction: SignificancePrediction | null;
+  previousStatus: SegmentStatus;
+  previousCoverage?: number;
+  /** Mixture sd (absolute units) for the always-valid interval; default tauRelative × control mean. */
+  tau?: number;
+}
+
+/** Policy configuration. Relative quantities are fractions of the control mean. */
+export interface SegmentRulesConfig {
+  control: string;
+  /** Which direction of the primary metric is good. */
+  direction: 'increase' | 'decrease';
+  minCoverage: number;
+  minSegmentSize: number;
+  /** Largest tolerated relative harm (0.02 = 2%); 0 means any proven harm terminates. */
+  harmMargin: number;
+  /** Relative minimum detectable effect the experiment was designed for (futility rule). */
+  mde: number;
+  /** Disable the futility rule (e.g. for a guardrail-only segment). Default true. */
+  futility?: boolean;
+  /** α of the harm interval; default the call's alpha. */
+  harmAlpha?: number;
+  /** α of the precautionary likely-harm throttle; default 0.3; set 0 to disable. */
+  likelyHarmAlpha?: number;
+  /** Mixture sd relative to the control mean when a segment has no `tau`. Default 0.1. */
+  tauRelative?: number;
+}
+
+/** What remains of the experiment's budget. */
+export interface RemainingBudget {
+  cycles?: number;
+  samples?: number;
+}
+
+export interface EvaluateSegmentsInput {
+  segments: SegmentRuleInput[];
+  config: SegmentRulesConfig;
+  remainingBudget: RemainingBudget;
+  /** Family α of the always-valid intervals. */
+  alpha: number;
+  /** Cycle number, for the audit text. */
+  look: number;
+}
+
+/** Outcome for one segment. */
+export interface SegmentRuleResult {
+  id: number;
+  status: SegmentStatus;
+  coverage: number;
+  rule: SegmentRuleKind;
+  reason: string;
+  /** Status or coverage differs from the previous cycle (write an audit entry). */
+  changed: boolean;
+  /** Variant everyone in the segment is served when not enrolled; control for terminated. */
+  serve: string | null;
+  intervals: Record<string, AlwaysValidInterval>;
+}
+
+/** Applies the throttle/terminate rules and the coverage policy to every segment. */
+export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResult[] {
+  const { config, alpha, look } = input;
+  const harmAlpha = config.harmAlpha ?? alpha;
+  const likelyAlpha = config.likelyHarmAlpha ?? 0.3;
+  const sign = config.direction === 'increase' ? 1 : -1;
+  const pending: Array<{ seg: SegmentRuleInput; intervals: Record<string, AlwaysValidInterval> }> = [];
+  const results = new Map<number, SegmentRuleResult>();
+
+  const finish = (seg: SegmentRuleInput, status: SegmentStatus, coverage: number, rule: SegmentRuleKind, reason: string, intervals: Record<string, AlwaysValidInterval>) => {
+    const changed = status !== seg.previousStatus || Math.abs(coverage - (seg.previousCoverage ?? (seg.previousStatus === 'terminated' ? 0 : 1))) > 1e-9;
+    results.set(seg.id, {
+      id: seg.id,
+      status,
+      coverage,
+      rule,
+      reason: `look ${look}, segment ${seg.id}: ${reason}`,
+      changed,
+      serve: status === 'terminated' ? config.control : null,
+      intervals,
+    });
+  };
+
+  for (const seg of input.segments) {
+    const control = seg.arms[config.control];
+    const treatments = Object.keys(seg.arms).filter((k) => k !== config.control);
+    const controlMean = control && control.n > 0 ? control.sum / control.n : 0;
+    const scale = Math.abs(controlMean);
+    const tau = seg.tau ?? Math.max((config.tauRelative ?? 0.1) * scale, 1e-9);
+    const intervals: Record<string, AlwaysValidInterval> = {};
+    const lenient: Record<string, AlwaysValidInterval> = {};
+    for (const arm of treatments) {
+      intervals[arm] = control ? mixtureSequentialInterval(control, seg.arms[arm]!, harmAlpha, tau) : emptyInterval();
+      if (likelyAlpha > 0) lenient[arm] = control ? mixtureSequentialInterval(control, seg.arms[arm]!, likelyAlpha, tau) : emptyInterval();
+    }
+
+    if (seg.previousStatus === 'terminated') {
+      finish(seg, 'terminated', 0, 'terminal', 'stays terminated (serving control)', intervals);
+      continue;
+    }
+    if (seg.size < config.minSegmentSize) {
+      finish(seg, 'terminated', 0, 'too-small', `too small: ${seg.size} units < minSegmentSize ${config.minSegmentSize}; serving control`, intervals);
+      continue;
+    }
+    // Bad direction: for an "increase" metric harm is a negative difference, so the whole interval
+    // beyond −margin means upper < −margin·|control mean|. The margin is converted with the observed
+    // control mean, a plug-in that ignores its (small) uncertainty.
+    const marginAbs = config.harmMargin * scale;
+    const harmed = treatments.filter((arm) => badSideBound(intervals[arm]!, sign) < -marginAbs);
+    if (harmed.length) {
+      const desc = harmed.map((arm) => `${arm} ${fmtInterval(intervals[arm]!, scale)}`).join(', ');
+      finish(seg, 'terminated', 0, 'harm', `harm beyond margin ${pct(config.harmMargin)} (always-valid α=${harmAlpha}): ${desc}; serving control`, intervals);
+      continue;
+    }
+    if (config.futility !== false && treatments.length) {
+      const mdeAbs = config.mde * scale;
+      const futile = treatments.every((arm) => intervals[arm]!.lower > -mdeAbs && intervals[arm]!.upper < mdeAbs);
+      if (futile && mdeAbs > 0) {
+        const desc = treatments.map((arm) => `${arm} ${fmtInterval(intervals[arm]!, scale)}`).join(', ');
+        finish(seg, 'terminated', 0, 'futility', `futile: always-valid intervals inside ±MDE ${pct(config.mde)}: ${desc}; serving control`, intervals);
+        continue;
+      }
+    }
+    const p = seg.prediction;
+    if (p) {
+      const optimisticCycles = p.cyclesLower;
+      const optimisticSamples = Math.min(...Object.values(p.samplesQuantiles), p.samples);
+      const { cycles, samples } = input.remainingBudget;
+      if (cycles !== undefined && optimisticCycles > cycles) {
+        finish(seg, 'terminated', 0, 'budget', `over budget: even the optimistic prediction ${optimisticCycles.toFixed(1)} cycles > ${cycles} remaining; serving control`, intervals);
+        continue;
+      }
+      if (samples !== undefined && optimisticSamples > samples) {
+        finish(seg, 'terminated', 0, 'budget', `over budget: optimistic prediction ${Math.round(optimisticSamples)} samples > ${Math.round(samples)} remaining; serving control`, intervals);
+        continue;
+      }
+    }
+    const likely = treatments.filter((arm) => lenient[arm] && badSideBound(lenient[arm]!, sign) < 0);
+    if (likely.length) {
+      const desc = likely.map((arm) => `${arm} ${fmtInterval(lenient[arm]!, scale)}`).join(', ');
+      finish(seg, 'throttled', config.minCoverage, 'likely-harm', `likely harm (α=${likelyAlpha} interval excludes 0): ${desc}; throttled to ${pct(config.minCoverage)}`, intervals);
+      continue;
+    }
+    pending.push({ seg, intervals });
+  }
+
+  const coverage = computeCoverage(
+    pending.map(({ seg }) => ({ id: seg.id, predictedCycles: seg.prediction && !seg.prediction.capped ? seg.prediction.cycles : null })),
+    config.minCoverage,
+  );
+  for (const { seg, intervals } of pending) {
+    const c = coverage.get(seg.id)!;
+    const t = seg.prediction ? (seg.prediction.capped ? 'beyond the cap' : `${seg.prediction.cycles.toFixed(1)} cycles`) : 'unknown';
+    finish(seg, c < 1 ? 'throttled' : 'active', c, 'coverage', `coverage ${pct(c)} ∝ 1/predicted time (${t})`, intervals);
+  }
+  return input.segments.map((s) => results.get(s.id)!);
+}
+
+/** The interval end on the harmful side, expressed so that "< 0" means harm. */
+function badSideBound(iv: AlwaysValidInterval, sign: number): number {
+  return sign > 0 ? iv.upper : -iv.lower;
+}
+
+function emptyInterval(): AlwaysValidInterval {
+  return { estimate: 0, lower: -Infinity, upper: Infinity, pValue: 1, variance: Infinity };
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+function fmtInterval(iv: AlwaysValidInterval, scale: number): string {
+  if (scale <= 0) return `[${iv.lower.toPrecision(3)}, ${iv.upper.toPrecision(3)}]`;
+  return `[${pct(iv.lower / scale)}, ${pct(iv.upper / scale)}] relative`;
+}
