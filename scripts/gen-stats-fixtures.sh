@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates test/fixtures/stats/*.json from scipy/statsmodels (and gbstats when it installs).
+# The fixtures are committed, so the TypeScript tests never need Python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.tools/venv
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check scipy statsmodels
+# gbstats is an optional cross-check of the sequential CS and Bayesian outputs against GrowthBook.
+"$VENV/bin/pip" install --quiet --disable-pip-version-check gbstats || echo "gbstats did not install; skipping its fixtures" >&2
+"$VENV/bin/python" scripts/gen_stats_fixtures.py

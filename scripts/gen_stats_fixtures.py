@@ -1,0 +1,277 @@
+"""Reference values for domain/stats from scipy, statsmodels and (if installed) GrowthBook's gbstats.
+
+Writes JSON fixtures to test/fixtures/stats/. The TypeScript tests read them, so the tests never need
+Python; rerun with `npm run fixtures:stats` after changing the grid.
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+from scipy import integrate, optimize, stats
+from statsmodels.stats import multitest, power as smpower, proportion as smprop
+import statsmodels.api as sm
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "stats")
+os.makedirs(OUT, exist_ok=True)
+
+
+def clean(x):
+    """JSON-safe: numpy scalars to float, NaN/inf to None."""
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [clean(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(clean(data), f, indent=1)
+        f.write("\n")
+    print(f"wrote {name}")
+
+
+def moments_from(n, mean, sd):
+    return {"n": n, "sum": n * mean, "sumSquares": (n - 1) * sd * sd + n * mean * mean}
+
+
+# ---- special functions -------------------------------------------------------------------------
+special = {
+    "normalCdf": [[x, stats.norm.cdf(x)] for x in [-37.5, -20, -8.5, -3, -1, 0, 0.5, 1.96, 3, 6, 8.5]],
+    "normalSf": [[x, stats.norm.sf(x)] for x in [-3, 0, 1.5, 5, 8.5, 20, 37]],
+    "normalQuantile": [[p, stats.norm.ppf(p)] for p in [1e-300, 1e-100, 1e-10, 0.001, 0.025, 0.3, 0.5, 0.8, 0.975, 0.999, 1 - 1e-12]],
+    "studentTTwoSided": [[t, df, 2 * stats.t.sf(abs(t), df)] for t, df in [(0.3, 3), (2.1, 17.3), (-4.5, 8), (10, 120.5), (25, 40), (2.0, 1), (1.5, 5000.5)]],
+    "studentTQuantile": [[p, df, stats.t.ppf(p, df)] for p, df in [(0.975, 1), (0.975, 2.5), (0.975, 17.3), (0.995, 40), (0.025, 9), (0.9, 1000.5)]],
+    "chiSquareSf": [[x, df, stats.chi2.sf(x, df)] for x, df in [(0.5, 1), (3.84, 1), (10, 3), (200, 3), (2, 5), (900, 2), (50, 40)]],
+}
+write("special.json", special)
+
+# ---- two proportions ---------------------------------------------------------------------------
+prop_cases = [
+    (100, 1000, 120, 1000, 0.05),
+    (50, 2000, 61, 2100, 0.05),
+    (5, 10, 7, 12, 0.1),
+    (0, 1000, 10, 1000, 0.05),
+    (990, 1000, 1000, 1000, 0.05),
+    (1234567, 100_000_000, 1240000, 100_000_000, 0.05),
+    (300, 5000, 240, 5000, 0.01),
+    (1, 3, 2, 3, 0.05),
+]
+proportions = []
+for xc, nc, xt, nt, alpha in prop_cases:
+    z, p = smprop.proportions_ztest([xt, xc], [nt, nc])
+    lo, hi = smprop.confint_proportions_2indep(xt, nt, xc, nc, method="wald", compare="diff", alpha=alpha)
+    pc, pt = xc / nc, xt / nt
+    rel = None
+    if pc > 0:
+        var = pt * (1 - pt) / nt / pc**2 + pt**2 * pc * (1 - pc) / nc / pc**4
+        q = stats.norm.ppf(1 - alpha / 2)
+        r = pt / pc - 1
+        rel = {"estimate": r, "ci": [r - q * math.sqrt(var), r + q * math.sqrt(var)]}
+    proportions.append({
+        "control": {"n": nc, "successes": xc}, "treatment": {"n": nt, "successes": xt}, "alpha": alpha,
+        "estimate": pt - pc, "z": z, "pValue": p, "ci": [lo, hi], "relative": rel,
+        "cohensH": smprop.proportion_effectsize(pt, pc),
+    })
+write("proportions.json", proportions)
+
+# ---- Welch t -----------------------------------------------------------------------------------
+mean_cases = [
+    ((1000, 10.0, 3.0), (1000, 10.3, 3.2), 0.05),
+    ((50, 1.0, 2.0), (80, 1.8, 4.0), 0.05),
+    ((5, 0.0, 1.0), (7, 2.0, 3.0), 0.1),
+    ((100000, 55.2, 80.0), (100000, 55.9, 81.0), 0.05),
+    ((30, 3.0, 0.5), (30, 2.5, 0.4), 0.01),
+    ((2, 1.0, 1.0), (2, 3.0, 1.0), 0.05),
+]
+means = []
+for (nc, mc, sc), (nt, mt, st), alpha in mean_cases:
+    res = stats.ttest_ind_from_stats(mt, st, nt, mc, sc, nc, equal_var=False)
+    a, b = sc**2 / nc, st**2 / nt
+    df = (a + b) ** 2 / (a**2 / (nc - 1) + b**2 / (nt - 1))
+    se = math.sqrt(a + b)
+    q = stats.t.ppf(1 - alpha / 2, df)
+    r = mt / mc - 1 if mc != 0 else None
+    rel = None
+    if mc != 0:
+        rv = b / mc**2 + mt**2 * a / mc**4
+        rel = {"estimate": r, "ci": [r - q * math.sqrt(rv), r + q * math.sqrt(rv)]}
+    sp = math.sqrt(((nc - 1) * sc**2 + (nt - 1) * st**2) / (nc + nt - 2))
+    means.append({
+        "control": moments_from(nc, mc, sc), "treatment": moments_from(nt, mt, st), "alpha": alpha,
+        "estimate": mt - mc, "t": res.statistic, "df": df, "pValue": res.pvalue,
+        "ci": [mt - mc - q * se, mt - mc + q * se], "relative": rel, "cohensD": (mt - mc) / sp,
+    })
+write("means.json", means)
+
+# ---- chi-square --------------------------------------------------------------------------------
+tables = [
+    [[100, 900], [120, 880]],
+    [[100, 900], [120, 880], [90, 910]],
+    [[10, 20, 30], [6, 9, 17]],
+    [[5000, 95000], [5200, 94800], [5100, 94900], [4950, 95050]],
+    [[1, 0], [0, 1]],
+]
+independence = []
+for t in tables:
+    chi2, p, dof, _ = stats.chi2_contingency(np.array(t), correction=False)
+    independence.append({"table": t, "statistic": chi2, "df": dof, "pValue": p})
+gof = []
+for obs, exp in [([50, 50], [45, 55]), ([5050, 4950, 5000], [5000, 5000, 5000]), ([10300, 9700], [10000, 10000]), ([1, 2, 3, 4], [2.5, 2.5, 2.5, 2.5])]:
+    s, p = stats.chisquare(obs, exp)
+    gof.append({"observed": obs, "expected": exp, "statistic": s, "pValue": p})
+write("chi-square.json", {"independence": independence, "goodnessOfFit": gof})
+
+# ---- SRM over allocation periods ---------------------------------------------------------------
+srm_cases = [
+    {"periods": [{"weights": [0.5, 0.5], "n": 10000}], "observed": [5050, 4950]},
+    {"periods": [{"weights": [0.5, 0.5], "n": 10000}, {"weights": [0.2, 0.8], "n": 10000}], "observed": [7000, 13000]},
+    {"periods": [{"weights": [0.5, 0.5], "n": 10000}, {"weights": [0.2, 0.8], "n": 10000}], "observed": [10000, 10000]},
+    {"periods": [{"weights": [1, 1, 1], "n": 3000}, {"weights": [0.6, 0.3, 0.1], "n": 7000}], "observed": [5300, 3100, 1600]},
+]
+srm = []
+for c in srm_cases:
+    k = len(c["observed"])
+    exp = np.zeros(k)
+    for p in c["periods"]:
+        w = np.array(p["weights"], dtype=float)
+        exp += p["n"] * w / w.sum()
+    exp = exp * sum(c["observed"]) / exp.sum()
+    s, pv = stats.chisquare(c["observed"], exp)
+    srm.append({**c, "expected": exp.tolist(), "statistic": s, "pValue": pv})
+write("srm.json", srm)
+
+# ---- multiple testing --------------------------------------------------------------------------
+pv_sets = [
+    [0.01, 0.04, 0.03, 0.005],
+    [0.2, 0.001, 0.049, 0.051, 0.5, 0.0001],
+    [1e-10, 0.9, 0.03],
+    [0.05],
+    [0.02, 0.02, 0.02],
+]
+mt = []
+for ps in pv_sets:
+    mt.append({
+        "pValues": ps,
+        "holm": multitest.multipletests(ps, method="holm")[1].tolist(),
+        "bh": multitest.multipletests(ps, method="fdr_bh")[1].tolist(),
+    })
+write("multiple-testing.json", mt)
+
+# ---- power / sample size / MDE -----------------------------------------------------------------
+power_props = []
+for pc, pt, n, alpha, ratio in [(0.1, 0.12, 3000, 0.05, 1), (0.05, 0.045, 20000, 0.05, 1), (0.3, 0.35, 500, 0.1, 2), (0.5, 0.52, 10000, 0.01, 0.5)]:
+    pw = smprop.power_proportions_2indep(pt - pc, pc, n, ratio=ratio, alpha=alpha, return_results=False)
+    ss = smprop.samplesize_proportions_2indep_onetail(pt - pc, pc, 0.8, ratio=ratio, alpha=alpha)
+    power_props.append({"pControl": pc, "pTreatment": pt, "nTreatment": n, "alpha": alpha, "ratio": ratio, "power": pw, "sampleSize80": ss})
+power_means = []
+for delta, sd, n, alpha, ratio in [(0.5, 3.0, 500, 0.05, 1), (1.0, 10.0, 1500, 0.05, 1), (0.2, 1.0, 200, 0.1, 2), (2.0, 25.0, 8000, 0.01, 1)]:
+    es = delta / sd
+    pw = smpower.NormalIndPower().power(es, n, alpha, ratio=ratio, alternative="two-sided")
+    ss = smpower.normal_sample_size_one_tail(es, 0.8, alpha / 2, std_null=math.sqrt(1 + 1 / ratio))
+    mde = (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(0.8)) * sd * math.sqrt((1 + 1 / ratio) / n)
+    power_means.append({"delta": delta, "sd": sd, "nTreatment": n, "alpha": alpha, "ratio": ratio, "power": pw, "sampleSize80": ss, "mde80": mde})
+mde_props = []
+for pc, n, alpha in [(0.1, 5000, 0.05), (0.02, 50000, 0.05), (0.5, 1000, 0.1)]:
+    f = lambda d: smprop.samplesize_proportions_2indep_onetail(d, pc, 0.8, alpha=alpha) - n
+    mde_props.append({"pControl": pc, "nTreatment": n, "alpha": alpha, "mde80": optimize.brentq(f, 1e-9, 1 - pc - 1e-9, xtol=1e-15)})
+write("power.json", {"proportions": power_props, "means": power_means, "mdeProportions": mde_props})
+
+# ---- Bayesian: Beta posteriors, P(best) by adaptive quadrature ---------------------------------
+beta_ci = []
+for a, b, alpha in [(1, 1, 0.05), (11, 91, 0.05), (121, 881, 0.1), (1, 1001, 0.05), (5001, 95001, 0.05)]:
+    beta_ci.append({"alpha": a, "beta": b, "level": alpha, "ci": [stats.beta.ppf(alpha / 2, a, b), stats.beta.ppf(1 - alpha / 2, a, b)]})
+
+
+def p_best_beta(params):
+    out = []
+    for j, (aj, bj) in enumerate(params):
+        lo, hi = stats.beta.ppf([1e-13, 1 - 1e-13], aj, bj)
+        f = lambda x: stats.beta.pdf(x, aj, bj) * np.prod([stats.beta.cdf(x, a, b) for i, (a, b) in enumerate(params) if i != j])
+        out.append(integrate.quad(f, lo, hi, epsabs=1e-12, epsrel=1e-10, limit=400)[0])
+    return out
+
+
+p_best = []
+for params in [[(101, 901), (121, 881)], [(101, 901), (121, 881), (111, 891)], [(21, 81), (25, 77), (18, 84), (22, 80)], [(2, 2), (3, 1)]]:
+    p_best.append({"posteriors": [{"kind": "beta", "alpha": a, "beta": b} for a, b in params], "probabilityBest": p_best_beta(params)})
+write("bayesian.json", {"betaCredibleIntervals": beta_ci, "probabilityBest": p_best})
+
+# ---- ratio metric (delta method) ---------------------------------------------------------------
+rng = np.random.default_rng(7)
+ratio_cases = []
+for nc, nt, lift in [(2000, 2100, 0.0), (500, 520, 0.1), (30, 25, 0.2)]:
+    arms = []
+    for n, l in [(nc, 0.0), (nt, lift)]:
+        sessions = rng.poisson(3, n) + 1
+        revenue = sessions * rng.gamma(2.0, 5.0 * (1 + l), n)
+        arms.append({"n": n, "sum": revenue.sum(), "sumSquares": (revenue**2).sum(), "denSum": sessions.sum(),
+                     "denSumSquares": (sessions**2).sum(), "crossSum": (revenue * sessions).sum(), "_y": revenue, "_x": sessions})
+    refs = []
+    for a in arms:
+        y, x = a.pop("_y"), a.pop("_x")
+        n = len(y)
+        r = y.sum() / x.sum()
+        # Linearisation: Var(R̂) = Var(y − R·x)/(n·x̄²) is the same first-order expansion.
+        resid = y - r * x
+        refs.append((r, resid.var(ddof=1) / (n * x.mean() ** 2)))
+    (rc, vc), (rt, vt) = refs
+    se = math.sqrt(vc + vt)
+    z = (rt - rc) / se
+    ratio_cases.append({"control": arms[0], "treatment": arms[1], "alpha": 0.05, "estimate": rt - rc, "standardError": se,
+                        "pValue": 2 * stats.norm.sf(abs(z)), "ci": [rt - rc - 1.959963984540054 * se, rt - rc + 1.959963984540054 * se]})
+write("ratio.json", ratio_cases)
+
+# ---- CUPED: OLS of Y on [1, T, X] gives the pooled within-arm θ and the adjusted difference ------
+cuped = []
+for n, rho, effect in [(2000, 0.7, 0.1), (500, 0.3, 0.0), (3000, 0.9, -0.05)]:
+    xs, ys, ts, arms = [], [], [], []
+    for t in (0, 1):
+        x = rng.normal(5, 2, n)
+        y = 3 + rho * (x - 5) / 2 * 1.5 + math.sqrt(1 - rho**2) * 1.5 * rng.normal(size=n) + effect * t
+        arms.append({"n": n, "sum": y.sum(), "sumSquares": (y**2).sum(), "covariateSum": x.sum(),
+                     "covariateSumSquares": (x**2).sum(), "crossSum": (x * y).sum()})
+        xs.append(x); ys.append(y); ts.append(np.full(n, t))
+    X = sm.add_constant(np.column_stack([np.concatenate(ts), np.concatenate(xs)]))
+    fit = sm.OLS(np.concatenate(ys), X).fit()
+    cuped.append({"control": arms[0], "treatment": arms[1], "theta": fit.params[2], "estimate": fit.params[1]})
+write("cuped.json", cuped)
+
+# ---- GrowthBook gbstats cross-check (optional) -------------------------------------------------
+try:
+    from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig
+    from gbstats.frequentist.tests import SequentialConfig, SequentialTwoSidedTTest, TwoSidedTTest, FrequentistConfig
+    from gbstats.models.statistics import ProportionStatistic, SampleMeanStatistic
+except Exception as e:  # pragma: no cover - gbstats is optional
+    print(f"gbstats not available ({e}); skipping gbstats fixtures", file=sys.stderr)
+else:
+    import gbstats
+    gb = {"version": getattr(gbstats, "__version__", None), "sequential": [], "fixedHorizon": [], "bayesian": []}
+    for (nc, mc, sc), (nt, mt, st), alpha, tuning in [((1000, 10.0, 3.0), (1000, 10.3, 3.2), 0.05, 5000), ((50000, 1.0, 2.0), (50000, 1.03, 2.1), 0.05, 10000),
+                                                       ((300, 5.0, 1.0), (320, 5.4, 1.2), 0.1, 1000), ((20000, 0.1, None), (20000, 0.108, None), 0.05, 5000)]:
+        if sc is None:
+            sa, sb = ProportionStatistic(n=nc, sum=round(nc * mc)), ProportionStatistic(n=nt, sum=round(nt * mt))
+            arm_c, arm_t, kind = {"n": nc, "sum": round(nc * mc), "sumSquares": round(nc * mc)}, {"n": nt, "sum": round(nt * mt), "sumSquares": round(nt * mt)}, "binary"
+        else:
+            arm_c, arm_t, kind = moments_from(nc, mc, sc), moments_from(nt, mt, st), "continuous"
+            sa = SampleMeanStatistic(n=nc, sum=arm_c["sum"], sum_squares=arm_c["sumSquares"])
+            sb = SampleMeanStatistic(n=nt, sum=arm_t["sum"], sum_squares=arm_t["sumSquares"])
+        for diff in ("absolute", "relative"):
+            seq = SequentialTwoSidedTTest(sa, sb, SequentialConfig(alpha=alpha, sequential_tuning_parameter=tuning, difference_type=diff))
+            r = seq.compute_result()
+            gb["sequential"].append({"metricType": kind, "control": arm_c, "treatment": arm_t, "alpha": alpha, "tuningN": tuning, "difference": diff,
+                                     "estimate": r.expected, "ci": r.ci, "pValue": r.p_value})
+            fh = TwoSidedTTest(sa, sb, FrequentistConfig(alpha=alpha, difference_type=diff)).compute_result()
+            gb["fixedHorizon"].append({"metricType": kind, "control": arm_c, "treatment": arm_t, "alpha": alpha, "difference": diff,
+                                       "estimate": fh.expected, "ci": fh.ci, "pValue": fh.p_value})
+        b = EffectBayesianABTest(sa, sb, EffectBayesianConfig(alpha=alpha, difference_type="absolute")).compute_result()
+        gb["bayesian"].append({"metricType": kind, "control": arm_c, "treatment": arm_t, "alpha": alpha, "chanceToWin": b.chance_to_win,
+                               "ci": b.ci, "risk": b.risk, "expected": b.expected})
+    write("gbstats.json", gb)
