@@ -1,0 +1,22 @@
+/** Step 1: aggregate sufficient statistics in SQL. */
+import { collectCellStats } from '../infra/aggregates.js';
+import { loadExperiment } from '../infra/experiment-repo.js';
+import type { CellStats } from '../domain/types.js';
+import { writeStepOnce } from './cycle-store.js';
+import type { ActivityDeps, CycleRef } from './deps.js';
+
+export interface CollectPayload {
+  cells: CellStats[];
+  units: number;
+}
+
+export function collectData(d: ActivityDeps) {
+  return async ({ experimentKey, cycle }: CycleRef): Promise<{ units: number; cells: number }> => {
+    const exp = await loadExperiment(d.prisma, experimentKey);
+    const cells = await collectCellStats(d.pool, exp.id, exp.def.config.metrics);
+    const primary = exp.def.config.metrics.find((m) => m.role === 'primary')!.key;
+    const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
+    const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units });
+    return { units: stored.units, cells: stored.cells.length };
+  };
+}

@@ -1,0 +1,18 @@
+/** What every activity is built with; injected so tests can pass real clients for a test database. */
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { PrismaClient } from '../infra/prisma.js';
+import type { Queues } from '../infra/queues.js';
+
+export interface ActivityDeps {
+  prisma: PrismaClient;
+  pool: Pool;
+  redis: Redis;
+  queues: Queues;
+  now?: () => Date;
+}
+
+export interface CycleRef {
+  experimentKey: string;
+  cycle: number;
+}

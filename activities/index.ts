@@ -1,0 +1,27 @@
+/** createActivities(deps): the activity functions the worker registers, as thin adapters over the domain. */
+import { collectData } from './collect.js';
+import { decide } from './decide.js';
+import type { ActivityDeps } from './deps.js';
+import { notify } from './notify.js';
+import { publishOverride, recordPhaseChange } from './phase.js';
+import { predictSignificance } from './predict.js';
+import { reallocateTraffic } from './reallocate.js';
+import { segmentUnits } from './segment.js';
+import { throttleOrTerminate } from './throttle.js';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    collectData: collectData(deps),
+    segmentUnits: segmentUnits(deps),
+    predictSignificance: predictSignificance(deps),
+    reallocateTraffic: reallocateTraffic(deps),
+    throttleOrTerminate: throttleOrTerminate(deps),
+    decide: decide(deps),
+    notify: notify(deps),
+    recordPhaseChange: recordPhaseChange(deps),
+    publishOverride: publishOverride(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps };

@@ -1,0 +1,85 @@
+/**
+ * Phase changes and manual overrides: persist the experiment status, audit who did what and why,
+ * and publish a snapshot that reflects it (paused/stopped serve the default; a shipped experiment
+ * serves its winner to everyone).
+ */
+import type { ExperimentPhase, Weights } from '../domain/types.js';
+import { loadExperiment } from '../infra/experiment-repo.js';
+import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface PhaseChangeInput {
+  experimentKey: string;
+  phase: ExperimentPhase;
+  winner: string | null;
+  actor: string;
+  reason: string;
+  /** The workflow's cycle at the change; with the phase it keys the change for idempotency. */
+  seq: number;
+}
+
+export function recordPhaseChange(d: ActivityDeps) {
+  return async (input: PhaseChangeInput): Promise<{ version: number }> => {
+    const exp = await loadExperiment(d.prisma, input.experimentKey);
+    const step = `phase-${input.phase}-${input.seq}`;
+    await d.prisma.experiment.update({ where: { id: exp.id }, data: { status: input.phase } });
+    await d.prisma.auditLog.upsert({
+      where: { dedupeKey: `${exp.id}:${step}` },
+      create: { actor: input.actor, action: `experiment.${input.phase}`, target: input.experimentKey, reason: input.reason, data: { winner: input.winner }, dedupeKey: `${exp.id}:${step}` },
+      update: {},
+    });
+    const base = await latestSnapshot(d.prisma, exp.id);
+    if (!base) throw new Error('experiment has no snapshot');
+    const now = (d.now ?? (() => new Date()))().toISOString();
+    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: input.seq, step }, (version) => ({
+      ...base,
+      version,
+      phase: input.phase,
+      defaultVariant: input.phase === 'concluded' && input.winner ? input.winner : base.defaultVariant,
+      reason: `${input.phase} by ${input.actor}: ${input.reason}`,
+      createdAt: now,
+    }));
+    return { version: snap.version };
+  };
+}
+
+export interface OverrideInput {
+  experimentKey: string;
+  overrideSeq: number;
+  /** null clears the override; the next cycle's policy takes over again. */
+  weights: Weights | null;
+  actor: string;
+  reason: string;
+}
+
+export function publishOverride(d: ActivityDeps) {
+  return async (input: OverrideInput): Promise<{ version: number; weights: Record<string, Weights> }> => {
+    const exp = await loadExperiment(d.prisma, input.experimentKey);
+    const step = `override-${input.overrideSeq}`;
+    await d.prisma.auditLog.upsert({
+      where: { dedupeKey: `${exp.id}:${step}` },
+      create: {
+        actor: input.actor,
+        action: input.weights ? 'allocation.override' : 'allocation.override_cleared',
+        target: input.experimentKey,
+        reason: input.reason,
+        data: { weights: input.weights },
+        dedupeKey: `${exp.id}:${step}`,
+      },
+      update: {},
+    });
+    const base = await latestSnapshot(d.prisma, exp.id);
+    if (!base) throw new Error('experiment has no snapshot');
+    if (!input.weights) return { version: base.version, weights: Object.fromEntries(base.segments.map((s) => [String(s.id), s.weights])) };
+    const weights = input.weights;
+    const now = (d.now ?? (() => new Date()))().toISOString();
+    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version) => ({
+      ...base,
+      version,
+      segments: base.segments.map((s) => ({ ...s, weights })),
+      reason: `manual override by ${input.actor}: ${input.reason}`,
+      createdAt: now,
+    }));
+    return { version: snap.version, weights: Object.fromEntries(snap.segments.map((s) => [String(s.id), s.weights])) };
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Step 2: segment units with seeded k-means on behaviour features built from their events. Segment
+ * ids stay stable across cycles (centroid matching); memberships and centroids are persisted, and the
+ * context-space centroids let the API place new units.
+ */
+import { buildUnitFeatures, type FeatureConfig } from '../domain/segmentation/features.js';
+import { segmentUnits as runSegmentation } from '../domain/segmentation/segment-units.js';
+import type { FeatureScaling } from '../domain/types.js';
+import { sampleUnitAggregates, upsertMemberships } from '../infra/aggregates.js';
+import { loadExperiment } from '../infra/experiment-repo.js';
+import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import type { ActivityDeps, CycleRef } from './deps.js';
+import { seedFor } from './seed.js';
+
+export interface SegmentPayload {
+  enabled: boolean;
+  k: number;
+  silhouette: number | null;
+  segments: Array<{ id: number; size: number; centroid: number[]; contextCentroid: number[] | null }>;
+  contextScaling: FeatureScaling[];
+  nextId: number;
+  sampleSize: number;
+}
+
+export function segmentUnits(d: ActivityDeps) {
+  return async ({ experimentKey, cycle }: CycleRef): Promise<{ k: number; sizes: Record<string, number> }> => {
+    const exp = await loadExperiment(d.prisma, experimentKey);
+    const done = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    if (done) return summary(done);
+    const seg = exp.def.config.segmentation;
+    const prev = (await readPreviousStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment'))?.payload;
+
+    if (!seg.enabled || seg.features.length === 0) {
+      const units = await d.prisma.assignment.count({ where: { experimentId: exp.id } });
+      await upsertSegmentRow(d, exp.id, cycle, { id: 0, size: units, centroid: [], contextCentroid: null }, []);
+      const payload: SegmentPayload = { enabled: false, k: 1, silhouette: null, segments: [{ id: 0, size: units, centroid: [], contextCentroid: null }], contextScaling: [], nextId: 1, sampleSize: units };
+      return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'segment', payload));
+    }
+
+    const featureConfig: FeatureConfig = {
+      behaviour: seg.features.map((f) => ({ name: f.name, event: f.event, aggregate: f.agg })),
+      context: seg.contextFeatures,
+      engagementWeights: seg.engagementWeights,
+    };
+    const rows = await sampleUnitAggregates(d.pool, exp.id, {
+      events: [...new Set(seg.features.map((f) => f.event))],
+      contextFeatures: seg.contextFeatures,
+      limit: seg.maxSample,
+      seed: `${exp.def.seed}:${cycle}`,
+    });
+    // Too few units to cluster: keep last cycle's segments (or the catch-all) and wait for data.
+    if (rows.length < Math.max(2 * seg.kMax, 50)) {
+      const payload: SegmentPayload = prev ?? { enabled: true, k: 1, silhouette: null, segments: [{ id: 0, size: rows.length, centroid: [], contextCentroid: null }], contextScaling: [], nextId: 1, sampleSize: rows.length };
+      return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'segment', payload));
+    }
+    const features = buildUnitFeatures(rows, featureConfig);
+    const result = runSegmentation({
+      points: features.points,
+      contextPoints: seg.contextFeatures.length ? features.contextPoints : undefined,
+      previous: prev?.segments.filter((s) => s.centroid.length === features.points[0]!.length).map((s) => ({ id: s.id, centroid: s.centroid })),
+      nextId: prev?.nextId,
+      kRange: [seg.kMin, seg.kMax],
+      seed: seedFor(exp.def.seed, cycle, 'segment'),
+      maxSample: Math.min(seg.maxSample, 5000),
+    });
+    await upsertMemberships(d.pool, exp.id, cycle, features.unitIds, result.assignments);
+    const segments = result.segments.map((s) => ({ id: s.id, size: s.size, centroid: s.centroid, contextCentroid: s.contextCentroid }));
+    for (const s of segments) await upsertSegmentRow(d, exp.id, cycle, s, features.contextScaling);
+    const payload: SegmentPayload = {
+      enabled: true,
+      k: result.k,
+      silhouette: result.silhouette,
+      segments,
+      contextScaling: features.contextScaling,
+      nextId: result.nextId,
+      sampleSize: result.sampleSize,
+    };
+    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'segment', payload));
+  };
+}
+
+async function upsertSegmentRow(
+  d: ActivityDeps,
+  experimentId: string,
+  cycle: number,
+  s: SegmentPayload['segments'][number],
+  scaling: FeatureScaling[],
+): Promise<void> {
+  const data = { centroid: { behaviour: s.centroid, context: s.contextCentroid }, scaling: scaling as object, size: s.size, cycleUpdated: cycle };
+  await d.prisma.segment.upsert({
+    where: { experimentId_segmentId: { experimentId, segmentId: s.id } },
+    create: { experimentId, segmentId: s.id, ...data },
+    update: data,
+  });
+}
+
+function summary(p: SegmentPayload) {
+  return { k: p.k, sizes: Object.fromEntries(p.segments.map((s) => [String(s.id), s.size])) };
+}

@@ -1,0 +1,106 @@
+/**
+ * Step 5: throttle or terminate segments (too small, harm beyond margin on an always-valid bound,
+ * over budget, futile) and set coverage ∝ 1/predicted time. Every change is audited with its reason
+ * and goes into a new snapshot; terminated segments are served control.
+ */
+import { poolByVariant } from '../domain/experiment/cells.js';
+import { controlVariant } from '../domain/experiment/snapshot.js';
+import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
+import type { SegmentStatus, Weights } from '../domain/types.js';
+import { loadExperiment } from '../infra/experiment-repo.js';
+import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
+import type { CollectPayload } from './collect.js';
+import { readStep, writeStepOnce } from './cycle-store.js';
+import type { ActivityDeps, CycleRef } from './deps.js';
+import type { PredictPayload } from './predict.js';
+import type { SegmentPayload } from './segment.js';
+
+export interface ThrottlePayload {
+  applied: boolean;
+  results: Array<Pick<SegmentRuleResult, 'id' | 'status' | 'coverage' | 'rule' | 'reason' | 'changed'>>;
+}
+
+export function throttleOrTerminate(d: ActivityDeps) {
+  return async ({ experimentKey, cycle }: CycleRef): Promise<{ version: number | null; weights: Record<string, Weights> | null; changes: string[] }> => {
+    const exp = await loadExperiment(d.prisma, experimentKey);
+    const { config } = exp.def;
+    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
+    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const predicted = await readStep<PredictPayload>(d.prisma, exp.id, cycle, 'predict');
+    if (!collected || !segmented || !predicted) throw new Error(`cycle ${cycle}: collect, segment and predict must run before throttle`);
+
+    let payload = await readStep<ThrottlePayload>(d.prisma, exp.id, cycle, 'throttle');
+    if (!payload) {
+      // Segment rules need real segments: the catch-all of an unsegmented experiment is the whole
+      // experiment, whose harm and futility the decide step judges with its own error control.
+      if (!segmented.enabled || segmented.segments.length < 2) {
+        payload = { applied: false, results: [] };
+      } else {
+        const primary = config.metrics.find((m) => m.role === 'primary')!;
+        const variants = exp.def.variants.map((v) => v.key);
+        const rows = new Map((await d.prisma.segment.findMany({ where: { experimentId: exp.id } })).map((r) => [r.segmentId, r]));
+        const predictions = new Map(predicted.segments.map((s) => [s.id, s]));
+        const results = evaluateSegments({
+          segments: segmented.segments.map((s) => ({
+            id: s.id,
+            size: s.size,
+            accrualPerCycle: predictions.get(s.id)?.features.accrualPerCycle ?? 0,
+            arms: poolByVariant(collected.cells, primary.key, variants, s.id),
+            prediction: predictions.get(s.id)?.prediction ?? null,
+            previousStatus: (rows.get(s.id)?.status ?? 'active') as SegmentStatus,
+            previousCoverage: rows.get(s.id)?.coverage ?? 1,
+          })),
+          config: {
+            control: controlVariant(exp.def),
+            direction: primary.direction,
+            minCoverage: config.segmentation.minCoverage,
+            minSegmentSize: config.segmentation.minSegmentSize,
+            harmMargin: primary.margin ?? 0,
+            mde: config.mde,
+          },
+          remainingBudget: { cycles: config.maxCycles - cycle },
+          alpha: config.alpha,
+          look: cycle,
+        });
+        payload = { applied: true, results: results.map(({ id, status, coverage, rule, reason, changed }) => ({ id, status, coverage, rule, reason, changed })) };
+      }
+      payload = await writeStepOnce(d.prisma, exp.id, cycle, 'throttle', payload);
+    }
+
+    const changed = payload.results.filter((r) => r.changed);
+    for (const r of payload.results) {
+      await d.prisma.segment.update({
+        where: { experimentId_segmentId: { experimentId: exp.id, segmentId: r.id } },
+        data: { status: r.status, coverage: r.coverage, statusReason: r.reason },
+      });
+    }
+    for (const r of changed) {
+      await d.prisma.auditLog.upsert({
+        where: { dedupeKey: `throttle:${exp.id}:${cycle}:${r.id}` },
+        create: { actor: 'expflow', action: `segment.${r.status}`, target: `${experimentKey}/segment-${r.id}`, reason: r.reason, data: { rule: r.rule, coverage: r.coverage }, dedupeKey: `throttle:${exp.id}:${cycle}:${r.id}` },
+        update: {},
+      });
+    }
+    if (!changed.length) return { version: null, weights: null, changes: [] };
+
+    const base = await latestSnapshot(d.prisma, exp.id);
+    if (!base) throw new Error('no snapshot to throttle');
+    const byId = new Map(payload.results.map((r) => [r.id, r]));
+    const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'throttle' }, (version) => ({
+      ...base,
+      version,
+      cycle,
+      segments: base.segments.map((s) => {
+        const r = byId.get(s.id);
+        return r ? { ...s, status: r.status, coverage: r.status === 'terminated' ? 0 : r.coverage * config.coverage } : s;
+      }),
+      reason: changed.map((r) => r.reason).join('; '),
+      createdAt: (d.now ?? (() => new Date()))().toISOString(),
+    }));
+    return {
+      version: snapshot.version,
+      weights: Object.fromEntries(snapshot.segments.map((s) => [String(s.id), s.weights])),
+      changes: changed.map((r) => r.reason),
+    };
+  };
+}

@@ -1,0 +1,56 @@
+/** One error envelope for every route: `{error: {code, message, details}}` with an HTTP status. */
+import type { ServerResponse } from 'node:http';
+import type { z } from 'zod';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** Turns zod issues into a 400 whose message names the first offending field. */
+export function validationError(error: z.ZodError, prefix = ''): ApiError {
+  const issues: FieldIssue[] = error.issues.map((i) => ({ field: fieldPath(prefix, i.path), message: i.message }));
+  const first = issues[0];
+  return new ApiError(400, 'invalid_request', first ? `${first.field || 'body'}: ${first.message}` : 'invalid request', { issues });
+}
+
+function fieldPath(prefix: string, path: PropertyKey[]): string {
+  let out = prefix;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+/** Parses with a zod schema or throws the 400 naming the field. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, data: unknown, prefix = ''): z.infer<T> {
+  const r = schema.safeParse(data);
+  if (!r.success) throw validationError(r.error, prefix);
+  return r.data;
+}
+
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  const err = e as { type?: string; status?: number; message?: string };
+  // body-parser errors (malformed JSON, too large) carry a status and a type.
+  if (err?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'body: not valid JSON');
+  if (err?.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'body: too large');
+  return new ApiError(500, 'internal', 'internal error');
+}
+
+export function writeError(res: ServerResponse, e: unknown): void {
+  const err = toApiError(e);
+  if (err.status >= 500) console.error('[api]', e);
+  const body = JSON.stringify({ error: { code: err.code, message: err.message, details: err.details } });
+  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,199 @@
+/**
+ * Control-plane operations behind the routes: create (row + first snapshot + workflow, all or
+ * nothing), read, signal and update. Route handlers only parse and format.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Redis } from 'ioredis';
+import type { CreateExperimentInput } from '../domain/experiment/config.js';
+import { DEFAULT_HASH_VERSION, buildSnapshot, initialSegments, type ExperimentDefinition } from '../domain/experiment/snapshot.js';
+import type { AllocationSnapshot } from '../domain/types.js';
+import type { PrismaClient } from '../infra/prisma.js';
+import { deleteSnapshot } from '../infra/snapshot-store.js';
+import { saveSnapshot } from '../infra/snapshot-writer.js';
+import { SA } from '../workflows/search-attributes.js';
+import {
+  concludeUpdate,
+  experimentWorkflow,
+  externalContextSignal,
+  overrideAllocationUpdate,
+  pauseSignal,
+  resumeSignal,
+  runCycleNowUpdate,
+  statusQuery,
+  stopSignal,
+  type ExperimentStatus,
+} from '../workflows/experiment.js';
+import { ApiError } from './errors.js';
+
+export const workflowIdFor = (key: string) => `experiment-${key}`;
+
+export interface ServiceDeps {
+  prisma: PrismaClient;
+  redis: Redis;
+  temporal: Client;
+  taskQueue: string;
+  onSnapshot?: (s: AllocationSnapshot) => void;
+}
+
+export class ExperimentsService {
+  constructor(private readonly d: ServiceDeps) {}
+
+  async create(input: CreateExperimentInput, actor: string) {
+    const { prisma, redis, temporal } = this.d;
+    if (await prisma.experiment.findUnique({ where: { key: input.key }, select: { id: true } })) {
+      throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
+    }
+    let created;
+    try {
+      created = await prisma.experiment.create({
+        data: {
+          key: input.key,
+          name: input.name,
+          description: input.description,
+          hypothesis: input.hypothesis,
+          kind: input.kind,
+          owner: input.owner,
+          status: 'running',
+          config: { ...input.config, hashVersion: DEFAULT_HASH_VERSION } as object,
+          variants: {
+            create: input.variants.map((v) => ({ key: v.key, name: v.name ?? v.key, payload: v.payload as object, initialWeight: v.weight, isControl: v.control })),
+          },
+        },
+        include: { variants: true },
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'P2002') throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
+      throw e;
+    }
+    try {
+      const def: ExperimentDefinition = {
+        key: input.key,
+        seed: created.id,
+        hashVersion: DEFAULT_HASH_VERSION,
+        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight })),
+        config: input.config,
+      };
+      const now = new Date().toISOString();
+      const snapshot = await saveSnapshot(prisma, redis, created.id, { cycle: 0, step: 'initial' }, (version) =>
+        buildSnapshot(def, { version, cycle: 0, phase: 'running', segments: initialSegments(def), segmentFeatures: [], reason: 'initial allocation', now }),
+      );
+      this.d.onSnapshot?.(snapshot);
+      await temporal.workflow.start(experimentWorkflow, {
+        workflowId: workflowIdFor(input.key),
+        taskQueue: this.d.taskQueue,
+        args: [
+          {
+            experimentKey: input.key,
+            kind: input.kind,
+            variants: input.variants.map((v) => v.key),
+            cycleIntervalMs: Math.round(input.config.cycleIntervalSeconds * 1000),
+            maxCycles: input.config.maxCycles,
+            continueAsNewEvery: input.config.continueAsNewEvery,
+            dampeningHalfLifeMs: input.config.policy.kind === 'contextual' ? input.config.policy.dampeningHalfLifeSeconds * 1000 : undefined,
+          },
+        ],
+        typedSearchAttributes: [
+          { key: SA.key, value: input.key },
+          { key: SA.status, value: 'running' },
+          { key: SA.kind, value: input.kind },
+          { key: SA.decisionOutcome, value: 'none' },
+          ...(input.config.entity ? [{ key: SA.entity, value: input.config.entity }] : []),
+        ],
+        memo: { name: input.name, owner: input.owner },
+      });
+      await prisma.auditLog.create({ data: { actor, action: 'experiment.create', target: input.key, reason: input.hypothesis } });
+    } catch (e) {
+      // All or nothing: no orphan row or snapshot survives a failed start.
+      await prisma.experiment.delete({ where: { id: created.id } }).catch(() => {});
+      await deleteSnapshot(redis, input.key).catch(() => {});
+      if (e instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new ApiError(409, 'already_exists', `key: a workflow for experiment '${input.key}' already exists`);
+      }
+      throw new ApiError(503, 'workflow_unavailable', `could not start the experiment workflow: ${(e as Error).message}`);
+    }
+    return this.get(input.key);
+  }
+
+  async list(filter: { status?: string; limit: number }) {
+    return this.d.prisma.experiment.findMany({
+      where: filter.status ? { status: filter.status as never } : {},
+      orderBy: { createdAt: 'desc' },
+      take: filter.limit,
+      include: { variants: true },
+    });
+  }
+
+  async get(key: string) {
+    const row = await this.d.prisma.experiment.findUnique({ where: { key }, include: { variants: true } });
+    if (!row) throw notFound(key);
+    let live: ExperimentStatus | null = null;
+    let liveError: string | null = null;
+    try {
+      live = await this.handle(key).query(statusQuery);
+    } catch (e) {
+      liveError = (e as Error).message;
+    }
+    return { ...row, workflowId: workflowIdFor(key), live, liveError };
+  }
+
+  async decisions(key: string) {
+    const row = await this.d.prisma.experiment.findUnique({ where: { key }, select: { id: true } });
+    if (!row) throw notFound(key);
+    return this.d.prisma.decision.findMany({ where: { experimentId: row.id }, orderBy: { cycle: 'asc' } });
+  }
+
+  async signal(key: string, which: 'pause' | 'resume' | 'stop', body: { actor?: string; reason?: string }) {
+    await this.requireExists(key);
+    const sig = which === 'pause' ? pauseSignal : which === 'resume' ? resumeSignal : stopSignal;
+    await this.handle(key).signal(sig, body);
+    return { signalled: which };
+  }
+
+  async externalContext(key: string, body: { kind: string; severity: number }) {
+    await this.requireExists(key);
+    await this.handle(key).signal(externalContextSignal, body);
+    return { signalled: 'externalContext' };
+  }
+
+  async overrideAllocation(key: string, body: { weights?: Record<string, number>; clear?: boolean; actor?: string; reason?: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(overrideAllocationUpdate, { args: [body] }));
+  }
+
+  async runCycleNow(key: string, body: { actor?: string; reason?: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(runCycleNowUpdate, { args: [body] }));
+  }
+
+  async conclude(key: string, body: { winner?: string; actor?: string; reason?: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(concludeUpdate, { args: [body] }));
+  }
+
+  private handle(key: string) {
+    return this.d.temporal.workflow.getHandle(workflowIdFor(key));
+  }
+
+  private async requireExists(key: string) {
+    const row = await this.d.prisma.experiment.findUnique({ where: { key }, select: { id: true } });
+    if (!row) throw notFound(key);
+  }
+
+  /** Runs a workflow update; a validator's rejection becomes a 409 with its reason. */
+  private async update<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof WorkflowUpdateFailedError) {
+        const reason = (e.cause as Error | undefined)?.message ?? e.message;
+        throw new ApiError(409, 'rejected', reason);
+      }
+      if ((e as Error).name === 'WorkflowNotFoundError') throw new ApiError(409, 'not_running', 'experiment workflow is not running');
+      throw e;
+    }
+  }
+}
+
+function notFound(key: string): ApiError {
+  return new ApiError(404, 'not_found', `key: experiment '${key}' does not exist`);
+}

@@ -1,0 +1,55 @@
+/**
+ * Buffers exposures (first assignments, with propensity) and sends them to the "events" queue in
+ * batches, so logging costs the hot path an array push. A failed flush keeps the batch for the next.
+ */
+import type { Queue } from 'bullmq';
+import type { EventsJob, ExposureRecord } from '../infra/queues.js';
+
+export class ExposureLog {
+  private buffer: ExposureRecord[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly queue: Queue<EventsJob>,
+    private readonly maxBatch = 500,
+    private readonly intervalMs = 100,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  push(record: ExposureRecord): void {
+    this.buffer.push(record);
+    if (this.buffer.length >= this.maxBatch) void this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (!this.buffer.length) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = (async () => {
+      try {
+        const jobs = [];
+        for (let i = 0; i < batch.length; i += this.maxBatch) {
+          jobs.push({ name: 'exposures', data: { kind: 'exposures' as const, items: batch.slice(i, i + this.maxBatch) } });
+        }
+        await this.queue.addBulk(jobs);
+      } catch (e) {
+        this.buffer = batch.concat(this.buffer);
+        console.error('[api] exposure flush failed; will retry', (e as Error).message);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,73 @@
+/** Boots an API process: caches, queues, Temporal client and the HTTP server. */
+import { Client, Connection } from '@temporalio/client';
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../config.js';
+import { createPrisma } from '../infra/prisma.js';
+import { createQueues } from '../infra/queues.js';
+import { createRedis } from '../infra/redis.js';
+import { createApp } from './app.js';
+import { AssignService } from './assign-service.js';
+import { EventsIngress } from './events-ingress.js';
+import { ExperimentsService } from './experiments-service.js';
+import { ExposureLog } from './exposure-log.js';
+import { createApiServer } from './server.js';
+import { SnapshotCache } from './snapshot-cache.js';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  cache: SnapshotCache;
+  close(): Promise<void>;
+}
+
+export async function startApi(config: Config = loadConfig(), port = config.apiPort): Promise<RunningApi> {
+  const prisma = createPrisma(config.databaseUrl);
+  // Auto-pipelining batches the sticky lookups of concurrent requests into one round trip.
+  const redis = createRedis(config.redisUrl);
+  redis.options.enableAutoPipelining = true;
+  const subscriber = createRedis(config.redisUrl);
+  const queueConn = createRedis(config.redisUrl, { forBullmq: true });
+  const queues = createQueues(queueConn);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+
+  const cache = new SnapshotCache(redis, subscriber);
+  await cache.start();
+  const exposures = new ExposureLog(queues.events);
+  exposures.start();
+  const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue, onSnapshot: (s) => cache.offer(s) });
+  const events = new EventsIngress(queues.events, (k) => cache.has(k));
+  const app = createApp({ experiments, events, apiToken: config.apiToken });
+  const server = createApiServer(app, new AssignService(cache, redis, exposures), config.apiToken);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
+  const addr = server.address();
+  const url = `http://${config.apiHost}:${typeof addr === 'object' && addr ? addr.port : port}`;
+
+  return {
+    server,
+    url,
+    cache,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await exposures.stop();
+      await cache.stop();
+      await queues.close();
+      await connection.close();
+      await prisma.$disconnect();
+      for (const r of [redis, subscriber, queueConn]) r.disconnect();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const api = await startApi();
+  console.log(`[api] listening on ${api.url}`);
+  const shutdown = async () => {
+    await api.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}

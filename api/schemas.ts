@@ -1,0 +1,58 @@
+/** Request schemas for every route; types are inferred from them. */
+import { z } from 'zod';
+
+const key = z.string().min(1).max(100);
+const contextValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+
+export const assignRequestSchema = z.object({
+  experiment: key,
+  unitId: z.string().min(1).max(200),
+  context: z.record(z.string(), contextValue).default({}),
+});
+
+export const eventSchema = z.object({
+  eventId: z.string().min(1).max(200),
+  experiment: key,
+  unitId: z.string().min(1).max(200),
+  name: z.string().min(1).max(100),
+  value: z.number().finite().default(1),
+  timestamp: z.iso.datetime({ offset: true }).optional(),
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const MAX_EVENTS_PER_BATCH = 1000;
+export const eventsBatchSchema = z.object({
+  events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH, `at most ${MAX_EVENTS_PER_BATCH} events per batch`),
+});
+
+export const actorReasonSchema = z
+  .object({ actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() })
+  .default({});
+
+export const stopSchema = z.object({ actor: z.string().min(1).max(200).optional(), reason: z.string().min(1).max(2000) });
+
+export const allocationSchema = z.union([
+  z.object({
+    weights: z.record(z.string(), z.number().min(0).max(1)),
+    actor: z.string().min(1).max(200).optional(),
+    reason: z.string().max(2000).optional(),
+  }),
+  z.object({ clear: z.literal(true), actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() }),
+]);
+
+export const concludeSchema = z.object({
+  winner: z.string().min(1).max(40).optional(),
+  actor: z.string().min(1).max(200).optional(),
+  reason: z.string().max(2000).optional(),
+});
+
+export const externalContextSchema = z.object({ kind: z.string().min(1).max(100), severity: z.number().min(0).max(1) });
+
+export const experimentKeyParam = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key');
+
+export const listQuerySchema = z.object({
+  status: z.enum(['draft', 'running', 'paused', 'concluded', 'stopped']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export type AssignRequest = z.infer<typeof assignRequestSchema>;

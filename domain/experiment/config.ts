@@ -1,0 +1,154 @@
+/**
+ * The experiment definition a user submits, as zod schemas. The API validates requests with them and
+ * the activities re-validate the stored JSON, so a bad row can never reach the statistics.
+ */
+import { z } from 'zod';
+import type { Rule } from '../types.js';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
+const fraction = z.number().min(0).max(1);
+
+export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
+  z.union([
+    z.object({ attr: z.string().min(1), op: z.literal('eq'), value: z.union([z.string(), z.number(), z.boolean()]) }),
+    z.object({ attr: z.string().min(1), op: z.literal('in'), values: z.array(z.union([z.string(), z.number()])).min(1) }),
+    z
+      .object({ attr: z.string().min(1), op: z.literal('range'), min: z.number().optional(), max: z.number().optional() })
+      .refine((r) => r.min !== undefined || r.max !== undefined, 'range needs min or max'),
+    z.object({
+      attr: z.string().min(1),
+      op: z.literal('regex'),
+      pattern: z.string().min(1).refine(isValidRegex, 'not a valid regular expression'),
+    }),
+    z.object({ op: z.literal('and'), rules: z.array(ruleSchema).min(1) }),
+    z.object({ op: z.literal('or'), rules: z.array(ruleSchema).min(1) }),
+    z.object({ op: z.literal('not'), rule: ruleSchema }),
+  ]),
+);
+
+function isValidRegex(p: string): boolean {
+  try {
+    new RegExp(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const metricSchema = z.object({
+  key: z.string().regex(/^[a-z0-9_]{1,40}$/),
+  event: z.string().min(1).max(100),
+  type: z.enum(['binary', 'continuous', 'count']),
+  role: z.enum(['primary', 'guardrail', 'secondary']),
+  direction: z.enum(['increase', 'decrease']).default('increase'),
+  margin: z.number().min(0).max(1).optional(),
+});
+
+export const variantSchema = z.object({
+  key: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'use 1-40 letters, digits, dashes or underscores'),
+  name: z.string().min(1).max(200).optional(),
+  payload: z.record(z.string(), z.unknown()).default({}),
+  weight: z.number().positive().max(1),
+  control: z.boolean().default(false),
+});
+
+export const boundsSchema = z
+  .object({
+    floor: z.number().min(0).max(0.5).default(0.01),
+    max: z.number().min(0).max(1).default(0.99),
+    maxChange: z.number().min(0).max(1).default(0.25),
+  })
+  .refine((b) => b.floor <= b.max, { message: 'floor must not exceed max', path: ['floor'] });
+
+export const policySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fixed') }),
+  z.object({ kind: z.literal('thompson'), topTwo: z.boolean().default(false), draws: z.number().int().min(100).max(100_000).default(5000) }),
+  z.object({ kind: z.literal('ucb1') }),
+  z.object({ kind: z.literal('epsilon_greedy'), epsilon: fraction.default(0.1) }),
+  z.object({
+    kind: z.literal('ramp'),
+    steps: z.array(fraction).min(1),
+  }),
+  z.object({
+    kind: z.literal('contextual'),
+    features: z.array(z.string().min(1)).min(1),
+    baseline: fraction.default(0.5),
+    adjustmentRange: fraction.default(0.3),
+    riskTolerance: z.number().min(0).default(0),
+    maxRows: z.number().int().min(100).max(20_000).default(5000),
+    dampeningHalfLifeSeconds: z.number().positive().default(3600),
+  }),
+]);
+
+export const segmentationSchema = z.object({
+  enabled: z.boolean().default(false),
+  kMin: z.number().int().min(1).max(20).default(2),
+  kMax: z.number().int().min(1).max(20).default(6),
+  /** Behavioural features per unit, from the events it sent. */
+  features: z
+    .array(z.object({ name: z.string().min(1), event: z.string().min(1), agg: z.enum(['count', 'sum']).default('count') }))
+    .default([]),
+  /** Numeric context attributes (from assignment context) used as features, and to place new units. */
+  contextFeatures: z.array(z.string().min(1)).default([]),
+  engagementWeights: z.record(z.string(), z.number()).default({}),
+  maxSample: z.number().int().min(100).max(200_000).default(20_000),
+  minSegmentSize: z.number().int().min(1).default(200),
+  minCoverage: fraction.default(0.1),
+}).refine((s) => s.kMin <= s.kMax, { message: 'kMin must not exceed kMax', path: ['kMin'] });
+
+export const experimentConfigSchema = z.object({
+  metrics: z.array(metricSchema).min(1).refine((m) => m.filter((x) => x.role === 'primary').length === 1, 'exactly one metric must have role "primary"'),
+  alpha: z.number().gt(0).lt(0.5).default(0.05),
+  /** Tuning N* of the always-valid confidence sequence: the sample size at which it is tightest. */
+  sequentialTuningN: z.number().int().positive().optional(),
+  cycleIntervalSeconds: z.number().min(1).max(7 * 24 * 3600).default(300),
+  maxCycles: z.number().int().min(1).max(100_000).default(1000),
+  continueAsNewEvery: z.number().int().min(1).max(10_000).default(100),
+  minSamplePerArm: z.number().int().min(1).default(100),
+  /** Relative minimum detectable effect the experiment is designed for (futility and planning). */
+  mde: z.number().gt(0).max(10).default(0.05),
+  maxSamplePerArm: z.number().int().min(1).optional(),
+  policy: policySchema.default({ kind: 'thompson', topTwo: false, draws: 5000 }),
+  bounds: boundsSchema.default({ floor: 0.01, max: 0.99, maxChange: 0.25 }),
+  segmentation: segmentationSchema.default({
+    enabled: false, kMin: 2, kMax: 6, features: [], contextFeatures: [], engagementWeights: {},
+    maxSample: 20_000, minSegmentSize: 200, minCoverage: 0.1,
+  }),
+  targeting: ruleSchema.optional(),
+  layer: z.object({ name: z.string().min(1), start: fraction, end: fraction }).refine((l) => l.start < l.end, { message: 'start must be below end', path: ['start'] }).optional(),
+  holdout: z.number().min(0).max(0.5).optional(),
+  coverage: fraction.default(1),
+  randomization: z
+    .union([z.object({ type: z.literal('simple') }), z.object({ type: z.literal('stratified'), strata: z.array(z.string().min(1)).min(1) })])
+    .default({ type: 'simple' }),
+  sticky: z.boolean().default(true),
+  webhookUrl: z.string().url().optional(),
+  entity: z.string().max(200).optional(),
+});
+
+export const createExperimentSchema = z
+  .object({
+    key: slug,
+    name: z.string().min(1).max(200),
+    description: z.string().max(5000).default(''),
+    hypothesis: z.string().max(5000).default(''),
+    kind: z.enum(['ab', 'multi_arm', 'model_comparison']),
+    owner: z.string().min(1).max(200),
+    variants: z.array(variantSchema).min(2).max(20),
+    config: experimentConfigSchema,
+  })
+  .superRefine((e, ctx) => {
+    const keys = new Set(e.variants.map((v) => v.key));
+    if (keys.size !== e.variants.length) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'variant keys must be unique' });
+    if (e.variants.filter((v) => v.control).length !== 1)
+      ctx.addIssue({ code: 'custom', path: ['variants'], message: 'exactly one variant must have control: true' });
+    const total = e.variants.reduce((s, v) => s + v.weight, 0);
+    if (Math.abs(total - 1) > 1e-6) ctx.addIssue({ code: 'custom', path: ['variants'], message: `weights must sum to 1 (got ${total})` });
+    if (e.kind === 'ab' && e.variants.length !== 2)
+      ctx.addIssue({ code: 'custom', path: ['variants'], message: 'kind "ab" takes exactly two variants; use "multi_arm"' });
+  });
+
+export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
+export type CreateExperimentInput = z.infer<typeof createExperimentSchema>;
+export type PolicyConfig = z.infer<typeof policySchema>;
+export type BoundsConfig = z.infer<typeof boundsSchema>;

@@ -1,0 +1,103 @@
+/**
+ * Aggregation in SQL, where the data lives: event rows never leave Postgres, only sufficient
+ * statistics (n, sum, sum of squares per metric × variant × segment × allocation period) and bounded
+ * per-unit feature samples.
+ */
+import type { Pool } from 'pg';
+import type { CellStats, MetricSpec } from '../domain/types.js';
+import type { UnitAggregateRow } from '../domain/segmentation/features.js';
+
+/**
+ * Per-unit metric values: binary = any event, count = number of events, continuous = sum of values.
+ * A unit's segment is its latest segmentation membership, else the one it was assigned in; its
+ * period is the snapshot version it was randomised under.
+ */
+export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[]): Promise<CellStats[]> {
+  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; n: number; sum: number; ss: number }>(
+    `WITH a AS (
+       SELECT a."unitId", a.variant, COALESCE(m."segmentId", a.segment) AS seg, a."snapshotVersion" AS period
+       FROM "Assignment" a
+       LEFT JOIN "SegmentMembership" m ON m."experimentId" = a."experimentId" AND m."unitId" = a."unitId"
+       WHERE a."experimentId" = $1
+     ),
+     ev AS (
+       SELECT "unitId", name, COUNT(*)::float8 AS c, SUM(value)::float8 AS s
+       FROM "Event" WHERE "experimentId" = $1 AND name = ANY($3::text[])
+       GROUP BY "unitId", name
+     ),
+     mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
+     y AS (
+       SELECT mt.key, a.variant, a.seg, a.period,
+              CASE WHEN mt.type = 'binary' THEN (CASE WHEN ev.c > 0 THEN 1.0 ELSE 0.0 END)
+                   WHEN mt.type = 'count' THEN COALESCE(ev.c, 0)
+                   ELSE COALESCE(ev.s, 0) END AS y
+       FROM a CROSS JOIN mt
+       LEFT JOIN ev ON ev."unitId" = a."unitId" AND ev.name = mt.event
+     )
+     SELECT key AS metric, variant, seg AS segment, period, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
+     FROM y GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    [experimentId, metrics.map((m) => m.key), metrics.map((m) => m.event), metrics.map((m) => m.type)],
+  );
+  return res.rows.map((r) => ({
+    metric: r.metric,
+    variant: r.variant,
+    segment: r.segment,
+    period: r.period,
+    moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
+  }));
+}
+
+/**
+ * Per-unit aggregates for segmentation: event counts and value sums for the configured events plus
+ * numeric context attributes, for a deterministic pseudo-random sample of at most `limit` units.
+ */
+export async function sampleUnitAggregates(
+  pool: Pool,
+  experimentId: string,
+  opts: { events: string[]; contextFeatures: string[]; limit: number; seed: string },
+): Promise<UnitAggregateRow[]> {
+  const res = await pool.query<{ unitId: string; context: Record<string, unknown>; names: string[] | null; counts: number[] | null; sums: number[] | null }>(
+    `WITH u AS (
+       SELECT "unitId", context FROM "Assignment" WHERE "experimentId" = $1
+       ORDER BY md5("unitId" || $4) LIMIT $3
+     ),
+     ev AS (
+       SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
+       FROM "Event" e JOIN u ON u."unitId" = e."unitId"
+       WHERE e."experimentId" = $1 AND e.name = ANY($2::text[])
+       GROUP BY e."unitId", e.name
+     )
+     SELECT u."unitId", u.context, array_agg(ev.name) AS names, array_agg(ev.c) AS counts, array_agg(ev.s) AS sums
+     FROM u LEFT JOIN ev ON ev."unitId" = u."unitId"
+     GROUP BY u."unitId", u.context
+     ORDER BY u."unitId"`,
+    [experimentId, opts.events, opts.limit, opts.seed],
+  );
+  return res.rows.map((r) => {
+    const counts: Record<string, number> = {};
+    const sums: Record<string, number> = {};
+    (r.names ?? []).forEach((n, i) => {
+      if (n === null) return;
+      counts[n] = r.counts![i]!;
+      sums[n] = r.sums![i]!;
+    });
+    const context: Record<string, number> = {};
+    for (const f of opts.contextFeatures) {
+      const v = Number((r.context ?? {})[f]);
+      context[f] = Number.isFinite(v) ? v : 0;
+    }
+    return { unitId: r.unitId, counts, sums, context };
+  });
+}
+
+/** Writes segment memberships in one statement; later cycles overwrite earlier ones. */
+export async function upsertMemberships(pool: Pool, experimentId: string, cycle: number, unitIds: string[], segments: number[]): Promise<void> {
+  if (!unitIds.length) return;
+  await pool.query(
+    `INSERT INTO "SegmentMembership" ("experimentId", "unitId", "segmentId", cycle)
+     SELECT $1::uuid, u, s, $2 FROM unnest($3::text[], $4::int[]) AS t(u, s)
+     ON CONFLICT ("experimentId", "unitId") DO UPDATE SET "segmentId" = EXCLUDED."segmentId", cycle = EXCLUDED.cycle
+     WHERE "SegmentMembership".cycle <= EXCLUDED.cycle`,
+    [experimentId, cycle, unitIds, segments],
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * Allocation snapshots in Redis: the latest per experiment, a set of experiment keys, and a pub/sub
+ * channel that tells every API process to refresh. Writes are compare-and-set on the version, so a
+ * retried (older) activity can never roll a snapshot back.
+ */
+import type { Redis } from 'ioredis';
+import type { AllocationSnapshot } from '../domain/types.js';
+
+export const SNAPSHOT_CHANNEL = 'expflow:snapshots';
+const EXPERIMENTS_SET = 'expflow:experiments';
+export const snapshotKey = (experimentKey: string) => `expflow:snapshot:${experimentKey}`;
+
+// KEYS[1] snapshot key, KEYS[2] set; ARGV[1] version, ARGV[2] json, ARGV[3] experiment key, ARGV[4] channel
+const CAS_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v = tonumber(string.match(cur, '"version":(%d+)'))
+  if v and v >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. ':' .. ARGV[1])
+return 1`;
+
+/** Stores and announces a snapshot if it is newer than the stored one; returns whether it was. */
+export async function publishSnapshot(redis: Redis, snapshot: AllocationSnapshot): Promise<boolean> {
+  // "version" must be the first numeric field the pattern meets, so serialise it first.
+  const { version, ...rest } = snapshot;
+  const json = JSON.stringify({ version, ...rest });
+  const res = await redis.eval(CAS_SCRIPT, 2, snapshotKey(snapshot.experimentKey), EXPERIMENTS_SET, version, json, snapshot.experimentKey, SNAPSHOT_CHANNEL);
+  return res === 1;
+}
+
+export async function loadSnapshot(redis: Redis, experimentKey: string): Promise<AllocationSnapshot | null> {
+  const raw = await redis.get(snapshotKey(experimentKey));
+  return raw ? (JSON.parse(raw) as AllocationSnapshot) : null;
+}
+
+export async function loadAllSnapshots(redis: Redis): Promise<AllocationSnapshot[]> {
+  const keys = await redis.smembers(EXPERIMENTS_SET);
+  if (!keys.length) return [];
+  const raws = await redis.mget(keys.map(snapshotKey));
+  return raws.filter((r): r is string => !!r).map((r) => JSON.parse(r) as AllocationSnapshot);
+}
+
+/** Removes an experiment's snapshot (used when creation is rolled back). */
+export async function deleteSnapshot(redis: Redis, experimentKey: string): Promise<void> {
+  await redis.multi().del(snapshotKey(experimentKey)).srem(EXPERIMENTS_SET, experimentKey).exec();
+  await redis.publish(SNAPSHOT_CHANNEL, `${experimentKey}:deleted`);
+}

@@ -1,0 +1,269 @@
+/**
+ * ExperimentWorkflow: one per experiment (id `experiment-<key>`). Each cycle runs the durable steps
+ * collect → segment → predict → reallocate → throttle/terminate → decide → notify, then sleeps for
+ * the cycle interval; a signal or update can cut the sleep short. Deterministic orchestration only:
+ * all arithmetic runs in activities.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import {
+  applyConclude,
+  applyCycleResult,
+  applyExternalEvent,
+  applyOverride,
+  applyPause,
+  applyResume,
+  applyStop,
+  initialState,
+  isFinished,
+  validateWeights,
+  type DecisionSummary,
+  type ExperimentState,
+  type ExternalContextEvent,
+} from '../domain/experiment/state.js';
+import type { Weights } from '../domain/types.js';
+import { SA } from './search-attributes.js';
+
+export interface ExperimentWorkflowInput {
+  experimentKey: string;
+  kind: 'ab' | 'multi_arm' | 'model_comparison';
+  variants: string[];
+  cycleIntervalMs: number;
+  maxCycles: number;
+  continueAsNewEvery: number;
+  dampeningHalfLifeMs?: number;
+  /** Present after continue-as-new. */
+  state?: ExperimentState;
+}
+
+export interface ExperimentStatus {
+  experimentKey: string;
+  phase: ExperimentState['phase'];
+  cycle: number;
+  weights: Record<string, Weights>;
+  snapshotVersion: number;
+  lastDecision: DecisionSummary | null;
+  nextCycleAt: string | null;
+  override: ExperimentState['override'] | null;
+}
+
+export interface ActorReason {
+  actor?: string;
+  reason?: string;
+}
+
+export const pauseSignal = defineSignal<[ActorReason]>('pause');
+export const resumeSignal = defineSignal<[ActorReason]>('resume');
+export const stopSignal = defineSignal<[ActorReason]>('stop');
+export const externalContextSignal = defineSignal<[{ kind: string; severity: number }]>('externalContext');
+
+export const overrideAllocationUpdate = defineUpdate<
+  { version: number; weights: Record<string, Weights> },
+  [{ weights?: Weights; clear?: boolean; actor?: string; reason?: string }]
+>('overrideAllocation');
+export const runCycleNowUpdate = defineUpdate<{ cycle: number; decision: DecisionSummary | null }, [ActorReason]>('runCycleNow');
+export const concludeUpdate = defineUpdate<{ phase: string; winner: string | null }, [{ winner?: string; actor?: string; reason?: string }]>(
+  'conclude',
+);
+export const statusQuery = defineQuery<ExperimentStatus>('status');
+
+const steps = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidConfig'] },
+});
+
+export async function experimentWorkflow(input: ExperimentWorkflowInput): Promise<ExperimentState> {
+  let state: ExperimentState = input.state ?? initialState();
+  let wakeRequested = false;
+  let nextCycleAt: number | null = null;
+  let cyclesThisRun = 0;
+  /** A phase change handlers made that is not yet persisted (DB status, audit log, snapshot). */
+  let pendingPhaseChange: { actor: string; reason: string } | null = null;
+  const halfLifeMs = input.dampeningHalfLifeMs ?? 3_600_000;
+
+  const publishStatus = () =>
+    upsertSearchAttributes([
+      { key: SA.status, value: state.phase },
+      { key: SA.decisionOutcome, value: state.lastDecision?.outcome ?? 'none' },
+    ]);
+
+  setHandler(statusQuery, () => ({
+    experimentKey: input.experimentKey,
+    phase: state.phase,
+    cycle: state.cycle,
+    weights: state.weights,
+    snapshotVersion: state.snapshotVersion,
+    lastDecision: state.lastDecision ?? null,
+    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : new Date(nextCycleAt).toISOString(),
+    override: state.override ?? null,
+  }));
+
+  setHandler(pauseSignal, ({ actor, reason }) => {
+    if (state.phase !== 'running') return;
+    state = applyPause(state);
+    pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'paused' };
+  });
+  setHandler(resumeSignal, ({ actor, reason }) => {
+    if (state.phase !== 'paused') return;
+    state = applyResume(state);
+    pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'resumed' };
+  });
+  setHandler(stopSignal, ({ actor, reason }) => {
+    if (isFinished(state)) return;
+    state = applyStop(state, reason ?? 'stopped');
+    pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'stopped' };
+  });
+  setHandler(externalContextSignal, ({ kind, severity }) => {
+    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: new Date(Date.now()).toISOString() };
+    state = applyExternalEvent(state, e, Date.now(), halfLifeMs);
+    wakeRequested = true; // dampening should reach traffic now, not at the next scheduled cycle
+  });
+
+  setHandler(
+    overrideAllocationUpdate,
+    async ({ weights, clear, actor, reason }) => {
+      state = applyOverride(state, clear ? undefined : { weights: weights!, actor: actor ?? 'unknown', reason: reason ?? '' });
+      const published = await steps.publishOverride({
+        experimentKey: input.experimentKey,
+        overrideSeq: state.overridesApplied,
+        weights: clear ? null : weights!,
+        actor: actor ?? 'unknown',
+        reason: reason ?? (clear ? 'override cleared' : 'manual override'),
+      });
+      state = { ...state, weights: published.weights, snapshotVersion: Math.max(state.snapshotVersion, published.version) };
+      return published;
+    },
+    {
+      validator: ({ weights, clear }) => {
+        if (isFinished(state)) throw new Error(`experiment is ${state.phase}; allocation can no longer change`);
+        if (clear) return;
+        if (!weights) throw new Error('weights: required unless clear is true');
+        const problem = validateWeights(weights, input.variants);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+
+  setHandler(
+    runCycleNowUpdate,
+    async (_input: ActorReason) => {
+      const target = state.cycle + 1;
+      wakeRequested = true;
+      await condition(() => state.cycle >= target || isFinished(state));
+      return { cycle: state.cycle, decision: state.lastDecision ?? null };
+    },
+    {
+      validator: (_input: ActorReason) => {
+        if (isFinished(state)) throw new Error(`experiment is ${state.phase}`);
+        if (state.phase === 'paused') throw new Error('experiment is paused; resume it first');
+      },
+    },
+  );
+
+  setHandler(
+    concludeUpdate,
+    async ({ winner, actor, reason }) => {
+      state = applyConclude(state, winner, reason ?? 'concluded manually');
+      pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'concluded manually' };
+      await condition(() => pendingPhaseChange === null);
+      return { phase: state.phase, winner: state.winner ?? null };
+    },
+    {
+      validator: ({ winner }) => {
+        if (isFinished(state)) throw new Error(`experiment is already ${state.phase}`);
+        if (winner !== undefined && !input.variants.includes(winner)) throw new Error(`winner: unknown variant '${winner}'`);
+      },
+    },
+  );
+
+  /** Persists a phase change (DB status, audit log, snapshot) and its search attribute. */
+  const flushPhaseChange = async () => {
+    if (!pendingPhaseChange) return;
+    const change = pendingPhaseChange;
+    await steps.recordPhaseChange({
+      experimentKey: input.experimentKey,
+      phase: state.phase,
+      winner: state.winner ?? null,
+      actor: change.actor,
+      reason: change.reason,
+      seq: state.cycle,
+    });
+    publishStatus();
+    if (pendingPhaseChange === change) pendingPhaseChange = null;
+  };
+
+  publishStatus();
+
+  while (!isFinished(state)) {
+    await flushPhaseChange();
+    if (state.phase === 'paused') {
+      await condition(() => state.phase !== 'paused' || pendingPhaseChange !== null);
+      continue;
+    }
+    if (state.cycle >= input.maxCycles) {
+      state = applyConclude(state, undefined, `reached maxCycles (${input.maxCycles}) without a decision`);
+      pendingPhaseChange = { actor: 'expflow', reason: state.stopReason! };
+      break;
+    }
+
+    await runCycle();
+    cyclesThisRun++;
+    if (isFinished(state)) break;
+
+    if (cyclesThisRun >= input.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await flushPhaseChange();
+      if (!isFinished(state)) {
+        log.info('continuing as new', { cycle: state.cycle });
+        return continueAsNew<typeof experimentWorkflow>({ ...input, state });
+      }
+      break;
+    }
+
+    nextCycleAt = Date.now() + input.cycleIntervalMs;
+    await condition(() => wakeRequested || pendingPhaseChange !== null || isFinished(state), input.cycleIntervalMs);
+    wakeRequested = false;
+  }
+
+  await flushPhaseChange();
+  await condition(allHandlersFinished);
+  return state;
+
+  async function runCycle(): Promise<void> {
+    const cycle = state.cycle + 1;
+    const ref = { experimentKey: input.experimentKey, cycle };
+    await steps.collectData(ref);
+    await steps.segmentUnits(ref);
+    await steps.predictSignificance(ref);
+    const allocation = await steps.reallocateTraffic({
+      ...ref,
+      override: state.override?.weights ?? null,
+      externalEvents: state.externalEvents,
+    });
+    const throttled = await steps.throttleOrTerminate(ref);
+    const decision = await steps.decide(ref);
+    if (decision.outcome !== 'continue' || decision.segmentConclusions > 0) await steps.notify(ref);
+    const summary: DecisionSummary = { cycle, outcome: decision.outcome, winner: decision.winner ?? undefined, rationale: decision.rationale };
+    const before = state.phase;
+    state = applyCycleResult(state, {
+      cycle,
+      weights: throttled.weights ?? allocation.weights,
+      snapshotVersion: Math.max(allocation.version, throttled.version ?? 0),
+      decision: summary,
+    });
+    if (state.phase !== before) pendingPhaseChange = { actor: 'expflow', reason: decision.rationale };
+    publishStatus();
+  }
+}

@@ -1,0 +1,2 @@
+/** The single workflowsPath the worker bundles. */
+export { experimentWorkflow } from './experiment.js';
