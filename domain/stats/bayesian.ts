@@ -64,8 +64,12 @@ export function posteriorMoments(p: Posterior): { mean: number; variance: number
 }
 
 function betaLogPdf(x: number, a: number, b: number): number {
-  if (x <= 0 || x >= 1) return -Infinity;
-  return (a - 1) * Math.log(x) + (b - 1) * Math.log1p(-x) - (logGamma(a) + logGamma(b) - logGamma(a + b));
+  if (x < 0 || x > 1) return -Infinity;
+  // Written so the endpoints give the limit (e.g. Beta(3,1) has density 3 at x = 1), not NaN.
+  const left = a === 1 ? 0 : (a - 1) * Math.log(x);
+  const right = b === 1 ? 0 : (b - 1) * Math.log1p(-x);
+  const v = left + right - (logGamma(a) + logGamma(b) - logGamma(a + b));
+  return Number.isNaN(v) ? -Infinity : v;
 }
 
 function pdf(p: Posterior, x: number): number {

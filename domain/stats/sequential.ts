@@ -12,7 +12,7 @@
  * p-value convention (two-sided): p_N = the smallest α at which the two-sided CS at time N excludes 0,
  * holding ρ fixed at the value tuned for the nominal α. Because CS(α) is nested in α for a fixed ρ,
  * P(∃N: p_N ≤ α) ≤ α, so rejecting whenever p_N < α at any look keeps the type-I error at α. Solving
- * the half-width equation gives the closed form p = min(1, sqrt(Nρ²+1)·exp(−ρ²N·Δ̂²/(2σ̂²(Nρ²+1)/N)))
+ * the half-width equation gives the closed form p = min(1, sqrt(Nρ²+1)·exp(−ρ²·N²Δ̂²/(2σ̂²(Nρ²+1))))
  * = 1/e-value of gbstats (eq. 155).
  */
 import { degenerateEffect, type EffectEstimate, type Interval } from './effects.js';
@@ -57,7 +57,7 @@ export function asymptoticConfidenceSequence(look: SequentialLook): SequentialRe
   const halfWidth = Math.sqrt(s2) * Math.sqrt(((2 * nr2p1) / (n * rho) ** 2) * Math.log(Math.sqrt(nr2p1) / look.alpha));
   // log p = ½·log(Nρ²+1) − ρ²·N·Δ̂²/(2·s²·(Nρ²+1)/N); exp of a very negative number underflows to 0,
   // which is the correct limit, never NaN.
-  const st2 = (look.estimate * look.estimate) / look.variance;
+  const st2 = (look.estimate * look.estimate * n) / look.variance;
   const logP = 0.5 * Math.log(nr2p1) - (rho * rho * st2) / (2 * nr2p1);
   const pValue = Math.min(1, Math.exp(logP));
   return { ci: [look.estimate - halfWidth, look.estimate + halfWidth], halfWidth, pValue, rho };
