@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import {
+  asymptoticConfidenceSequence,
+  compareMeans,
+  compareProportions,
+  compareRatios,
+  sequentialEffect,
+  chiSquareProportions,
+  probabilityBest,
+  betaBinomialPosterior,
+  comparePosteriors,
+} from '../../../domain/stats/index.js';
+import { expectFiniteDeep } from './helpers.js';
+
+describe('numerical edge cases never produce NaN', () => {
+  const props: [string, { n: number; successes: number }, { n: number; successes: number }, string | undefined][] = [
+    ['zero conversions both arms', { n: 1000, successes: 0 }, { n: 1000, successes: 0 }, 'zero-variance'],
+    ['zero conversions in control', { n: 1000, successes: 0 }, { n: 1000, successes: 10 }, 'zero-baseline'],
+    ['all converted vs none', { n: 10, successes: 0 }, { n: 10, successes: 10 }, 'zero-variance'],
+    ['empty arm', { n: 0, successes: 0 }, { n: 100, successes: 5 }, 'empty-arm'],
+    ['huge n', { n: 1e12, successes: 1e11 }, { n: 1e12, successes: 1.0001e11 }, undefined],
+  ];
+  it.each(props)('proportions: %s', (_name, c, t, reason) => {
+    const r = compareProportions(c, t);
+    expectFiniteDeep(r);
+    expect(r.reason).toBe(reason);
+    expect(r.pValue).toBeGreaterThanOrEqual(0);
+    expect(r.pValue).toBeLessThanOrEqual(1);
+    expectFiniteDeep(sequentialEffect(r, c.n + t.n, 0.05));
+  });
+
+  it('all-converted vs none still has a pooled test p-value near 0', () => {
+    expect(compareProportions({ n: 10, successes: 0 }, { n: 10, successes: 10 }).pValue).toBeLessThan(1e-4);
+  });
+
+  it('means: n = 0, n = 1, zero variance, huge n', () => {
+    expect(compareMeans({ n: 0, sum: 0, sumSquares: 0 }, { n: 10, sum: 10, sumSquares: 20 }).reason).toBe('empty-arm');
+    expect(compareMeans({ n: 1, sum: 3, sumSquares: 9 }, { n: 10, sum: 10, sumSquares: 20 }).reason).toBe('insufficient-sample');
+    const flat = compareMeans({ n: 10, sum: 10, sumSquares: 10 }, { n: 10, sum: 20, sumSquares: 40 });
+    expect(flat.reason).toBe('zero-variance');
+    expectFiniteDeep(flat);
+    const one = compareMeans({ n: 10, sum: 10, sumSquares: 10 }, { n: 10, sum: 20, sumSquares: 50 });
+    expectFiniteDeep(one);
+    expect(one.pValue).toBeGreaterThan(0);
+    const huge = compareMeans({ n: 1e13, sum: 1e14, sumSquares: 1.01e15 }, { n: 1e13, sum: 1.00001e14, sumSquares: 1.01002e15 });
+    expectFiniteDeep(huge);
+    expect(huge.pValue).toBeLessThan(1e-10);
+  });
+
+  it('ratio metrics with zero denominators and single-unit arms', () => {
+    const z = { n: 10, sum: 5, sumSquares: 5, denSum: 0, denSumSquares: 0, crossSum: 0 };
+    expectFiniteDeep(compareRatios(z, z));
+    expectFiniteDeep(compareRatios({ ...z, n: 1, denSum: 1 }, { ...z, denSum: 10, denSumSquares: 10 }));
+  });
+
+  it('single arm and all-empty inputs', () => {
+    expect(chiSquareProportions([{ n: 100, successes: 10 }]).reason).toBe('single-arm');
+    expect(probabilityBest([betaBinomialPosterior({ n: 0, successes: 0 })])).toEqual([1]);
+    expectFiniteDeep(comparePosteriors(betaBinomialPosterior({ n: 0, successes: 0 }), betaBinomialPosterior({ n: 0, successes: 0 })));
+    expectFiniteDeep(asymptoticConfidenceSequence({ estimate: 0, variance: 1e-300, n: 1e15, alpha: 1e-12 }));
+  });
+});
