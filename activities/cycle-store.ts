@@ -5,7 +5,7 @@
  */
 import type { PrismaClient } from '../infra/prisma.js';
 
-export type CycleStep = 'collect' | 'segment' | 'predict' | 'throttle' | 'decide';
+export type CycleStep = 'collect' | 'segment' | 'predict' | 'reallocate' | 'throttle' | 'decide';
 
 export async function readStep<T>(prisma: PrismaClient, experimentId: string, cycle: number, step: CycleStep): Promise<T | null> {
   const row = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId, cycle, step } } });

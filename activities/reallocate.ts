@@ -2,7 +2,8 @@
  * Step 4: compute each segment's arm weights with the configured policy (Thompson by default) within
  * the bounds, apply a manual override or external-event dampening, and publish a new snapshot.
  */
-import { computeAllocation, dampenTowardControl } from '../domain/allocation/index.js';
+import { applyDampening, computeAllocation, dampeningFactor, type AllocationPolicy, type RampState } from '../domain/allocation/index.js';
+import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
@@ -11,7 +12,8 @@ import type { SnapshotSegment, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
-import { readStep } from './cycle-store.js';
+import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import type { DecidePayload } from './decide.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 import { seedFor } from './seed.js';
@@ -19,6 +21,43 @@ import { seedFor } from './seed.js';
 export interface ReallocateInput extends CycleRef {
   override: Weights | null;
   externalEvents: ExternalContextEvent[];
+}
+
+interface ReallocatePayload {
+  ramp: Record<number, RampState>;
+}
+
+/** Maps the experiment's configured policy to the allocation domain's policy for one segment. */
+function toPolicy(
+  config: ExperimentConfig,
+  metricType: 'binary' | 'continuous' | 'count',
+  ramp: RampState,
+  guardrailOk: boolean,
+  initial: Weights,
+  control: string,
+  variants: string[],
+): AllocationPolicy {
+  const p = config.policy;
+  switch (p.kind) {
+    case 'fixed':
+      return { kind: 'fixed', weights: initial };
+    case 'thompson':
+      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', draws: p.draws, topTwo: p.topTwo ? 0.5 : undefined };
+    case 'ucb1':
+      return { kind: 'ucb1' };
+    case 'epsilon_greedy':
+      return { kind: 'epsilon_greedy', epsilon: p.epsilon };
+    case 'ramp':
+      return { kind: 'ramp', schedule: p.steps.map((s) => ({ coverage: s.coverage, minHoldMs: s.minHoldSeconds * 1000 })), state: ramp, guardrailOk, weights: initial };
+    case 'contextual':
+      return { kind: 'contextual', baseline: p.baseline, treatment: variants.find((v) => v !== control)! };
+    default:
+      return assertNever(p);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unknown policy ${JSON.stringify(x)}`);
 }
 
 export function reallocateTraffic(d: ActivityDeps) {
@@ -40,6 +79,17 @@ export function reallocateTraffic(d: ActivityDeps) {
     const rng = createRng(seedFor(exp.def.seed, cycle, 'reallocate'));
     const halfLifeMs = config.policy.kind === 'contextual' ? config.policy.dampeningHalfLifeSeconds * 1000 : 3_600_000;
 
+    const events = input.externalEvents.map((e) => ({ at: Date.parse(e.at), severity: e.severity, kind: e.kind }));
+    const dampening = events.length ? dampeningFactor(events, now.getTime(), halfLifeMs) : 0;
+    // Ramp state per segment is carried from the previous cycle; a step advances only while the
+    // last decision saw no harm.
+    const prevRealloc = (await readPreviousStep<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate'))?.payload;
+    const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const guardrailOk = prevDecision?.outcome !== 'stop_harm';
+    const rampFor = (id: number): RampState => prevRealloc?.ramp[id] ?? { step: 0, enteredAt: now.getTime() };
+    const rampStates: Record<number, RampState> = {};
+    const rampCoverage: Record<number, number> = {};
+
     const reasons: string[] = [];
     const segments: SnapshotSegment[] = segmented.segments.map((s) => {
       const prev = prevSegments.get(s.id) ?? prevSegments.get(0);
@@ -53,29 +103,29 @@ export function reallocateTraffic(d: ActivityDeps) {
       } else {
         const stats = poolByVariant(collected.cells, primary.key, variants, s.id);
         const result = computeAllocation({
-          policy: config.policy,
-          metricType: primary.type,
-          direction: primary.direction,
-          variants,
-          control,
+          policy: toPolicy(config, primary.type, rampFor(s.id), guardrailOk, initialWeights(exp.def), control, variants),
+          variants: exp.def.variants.map((v) => ({ key: v.key, isControl: v.isControl })),
           stats,
           previous: prev?.weights ?? initialWeights(exp.def),
-          bounds: config.bounds,
-          minSamplePerArm: config.minSamplePerArm,
+          bounds: { ...config.bounds, minUnitsPerArm: config.minSamplePerArm },
+          direction: primary.direction,
           rng,
-          now,
+          now: now.getTime(),
         });
         weights = result.weights;
+        if (result.ramp) rampStates[s.id] = result.ramp;
+        if (result.coverage !== undefined) rampCoverage[s.id] = result.coverage;
         reasons.push(`segment ${s.id}: ${result.reason}`);
       }
-      if (input.externalEvents.length) {
-        const dampened = dampenTowardControl(weights, control, input.externalEvents, now, halfLifeMs, config.bounds.floor);
-        if (dampened.factor > 0.001) reasons.push(`segment ${s.id}: external-event dampening ×${(1 - dampened.factor).toFixed(3)}`);
-        weights = dampened.weights;
+      if (dampening > 0.001) {
+        weights = applyDampening(weights, control, dampening);
+        reasons.push(`segment ${s.id}: external-event dampening moves ${(100 * dampening).toFixed(1)}% of test traffic to control`);
       }
-      return { id: s.id, status, coverage: status === 'terminated' ? 0 : coverage, weights, centroid: s.contextCentroid };
+      const served = status === 'terminated' ? 0 : (rampCoverage[s.id] ?? 1) * coverage;
+      return { id: s.id, status, coverage: served, weights, centroid: s.contextCentroid };
     });
 
+    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates });
     const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'reallocate' }, (version) =>
       buildSnapshot(exp.def, {
         version,

@@ -67,7 +67,8 @@ export const policySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('epsilon_greedy'), epsilon: fraction.default(0.1) }),
   z.object({
     kind: z.literal('ramp'),
-    steps: z.array(fraction).min(1),
+    /** Coverage steps; each is held at least minHoldSeconds and until guardrails pass. */
+    steps: z.array(z.object({ coverage: fraction, minHoldSeconds: z.number().min(0).default(0) })).min(1),
   }),
   z.object({
     kind: z.literal('contextual'),

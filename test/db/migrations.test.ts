@@ -1,0 +1,51 @@
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyMigrations } from '../../db/schema-engine.js';
+import { testConfig, uniqueSuffix } from '../helpers/services.js';
+
+const EXPECTED_TABLES = [
+  'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'Decision', 'Event',
+  'Experiment', 'Notification', 'Segment', 'SegmentMembership', 'Variant', '_prisma_migrations',
+];
+
+describe('migrations', () => {
+  const { databaseUrl } = testConfig();
+  const name = `expflow_mig_${uniqueSuffix()}`;
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  const admin = new pg.Client({ connectionString: databaseUrl });
+
+  afterAll(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('applies every migration to an empty database and records them', async () => {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const applied = await applyMigrations(url.toString());
+    expect(applied.length).toBeGreaterThan(0);
+
+    const db = new pg.Client({ connectionString: url.toString() });
+    await db.connect();
+    try {
+      const tables = await db.query<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+      );
+      expect(tables.rows.map((r) => r.table_name)).toEqual(EXPECTED_TABLES);
+      const recorded = await db.query<{ migration_name: string; finished_at: Date | null }>(`SELECT migration_name, finished_at FROM _prisma_migrations`);
+      expect(recorded.rows.map((r) => r.migration_name).sort()).toEqual([...applied].sort());
+      expect(recorded.rows.every((r) => r.finished_at !== null)).toBe(true);
+      // Idempotency constraints the activities rely on.
+      const idx = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename IN ('Event', 'Assignment', 'AllocationSnapshot')`);
+      const names = idx.rows.map((r) => r.indexname);
+      expect(names).toContain('Event_eventId_key');
+      expect(names).toContain('Assignment_experimentId_unitId_key');
+      expect(names).toContain('AllocationSnapshot_experimentId_cycle_step_key');
+    } finally {
+      await db.end();
+    }
+    // A second run applies nothing.
+    expect(await applyMigrations(url.toString())).toEqual([]);
+  });
+});

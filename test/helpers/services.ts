@@ -1,0 +1,28 @@
+/**
+ * Real services for integration tests: the project's Temporal dev server, PostgreSQL (the test
+ * database) and Redis, as brought up by scripts/test.sh. Nothing here is a mock.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../config.js';
+
+/** Config pointing at the test database; each suite gets its own task queue. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig();
+  const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
+  return { ...base, databaseUrl, taskQueue: `test-${uniqueSuffix()}`, apiPort: 0, ...overrides };
+}
+
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/** Polls until `fn` returns a truthy value or the deadline passes. */
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The worker process: the Temporal worker (experiment workflows and their activities) plus the
+ * BullMQ workers that ingest events and deliver notifications. Stateless: run as many as needed.
+ */
+import { NativeConnection, Worker as TemporalWorker } from '@temporalio/worker';
+import { Worker as QueueWorker } from 'bullmq';
+import { fileURLToPath } from 'node:url';
+import { createActivities } from './activities/index.js';
+import { loadConfig, type Config } from './config.js';
+import { writeEvents, writeExposures } from './infra/ingest.js';
+import { createPool } from './infra/pg.js';
+import { createPrisma } from './infra/prisma.js';
+import { EVENTS_QUEUE, NOTIFICATIONS_QUEUE, createQueues, type EventsJob, type NotificationJob } from './infra/queues.js';
+import { createRedis } from './infra/redis.js';
+import { deliverNotification } from './infra/webhook-delivery.js';
+
+export interface RunningWorker {
+  /** Resolves when the Temporal worker stops. */
+  done: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startWorker(config: Config = loadConfig(), opts: { taskQueue?: string } = {}): Promise<RunningWorker> {
+  const prisma = createPrisma(config.databaseUrl);
+  const pool = createPool(config.databaseUrl);
+  const redis = createRedis(config.redisUrl);
+  const bull = createRedis(config.redisUrl, { forBullmq: true });
+  const queues = createQueues(bull);
+
+  const ingest = new QueueWorker<EventsJob>(
+    EVENTS_QUEUE,
+    async (job) => (job.data.kind === 'events' ? writeEvents(pool, job.data.items) : writeExposures(pool, job.data.items)),
+    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 8 },
+  );
+  const notifier = new QueueWorker<NotificationJob>(
+    NOTIFICATIONS_QUEUE,
+    async (job) => deliverNotification(prisma, job.data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
+    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
+  );
+  for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
+
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await TemporalWorker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: opts.taskQueue ?? config.taskQueue,
+    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+    activities: createActivities({ prisma, pool, redis, queues }),
+  });
+  const done = worker.run();
+
+  return {
+    done,
+    async close() {
+      worker.shutdown();
+      await done.catch(() => {});
+      await Promise.all([ingest.close(), notifier.close()]);
+      await queues.close();
+      await connection.close();
+      await prisma.$disconnect();
+      await pool.end();
+      redis.disconnect();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const w = await startWorker();
+  console.log('[worker] running');
+  const shutdown = async () => {
+    await w.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  await w.done;
+}
