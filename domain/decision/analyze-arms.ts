@@ -1,0 +1,83 @@
+/**
+ * Shared core of the decision rules: always-valid comparison of each variant with control on each
+ * metric (period-stratified, so bandit reallocation does not bias it), multiplicity adjustment, and
+ * classification into better / harmful.
+ */
+import { adjustPValues, type AdjustmentMethod } from '../stats/multiple-testing.js';
+import { stratifiedDifference } from '../stats/adaptive.js';
+import { DEFAULT_TUNING_N, sequentialEffect } from '../stats/sequential.js';
+import type { CellStats, MetricSpec } from '../types.js';
+import type { ArmMetricResult } from './types.js';
+
+/** Raw always-valid results (adjustedP, better, harmful still unset). */
+export function analyzeArms(input: { metrics: readonly MetricSpec[]; cells: readonly CellStats[]; control: string; variants: readonly string[]; alpha: number; tuningN?: number }): ArmMetricResult[] {
+  const out: ArmMetricResult[] = [];
+  for (const metric of input.metrics) {
+    const cells = input.cells.filter((c) => c.metric === metric.key);
+    for (const arm of input.variants) {
+      if (arm === input.control) continue;
+      const strat = stratifiedDifference(cells, {
+        metricType: metric.type,
+        control: input.control,
+        treatment: arm,
+        alpha: input.alpha,
+      });
+      const seq = sequentialEffect(strat, strat.n, input.alpha, input.tuningN ?? DEFAULT_TUNING_N);
+      out.push({
+        arm,
+        metric: metric.key,
+        role: metric.role,
+        direction: metric.direction,
+        controlN: strat.controlN,
+        treatmentN: strat.treatmentN,
+        controlMean: seq.controlMean,
+        treatmentMean: seq.treatmentMean,
+        estimate: seq.estimate,
+        ci: seq.ci,
+        relative: seq.relative ? { estimate: seq.relative.estimate, ci: seq.relative.ci } : null,
+        pValue: seq.pValue,
+        adjustedP: null,
+        better: false,
+        harmful: false,
+        reason: seq.reason ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+/** Adjusts primary + guardrail p-values as one family, in place; secondaries keep adjustedP = null. */
+export function adjustFamily(results: ArmMetricResult[], method: AdjustmentMethod): void {
+  const family = results.filter((r) => r.role !== 'secondary');
+  const adjusted = adjustPValues(family.map((r) => r.pValue), method);
+  family.forEach((r, i) => (r.adjustedP = adjusted[i]));
+}
+
+/**
+ * Marks better/harmful in place. Good side = sign of the effect in the metric's good direction.
+ * Guardrail harm must also exceed the margin: the whole relative CI lies beyond −margin on the bad side.
+ */
+export function classify(results: ArmMetricResult[], metrics: readonly MetricSpec[], alpha: number): void {
+  const byKey = new Map(metrics.map((m) => [m.key, m]));
+  for (const r of results) {
+    if (r.adjustedP === null || r.ci === null) continue;
+    const sign = r.direction === 'increase' ? 1 : -1;
+    const significant = r.adjustedP < alpha;
+    const goodLow = Math.min(sign * r.ci[0], sign * r.ci[1]);
+    const goodHigh = Math.max(sign * r.ci[0], sign * r.ci[1]);
+    r.better = significant && goodLow > 0;
+    let harmful = significant && goodHigh < 0;
+    const margin = byKey.get(r.metric)?.margin ?? 0;
+    if (harmful && r.role === 'guardrail' && margin > 0) {
+      // Harm must be significantly beyond the tolerated relative loss.
+      harmful = r.relative !== null && Math.max(sign * r.relative.ci[0], sign * r.relative.ci[1]) < -margin;
+    }
+    r.harmful = harmful;
+  }
+}
+
+/** Effect in the good direction, relative when defined, used to rank shippable variants. */
+export function goodLift(r: ArmMetricResult): number {
+  const sign = r.direction === 'increase' ? 1 : -1;
+  return sign * (r.relative ? r.relative.estimate : r.estimate);
+}
