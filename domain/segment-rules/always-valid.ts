@@ -4,8 +4,7 @@
  * 2022): the mixture sd τ is set per segment relative to its baseline, because segments differ by
  * an order of magnitude in conversion rate and one absolute τ would be tuned for none of them.
  */
-import { meanOf, sampleVarianceOf } from '../stats/moments.js';
-import { mixtureSprt } from '../stats/sequential.js';
+import { meanOf, mixtureSprt, sampleVarianceOf } from '../stats/index.js';
 import type { Moments } from '../types.js';
 
 /** An always-valid interval and p-value for treatment − control at one look. */

@@ -7,7 +7,7 @@
  * by the same procedure applied to the final minima, whose error rate is controlled.
  * The decision engine (domain/decision, stats side) consumes these; this module owns the segment side.
  */
-import { adjustPValues, type AdjustmentMethod } from '../stats/multiple-testing.js';
+import { adjustPValues, type AdjustmentMethod } from '../stats/index.js';
 
 /** One hypothesis: arm vs control in one segment, at the current look. */
 export interface SegmentArmEvidence {

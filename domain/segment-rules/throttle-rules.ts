@@ -9,7 +9,7 @@
  *   4. futility: every arm's always-valid interval lies inside ±MDE — whatever the truth, it is
  *      smaller than what the experiment was designed to find;
  *   5. budget: even the optimistic (lower-quantile) prediction at full coverage exceeds the
- *      remaining cycles or samples;
+ *      remaining cycles or samples (only once each arm has `budgetMinSamplesPerArm` units);
  *   6. likely harm: a lenient interval (α = `likelyHarmAlpha`) already excludes 0 in the bad
  *      direction → throttle to `minCoverage`. This is not a claim, only a precaution, so it needs no
  *      error control; it is what cuts exposure of a harmed segment before harm is proven;
@@ -60,6 +60,11 @@ export interface SegmentRulesConfig {
   likelyHarmAlpha?: number;
   /** Mixture sd relative to the control mean when a segment has no `tau`. Default 0.1. */
   tauRelative?: number;
+  /**
+   * The budget rule waits until every arm has this many units: earlier predictions rest on an
+   * effect estimate that is mostly noise and would end promising segments. Default 0 (off).
+   */
+  budgetMinSamplesPerArm?: number;
 }
 
 /** What remains of the experiment's budget. */
@@ -156,7 +161,8 @@ export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResul
       }
     }
     const p = seg.prediction;
-    if (p) {
+    const minArm = Math.min(...Object.values(seg.arms).map((m) => m.n));
+    if (p && minArm >= (config.budgetMinSamplesPerArm ?? 0)) {
       const optimisticCycles = p.cyclesLower;
       const optimisticSamples = Math.min(...Object.values(p.samplesQuantiles), p.samples);
       const { cycles, samples } = input.remainingBudget;

@@ -96,6 +96,8 @@ describe('throttle/terminate rules', () => {
     expect(run([seg({ prediction: prediction(40, 2) })], { cycles: 25 })[0]!.rule).toBe('coverage');
     const samples = evaluateSegments({ segments: [seg({ prediction: prediction(40, 2) })], config, remainingBudget: { samples: 10_000 }, alpha: 0.05, look: 1 })[0]!;
     expect(samples.rule).toBe('budget');
+    // Waits for enough data per arm when configured (arms have 2000 each here).
+    expect(run([seg({ prediction: prediction(40, 2) })], { cycles: 19 }, { ...config, budgetMinSamplesPerArm: 2001 })[0]!.rule).toBe('coverage');
   });
 
   it('terminated stays terminated and reports no change', () => {
