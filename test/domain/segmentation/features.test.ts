@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildUnitFeatures, fitScaling, normaliseContext, type FeatureConfig } from '../../../domain/segmentation/index.js';
+import { buildUnitFeatures, fitScaling, normaliseContext, type FeatureConfig, type UnitAggregateRow } from '../../../domain/segmentation/index.js';
 
 const config: FeatureConfig = {
   behaviour: [
@@ -11,7 +11,7 @@ const config: FeatureConfig = {
   engagementWeights: { clicks: 1, dwell: 0.5 },
 };
 
-const rows = [
+const rows: UnitAggregateRow[] = [
   { unitId: 'a', counts: { click: 1, page_view: 2, purchase: 0 }, sums: { page_view: 20 }, context: { tenure: 1 } },
   { unitId: 'b', counts: { click: 3, page_view: 0 }, sums: {}, context: { tenure: 3 } },
   { unitId: 'c', counts: { click: 5, page_view: 4, purchase: 1 }, sums: { page_view: 20 }, context: {} },
