@@ -2,7 +2,7 @@
  * The worker process: the Temporal worker (experiment workflows and their activities) plus the
  * BullMQ workers that ingest events and deliver notifications. Stateless: run as many as needed.
  */
-import { NativeConnection, Worker as TemporalWorker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities/index.js';
@@ -20,7 +20,22 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
+/** Quiet the SDK's INFO chatter (bundle stats, state changes) unless TEMPORAL_LOG_LEVEL asks. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as 'WARN';
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already installed by the host process (e.g. a test harness); keep its logger.
+  }
+}
+
 export async function startWorker(config: Config = loadConfig(), opts: { taskQueue?: string } = {}): Promise<RunningWorker> {
+  installRuntime();
   const prisma = createPrisma(config.databaseUrl);
   const pool = createPool(config.databaseUrl);
   const redis = createRedis(config.redisUrl);

@@ -1,0 +1,137 @@
+/**
+ * The whole lifecycle on real Temporal, PostgreSQL and Redis: create an experiment, serve 5,000
+ * assignments, send events with a planted effect, run cycles until a decision is persisted, receive
+ * the webhook, and find the workflow by its search attributes with the Temporal CLI.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, type RunningApi } from '../../api/main.js';
+import { driveTraffic } from '../../sim/traffic.js';
+import { startWorker, type RunningWorker } from '../../worker.js';
+import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const exec = promisify(execFile);
+const config = testConfig();
+let api: RunningApi;
+let worker: RunningWorker;
+let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+const db = new pg.Client({ connectionString: config.databaseUrl });
+
+beforeAll(async () => {
+  // The first delivery fails, so the notification worker's retry is exercised too.
+  hook = await startWebhookReceiver({ failFirst: 1 });
+  worker = await startWorker(config);
+  api = await startApi(config, 0);
+  await db.connect();
+});
+afterAll(async () => {
+  await api?.close();
+  await worker?.close();
+  await hook?.close();
+  await db.end();
+});
+
+async function postJson(path: string, body: unknown) {
+  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+describe('experiment lifecycle', () => {
+  it('decides a planted effect and notifies', async () => {
+    const key = `e2e-${uniqueSuffix()}`;
+    const created = await postJson('/experiments', {
+      key,
+      name: 'Checkout button',
+      hypothesis: 'A green button lifts purchases',
+      kind: 'ab',
+      owner: 'e2e@expflow',
+      variants: [
+        { key: 'control', weight: 0.5, control: true },
+        { key: 'green', weight: 0.5 },
+      ],
+      config: {
+        metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }],
+        cycleIntervalSeconds: 3600,
+        webhookUrl: hook.url,
+        policy: { kind: 'thompson' },
+        bounds: { floor: 0.1, max: 0.9, maxChange: 0.2 },
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.live.phase).toBe('running');
+
+    const traffic = await driveTraffic({
+      apiUrl: api.url,
+      experiment: key,
+      unitPrefix: key,
+      count: 5000,
+      effect: { base: 0.1, rates: { control: 0.1, green: 0.16 } },
+      seed: 42,
+    });
+    expect(traffic.assigned).toBe(5000);
+    expect(traffic.enrolled).toBe(5000);
+
+    // Exposures and events reach Postgres through BullMQ.
+    const expRow = await db.query<{ id: string }>('SELECT id FROM "Experiment" WHERE key = $1', [key]);
+    const experimentId = expRow.rows[0]!.id;
+    await waitFor(async () => {
+      const a = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Assignment" WHERE "experimentId" = $1', [experimentId]);
+      const e = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Event" WHERE "experimentId" = $1', [experimentId]);
+      return a.rows[0]!.n === 5000 && e.rows[0]!.n === 5000 + traffic.conversions;
+    }, { what: 'ingestion', timeoutMs: 60_000 });
+
+    // Propensities were logged with every exposure.
+    const props = await db.query<{ bad: number }>('SELECT count(*)::int AS bad FROM "Assignment" WHERE "experimentId" = $1 AND NOT (propensity > 0 AND propensity <= 1)', [experimentId]);
+    expect(props.rows[0]!.bad).toBe(0);
+
+    let decision: Record<string, any> | null = null;
+    for (let i = 0; i < 8 && !decision; i++) {
+      const r = await postJson(`/experiments/${key}/run-cycle`, {});
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      if (r.body.decision?.outcome !== 'continue') decision = r.body.decision;
+    }
+    expect(decision?.outcome).toBe('ship');
+    expect(decision?.winner).toBe('green');
+
+    const decisions = await fetch(`${api.url}/experiments/${key}/decisions`).then((r) => r.json() as Promise<{ decisions: Array<{ outcome: string; statistics: any }> }>);
+    const final = decisions.decisions.at(-1)!;
+    expect(final.outcome).toBe('ship');
+    expect(final.statistics.srm.alarm).toBe(false);
+
+    await waitFor(async () => hook.received.length > 0, { what: 'webhook', timeoutMs: 30_000 });
+    const delivered = hook.received[0]!;
+    expect(delivered.body.experiment).toBe(key);
+    expect(delivered.body.outcome).toBe('ship');
+    expect(delivered.headers['x-expflow-idempotency-key']).toMatch(/^decision-/);
+    const notif = await waitFor(async () => {
+      const n = await db.query<{ status: string; attempts: number }>(
+        'SELECT n.status, n.attempts FROM "Notification" n JOIN "Decision" d ON d.id = n."decisionId" WHERE d."experimentId" = $1',
+        [experimentId],
+      );
+      return n.rows[0]?.status === 'delivered' ? n.rows[0] : null;
+    }, { what: 'notification row' });
+    expect(notif.attempts).toBe(2);
+
+    // The experiment concluded; status, search attributes and the served default follow.
+    const detail = await waitFor(async () => {
+      const d = await fetch(`${api.url}/experiments/${key}`).then((r) => r.json() as Promise<Record<string, any>>);
+      return d.status === 'concluded' ? d : null;
+    }, { what: 'concluded status' });
+    expect(detail.live.phase).toBe('concluded');
+    const after = await waitFor(async () => {
+      const r = await postJson('/assign', { experiment: key, unitId: 'brand-new-unit' });
+      return r.body.reason === 'concluded' ? r.body : null;
+    }, { what: 'concluded snapshot' });
+    expect(after.variant).toBe('green');
+
+    const list = async (query: string) =>
+      (await exec(config.temporalCli, ['workflow', 'list', '--address', config.temporalAddress, '--query', query, '-o', 'json'])).stdout;
+    const byKey = await waitFor(async () => ((await list(`ExperimentKey="${key}"`)).includes(`experiment-${key}`) ? true : null), { what: 'visibility' });
+    expect(byKey).toBe(true);
+    const byStatus = await waitFor(async () => ((await list(`ExperimentKey="${key}" AND ExperimentStatus="concluded" AND DecisionOutcome="ship"`)).includes(`experiment-${key}`) ? true : null), { what: 'status attribute' });
+    expect(byStatus).toBe(true);
+  });
+});
