@@ -25,3 +25,5 @@ export {
   type AllocationResult,
   computeAllocation,
 } from './compute-allocation.js';
+export { type Scenario, type ScenarioInput, type SimPolicy, parseScenario, scenarioSchema, simPolicySchema } from './scenario.js';
+export { type PolicySummary, type RunResult, type ScenarioResult, policyLabel, simulateRun, simulateScenario } from './simulate.js';
