@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration suites share one Temporal server, one Postgres and one Redis; each uses its own
     // experiment keys, so files may run in parallel, but two cores limit useful parallelism.
     maxWorkers: 2,
+    setupFiles: ['test/setup.ts'],
   },
 });

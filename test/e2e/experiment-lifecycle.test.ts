@@ -3,7 +3,10 @@
  * assignments, send events with a planted effect, run cycles until a decision is persisted, receive
  * the webhook, and find the workflow by its search attributes with the Temporal CLI.
  */
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Client, Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +136,12 @@ describe('experiment lifecycle', () => {
     expect(byKey).toBe(true);
     const byStatus = await waitFor(async () => ((await list(`ExperimentKey="${key}" AND ExperimentStatus="concluded" AND DecisionOutcome="ship"`)).includes(`experiment-${key}`) ? true : null), { what: 'status attribute' });
     expect(byStatus).toBe(true);
+
+    if (process.env.EXPFLOW_SAVE_HISTORIES === '1') {
+      const connection = await Connection.connect({ address: config.temporalAddress });
+      const history = await new Client({ connection }).workflow.getHandle(`experiment-${key}`).fetchHistory();
+      await writeFile(new URL('../histories/lifecycle-real-activities.json', import.meta.url), historyToJSON(history));
+      await connection.close();
+    }
   });
 });

@@ -1,0 +1,191 @@
+/**
+ * ExperimentWorkflow's signals, updates, pause/resume/stop, automatic conclusion and
+ * continue-as-new, on the real Temporal dev server with mocked activities. With
+ * EXPFLOW_SAVE_HISTORIES=1 the finished runs' histories are written to test/histories/ for the
+ * replay gate.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  concludeUpdate,
+  experimentWorkflow,
+  overrideAllocationUpdate,
+  pauseSignal,
+  resumeSignal,
+  runCycleNowUpdate,
+  statusQuery,
+  stopSignal,
+  type ExperimentWorkflowInput,
+} from '../../workflows/experiment.js';
+import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { mockActivities, type ActivityScript } from './mock-activities.js';
+
+const config = testConfig();
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: config.temporalAddress });
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const input = (key: string, over: Partial<ExperimentWorkflowInput> = {}): ExperimentWorkflowInput => ({
+  experimentKey: key,
+  kind: 'ab',
+  variants: ['control', 'treatment'],
+  cycleIntervalMs: 3_600_000,
+  maxCycles: 100,
+  continueAsNewEvery: 100,
+  ...over,
+});
+
+/** Starts a worker with scripted activities, runs `body`, and shuts the worker down. */
+async function withWorkflow(
+  name: string,
+  script: ActivityScript,
+  over: Partial<ExperimentWorkflowInput>,
+  body: (h: WorkflowHandle<typeof experimentWorkflow>, mock: ReturnType<typeof mockActivities>) => Promise<void>,
+) {
+  const taskQueue = `wf-${uniqueSuffix()}`;
+  const mock = mockActivities(script);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    activities: mock.activities,
+  });
+  const key = `${name}-${uniqueSuffix()}`;
+  await worker.runUntil(async () => {
+    const handle = await env.client.workflow.start(experimentWorkflow, { taskQueue, workflowId: `experiment-${key}`, args: [input(key, over)] });
+    await body(handle, mock);
+    if (process.env.EXPFLOW_SAVE_HISTORIES === '1') {
+      const history = await handle.fetchHistory();
+      await writeFile(new URL(`../histories/${name}.json`, import.meta.url), historyToJSON(history));
+    }
+  });
+  return mock;
+}
+
+/** The validator's reason travels as the cause of WorkflowUpdateFailedError. */
+async function rejectionReason(p: Promise<unknown>): Promise<string> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return ((err as WorkflowUpdateFailedError).cause as Error).message;
+}
+
+const cycleDone = (h: WorkflowHandle<typeof experimentWorkflow>, cycle: number) =>
+  waitFor(async () => (await h.query(statusQuery)).cycle >= cycle, { what: `cycle ${cycle}` });
+
+describe('ExperimentWorkflow', () => {
+  it('runs the steps in order each cycle and reports status', async () => {
+    await withWorkflow('cycle-order', {}, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      expect(mock.names().slice(0, 6)).toEqual(['collectData', 'segmentUnits', 'predictSignificance', 'reallocateTraffic', 'throttleOrTerminate', 'decide']);
+      const status = await h.query(statusQuery);
+      expect(status).toMatchObject({ phase: 'running', cycle: 1, lastDecision: { outcome: 'continue', cycle: 1 } });
+      expect(status.weights['0']).toEqual({ control: 0.5, treatment: 0.5 });
+      expect(Date.parse(status.nextCycleAt!)).toBeGreaterThan(Date.now() + 3_000_000);
+      const r = await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      expect(r.cycle).toBe(2);
+      await h.signal(stopSignal, { actor: 'ops', reason: 'done testing' });
+      const final = await h.result();
+      expect(final.phase).toBe('stopped');
+      expect(final.stopReason).toBe('done testing');
+    });
+  });
+
+  it('pauses, rejects cycles while paused, resumes and stops', async () => {
+    await withWorkflow('pause-resume-stop', {}, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      await h.signal(pauseSignal, { actor: 'ops', reason: 'incident' });
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'paused', { what: 'paused' });
+      await waitFor(async () => mock.calls.some((c) => c.name === 'recordPhaseChange' && c.input.phase === 'paused'), { what: 'pause recorded' });
+      expect(await rejectionReason(h.executeUpdate(runCycleNowUpdate, { args: [{}] }))).toMatch(/paused/);
+      await h.signal(resumeSignal, { actor: 'ops' });
+      await waitFor(async () => (await h.query(statusQuery)).phase === 'running', { what: 'resumed' });
+      const r = await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      expect(r.cycle).toBe(2);
+      await h.signal(stopSignal, { actor: 'ops', reason: 'bad data' });
+      expect((await h.result()).phase).toBe('stopped');
+      const phases = mock.calls.filter((c) => c.name === 'recordPhaseChange').map((c) => [c.input.phase, c.input.actor, c.input.reason]);
+      expect(phases).toEqual([
+        ['paused', 'ops', 'incident'],
+        ['running', 'ops', 'resumed'],
+        ['stopped', 'ops', 'bad data'],
+      ]);
+    });
+  });
+
+  it('validates overrides and applies them to later cycles', async () => {
+    await withWorkflow('override', {}, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      expect(await rejectionReason(h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.7, treatment: 0.7 } }] }))).toMatch(/^weights: must sum to 1/);
+      expect(await rejectionReason(h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.5, nope: 0.5 } }] }))).toMatch(/^weights: unknown variant/);
+      expect(await rejectionReason(h.executeUpdate(overrideAllocationUpdate, { args: [{}] }))).toMatch(/^weights: required/);
+      const ok = await h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.8, treatment: 0.2 }, actor: 'ops', reason: 'limit risk' }] });
+      expect(ok.weights['0']).toEqual({ control: 0.8, treatment: 0.2 });
+      expect((await h.query(statusQuery)).override).toMatchObject({ weights: { control: 0.8, treatment: 0.2 }, actor: 'ops' });
+      await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      const realloc = mock.calls.filter((c) => c.name === 'reallocateTraffic');
+      expect(realloc.at(-1)!.input.override).toEqual({ control: 0.8, treatment: 0.2 });
+      await h.executeUpdate(overrideAllocationUpdate, { args: [{ clear: true }] });
+      await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      expect(mock.calls.filter((c) => c.name === 'reallocateTraffic').at(-1)!.input.override).toBeNull();
+      await h.signal(stopSignal, { reason: 'end' });
+      await h.result();
+    });
+  });
+
+  it('concludes by update, rejecting unknown winners and later changes', async () => {
+    await withWorkflow('conclude', {}, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      expect(await rejectionReason(h.executeUpdate(concludeUpdate, { args: [{ winner: 'nope' }] }))).toMatch(/^winner: unknown variant/);
+      const r = await h.executeUpdate(concludeUpdate, { args: [{ winner: 'treatment', actor: 'pm', reason: 'good enough' }] });
+      expect(r).toEqual({ phase: 'concluded', winner: 'treatment' });
+      const final = await h.result();
+      expect(final.phase).toBe('concluded');
+      expect(mock.calls.find((c) => c.name === 'recordPhaseChange')!.input).toMatchObject({ phase: 'concluded', winner: 'treatment', actor: 'pm' });
+      await expect(h.executeUpdate(overrideAllocationUpdate, { args: [{ clear: true }] })).rejects.toThrow();
+    });
+  });
+
+  it('concludes on its own when a cycle decides, and notifies', async () => {
+    await withWorkflow('auto-conclude', { decisions: { 2: { outcome: 'ship', winner: 'treatment', rationale: 'treatment better' } } }, { cycleIntervalMs: 200 }, async (h, mock) => {
+      const final = await h.result();
+      expect(final).toMatchObject({ phase: 'concluded', cycle: 2, winner: 'treatment', lastDecision: { outcome: 'ship' } });
+      expect(mock.names().filter((n) => n === 'notify')).toHaveLength(1);
+      expect(mock.calls.find((c) => c.name === 'recordPhaseChange')!.input).toMatchObject({ phase: 'concluded', winner: 'treatment', actor: 'expflow' });
+    });
+  });
+
+  it('continues as new after N cycles with its state intact', async () => {
+    await withWorkflow('continue-as-new', {}, { continueAsNewEvery: 2 }, async (h) => {
+      const firstRun = (await h.describe()).runId;
+      await cycleDone(h, 1);
+      await h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.6, treatment: 0.4 }, actor: 'ops' }] });
+      await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      // Cycle 2 ended the first run; the next run starts from the carried state.
+      const next = await waitFor(async () => {
+        const d = await h.describe();
+        return d.runId !== firstRun ? d : null;
+      }, { what: 'new run' });
+      expect(next.runId).not.toBe(firstRun);
+      const status = await h.query(statusQuery);
+      expect(status.cycle).toBeGreaterThanOrEqual(2);
+      expect(status.override?.weights).toEqual({ control: 0.6, treatment: 0.4 });
+      const r = await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      expect(r.cycle).toBe(status.cycle + 1);
+      await h.signal(stopSignal, { reason: 'end' });
+      expect((await h.result()).phase).toBe('stopped');
+    });
+  });
+});

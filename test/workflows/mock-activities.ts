@@ -1,0 +1,36 @@
+/**
+ * Activity doubles for workflow tests: they record calls and return scripted results. Only our own
+ * activity boundary is mocked; the workflows run on the real Temporal dev server.
+ */
+import type { Activities } from '../../activities/index.js';
+import type { DecideResult } from '../../activities/decide.js';
+
+export interface ActivityScript {
+  /** Decision returned at a given cycle (default: continue). */
+  decisions?: Record<number, Partial<DecideResult>>;
+}
+
+export function mockActivities(script: ActivityScript = {}) {
+  const calls: Array<{ name: string; input: any }> = [];
+  let version = 1;
+  const record = <T>(name: string, input: unknown, result: T): T => {
+    calls.push({ name, input });
+    return result;
+  };
+  const activities: Activities = {
+    collectData: async (i) => record('collectData', i, { units: 100 * i.cycle, cells: 4 }),
+    segmentUnits: async (i) => record('segmentUnits', i, { k: 1, sizes: { '0': 100 * i.cycle } }),
+    predictSignificance: async (i) => record('predictSignificance', i, { segments: [{ id: 0, cycles: 3, capped: false, source: 'tree' }] }),
+    reallocateTraffic: async (i) => {
+      const weights = i.override ?? { control: 0.5, treatment: 0.5 };
+      return record('reallocateTraffic', i, { version: ++version, weights: { '0': weights } });
+    },
+    throttleOrTerminate: async (i) => record('throttleOrTerminate', i, { version: null, weights: null, changes: [] }),
+    decide: async (i) =>
+      record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
+    notify: async (i) => record('notify', i, { enqueued: 1 }),
+    recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
+    publishOverride: async (i) => record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } }),
+  };
+  return { activities, calls, names: () => calls.map((c) => c.name) };
+}
