@@ -16,6 +16,8 @@ TEMPORAL_UI_PORT="${EXPFLOW_TEMPORAL_UI_PORT:-8233}"
 SEARCH_ATTRIBUTES=(ExperimentKey ExperimentStatus ExperimentKind Entity DecisionOutcome)
 
 log() { printf '[services] %s\n' "$*" >&2; }
+# With EXPFLOW_STARTED_FILE set, `up` appends the name of each service it started (not reused) there.
+mark_started() { [ -n "${EXPFLOW_STARTED_FILE:-}" ] && echo "$1" >>"$EXPFLOW_STARTED_FILE"; return 0; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() {
   local port=$1 name=$2 i
@@ -63,6 +65,7 @@ start_postgres() {
     -o "-p $PG_PORT -k $DATA/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
   wait_port "$PG_PORT" postgres
   echo started >"$DATA/postgres.started"
+  mark_started postgres
   log "postgres on 127.0.0.1:$PG_PORT"
 }
 
@@ -82,6 +85,7 @@ start_redis() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes \
     --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" --save ''
   wait_port "$REDIS_PORT" redis
+  mark_started redis
   log "redis on 127.0.0.1:$REDIS_PORT"
 }
 
@@ -94,6 +98,7 @@ start_temporal() {
   mkdir -p "$DATA"
   nohup "$VENV/bin/temporal" "${args[@]}" >"$DATA/temporal.log" 2>&1 &
   echo $! >"$DATA/temporal.pid"
+  mark_started temporal
   wait_port "$TEMPORAL_PORT" temporal
   # The frontend opens its port before namespaces are ready; wait until the namespace answers.
   for _ in $(seq 1 60); do
@@ -114,15 +119,22 @@ TEMPORAL_CLI=${TEMPORAL_CLI:-$VENV/bin/temporal}
 ENV
 }
 
+# `down [name...]` stops the named services (default: all three) if this script started them.
 down() {
-  if [ -f "$DATA/temporal.pid" ]; then kill "$(cat "$DATA/temporal.pid")" 2>/dev/null || true; rm -f "$DATA/temporal.pid"; fi
-  if [ -f "$DATA/redis.pid" ]; then kill "$(cat "$DATA/redis.pid")" 2>/dev/null || true; fi
-  if [ -f "$DATA/postgres.started" ]; then
-    local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
-    "${run[@]}" "$(pg_bin)/pg_ctl" -D "$DATA/pg" -m fast stop >/dev/null 2>&1 || true
-    rm -f "$DATA/postgres.started"
-  fi
-  log "stopped"
+  local which=("$@"); [ ${#which[@]} -eq 0 ] && which=(temporal redis postgres)
+  for w in "${which[@]}"; do
+    case "$w" in
+      temporal) if [ -f "$DATA/temporal.pid" ]; then kill "$(cat "$DATA/temporal.pid")" 2>/dev/null || true; rm -f "$DATA/temporal.pid"; fi ;;
+      redis) if [ -f "$DATA/redis.pid" ]; then kill "$(cat "$DATA/redis.pid")" 2>/dev/null || true; rm -f "$DATA/redis.pid"; fi ;;
+      postgres)
+        if [ -f "$DATA/postgres.started" ]; then
+          local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+          "${run[@]}" "$(pg_bin)/pg_ctl" -D "$DATA/pg" -m fast stop >/dev/null 2>&1 || true
+          rm -f "$DATA/postgres.started"
+        fi ;;
+    esac
+  done
+  log "stopped: ${which[*]}"
 }
 
 case "${1:-up}" in
@@ -131,6 +143,6 @@ case "${1:-up}" in
     install_missing
     start_postgres; ensure_databases; start_redis; start_temporal; write_env
     ;;
-  down) down ;;
+  down) shift; down "$@" ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac
