@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services.sh up
+# The compose-file test needs a Compose CLI; Debian's docker-compose stands in for a missing plugin.
+if command -v docker >/dev/null && ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  echo "[test] installing docker-compose to validate docker-compose.yml" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq docker-compose >/dev/null; fi
+fi
 set -a; . .data/env; set +a
 export DATABASE_URL="$TEST_DATABASE_URL"
 npx tsx scripts/db-migrate.ts
