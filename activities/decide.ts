@@ -23,6 +23,8 @@ export interface DecidePayload {
   winner: string | null;
   rationale: string;
   segmentDecisions: SegmentArmDecision[];
+  /** Segment × arm conclusions first reached at this look (notified once, not every cycle). */
+  newSegmentConclusions: number;
   /** Running minimum of each segment × arm always-valid p-value, carried to the next look. */
   segmentPMin: Record<string, number>;
   srm: SampleRatioCheck;
@@ -32,6 +34,7 @@ export interface DecideResult {
   outcome: ExperimentDecision['outcome'];
   winner: string | null;
   rationale: string;
+  /** Segment-level conclusions new at this look. */
   segmentConclusions: number;
 }
 
@@ -42,7 +45,7 @@ export function decide(d: ActivityDeps) {
       outcome: p.outcome,
       winner: p.winner,
       rationale: p.rationale,
-      segmentConclusions: p.segmentDecisions.filter((s) => s.outcome !== 'none').length,
+      segmentConclusions: p.newSegmentConclusions,
     });
     const done = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
     if (done) return summary(done);
@@ -82,6 +85,8 @@ export function decide(d: ActivityDeps) {
         : { decisions: [], pMin: {} };
     const concluded = segmentDecisions.filter((s) => s.outcome !== 'none');
     if (concluded.length) rationale += ` Segments: ${concluded.map((s) => s.reason).join('; ')}.`;
+    const before = new Set((previous?.segmentDecisions ?? []).filter((s) => s.outcome !== 'none').map((s) => `${s.segmentId}:${s.arm}:${s.outcome}`));
+    const newSegmentConclusions = concluded.filter((s) => !before.has(`${s.segmentId}:${s.arm}:${s.outcome}`)).length;
 
     const row = await d.prisma.decision.upsert({
       where: { experimentId_cycle: { experimentId: exp.id, cycle } },
@@ -94,7 +99,7 @@ export function decide(d: ActivityDeps) {
       },
       update: {},
     });
-    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, segmentPMin: pMin, srm };
+    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: pMin, srm };
     return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload));
   };
 }

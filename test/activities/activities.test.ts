@@ -1,0 +1,177 @@
+/**
+ * Activities against the real PostgreSQL and Redis: each step computes from SQL aggregates, writes
+ * once per (experiment, cycle, step), and a retry writes nothing twice.
+ */
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type Activities } from '../../activities/index.js';
+import { writeEvents } from '../../infra/ingest.js';
+import { createPool } from '../../infra/pg.js';
+import { createPrisma } from '../../infra/prisma.js';
+import { NOTIFICATIONS_QUEUE, createQueues, type Queues } from '../../infra/queues.js';
+import { createRedis } from '../../infra/redis.js';
+import { loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
+import { createExperimentRow, seedUnits } from '../helpers/fixtures.js';
+import { testConfig, uniqueSuffix } from '../helpers/services.js';
+
+const config = testConfig();
+const prisma = createPrisma(config.databaseUrl);
+const pool = createPool(config.databaseUrl);
+const redis = createRedis(config.redisUrl);
+const bull = createRedis(config.redisUrl, { forBullmq: true });
+let queues: Queues;
+let acts: Activities;
+
+beforeAll(() => {
+  queues = createQueues(bull);
+  acts = createActivities({ prisma, pool, redis, queues });
+});
+afterAll(async () => {
+  await queues.close();
+  await prisma.$disconnect();
+  await pool.end();
+  redis.disconnect();
+  bull.disconnect();
+});
+
+const baseExperiment = (key: string, config: Record<string, unknown> = {}) => ({
+  key,
+  name: key,
+  kind: 'ab',
+  owner: 'tests',
+  variants: [
+    { key: 'control', weight: 0.5, control: true },
+    { key: 'treatment', weight: 0.5 },
+  ],
+  config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], ...config },
+});
+
+describe('activities', () => {
+  it('collect aggregates per variant in SQL and is idempotent per cycle', async () => {
+    const key = `act-collect-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, baseExperiment(key, {
+      metrics: [
+        { key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' },
+        { key: 'revenue', event: 'revenue', type: 'continuous', role: 'secondary' },
+      ],
+    }));
+    await seedUnits(pool, { experiment: key, n: 1000, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.2 }, seed: 1, extra: (i) => (i % 10 === 0 ? [{ name: 'revenue', value: 2.5 }, { name: 'revenue', value: 1.5 }] : []) });
+    const first = await acts.collectData({ experimentKey: key, cycle: 1 });
+    expect(first.units).toBe(1000);
+
+    const stored = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } });
+    const cells = (stored!.payload as any).cells as Array<{ metric: string; variant: string; moments: { n: number; sum: number; sumSquares: number } }>;
+    const direct = await pool.query<{ variant: string; conv: number }>(
+      `SELECT a.variant, count(DISTINCT e."unitId")::int AS conv FROM "Assignment" a LEFT JOIN "Event" e ON e."unitId" = a."unitId" AND e.name = 'purchase' AND e."experimentId" = a."experimentId" WHERE a."experimentId" = $1 GROUP BY a.variant`,
+      [exp.id],
+    );
+    for (const r of direct.rows) {
+      const cell = cells.find((c) => c.metric === 'purchase' && c.variant === r.variant)!;
+      expect(cell.moments).toEqual({ n: 500, sum: r.conv, sumSquares: r.conv });
+    }
+    // Revenue: units 0,10,20,… each have 4.0 in total; half of them are control (even i).
+    const rev = cells.filter((c) => c.metric === 'revenue');
+    expect(rev.reduce((a, c) => a + c.moments.sum, 0)).toBeCloseTo(100 * 4, 9);
+    expect(rev.reduce((a, c) => a + c.moments.sumSquares, 0)).toBeCloseTo(100 * 16, 9);
+
+    // New data after the step ran does not change a retried step's output.
+    await writeEvents(pool, [{ eventId: `${key}-late`, experiment: key, unitId: `${key}-u1`, name: 'purchase', value: 1, timestamp: new Date().toISOString(), context: {} }]);
+    const retry = await acts.collectData({ experimentKey: key, cycle: 1 });
+    expect(retry).toEqual(first);
+    expect(await prisma.cycleStats.count({ where: { experimentId: exp.id } })).toBe(1);
+  });
+
+  it('runs a whole cycle, writes one snapshot and one decision, and retries write nothing twice', async () => {
+    const key = `act-cycle-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, baseExperiment(key, { webhookUrl: 'http://127.0.0.1:9/hook', bounds: { floor: 0.1, max: 0.9, maxChange: 0.3 } }));
+    await seedUnits(pool, { experiment: key, n: 6000, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.18 }, seed: 2 });
+    const ref = { experimentKey: key, cycle: 1 };
+    const runCycle = async () => {
+      await acts.collectData(ref);
+      await acts.segmentUnits(ref);
+      await acts.predictSignificance(ref);
+      const alloc = await acts.reallocateTraffic({ ...ref, override: null, externalEvents: [] });
+      await acts.throttleOrTerminate(ref);
+      const decision = await acts.decide(ref);
+      const notified = await acts.notify(ref);
+      return { alloc, decision, notified };
+    };
+    const a = await runCycle();
+    const b = await runCycle();
+    expect(b).toEqual(a);
+    expect(a.decision.outcome).toBe('ship');
+    expect(a.decision.winner).toBe('treatment');
+    // Thompson moved weight toward the better arm, within maxChange of the initial 0.5.
+    expect(a.alloc.weights['0']!.treatment).toBeCloseTo(0.8, 6);
+
+    expect(await prisma.allocationSnapshot.count({ where: { experimentId: exp.id, cycle: 1 } })).toBe(1);
+    expect(await prisma.decision.count({ where: { experimentId: exp.id } })).toBe(1);
+    const notifications = await prisma.notification.findMany({ where: { decision: { experimentId: exp.id } } });
+    expect(notifications).toHaveLength(1);
+    const job = await new Queue(NOTIFICATIONS_QUEUE, { connection: bull }).getJob(notifications[0]!.idempotencyKey);
+    expect(job?.data.body).toMatchObject({ experiment: key, outcome: 'ship', winner: 'treatment' });
+
+    // The published snapshot is the one stored, and Redis never goes back to an older version.
+    const snap = (await loadSnapshot(redis, key))!;
+    expect(snap.version).toBe(a.alloc.version);
+    expect(await publishSnapshot(redis, { ...snap, version: snap.version - 1, reason: 'stale retry' })).toBe(false);
+    expect((await loadSnapshot(redis, key))!.reason).toBe(snap.reason);
+
+    const decision = await prisma.decision.findFirst({ where: { experimentId: exp.id } });
+    const stats = decision!.statistics as any;
+    expect(stats.srm.alarm).toBe(false);
+    expect(stats.arms[0]).toMatchObject({ arm: 'treatment', metric: 'purchase', better: true });
+  });
+
+  it('segments units on behaviour, keeps ids stable, persists memberships and centroids', async () => {
+    const key = `act-seg-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, baseExperiment(key, {
+      segmentation: { enabled: true, kMin: 2, kMax: 4, features: [{ name: 'clicks', event: 'click', agg: 'count' }, { name: 'dwell', event: 'dwell', agg: 'sum' }], contextFeatures: ['sessions'], minSegmentSize: 10 },
+    }));
+    // Two planted behaviour clusters: light users (1 click, 3–8 s) and heavy users (8 clicks, 100–140 s),
+    // with dwell spread continuously inside each so no sub-cluster is planted by accident.
+    const spread = (i: number) => ((i * 7919) % 1000) / 1000;
+    const heavy = (i: number) => i % 3 === 0;
+    await seedUnits(pool, {
+      experiment: key, n: 900, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.1 }, seed: 3,
+      context: (i) => ({ sessions: heavy(i) ? 20 + (i % 5) : 2 + (i % 3) }),
+      extra: (i) => (heavy(i)
+        ? [...Array.from({ length: 8 }, () => ({ name: 'click', value: 1 })), { name: 'dwell', value: 100 + 40 * spread(i) }]
+        : [{ name: 'click', value: 1 }, { name: 'dwell', value: 3 + 5 * spread(i) }]),
+    });
+    const first = await acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    expect(first.k).toBe(2);
+    const sizes = Object.values(first.sizes).sort((x, y) => x - y);
+    expect(sizes).toEqual([300, 600]);
+    const memberships = await pool.query<{ heavy: boolean; seg: number }>(
+      `SELECT (split_part("unitId", '-u', 2)::int % 3 = 0) AS heavy, "segmentId" AS seg FROM "SegmentMembership" WHERE "experimentId" = $1 GROUP BY 1, 2`,
+      [exp.id],
+    );
+    expect(memberships.rows).toHaveLength(2); // each planted cluster maps to exactly one segment
+    const second = await acts.segmentUnits({ experimentKey: key, cycle: 2 });
+    expect(second.sizes).toEqual(first.sizes); // same ids for the same clusters
+    const rows = await prisma.segment.findMany({ where: { experimentId: exp.id }, orderBy: { segmentId: 'asc' } });
+    expect(rows.map((r) => r.size).sort((x, y) => x - y)).toEqual([300, 600]);
+    expect((rows[0]!.centroid as any).context).toHaveLength(1);
+
+    // Reallocation carries the context centroids so the API can place new units.
+    await acts.collectData({ experimentKey: key, cycle: 2 });
+    await acts.predictSignificance({ experimentKey: key, cycle: 2 });
+    await acts.reallocateTraffic({ experimentKey: key, cycle: 2, override: null, externalEvents: [] });
+    const snap = (await loadSnapshot(redis, key))!;
+    expect(snap.segmentFeatures.map((f) => f.name)).toEqual(['sessions']);
+    expect(snap.segments).toHaveLength(2);
+    expect(snap.segments.every((s) => s.centroid?.length === 1)).toBe(true);
+  });
+
+  it('dampens test allocation after an external event', async () => {
+    const key = `act-damp-${uniqueSuffix()}`;
+    await createExperimentRow(prisma, redis, baseExperiment(key, { policy: { kind: 'fixed' } }));
+    await seedUnits(pool, { experiment: key, n: 400, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.1 }, seed: 4 });
+    await acts.collectData({ experimentKey: key, cycle: 1 });
+    await acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    const r = await acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [{ kind: 'bad-press', severity: 0.5, at: new Date().toISOString() }] });
+    expect(r.weights['0']!.treatment).toBeCloseTo(0.25, 2);
+    expect(r.weights['0']!.control).toBeCloseTo(0.75, 2);
+  });
+});
