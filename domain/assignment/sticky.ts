@@ -5,12 +5,18 @@
  */
 import type { Assignment } from '../types.js';
 
-/** Reasons under which the fresh assignment wins even over a stored enrolled one. */
+/**
+ * Reasons under which the fresh assignment wins even over a stored enrolled one. Layer and holdout
+ * are here because mutual exclusion and the global holdout matter more than stickiness: if a range
+ * is handed to another experiment, its units must leave this one.
+ */
 const OVERRIDING_REASONS: ReadonlySet<string> = new Set([
   'stopped',
   'concluded',
   'segment_terminated',
   'not_eligible',
+  'layer',
+  'holdout',
 ]);
 
 /** What the API serves and whether it writes it to the sticky store. */
@@ -23,7 +29,8 @@ export interface StickyDecision {
 /**
  * Serve the stored assignment when it is still valid, else the fresh one.
  * - A stored enrolled assignment is kept if its variant still exists and the experiment has not
- *   stopped/concluded, terminated the unit's segment, or made the unit ineligible. Its logged
+ *   stopped/concluded, terminated the unit's segment, made the unit ineligible, or moved it out of
+ *   the layer range or into the holdout. Its logged
  *   propensity stays the one from first assignment: that is the probability the unit was randomised with.
  * - Paused experiments keep serving enrolled units their variant; new units get the default.
  * - A stored non-enrolled result never blocks later enrolment (coverage ramps add units).

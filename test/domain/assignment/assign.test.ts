@@ -232,6 +232,8 @@ describe('stickiness', () => {
     ['stopped experiments override', { reason: 'stopped', enrolled: false }, 'fresh'],
     ['terminated segments override', { reason: 'segment_terminated', enrolled: false }, 'fresh'],
     ['ineligible units override', { reason: 'not_eligible', enrolled: false }, 'fresh'],
+    ['layer exclusivity overrides', { reason: 'layer', enrolled: false }, 'fresh'],
+    ['the holdout overrides', { reason: 'holdout', enrolled: false }, 'fresh'],
     ['paused experiments keep enrolled units', { reason: 'paused', enrolled: false }, 'previous'],
     ['coverage cut keeps enrolled units', { reason: 'coverage', enrolled: false }, 'previous'],
   ] as const)('%s', (_n, freshOver, source) => {
