@@ -44,6 +44,11 @@ export function applyBounds(weights: Weights, previous: Weights | null | undefin
   for (const key of keys) total += Math.max(weights[key]!, 0);
   const t = keys.map((key) => (total > 0 ? Math.max(weights[key]!, 0) / total : 1 / k));
   const prev = previous && keys.every((key) => Number.isFinite(previous[key])) ? keys.map((key) => previous[key]!) : null;
+  // Fast path (the common case, and every step of a δ = 1 simulation): already feasible.
+  const step = Math.max(b.maxChange, 0);
+  if (t.every((x, i) => x >= floor && x <= max && (!prev || Math.abs(x - prev[i]!) <= step))) {
+    return Object.fromEntries(keys.map((key, i) => [key, t[i]!]));
+  }
 
   const boxFor = (step: number): [number[], number[]] => {
     const lo = keys.map((_, i) => (prev ? Math.max(floor, prev[i]! - step) : floor));
@@ -51,9 +56,9 @@ export function applyBounds(weights: Weights, previous: Weights | null | undefin
     return [lo, hi];
   };
   const feasible = ([lo, hi]: [number[], number[]]) => sum(lo) <= 1 + EPS && sum(hi) >= 1 - EPS && lo.every((l, i) => l <= hi[i]! + EPS);
-  let box = boxFor(Math.max(b.maxChange, 0));
+  let box = boxFor(step);
   if (!feasible(box)) {
-    let a = Math.max(b.maxChange, 0);
+    let a = step;
     let z = 1;
     for (let it = 0; it < 60; it++) {
       const mid = (a + z) / 2;
