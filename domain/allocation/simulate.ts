@@ -7,7 +7,7 @@
  * rng seeded by scenario seed and run index only, so every policy faces the same units in a run and
  * differences between policies are not noise from the environment.
  */
-import { createRng, normal, type Rng } from '../rng.js';
+import { createRng, normal } from '../rng.js';
 import type { Moments, VariantRef } from '../types.js';
 import { type AllocationPolicy, computeAllocation } from './compute-allocation.js';
 import { type ContextRow, type ContextualModel, fitContextualPolicy, treatmentShareFor } from './contextual.js';
