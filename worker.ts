@@ -55,19 +55,28 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await TemporalWorker.create({
-    connection,
-    namespace: config.temporalNamespace,
-    taskQueue: opts.taskQueue ?? config.taskQueue,
-    workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
-    activities: createActivities({ prisma, pool, redis, queues }),
-  });
-  const done = worker.run();
+  const activities = createActivities({ prisma, pool, redis, queues });
+  const taskQueue = opts.taskQueue ?? config.taskQueue;
+  const workers = [
+    await TemporalWorker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue,
+      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      activities,
+    }),
+  ];
+  // A separate analytics queue gets its own activity-only worker (in production, its own pool:
+  // run this process with WORKER_ROLE=analytics on bigger machines).
+  if (config.analyticsTaskQueue !== taskQueue) {
+    workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities }));
+  }
+  const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
 
   return {
     done,
     async close() {
-      worker.shutdown();
+      for (const w of workers) w.shutdown();
       await done.catch(() => {});
       await Promise.all([ingest.close(), notifier.close()]);
       await queues.close();

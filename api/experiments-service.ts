@@ -32,6 +32,8 @@ export interface ServiceDeps {
   redis: Redis;
   temporal: Client;
   taskQueue: string;
+  /** Set when analytics steps run on their own worker pool. */
+  analyticsTaskQueue?: string;
   onSnapshot?: (s: AllocationSnapshot) => void;
 }
 
@@ -90,6 +92,7 @@ export class ExperimentsService {
             maxCycles: input.config.maxCycles,
             continueAsNewEvery: input.config.continueAsNewEvery,
             dampeningHalfLifeMs: input.config.policy.kind === 'contextual' ? input.config.policy.dampeningHalfLifeSeconds * 1000 : undefined,
+            analyticsTaskQueue: this.d.analyticsTaskQueue,
           },
         ],
         typedSearchAttributes: [

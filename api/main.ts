@@ -35,7 +35,9 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   await cache.start();
   const exposures = new ExposureLog(queues.events);
   exposures.start();
-  const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue, onSnapshot: (s) => cache.offer(s) });
+  const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
+    analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
+    onSnapshot: (s) => cache.offer(s) });
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
   const app = createApp({ experiments, events, apiToken: config.apiToken });
   const server = createApiServer(app, new AssignService(cache, redis, exposures), config.apiToken);

@@ -5,6 +5,7 @@
  * all arithmetic runs in activities.
  */
 import {
+  type ActivityOptions,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -44,6 +45,11 @@ export interface ExperimentWorkflowInput {
   maxCycles: number;
   continueAsNewEvery: number;
   dampeningHalfLifeMs?: number;
+  /**
+   * Task queue for the CPU-heavy steps (segment, predict, reallocate), so an analytics worker pool
+   * can scale apart from the I/O steps. Default: the workflow's own queue.
+   */
+  analyticsTaskQueue?: string;
   /** Present after continue-as-new. */
   state?: ExperimentState;
 }
@@ -79,10 +85,11 @@ export const concludeUpdate = defineUpdate<{ phase: string; winner: string | nul
 );
 export const statusQuery = defineQuery<ExperimentStatus>('status');
 
-const steps = proxyActivities<Activities>({
+const activityOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidConfig'] },
-});
+};
+const steps = proxyActivities<Activities>(activityOptions);
 
 export async function experimentWorkflow(input: ExperimentWorkflowInput): Promise<ExperimentState> {
   let state: ExperimentState = input.state ?? initialState();
@@ -92,6 +99,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
   /** A phase change handlers made that is not yet persisted (DB status, audit log, snapshot). */
   let pendingPhaseChange: { actor: string; reason: string } | null = null;
   const halfLifeMs = input.dampeningHalfLifeMs ?? 3_600_000;
+  const analytics = input.analyticsTaskQueue ? proxyActivities<Activities>({ ...activityOptions, taskQueue: input.analyticsTaskQueue }) : steps;
 
   const publishStatus = () =>
     upsertSearchAttributes([
@@ -245,9 +253,9 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     const cycle = state.cycle + 1;
     const ref = { experimentKey: input.experimentKey, cycle };
     await steps.collectData(ref);
-    await steps.segmentUnits(ref);
-    await steps.predictSignificance(ref);
-    const allocation = await steps.reallocateTraffic({
+    await analytics.segmentUnits(ref);
+    await analytics.predictSignificance(ref);
+    const allocation = await analytics.reallocateTraffic({
       ...ref,
       override: state.override?.weights ?? null,
       externalEvents: state.externalEvents,

@@ -188,4 +188,19 @@ describe('ExperimentWorkflow', () => {
       expect((await h.result()).phase).toBe('stopped');
     });
   });
+
+  it('runs the heavy steps on the analytics task queue when one is given', async () => {
+    const analyticsQueue = `analytics-${uniqueSuffix()}`;
+    const analytics = mockActivities();
+    const analyticsWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: analyticsQueue, activities: analytics.activities });
+    await analyticsWorker.runUntil(
+      withWorkflow('analytics-queue', {}, { analyticsTaskQueue: analyticsQueue }, async (h, main) => {
+        await cycleDone(h, 1);
+        expect(analytics.names()).toEqual(['segmentUnits', 'predictSignificance', 'reallocateTraffic']);
+        expect(main.names().slice(0, 3)).toEqual(['collectData', 'throttleOrTerminate', 'decide']);
+        await h.signal(stopSignal, { reason: 'end' });
+        await h.result();
+      }),
+    );
+  });
 });
