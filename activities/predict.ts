@@ -1,11 +1,16 @@
 /**
- * Step 3: predict each segment's remaining samples and cycles to significance: the regression tree
- * (cold-start model trained on simulated experiments) with the power formula as baseline/fallback.
+ * Step 3: predict each segment's remaining samples and cycles to significance: a regression tree
+ * retrained every cycle on history — labelled rows from earlier cycles of this and other
+ * experiments whose segments later crossed significance (domain/prediction/history-rows.ts defines
+ * the label) — falling back to the cold-start model (simulated experiments) while fewer than
+ * HISTORY_MIN_ROWS labelled rows exist. The power formula is the tree's baseline feature.
+ * Idempotent: the output is stored once per cycle; a retry returns it without retraining.
  */
 import { poolByVariant, unitsBySegment } from '../domain/experiment/cells.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { COLD_START_MODEL } from '../domain/prediction/cold-start.js';
-import { predictTimeToSignificance, type SignificancePrediction } from '../domain/prediction/tree-model.js';
+import { historiesFromCycleRows, historyTrainingRows, type ExperimentHistoryMeta } from '../domain/prediction/history-rows.js';
+import { predictTimeToSignificance, trainSignificanceTree, type SignificancePrediction, type TtsigModel } from '../domain/prediction/tree-model.js';
 import type { SegmentPredictionFeatures } from '../domain/prediction/power-baseline.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CollectPayload } from './collect.js';
@@ -15,7 +20,18 @@ import type { SegmentPayload } from './segment.js';
 
 export interface PredictPayload {
   segments: Array<{ id: number; features: SegmentPredictionFeatures; prediction: SignificancePrediction }>;
+  /** Which tree made the predictions: retrained on `rows` history rows, or the cold-start one. */
+  model?: { source: 'history' | 'cold-start'; rows: number; experiments: number };
 }
+
+/** Training rows at most (ml-cart's cost grows with rows²; ~0.5 s at 2000). */
+const HISTORY_MAX_ROWS = 2000;
+/** Below this many labelled rows the cold-start tree is used. */
+const HISTORY_MIN_ROWS = 200;
+/** Most recent experiments (with a stored decision) read for history, and stored rows read at most. */
+const HISTORY_EXPERIMENTS = 50;
+const HISTORY_MAX_CYCLE_ROWS = 20_000;
+const FINISHED = new Set(['concluded', 'stopped']);
 
 export function predictSignificance(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ segments: Array<{ id: number; cycles: number; capped: boolean; source: string }> }> => {
@@ -38,6 +54,7 @@ export function predictSignificance(d: ActivityDeps) {
     const prevUnits = previous ? unitsBySegment(previous.payload.cells, primary.key) : new Map<number, number>();
     const cyclesSincePrev = previous ? Math.max(1, cycle - previous.cycle) : Math.max(1, cycle);
 
+    const trained = await historyModel(d, exp.id, cycle);
     const segments = segmented.segments.map((s) => {
       const arms = poolByVariant(collected.cells, primary.key, variants, s.id);
       const features = predictionFeatures(arms, control, {
@@ -45,10 +62,48 @@ export function predictSignificance(d: ActivityDeps) {
         accrualPerCycle: Math.max(0, (nowUnits.get(s.id) ?? 0) - (prevUnits.get(s.id) ?? 0)) / cyclesSincePrev,
         cyclesElapsed: cycle,
       });
-      return { id: s.id, features, prediction: predictTimeToSignificance(features, { alpha: config.alpha, model: COLD_START_MODEL }) };
+      return { id: s.id, features, prediction: predictTimeToSignificance(features, { alpha: config.alpha, model: trained.model }) };
     });
-    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'predict', { segments }));
+    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'predict', { segments, model: trained.info }));
   };
+}
+
+/**
+ * Loads stored 'predict'/'decide' payloads of the most recent experiments (this one only before
+ * `cycle`) and trains the tree on their labelled rows; the cold-start model when too few.
+ */
+async function historyModel(d: ActivityDeps, experimentId: string, cycle: number): Promise<{ model: TtsigModel; info: NonNullable<PredictPayload['model']> }> {
+  const experiments = await d.prisma.experiment.findMany({
+    where: { cycleStats: { some: { step: 'decide' } } },
+    orderBy: { createdAt: 'desc' },
+    take: HISTORY_EXPERIMENTS,
+    select: { id: true, status: true, config: true },
+  });
+  const cold = { model: COLD_START_MODEL, info: { source: 'cold-start' as const, rows: 0, experiments: experiments.length } };
+  if (!experiments.length) return cold;
+  const stored = await d.prisma.cycleStats.findMany({
+    where: {
+      experimentId: { in: experiments.map((e) => e.id) },
+      step: { in: ['predict', 'decide'] },
+      NOT: { experimentId, cycle: { gte: cycle } },
+    },
+    orderBy: { createdAt: 'desc' },
+    take: HISTORY_MAX_CYCLE_ROWS,
+    select: { experimentId: true, cycle: true, step: true, payload: true },
+  });
+  const meta: ExperimentHistoryMeta[] = experiments.reverse().map((e) => {
+    const c = (e.config ?? {}) as { alpha?: unknown; maxCycles?: unknown };
+    return {
+      experimentId: e.id,
+      alpha: typeof c.alpha === 'number' ? c.alpha : 0.05,
+      horizonCycles: typeof c.maxCycles === 'number' ? c.maxCycles : undefined,
+      finished: e.id !== experimentId && FINISHED.has(e.status),
+    };
+  });
+  const rows = historyTrainingRows(historiesFromCycleRows(meta, stored), { maxRows: HISTORY_MAX_ROWS, censored: true });
+  if (rows.length < HISTORY_MIN_ROWS) return { ...cold, info: { ...cold.info, rows: rows.length } };
+  const model = trainSignificanceTree(rows, { maxRows: HISTORY_MAX_ROWS, seed: cycle });
+  return { model, info: { source: 'history', rows: rows.length, experiments: experiments.length } };
 }
 
 /** Plug-in features: control mean, the largest |treatment − control| difference, pooled variance. */

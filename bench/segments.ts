@@ -10,7 +10,14 @@
  *   (a) pooled fixed-horizon A/B: n from the power formula for the true pooled effect (80%), one test;
  *   (b) expflow, segmentation off: pooled always-valid mSPRT each cycle, stop when it crosses;
  *   (c) expflow, predictive branching: per-segment always-valid p-values, Holm across segments at
- *       every look, coverage ∝ 1/predicted time (cold-start tree), throttle/terminate rules.
+ *       every look, coverage ∝ 1/predicted time, throttle/terminate rules. The tree starts from the
+ *       cold-start model and is retrained every RETRAIN_EVERY sims on the history of earlier runs
+ *       (main and null scenario alike, as a company's past experiments), labelled by the same
+ *       domain code the live predict activity uses (historyTrainingRows); the budget rule uses the
+ *       5% calibrated residual quantile and waits for 1000 units/arm and look 3; a likely-harmed
+ *       segment keeps enough traffic for the harm rule to prove it within the horizon.
+ * A third scenario (first STRONG_SIMS sims, −30% in the harmed cluster) checks that a provable harm
+ * is ended by the harm rule rather than the budget rule.
  * A second scenario with every effect 0 checks the family-wise error of every arm.
  * Time-to-significance predictions are scored on "shadow" runs of each segment at full coverage
  * (so the target does not depend on the policy): tree vs analytic plug-in vs traffic alone.
@@ -26,11 +33,13 @@ import {
   addBinary,
   binomial,
   featuresFromMoments,
+  historyTrainingRows,
   predictSamplesAnalytic,
   predictTimeToSignificance,
   scorePredictions,
   trainSignificanceTree,
-  ttsigFeatureVector,
+  ttsigFeatures,
+  type ExperimentHistory,
   type SignificancePrediction,
   type TtsigModel,
   type TtsigTrainingRow,
@@ -43,6 +52,19 @@ const argv = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const SIMS = Number(argv.get('sims') ?? 500);
 const SEED = Number(argv.get('seed') ?? 1);
+/** (c) retrains its tree on the history of earlier runs every this many sims (0 = never, cold start only). */
+const RETRAIN_EVERY = Number(argv.get('retrain') ?? 10);
+/** Labelled rows needed before (c) trusts a retrained tree over the cold-start one. */
+const RETRAIN_MIN_ROWS = Number(argv.get('retrainMinRows') ?? 200);
+const RETRAIN_MAX_ROWS = 2000;
+/** Include right-censored rows (segments that never crossed in a finished run). */
+const CENSORED = (argv.get('censored') ?? '1') === '1';
+const CENSORED_FACTOR = Number(argv.get('cf') ?? 1);
+const BUDGET_QUANTILE = Number(argv.get('bq') ?? 0.05);
+const BUDGET_MIN_PER_ARM = Number(argv.get('bmin') ?? 1000);
+const BUDGET_MIN_LOOKS = Number(argv.get('blooks') ?? 3);
+const DEBUG = process.env.BENCH_DEBUG ? { inHarmedSeg: 0, inHelpedSeg: 0, inNullSeg: 0, harmEndCycle: 0, harmEnds: 0 } : null;
+const KEEP_PROVABLE = (argv.get('keepProvable') ?? '1') === '1';
 
 const ALPHA = 0.05;
 const HORIZON = 100; // cycles
@@ -205,8 +227,12 @@ interface BranchingOutcome {
   anyDiscovery: boolean;
   anyHarmTermination: boolean;
   terminations: Record<string, number>;
+  /** Rule that ended the harmed-majority segment(s), 'none' when it ran to the horizon or concluded. */
+  harmedEndedBy: string[];
+  /** What the run stored, in the shape activities/predict.ts reads back from CycleStats. */
+  history: ExperimentHistory;
 }
-function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model: TtsigModel): BranchingOutcome {
+function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model: TtsigModel, runId: string): BranchingOutcome {
   const K = segments.length;
   const state = segments.map((s) => ({
     s,
@@ -232,7 +258,13 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
     // Bonferroni over segments keeps the (unadjusted) harm guardrail from adding false claims.
     harmAlpha: ALPHA / K,
     likelyHarmAlpha: 0.3,
+    budgetQuantile: BUDGET_QUANTILE,
+    budgetMinSamplesPerArm: BUDGET_MIN_PER_ARM,
+    budgetMinLooks: BUDGET_MIN_LOOKS,
+    likelyHarmKeepProvable: KEEP_PROVABLE,
   };
+  const history: ExperimentHistory = { experimentId: runId, alpha: ALPHA, predict: [], decide: [], finished: true, horizonCycles: HORIZON };
+  const harmedEndedBy: string[] = [];
   let total = 0;
   let harmed = 0;
   let helpedDetectedAt: number | null = null;
@@ -250,19 +282,26 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
       const nB = enrolled - nA;
       x.a = addBinary(x.a, nA, binomial(rng, nA, x.pA));
       x.b = addBinary(x.b, nB, binomial(rng, nB, x.pB));
-      harmed += binomial(rng, nB, x.harmShare);
+      const hx = binomial(rng, nB, x.harmShare);
+      harmed += hx;
+      if (DEBUG) DEBUG[x.s.majority === HARMED ? 'inHarmedSeg' : x.s.majority === HELPED ? 'inHelpedSeg' : 'inNullSeg'] += hx;
       total += enrolled;
       x.minP = Math.min(x.minP, mixtureSequentialInterval(x.a, x.b, ALPHA, x.tau).pValue);
     }
+    // Predict runs before decide in the cycle loop, on the same data (as in the workflow).
+    const feats = new Map(state.map((x) => [x.s.id, featuresFromMoments(x.a, x.b, POPULATION * (x.s.accrual / ACCRUAL), x.s.accrual, t)]));
+    history.predict.push({ cycle: t, segments: live.map((x) => ({ id: x.s.id, features: feats.get(x.s.id)! })) });
     // Segment-level decisions: Holm over all K segments (frozen p for stopped ones) at every look.
     const decisions = decideSegmentArms(
       state.map((x) => ({ segmentId: x.s.id, arm: 'B', estimate: x.b.n && x.a.n ? x.b.sum / x.b.n - x.a.sum / x.a.n : 0, pValue: x.minP })),
       { alpha: ALPHA, method: 'holm', direction: 'increase' },
     );
+    history.decide.push({ cycle: t, outcome: 'continue', segmentDecisions: decisions.map((d) => ({ segmentId: d.segmentId, adjustedPValue: d.adjustedPValue })) });
     decisions.forEach((d, i) => {
       const x = state[i]!;
       if (x.concluded || d.outcome === 'none') return;
       x.concluded = true;
+      if (x.s.majority === HARMED) harmedEndedBy.push(`decision-${d.outcome}`);
       anyDiscovery = true;
       if (NULLS.includes(x.s.majority)) falseDiscoveries++;
       if (d.outcome === 'ship' && x.s.id === helpedSeg && helpedDetectedAt === null) helpedDetectedAt = total;
@@ -274,7 +313,7 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
         size: POPULATION * (x.s.accrual / ACCRUAL),
         accrualPerCycle: x.s.accrual,
         arms: { A: x.a, B: x.b },
-        prediction: predict(featuresFromMoments(x.a, x.b, POPULATION * (x.s.accrual / ACCRUAL), x.s.accrual, t), model),
+        prediction: predict(feats.get(x.s.id)!, model),
         previousStatus: x.status,
         previousCoverage: x.coverage,
         tau: x.tau,
@@ -289,6 +328,8 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
       if (r.status === 'terminated' && x.status !== 'terminated') {
         const key = `${r.rule}:${x.s.majority === HELPED ? "helped" : x.s.majority === HARMED ? "harmed" : "null"}`;
         terminations[key] = (terminations[key] ?? 0) + 1;
+        if (x.s.majority === HARMED) harmedEndedBy.push(r.rule);
+        if (DEBUG && x.s.majority === HARMED) { DEBUG.harmEndCycle += t; DEBUG.harmEnds++; }
         if (r.rule === 'harm') {
           anyHarmTermination = true;
           if (NULLS.includes(x.s.majority)) nullHarmTerminations++;
@@ -298,7 +339,7 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
       x.coverage = r.coverage;
     });
   }
-  return { helpedDetectedAt, harmedExposure: harmed, totalSamples: total, falseDiscoveries, nullHarmTerminations, anyDiscovery, anyHarmTermination, terminations };
+  return { helpedDetectedAt, harmedExposure: harmed, totalSamples: total, falseDiscoveries, nullHarmTerminations, anyDiscovery, anyHarmTermination, terminations, harmedEndedBy, history };
 }
 
 function predict(f: ReturnType<typeof featuresFromMoments>, model: TtsigModel | null): SignificancePrediction {
@@ -331,7 +372,7 @@ function shadow(rng: Rng, sim: number, s: SegmentWorld, lift: number[], history:
       for (const x of feats) {
         const remaining = crossedAt - x.samples;
         if (SCORE_CYCLES.includes(x.t)) points.push({ sim, features: x.f, realisedSamples: remaining, accrual: s.accrual });
-        if (history.length < 4000) history.push({ features: ttsigFeatureVector(x.f, predictSamplesAnalytic(x.f)), logSamples: Math.log1p(remaining) });
+        if (history.length < 4000) history.push({ features: ttsigFeatures(x.f), logSamples: Math.log1p(remaining) });
       }
       return;
     }
@@ -353,6 +394,15 @@ const nul = { a: 0, b: 0, c: 0, cHarm: 0 };
 const segInfo = { k: [] as number[], silhouette: [] as number[], placement: [] as number[], helpedPurity: [] as number[] };
 const history: TtsigTrainingRow[] = [];
 const shadowPoints: ShadowPoint[] = [];
+// (c)'s own history: every finished run (main and null scenario, like a company's past experiments),
+// newest last; the tree is retrained on it every RETRAIN_EVERY sims once it has enough labelled rows.
+const runHistories: ExperimentHistory[] = [];
+let cModel: TtsigModel = COLD_START_MODEL;
+let cModelSource = 'cold-start';
+const retrainLog = { trainings: 0, ms: 0, lastRows: 0, simsOnColdStart: 0 };
+const strong = { harmRule: 0, budget: 0, other: 0, harmedExposure: [] as number[] };
+const STRONG_LIFT = [0.15, 0, 0, -0.3];
+const STRONG_SIMS = Number(argv.get('strongSims') ?? 100);
 
 for (let sim = 0; sim < SIMS; sim++) {
   const world = buildSegments(rng, SEED * 100_003 + sim);
@@ -365,12 +415,39 @@ for (let sim = 0; sim < SIMS; sim++) {
   const pooled = runPooled(rng, LIFT, fixedCycles);
   main.a.push(pooled.fixed);
   main.b.push(pooled.seq);
-  main.c.push(runBranching(rng, world.segments, LIFT, COLD_START_MODEL));
+  if (RETRAIN_EVERY > 0 && sim > 0 && sim % RETRAIN_EVERY === 0) {
+    const rows = historyTrainingRows(runHistories, { maxRows: RETRAIN_MAX_ROWS, maxRowsPerSegment: 8, censored: CENSORED, censoredFactor: CENSORED_FACTOR });
+    if (rows.length >= RETRAIN_MIN_ROWS) {
+      const t0 = performance.now();
+      cModel = trainSignificanceTree(rows, { maxRows: RETRAIN_MAX_ROWS, seed: SEED + sim });
+      retrainLog.ms += performance.now() - t0;
+      retrainLog.trainings++;
+      retrainLog.lastRows = rows.length;
+      cModelSource = 'retrained';
+    }
+  }
+  if (cModelSource === 'cold-start') retrainLog.simsOnColdStart++;
+  const cMain = runBranching(rng, world.segments, LIFT, cModel, `main-${sim}`);
+  main.c.push(cMain);
+  runHistories.push(cMain.history);
+  // Harm that is provable within the horizon (−30% in the harmed cluster): the harm rule, a claim
+  // with error control, should be what ends that segment, not the budget rule.
+  if (sim < STRONG_SIMS) {
+    const cStrong = runBranching(rng, world.segments, STRONG_LIFT, cModel, `strong-${sim}`);
+    strong.harmedExposure.push(cStrong.harmedExposure);
+    for (const r of cStrong.harmedEndedBy) {
+      if (r === 'harm' || r === 'decision-harm') strong.harmRule++;
+      else if (r === 'budget') strong.budget++;
+      else strong.other++;
+    }
+  }
 
   const pooledNull = runPooled(rng, NULL_LIFT, fixedCycles);
   if (pooledNull.fixed.detected) nul.a++;
   if (pooledNull.seq.crossed) nul.b++;
-  const branchNull = runBranching(rng, world.segments, NULL_LIFT, COLD_START_MODEL);
+  const branchNull = runBranching(rng, world.segments, NULL_LIFT, cModel, `null-${sim}`);
+  runHistories.push(branchNull.history);
+  if (runHistories.length > 200) runHistories.shift();
   if (branchNull.anyDiscovery) nul.c++;
   if (branchNull.anyDiscovery || branchNull.anyHarmTermination) nul.cHarm++;
 
@@ -429,11 +506,13 @@ const intervalCoverage = (model: TtsigModel) =>
     const pr = predict(p.features, model);
     return realisedCycles[i]! >= pr.cyclesLower && realisedCycles[i]! <= pr.cyclesUpper ? 1 : 0;
   }));
+const cFinalCycles = cModelSource === 'retrained' ? evalPoints.map((p) => predict(p.features, cModel).cycles) : [];
 const prediction = {
   points: evalPoints.length,
   crossedShare: `scored only segments whose always-valid test crossed within ${HORIZON} cycles (censored excluded)`,
   coldStartTree: { ...scorePredictions(treeCycles, realisedCycles), interval80Coverage: intervalCoverage(COLD_START_MODEL) },
   retrainedTree: retrained ? { ...scorePredictions(retrainedCycles, realisedCycles), interval80Coverage: intervalCoverage(retrained), trainRows: retrained.trainedRows, trainMs: Math.round(retrainMs) } : null,
+  branchingRetrainedTree: cModelSource === 'retrained' ? { ...scorePredictions(cFinalCycles, realisedCycles), interval80Coverage: intervalCoverage(cModel), trainRows: cModel.trainedRows + cModel.holdoutRows } : null,
   analyticPlugIn: scorePredictions(analyticCycles, realisedCycles),
   trafficOnly: scorePredictions(trafficCycles, realisedCycles),
 };
@@ -451,12 +530,16 @@ console.log(`(b) always-valid pooled            ${fmt(100 * arms.b.detectRate, 1
 console.log(`(c) segments + predictive branching ${fmt(100 * arms.c.detectRate, 1).padStart(4)}  ${fmt(arms.c.medianSamplesToDetect).padStart(31)}  ${fmt(arms.c.meanHarmedExposure).padStart(22)}  ${fmt(arms.c.fwerNull, 3).padStart(13)}`);
 console.log(`(c)/(b) samples: ${fmt(ratio, 3)} (detected runs), ${fmt(ratioCensored, 3)} (all runs, undetected at horizon spend); harmed exposure cut ${fmt(100 * harmCut, 1)}%; (c) false discoveries on null segments ${fmt(arms.c.falseDiscoveryRateOnNullSegments, 3)}; null segments stopped by harm rule ${fmt(arms.c.nullSegmentsTerminatedForHarm, 3)}; all-null FWER incl. harm rule ${fmt(arms.c.fwerNullInclHarmRule, 3)}`);
 console.log(`(c) terminations by rule: ${JSON.stringify(arms.c.terminations)}`);
+console.log(`(c) tree: retrained every ${RETRAIN_EVERY} sims on ≤${RETRAIN_MAX_ROWS} history rows (censored ${CENSORED}), ${retrainLog.trainings} trainings, ${fmt(retrainLog.ms / Math.max(1, retrainLog.trainings))} ms each, last on ${retrainLog.lastRows} rows; ${retrainLog.simsOnColdStart} sims ran on the cold-start tree; budget rule q=${BUDGET_QUANTILE}, ≥${BUDGET_MIN_PER_ARM}/arm, look ≥${BUDGET_MIN_LOOKS}`);
+if (DEBUG) console.log('debug', JSON.stringify(DEBUG));
+const strongEnds = strong.harmRule + strong.budget + strong.other;
+console.log(`(c) provable harm (−30% in the harmed cluster, ${Math.min(SIMS, STRONG_SIMS)} sims): harmed-majority segments ended by the harm rule/decision ${strong.harmRule}, by budget ${strong.budget}, other ${strong.other} (of ${strongEnds} ended); mean harmed exposure ${fmt(mean(strong.harmedExposure))}`);
 console.log('time-to-significance predictions (cycles)   median |log err|   spearman   80% interval coverage');
-for (const [name, s] of [['cold-start tree', prediction.coldStartTree], ['retrained tree (history)', prediction.retrainedTree], ['analytic plug-in', prediction.analyticPlugIn], ['traffic only', prediction.trafficOnly]] as const) {
+for (const [name, s] of [['cold-start tree', prediction.coldStartTree], ['retrained tree (shadow history)', prediction.retrainedTree], ['(c)\'s retrained tree (run history, final)', prediction.branchingRetrainedTree], ['analytic plug-in', prediction.analyticPlugIn], ['traffic only', prediction.trafficOnly]] as const) {
   if (!s) continue;
   const cov = 'interval80Coverage' in s ? fmt(s.interval80Coverage, 2) : '—';
   console.log(`${name.padEnd(44)} ${fmt(s.medianAbsLogError, 3).padStart(16)}   ${fmt(s.spearman, 3).padStart(8)}   ${cov.padStart(21)}`);
 }
 const goals = { samplesRatioLe07: ratio <= 0.7, harmCutGe50: harmCut >= 0.5, fdLeAlpha: arms.c.falseDiscoveryRateOnNullSegments <= ALPHA && arms.c.fwerNull <= ALPHA };
 console.log(`goals: ${JSON.stringify(goals)}; ${fmt(seconds, 1)} s`);
-console.log(JSON.stringify({ bench: 'segments', sims: SIMS, seed: SEED, alpha: ALPHA, horizonCycles: HORIZON, fixedCycles, segmentation: { medianK: median(segInfo.k), meanSilhouette: mean(segInfo.silhouette), placementAgreement: mean(segInfo.placement), helpedPurity: mean(segInfo.helpedPurity) }, arms, samplesRatioCvsB: ratio, samplesRatioCvsBCensored: ratioCensored, harmedExposureCut: harmCut, prediction, goals, seconds }));
+console.log(JSON.stringify({ bench: 'segments', sims: SIMS, branching: { retrainEvery: RETRAIN_EVERY, censored: CENSORED, budgetQuantile: BUDGET_QUANTILE, budgetMinPerArm: BUDGET_MIN_PER_ARM, budgetMinLooks: BUDGET_MIN_LOOKS, keepProvable: KEEP_PROVABLE, retrain: retrainLog, strongHarm: { ...strong, harmedExposure: mean(strong.harmedExposure) } }, seed: SEED, alpha: ALPHA, horizonCycles: HORIZON, fixedCycles, segmentation: { medianK: median(segInfo.k), meanSilhouette: mean(segInfo.silhouette), placementAgreement: mean(segInfo.placement), helpedPurity: mean(segInfo.helpedPurity) }, arms, samplesRatioCvsB: ratio, samplesRatioCvsBCensored: ratioCensored, harmedExposureCut: harmCut, prediction, goals, seconds }));

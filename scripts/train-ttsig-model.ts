@@ -4,7 +4,11 @@
  * into rows (features at a cycle → log samples still needed), trains the regression tree and
  * writes domain/prediction/cold-start-model.json. Deterministic for a seed.
  *
- *   npx tsx scripts/train-ttsig-model.ts [--seed 7] [--experiments 1500] [--out path]
+ * The simulated population (drawSegmentSpec) is weighted towards segment-level reality: low
+ * baselines, small relative effects and many null segments, with varying horizons; right-censored
+ * segments are labelled with the samples to their horizon (a lower bound), as history rows are.
+ *
+ *   npx tsx scripts/train-ttsig-model.ts [--seed 7] [--experiments 4000] [--out path]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +21,7 @@ import { mixtureSequentialInterval } from '../domain/segment-rules/always-valid.
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const seed = Number(args.get('seed') ?? 7);
-const experiments = Number(args.get('experiments') ?? 1500);
+const experiments = Number(args.get('experiments') ?? 4000);
 const out = args.get('out') ?? fileURLToPath(new URL('../domain/prediction/cold-start-model.json', import.meta.url));
 
 const { alpha, tauRelative, rowsPerExperiment, maxRows } = TTSIG_COLD_START_TEST;
@@ -31,7 +35,7 @@ const trajectories = Array.from({ length: experiments }, () => {
   });
 });
 
-// A few rows per experiment, not all: rows from one trajectory are strongly correlated, and the
+// One row per experiment (TTSIG_COLD_START_TEST.rowsPerExperiment), not all: rows from one trajectory are strongly correlated, and the
 // tree's cost grows with rows², so breadth over experiments buys more than depth within one.
 const rows = trajectories.flatMap((t) => {
   const all = trajectoriesToRows([t]);

@@ -4,3 +4,4 @@ export * from './tree-model.js';
 export * from './calibration.js';
 export * from './simulate-history.js';
 export * from './cold-start.js';
+export * from './history-rows.js';

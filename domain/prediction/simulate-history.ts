@@ -6,8 +6,8 @@
  */
 import { normal, type Rng } from '../rng.js';
 import type { Moments } from '../types.js';
-import { predictSamplesAnalytic, type SegmentPredictionFeatures } from './power-baseline.js';
-import { ttsigFeatureVector, type TtsigTrainingRow } from './tree-model.js';
+import type { SegmentPredictionFeatures } from './power-baseline.js';
+import { ttsigFeatures, type TtsigTrainingRow } from './tree-model.js';
 
 /** Returns true when the always-valid interval for treatment − control excludes 0. */
 export type CrossingTest = (control: Moments, treatment: Moments) => boolean;
@@ -55,12 +55,22 @@ export function addBinary(m: Moments, n: number, k: number): Moments {
   return { n: m.n + n, sum: m.sum + k, sumSquares: m.sumSquares + k };
 }
 
-/** Draws a random segment scenario covering the ranges production segments live in. */
-export function drawSegmentSpec(rng: Rng, horizonCycles = 60): SimulatedSegmentSpec {
-  const baselineRate = 0.01 + rng() * 0.19;
-  const relativeEffect = rng() < 0.3 ? 0 : (rng() * 2 - 1) * 0.3;
+/**
+ * Draws a random segment scenario covering the ranges production segments live in. The mixture is
+ * weighted towards what segment-level experiments mostly look like: low conversion rates (baseline
+ * log-uniform on 1–30%, so half the draws are under ~5.5%), many null segments (40%), and small
+ * relative effects (half the non-null draws are 2–20% in either direction, the rest up to ±40%).
+ * Accrual is log-uniform on 100–8000 units per cycle and the horizon uniform on 30–120 cycles, so
+ * the censoring point varies as it does across real experiments.
+ */
+export function drawSegmentSpec(rng: Rng, horizonCycles?: number): SimulatedSegmentSpec {
+  const baselineRate = Math.exp(Math.log(0.01) + rng() * Math.log(30));
+  const sign = rng() < 0.5 ? -1 : 1;
+  const u = rng();
+  const relativeEffect = u < 0.4 ? 0 : u < 0.7 ? sign * (0.02 + rng() * 0.18) : sign * rng() * 0.4;
   const accrualPerCycle = Math.round(Math.exp(Math.log(100) + rng() * Math.log(80)));
-  return { baselineRate, relativeEffect, accrualPerCycle, size: accrualPerCycle * (5 + rng() * 45), horizonCycles };
+  const horizon = horizonCycles ?? Math.round(30 + rng() * 90);
+  return { baselineRate, relativeEffect, accrualPerCycle, size: accrualPerCycle * (5 + rng() * 45), horizonCycles: horizon };
 }
 
 /** Simulates one two-arm segment cycle by cycle until the test crosses or the horizon ends. */
@@ -108,20 +118,21 @@ export function featuresFromMoments(
 
 /**
  * Training rows from trajectories: each cycle before the crossing → log(samples still needed).
- * Trajectories that never crossed are right-censored; their rows use log(3 × samples to the
- * horizon), a deliberate "much longer than we looked" stand-in so the tree learns to rank them last.
+ * Trajectories that never crossed are right-censored; their rows use log(f × samples to the
+ * horizon), f = `censoredFactor`. Default 1, the lower bound itself, as the history rows use
+ * (history-rows.ts): with f = 3 the low residual quantiles of null-looking leaves became so slow
+ * that the budget rule ended truly helped segments that merely looked null early on.
  */
-export function trajectoriesToRows(trajectories: SimulatedTrajectory[], capSamples = 1e7): TtsigTrainingRow[] {
+export function trajectoriesToRows(trajectories: SimulatedTrajectory[], capSamples = 1e7, censoredFactor = 1): TtsigTrainingRow[] {
   const rows: TtsigTrainingRow[] = [];
   for (const t of trajectories) {
     const horizonSamples = t.spec.accrualPerCycle * t.spec.horizonCycles;
     for (let i = 0; i < t.features.length; i++) {
       const remaining =
-        t.crossedAtSamples !== null ? t.crossedAtSamples - t.samples[i]! : 3 * Math.max(horizonSamples - t.samples[i]!, t.spec.accrualPerCycle);
+        t.crossedAtSamples !== null ? t.crossedAtSamples - t.samples[i]! : censoredFactor * Math.max(horizonSamples - t.samples[i]!, t.spec.accrualPerCycle);
       if (t.crossedAtSamples !== null && remaining <= 0) continue; // the crossing look itself
       const f = t.features[i]!;
-      const analytic = predictSamplesAnalytic(f, { capSamples });
-      rows.push({ features: ttsigFeatureVector(f, analytic), logSamples: Math.log1p(Math.min(capSamples, remaining)) });
+      rows.push({ features: ttsigFeatures(f), logSamples: Math.log1p(Math.min(capSamples, remaining)) });
     }
   }
   return rows;

@@ -61,7 +61,22 @@ export interface TrainOptions {
   seed?: number;
 }
 
-/** Feature vector for the tree from segment features and the analytic prediction. */
+/** Residual levels stored by default; 0.05 is there for the budget rule's optimistic quantile. */
+export const TTSIG_DEFAULT_LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9];
+
+/**
+ * The analytic prediction that goes into the tree's feature vector is always computed with these
+ * settings (α = 0.05, power 0.8, cap 1e7), whatever α the caller predicts for: training rows and
+ * predictions must see the same feature, or every split on it is shifted by a constant.
+ */
+export const TTSIG_FEATURE_ANALYTIC: AnalyticOptions = { alpha: 0.05, power: 0.8, capSamples: 1e7 };
+
+/** Tree feature vector straight from segment features (analytic feature at TTSIG_FEATURE_ANALYTIC). */
+export function ttsigFeatures(f: SegmentPredictionFeatures): number[] {
+  return ttsigFeatureVector(f, predictSamplesAnalytic(f, TTSIG_FEATURE_ANALYTIC));
+}
+
+/** Feature vector for the tree from segment features and the analytic prediction (use `ttsigFeatures`). */
 export function ttsigFeatureVector(f: SegmentPredictionFeatures, analytic: AnalyticPrediction): number[] {
   const variance = Math.max(f.variance, 1e-12);
   const n = Math.max(f.samplesPerArm, 0);
@@ -83,7 +98,7 @@ export function ttsigFeatureVector(f: SegmentPredictionFeatures, analytic: Analy
 /** Trains the tree on at most `maxRows` recent rows and fits holdout residual quantiles. */
 export function trainSignificanceTree(rows: TtsigTrainingRow[], options: TrainOptions = {}): TtsigModel {
   const maxRows = options.maxRows ?? 2000;
-  const levels = options.levels ?? [0.1, 0.25, 0.5, 0.75, 0.9];
+  const levels = options.levels ?? TTSIG_DEFAULT_LEVELS;
   const recent = rows.slice(Math.max(0, rows.length - maxRows));
   const rng = createRng(options.seed ?? 1);
   const holdoutFraction = recent.length >= 40 ? options.holdoutFraction ?? 0.25 : 0;
@@ -172,7 +187,7 @@ export function predictTimeToSignificance(f: SegmentPredictionFeatures, options:
     };
   }
   const model = options.model;
-  const { value, path } = walkTree(model.tree, ttsigFeatureVector(f, analytic));
+  const { value, path } = walkTree(model.tree, ttsigFeatures(f));
   const residuals = model.leafResiduals[path]?.residuals ?? model.globalResiduals;
   const toSamples = (logValue: number) => Math.min(cap, Math.max(0, Math.expm1(logValue)));
   const samplesQuantiles = Object.fromEntries(
@@ -232,4 +247,4 @@ export function loadTree(model: TtsigModel): DecisionTreeRegression {
  * they predict the same thing: mSPRT at α/K for K = 4 segments (the strictest Holm step) with the
  * mixture sd τ = 0.1 × baseline (effects of about ±10% relative).
  */
-export const TTSIG_COLD_START_TEST = { alpha: 0.0125, tauRelative: 0.1, rowsPerExperiment: 2, maxRows: 2000 } as const;
+export const TTSIG_COLD_START_TEST = { alpha: 0.0125, tauRelative: 0.1, rowsPerExperiment: 1, maxRows: 2000 } as const;

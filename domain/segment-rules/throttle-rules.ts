@@ -8,11 +8,17 @@
  *      direction (a proven guardrail breach; valid at every look, so checking every cycle is fine);
  *   4. futility: every arm's always-valid interval lies inside ±MDE — whatever the truth, it is
  *      smaller than what the experiment was designed to find;
- *   5. budget: even the optimistic (lower-quantile) prediction at full coverage exceeds the
- *      remaining cycles or samples (only once each arm has `budgetMinSamplesPerArm` units);
+ *   5. budget: even the optimistic prediction at full coverage — the `budgetQuantile` residual
+ *      quantile of remaining samples, calibrated on held-out history — exceeds the remaining cycles
+ *      or samples. Guarded: it may only fire once every arm has `budgetMinSamplesPerArm` units and
+ *      after `budgetMinLooks` looks, because before that the effect estimate is mostly noise and a
+ *      promising segment that happens to look null would be ended for good;
  *   6. likely harm: a lenient interval (α = `likelyHarmAlpha`) already excludes 0 in the bad
- *      direction → throttle to `minCoverage`. This is not a claim, only a precaution, so it needs no
- *      error control; it is what cuts exposure of a harmed segment before harm is proven;
+ *      direction → throttle. This is not a claim, only a precaution, so it needs no error control;
+ *      it is what cuts exposure of a harmed segment before harm is proven. The throttle goes to
+ *      `minCoverage`, or — with `likelyHarmKeepProvable` — only as far as still lets the predicted
+ *      median reach significance within the remaining cycles, so that a harm that can be proven is
+ *      proven by rule 3 (a claim with error control) instead of starved of data;
  *   7. otherwise coverage ∝ 1/predicted time (`computeCoverage`); below 1 is reported as throttled.
  * Terminated segments serve the control experience with coverage 0.
  */
@@ -62,9 +68,35 @@ export interface SegmentRulesConfig {
   tauRelative?: number;
   /**
    * The budget rule waits until every arm has this many units: earlier predictions rest on an
-   * effect estimate that is mostly noise and would end promising segments. Default 0 (off).
+   * effect estimate that is mostly noise and would end promising segments. Default 1000.
    */
   budgetMinSamplesPerArm?: number;
+  /** The budget rule waits until this look (cycle number). Default 3. */
+  budgetMinLooks?: number;
+  /**
+   * Residual level of the prediction treated as "optimistic" by the budget rule (a key of
+   * `samplesQuantiles`, e.g. 0.05). The tree's residual quantiles are split-conformal on held-out
+   * history, so the level is a calibrated probability that the segment is at least this fast.
+   * When the prediction has no quantile at this level, the smallest available one is used.
+   * Default 0.1.
+   */
+  budgetQuantile?: number;
+  /** See rule 6: throttle a likely-harmed segment no further than keeps harm provable. Default false. */
+  likelyHarmKeepProvable?: boolean;
+}
+
+/** Budget-rule defaults (exported so callers and tests agree on them). */
+export const BUDGET_RULE_DEFAULTS = { minSamplesPerArm: 1000, minLooks: 3, quantile: 0.1 } as const;
+
+/**
+ * The optimistic remaining samples of a prediction: its `level` quantile when present, else the
+ * smallest quantile it has (a point prediction is its own optimistic value).
+ */
+export function optimisticSamples(p: SignificancePrediction, level: number): number {
+  const exact = p.samplesQuantiles[String(level)];
+  if (exact !== undefined && Number.isFinite(exact)) return exact;
+  const values = Object.values(p.samplesQuantiles).filter((v) => Number.isFinite(v));
+  return Math.min(...values, p.samples);
 }
 
 /** What remains of the experiment's budget. */
@@ -161,24 +193,34 @@ export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResul
       }
     }
     const p = seg.prediction;
-    const minArm = Math.min(...Object.values(seg.arms).map((m) => m.n));
-    if (p && minArm >= (config.budgetMinSamplesPerArm ?? 0)) {
-      const optimisticCycles = p.cyclesLower;
-      const optimisticSamples = Math.min(...Object.values(p.samplesQuantiles), p.samples);
+    const armNs = Object.values(seg.arms).map((m) => m.n);
+    const minArm = armNs.length ? Math.min(...armNs) : 0;
+    const budgetReady = minArm >= (config.budgetMinSamplesPerArm ?? BUDGET_RULE_DEFAULTS.minSamplesPerArm) && look >= (config.budgetMinLooks ?? BUDGET_RULE_DEFAULTS.minLooks);
+    if (p && budgetReady) {
+      const level = config.budgetQuantile ?? BUDGET_RULE_DEFAULTS.quantile;
+      const optSamples = optimisticSamples(p, level);
+      // Cycles at full coverage, the same conversion the prediction used for its median.
+      const optCycles = p.samples > 0 && p.cycles > 0 ? optSamples * (p.cycles / p.samples) : optSamples / Math.max(seg.accrualPerCycle, 1e-9);
       const { cycles, samples } = input.remainingBudget;
-      if (cycles !== undefined && optimisticCycles > cycles) {
-        finish(seg, 'terminated', 0, 'budget', `over budget: even the optimistic prediction ${optimisticCycles.toFixed(1)} cycles > ${cycles} remaining; serving control`, intervals);
+      if (cycles !== undefined && optCycles > cycles) {
+        finish(seg, 'terminated', 0, 'budget', `over budget: even the optimistic (q=${level}) prediction ${optCycles.toFixed(1)} cycles > ${cycles} remaining; serving control`, intervals);
         continue;
       }
-      if (samples !== undefined && optimisticSamples > samples) {
-        finish(seg, 'terminated', 0, 'budget', `over budget: optimistic prediction ${Math.round(optimisticSamples)} samples > ${Math.round(samples)} remaining; serving control`, intervals);
+      if (samples !== undefined && optSamples > samples) {
+        finish(seg, 'terminated', 0, 'budget', `over budget: optimistic (q=${level}) prediction ${Math.round(optSamples)} samples > ${Math.round(samples)} remaining; serving control`, intervals);
         continue;
       }
     }
     const likely = treatments.filter((arm) => lenient[arm] && badSideBound(lenient[arm]!, sign) < 0);
     if (likely.length) {
       const desc = likely.map((arm) => `${arm} ${fmtInterval(lenient[arm]!, scale)}`).join(', ');
-      finish(seg, 'throttled', config.minCoverage, 'likely-harm', `likely harm (α=${likelyAlpha} interval excludes 0): ${desc}; throttled to ${pct(config.minCoverage)}`, intervals);
+      let c = config.minCoverage;
+      const remainingCycles = input.remainingBudget.cycles;
+      if (config.likelyHarmKeepProvable && p && !p.capped && remainingCycles !== undefined && remainingCycles > 0) {
+        c = Math.min(1, Math.max(config.minCoverage, p.cycles / remainingCycles));
+      }
+      const why = c > config.minCoverage ? ' (kept enough traffic to prove the harm within the remaining cycles)' : '';
+      finish(seg, c < 1 ? 'throttled' : 'active', c, 'likely-harm', `likely harm (α=${likelyAlpha} interval excludes 0): ${desc}; throttled to ${pct(c)}${why}`, intervals);
       continue;
     }
     pending.push({ seg, intervals });

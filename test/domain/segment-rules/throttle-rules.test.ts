@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { SignificancePrediction } from '../../../domain/prediction/index.js';
 import {
+  BUDGET_RULE_DEFAULTS,
   computeCoverage,
+  optimisticSamples,
   decideSegmentArms,
   evaluateSegments,
   type SegmentRuleInput,
@@ -94,10 +96,51 @@ describe('throttle/terminate rules', () => {
     expect(over).toMatchObject({ status: 'terminated', rule: 'budget' });
     // Median 40 > 25 remaining, but the optimistic 20 fits: keep going.
     expect(run([seg({ prediction: prediction(40, 2) })], { cycles: 25 })[0]!.rule).toBe('coverage');
-    const samples = evaluateSegments({ segments: [seg({ prediction: prediction(40, 2) })], config, remainingBudget: { samples: 10_000 }, alpha: 0.05, look: 1 })[0]!;
+    const samples = evaluateSegments({ segments: [seg({ prediction: prediction(40, 2) })], config, remainingBudget: { samples: 10_000 }, alpha: 0.05, look: 3 })[0]!;
     expect(samples.rule).toBe('budget');
     // Waits for enough data per arm when configured (arms have 2000 each here).
     expect(run([seg({ prediction: prediction(40, 2) })], { cycles: 19 }, { ...config, budgetMinSamplesPerArm: 2001 })[0]!.rule).toBe('coverage');
+  });
+
+  it('budget guard: never fires before enough data per arm or before the minimum look (defaults 1000/arm, look 3)', () => {
+    expect(BUDGET_RULE_DEFAULTS).toEqual({ minSamplesPerArm: 1000, minLooks: 3, quantile: 0.1 });
+    const hopeless = prediction(400, 1.2);
+    // Too little data: a noisy early estimate must not end the segment for good.
+    expect(run([seg({ arms: { A: bin(999, 0.1), B: bin(999, 0.1) }, prediction: hopeless })])[0]!.rule).toBe('coverage');
+    expect(run([seg({ arms: { A: bin(1000, 0.1), B: bin(1000, 0.1) }, prediction: hopeless })])[0]!.rule).toBe('budget');
+    // Too early: look 2 < 3, even with plenty of data.
+    const early = evaluateSegments({ segments: [seg({ prediction: hopeless })], config, remainingBudget: { cycles: 100 }, alpha: 0.05, look: 2 })[0]!;
+    expect(early.rule).toBe('coverage');
+    // Configurable both ways (0 turns the guard off).
+    expect(evaluateSegments({ segments: [seg({ arms: { A: bin(10, 0.1), B: bin(10, 0.1) }, prediction: hopeless })], config: { ...config, budgetMinSamplesPerArm: 0, budgetMinLooks: 0 }, remainingBudget: { cycles: 100 }, alpha: 0.05, look: 1 })[0]!.rule).toBe('budget');
+  });
+
+  it('budget quantile: uses the calibrated residual level asked for, else the smallest available', () => {
+    const p = prediction(100, 1.5); // q0.1 = 66.7 cycles
+    p.samplesQuantiles['0.05'] = 30 * 1000; // q0.05 = 30 cycles
+    expect(run([seg({ prediction: p })], { cycles: 50 })[0]!.rule).toBe('budget'); // default q=0.1: 66.7 > 50
+    const lenient = run([seg({ prediction: p })], { cycles: 50 }, { ...config, budgetQuantile: 0.05 })[0]!;
+    expect(lenient.rule).toBe('coverage'); // 30 ≤ 50
+    expect(optimisticSamples(p, 0.05)).toBe(30_000);
+    expect(optimisticSamples(p, 0.01)).toBe(30_000); // level absent: smallest quantile
+    const over = run([seg({ prediction: p })], { cycles: 29 }, { ...config, budgetQuantile: 0.05 })[0]!;
+    expect(over.rule).toBe('budget');
+    expect(over.reason).toContain('q=0.05');
+  });
+
+  it('harm takes precedence over budget when harm is proven', () => {
+    const r = run([seg({ arms: { A: bin(100_000, 0.1), B: bin(100_000, 0.08) }, prediction: prediction(1000, 1.1) })], { cycles: 5 })[0]!;
+    expect(r.rule).toBe('harm');
+  });
+
+  it('likely harm with likelyHarmKeepProvable keeps enough traffic to prove harm within the remaining cycles', () => {
+    const arms = { A: bin(20_000, 0.1), B: bin(20_000, 0.092) };
+    const cfg = { ...config, likelyHarmKeepProvable: true };
+    // Median 40 cycles at full coverage, 100 remaining → 40% coverage; default throttles to the floor.
+    expect(run([seg({ arms, prediction: prediction(40) })], { cycles: 100 }, cfg)[0]).toMatchObject({ rule: 'likely-harm', coverage: 0.4, status: 'throttled' });
+    expect(run([seg({ arms, prediction: prediction(40) })], { cycles: 100 })[0]).toMatchObject({ rule: 'likely-harm', coverage: 0.1 });
+    // Never below the floor.
+    expect(run([seg({ arms, prediction: prediction(2) })], { cycles: 100 }, cfg)[0]!.coverage).toBe(0.1);
   });
 
   it('terminated stays terminated and reports no change', () => {
