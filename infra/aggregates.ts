@@ -9,15 +9,16 @@ import type { UnitAggregateRow } from '../domain/segmentation/features.js';
 
 /**
  * Per-unit metric values: binary = any event, count = number of events, continuous = sum of values.
- * A unit's segment is its latest segmentation membership, else the one it was assigned in; its
- * period is the snapshot version it was randomised under.
+ * A unit's cell is the segment it was placed in at assignment and the snapshot version it was
+ * randomised under: within that cell every unit had the same propensities, which is what makes the
+ * stratified estimates unbiased under adaptive allocation. (Later behavioural re-segmentation is
+ * kept in SegmentMembership; analysing by it would mix units served different weights.)
  */
 export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[]): Promise<CellStats[]> {
   const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; n: number; sum: number; ss: number }>(
     `WITH a AS (
-       SELECT a."unitId", a.variant, COALESCE(m."segmentId", a.segment) AS seg, a."snapshotVersion" AS period
+       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period
        FROM "Assignment" a
-       LEFT JOIN "SegmentMembership" m ON m."experimentId" = a."experimentId" AND m."unitId" = a."unitId"
        WHERE a."experimentId" = $1
      ),
      ev AS (

@@ -1,6 +1,6 @@
 /**
  * Shared core of the decision rules: always-valid comparison of each variant with control on each
- * metric (period-stratified, so bandit reallocation does not bias it), multiplicity adjustment, and
+ * metric (stratified by segment and allocation period, so bandit reallocation does not bias it), multiplicity adjustment, and
  * classification into better / harmful.
  */
 import { adjustPValues, type AdjustmentMethod } from '../stats/multiple-testing.js';
@@ -21,6 +21,8 @@ export function analyzeArms(input: { metrics: readonly MetricSpec[]; cells: read
         control: input.control,
         treatment: arm,
         alpha: input.alpha,
+        // Propensities are constant only within (assignment segment, allocation period).
+        strata: 'segment-period',
       });
       const seq = sequentialEffect(strat, strat.n, input.alpha, input.tuningN ?? DEFAULT_TUNING_N);
       out.push({
