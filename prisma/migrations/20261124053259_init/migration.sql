@@ -103,6 +103,7 @@ CREATE TABLE "AllocationSnapshot" (
     "id" UUID NOT NULL,
     "experimentId" UUID NOT NULL,
     "cycle" INTEGER NOT NULL,
+    "step" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
     "weights" JSONB NOT NULL,
     "snapshot" JSONB NOT NULL,
@@ -159,6 +160,7 @@ CREATE TABLE "AuditLog" (
     "target" TEXT NOT NULL,
     "reason" TEXT NOT NULL DEFAULT '',
     "data" JSONB NOT NULL DEFAULT '{}',
+    "dedupeKey" TEXT,
     "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "AuditLog_pkey" PRIMARY KEY ("id")
@@ -189,13 +191,16 @@ CREATE UNIQUE INDEX "Segment_experimentId_segmentId_key" ON "Segment"("experimen
 CREATE UNIQUE INDEX "AllocationSnapshot_experimentId_version_key" ON "AllocationSnapshot"("experimentId", "version");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "AllocationSnapshot_experimentId_cycle_key" ON "AllocationSnapshot"("experimentId", "cycle");
+CREATE UNIQUE INDEX "AllocationSnapshot_experimentId_cycle_step_key" ON "AllocationSnapshot"("experimentId", "cycle", "step");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Decision_experimentId_cycle_key" ON "Decision"("experimentId", "cycle");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Notification_idempotencyKey_key" ON "Notification"("idempotencyKey");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "AuditLog_dedupeKey_key" ON "AuditLog"("dedupeKey");
 
 -- CreateIndex
 CREATE INDEX "AuditLog_target_at_idx" ON "AuditLog"("target", "at");
