@@ -7,6 +7,7 @@ import type { ExperimentPhase, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
+import { promotionFor } from '../domain/models/comparison.js';
 
 export interface PhaseChangeInput {
   experimentKey: string;
@@ -28,6 +29,9 @@ export function recordPhaseChange(d: ActivityDeps) {
       create: { actor: input.actor, action: `experiment.${input.phase}`, target: input.experimentKey, reason: input.reason, data: { winner: input.winner }, dedupeKey: `${exp.id}:${step}` },
       update: {},
     });
+    if (exp.kind === 'model_comparison' && (input.phase === 'concluded' || input.phase === 'stopped')) {
+      await settleModelComparison(d, input.experimentKey, promotionFor(input.phase, input.winner), input.reason);
+    }
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');
     const now = (d.now ?? (() => new Date()))().toISOString();
@@ -41,6 +45,24 @@ export function recordPhaseChange(d: ActivityDeps) {
     }));
     return { version: snap.version };
   };
+}
+
+/** Promotes the challenger (retiring the champion) or rejects it; a no-op once settled. */
+async function settleModelComparison(d: ActivityDeps, experimentKey: string, outcome: 'promote' | 'reject', reason: string): Promise<void> {
+  await d.prisma.$transaction(async (tx) => {
+    const challenger = await tx.modelVersion.findFirst({ where: { experimentKey, status: 'candidate' } });
+    if (!challenger) return;
+    const target = `${challenger.entity}/${challenger.modelType}`;
+    if (outcome === 'promote') {
+      await tx.modelVersion.updateMany({ where: { entity: challenger.entity, modelType: challenger.modelType, status: 'champion' }, data: { status: 'retired' } });
+      await tx.modelVersion.update({ where: { id: challenger.id }, data: { status: 'champion' } });
+    } else {
+      await tx.modelVersion.update({ where: { id: challenger.id }, data: { status: 'rejected' } });
+    }
+    await tx.auditLog.create({
+      data: { actor: 'expflow', action: outcome === 'promote' ? 'model.promoted' : 'model.rejected', target, reason: `${challenger.version}: ${reason}`, data: { experimentKey } },
+    });
+  });
 }
 
 export interface OverrideInput {

@@ -10,14 +10,18 @@ import {
   eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  listModelsSchema,
   listQuerySchema,
+  registerModelSchema,
   stopSchema,
 } from './schemas.js';
+import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
+  models: ModelsService;
   apiToken?: string;
 }
 
@@ -88,6 +92,15 @@ export function createApp(d: AppDeps): express.Express {
   app.post('/experiments/:key/conclude', async (req, res) => {
     const body = parseOrThrow(concludeSchema, req.body ?? {});
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/models', async (req, res) => {
+    const body = parseOrThrow(registerModelSchema, req.body);
+    res.status(201).json(await d.models.register(body, actorOf(req, {})));
+  });
+
+  app.get('/models', async (req, res) => {
+    res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
   });
 
   app.post('/events', async (req, res) => {

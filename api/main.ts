@@ -10,6 +10,7 @@ import { AssignService } from './assign-service.js';
 import { EventsIngress } from './events-ingress.js';
 import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
+import { ModelsService } from './models-service.js';
 import { createApiServer } from './server.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
@@ -39,7 +40,8 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
-  const app = createApp({ experiments, events, apiToken: config.apiToken });
+  const models = new ModelsService(prisma, experiments);
+  const app = createApp({ experiments, events, models, apiToken: config.apiToken });
   const server = createApiServer(app, new AssignService(cache, redis, exposures), config.apiToken);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));

@@ -1,5 +1,6 @@
 /** Request schemas for every route; types are inferred from them. */
 import { z } from 'zod';
+import { experimentConfigSchema } from '../domain/experiment/config.js';
 
 const key = z.string().min(1).max(100);
 const contextValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
@@ -55,4 +56,25 @@ export const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,99}$/, 'use up to 100 letters, digits or _ . : / -');
+
+export const registerModelSchema = z.object({
+  entity: name,
+  modelType: name,
+  version: name,
+  uri: z.string().min(1).max(2000),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+  owner: z.string().min(1).max(200).default('model-registry'),
+  comparison: z
+    .object({
+      config: experimentConfigSchema,
+      /** Share of traffic the challenger starts with. */
+      challengerShare: z.number().min(0.01).max(0.99).default(0.5),
+    })
+    .optional(),
+});
+
+export const listModelsSchema = z.object({ entity: name.optional(), modelType: name.optional() });
+
 export type AssignRequest = z.infer<typeof assignRequestSchema>;
+export type RegisterModelInput = z.infer<typeof registerModelSchema>;

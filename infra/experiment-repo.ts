@@ -7,6 +7,7 @@ import type { PrismaClient } from './prisma.js';
 export interface LoadedExperiment {
   id: string;
   status: string;
+  kind: 'ab' | 'multi_arm' | 'model_comparison';
   def: ExperimentDefinition;
 }
 
@@ -21,6 +22,7 @@ export async function loadExperiment(prisma: PrismaClient, key: string): Promise
   return {
     id: row.id,
     status: row.status,
+    kind: row.kind,
     def: {
       key: row.key,
       seed: row.id,

@@ -1,0 +1,79 @@
+/**
+ * Retraining schedulers register model versions; each one after the first starts a
+ * champion-vs-challenger experiment whose conclusion promotes or rejects it.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, type RunningApi } from '../../api/main.js';
+import { driveTraffic } from '../../sim/traffic.js';
+import { startWorker, type RunningWorker } from '../../worker.js';
+import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+
+const exec = promisify(execFile);
+const config = testConfig();
+let api: RunningApi;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  worker = await startWorker(config);
+  api = await startApi(config, 0);
+});
+afterAll(async () => {
+  await api?.close();
+  await worker?.close();
+});
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as any };
+}
+const models = async (entity: string) =>
+  ((await (await fetch(`${api.url}/models?entity=${entity}`)).json()) as any).models as Array<{ version: string; status: string }>;
+
+describe('model registry', () => {
+  it('promotes a better challenger and rejects a worse one', async () => {
+    const entity = `store-${uniqueSuffix()}`;
+    const reg = (version: string, extra: Record<string, unknown> = {}) => post('/models', { entity, modelType: 'ranker', version, uri: `s3://models/ranker/${version}`, ...extra });
+
+    const first = await reg('v1');
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ model: { status: 'champion' }, experiment: null });
+
+    const noConfig = await reg('v2');
+    expect(noConfig.status).toBe(400);
+    expect(noConfig.body.error.message).toMatch(/^comparison\.config/);
+    expect((await models(entity)).map((m) => m.version)).toEqual(['v1']);
+
+    const second = await reg('v2', {
+      comparison: { config: { metrics: [{ key: 'click', event: 'purchase', type: 'binary', role: 'primary' }], cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } } },
+    });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    const key = second.body.experiment.key as string;
+    expect(second.body.experiment.kind).toBe('model_comparison');
+    expect(second.body.experiment.variants.find((v: any) => v.key === 'challenger').payload).toMatchObject({ version: 'v2', uri: 's3://models/ranker/v2' });
+
+    await driveTraffic({ apiUrl: api.url, experiment: key, unitPrefix: key, count: 3000, effect: { base: 0.1, rates: { champion: 0.1, challenger: 0.2 } }, seed: 7 });
+    await waitFor(async () => {
+      const r = await post(`/experiments/${key}/run-cycle`, {});
+      return r.body.decision?.outcome === 'ship' ? r.body : null;
+    }, { what: 'challenger shipped', timeoutMs: 60_000, intervalMs: 500 });
+    await waitFor(async () => {
+      const m = await models(entity);
+      return m.find((x) => x.version === 'v2')?.status === 'champion' && m.find((x) => x.version === 'v1')?.status === 'retired';
+    }, { what: 'promotion' });
+    const { stdout } = await exec(config.temporalCli, ['workflow', 'list', '--address', config.temporalAddress, '--query', `Entity="${entity}" AND ExperimentKind="model_comparison"`, '-o', 'json']);
+    expect(stdout).toContain(`experiment-${key}`);
+
+    // The scheduler sends only the version next time; the last comparison's setup is reused.
+    const third = await reg('v3');
+    expect(third.status, JSON.stringify(third.body)).toBe(201);
+    const key3 = third.body.experiment.key as string;
+    expect(third.body.experiment.variants.find((v: any) => v.key === 'champion').payload.version).toBe('v2');
+    const concluded = await post(`/experiments/${key3}/conclude`, { winner: 'champion', reason: 'offline metrics regressed' });
+    expect(concluded.status).toBe(200);
+    await waitFor(async () => (await models(entity)).find((x) => x.version === 'v3')?.status === 'rejected', { what: 'rejection' });
+    expect((await models(entity)).find((x) => x.version === 'v2')?.status).toBe('champion');
+    expect((await reg('v3')).status).toBe(409);
+  });
+});
