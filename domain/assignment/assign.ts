@@ -15,27 +15,18 @@
  * segment (or in the contextual leaf) at the time of assignment. It does not include the coverage
  * or eligibility probability: estimators condition on enrolment. Non-enrolled units get the default
  * variant with propensity 1 and segment −1 when they were excluded before segment placement.
+ *
+ * Results are frozen and, on the hash path, shared between calls (precomputed per snapshot):
+ * copy before changing one.
  */
 import type { AllocationSnapshot, Assignment } from '../types.js';
 import { SALT_HASH as SALT, drawV1, drawV2, unitState } from './hash.js';
 import { type PreparedSnapshot, compileSnapshot, findContextualLeaf, placeSegment } from './compile-snapshot.js';
 import { blockCounterKey, pickFromBlock, stratumKey } from './stratified.js';
 import type { AssignContext } from './targeting.js';
+import { type AssignReason, type AssignResult, makeResult } from './assign-result.js';
 
-/** Why a unit got what it got. */
-export type AssignReason =
-  | 'enrolled'
-  | 'contextual'
-  | 'stratified'
-  | 'not_started'
-  | 'paused'
-  | 'stopped'
-  | 'concluded'
-  | 'not_eligible'
-  | 'holdout'
-  | 'layer'
-  | 'segment_terminated'
-  | 'coverage';
+export type { AssignReason, AssignResult };
 
 /** Optional inputs of one assignment. */
 export interface AssignOptions {
@@ -44,11 +35,6 @@ export interface AssignOptions {
    * Without it the arm is picked by hash (the API calls once to learn the key, then again).
    */
   counter?: number;
-}
-
-/** Assignment with the reason narrowed to the known set. */
-export interface AssignResult extends Assignment {
-  reason: AssignReason;
 }
 
 const memo = new WeakMap<AllocationSnapshot, PreparedSnapshot>();
@@ -86,17 +72,17 @@ export function assignPrepared(
     case 'running':
       break;
     case 'draft':
-      return notEnrolled(prep, 'not_started', -1);
+      return prep.excluded.not_started;
     case 'paused':
-      return notEnrolled(prep, 'paused', -1);
+      return prep.excluded.paused;
     case 'stopped':
-      return notEnrolled(prep, 'stopped', -1);
+      return prep.excluded.stopped;
     case 'concluded':
-      return notEnrolled(prep, 'concluded', -1);
+      return prep.excluded.concluded;
     default:
       return assertNever(snap.phase);
   }
-  if (prep.eligible !== null && !prep.eligible(context)) return notEnrolled(prep, 'not_eligible', -1);
+  if (prep.eligible !== null && !prep.eligible(context)) return prep.excluded.not_eligible;
 
   const v2 = prep.hashVersion === 2;
   const expA = unitState(prep.seedA, unitId);
@@ -106,19 +92,19 @@ export function assignPrepared(
     const la = unitState(prep.layer.a, unitId);
     const lb = v2 ? unitState(prep.layer.b, unitId) : 0;
     if (prep.holdout > 0 && (v2 ? drawV2(la, lb, SALT.holdout) : drawV1(la, SALT.holdout)) < prep.holdout) {
-      return notEnrolled(prep, 'holdout', -1);
+      return prep.excluded.holdout;
     }
     const bucket = v2 ? drawV2(la, lb, SALT.layer) : drawV1(la, SALT.layer);
-    if (bucket < prep.layer.start || bucket >= prep.layer.end) return notEnrolled(prep, 'layer', -1);
+    if (bucket < prep.layer.start || bucket >= prep.layer.end) return prep.excluded.layer;
   } else if (prep.holdout > 0 && (v2 ? drawV2(expA, expB, SALT.holdout) : drawV1(expA, SALT.holdout)) < prep.holdout) {
-    return notEnrolled(prep, 'holdout', -1);
+    return prep.excluded.holdout;
   }
 
   const seg = prep.segments[placeSegment(prep, context)]!;
-  if (seg.status === 'terminated') return notEnrolled(prep, 'segment_terminated', seg.id);
+  if (seg.status === 'terminated') return seg.terminatedResult;
   if (seg.coverage < 1) {
     const u = v2 ? drawV2(expA, expB, SALT.coverage) : drawV1(expA, SALT.coverage);
-    if (u >= seg.coverage) return notEnrolled(prep, 'coverage', seg.id);
+    if (u >= seg.coverage) return seg.coverageResult;
   }
 
   const c = prep.contextual;
@@ -136,8 +122,7 @@ export function assignPrepared(
     return enrolled(prep, variant, seg.weightsRecord[variant]!, seg.id, 'stratified');
   }
   const u = v2 ? drawV2(expA, expB, SALT.variant) : drawV1(expA, SALT.variant);
-  const i = pickIndex(seg.cum, u);
-  return enrolled(prep, seg.keys[i]!, seg.weights[i]!, seg.id, 'enrolled');
+  return seg.enrolledResults[pickIndex(seg.cum, u)]!;
 }
 
 /**
@@ -158,11 +143,7 @@ function pickIndex(cum: readonly number[], u: number): number {
 }
 
 function enrolled(prep: PreparedSnapshot, variant: string, propensity: number, segment: number, reason: AssignReason): AssignResult {
-  return { variant, propensity, segment, snapshotVersion: prep.snapshot.version, enrolled: true, reason };
-}
-
-function notEnrolled(prep: PreparedSnapshot, reason: AssignReason, segment: number): AssignResult {
-  return { variant: prep.snapshot.defaultVariant, propensity: 1, segment, snapshotVersion: prep.snapshot.version, enrolled: false, reason };
+  return makeResult(variant, propensity, segment, prep.snapshot.version, true, reason);
 }
 
 function assertNever(x: never): never {

@@ -5,6 +5,7 @@
  * allocation-heavy work or regex construction.
  */
 import type { AllocationSnapshot, SegmentStatus, Weights } from '../types.js';
+import { type AssignReason, type AssignResult, makeResult } from './assign-result.js';
 import { type HashVersion, isHashVersion, seedState } from './hash.js';
 import { type AssignContext, type RulePredicate, compileRule } from './targeting.js';
 
@@ -27,6 +28,10 @@ export interface PreparedSegment {
   /** Cumulative weights; the last positive arm's entry is exactly 1 so u ∈ [0,1) always lands. */
   cum: number[];
   weightsRecord: Weights;
+  /** Precomputed frozen results: enrolled by weight (per arm), not covered, terminated. */
+  enrolledResults: AssignResult[];
+  coverageResult: AssignResult;
+  terminatedResult: AssignResult;
 }
 
 /** The contextual tree in flat arrays (leaf iff feature === -1). */
@@ -65,6 +70,8 @@ export interface PreparedSnapshot {
   readonly strata: string[] | null;
   readonly contextual: PreparedContextual | null;
   readonly variantKeys: ReadonlySet<string>;
+  /** Frozen results for exclusions decided before segment placement (segment −1). */
+  readonly excluded: Readonly<Record<'not_started' | 'paused' | 'stopped' | 'concluded' | 'not_eligible' | 'holdout' | 'layer', AssignResult>>;
 }
 
 const WEIGHT_TOLERANCE = 1e-6;
@@ -92,7 +99,20 @@ export function compileSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot 
     const sum = weights.reduce((a, b) => a + b, 0);
     if (seg.status !== 'terminated' && Math.abs(sum - 1) > WEIGHT_TOLERANCE) fail(`segments[${i}].weights sum to ${sum}, not 1`);
     if (seg.centroid !== null && seg.centroid.length !== nf) fail(`segments[${i}].centroid has ${seg.centroid.length} values, expected ${nf}`);
-    return { id: seg.id, status: seg.status, coverage: seg.coverage, keys, weights, cum: cumulative(weights), weightsRecord: seg.weights };
+    const v = snapshot.version;
+    const dflt = snapshot.defaultVariant;
+    return {
+      id: seg.id,
+      status: seg.status,
+      coverage: seg.coverage,
+      keys,
+      weights,
+      cum: cumulative(weights),
+      weightsRecord: seg.weights,
+      enrolledResults: keys.map((k, j) => makeResult(k, weights[j]!, seg.id, v, true, 'enrolled')),
+      coverageResult: makeResult(dflt, 1, seg.id, v, false, 'coverage'),
+      terminatedResult: makeResult(dflt, 1, seg.id, v, false, 'segment_terminated'),
+    };
   });
 
   const centroidIdx: number[] = [];
@@ -133,6 +153,12 @@ export function compileSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot 
     strata: snapshot.randomization?.type === 'stratified' ? snapshot.randomization.strata : null,
     contextual: snapshot.contextual ? prepareContextual(snapshot.contextual, variantKeys, fail) : null,
     variantKeys,
+    excluded: Object.fromEntries(
+      (['not_started', 'paused', 'stopped', 'concluded', 'not_eligible', 'holdout', 'layer'] as const).map((r: AssignReason) => [
+        r,
+        makeResult(snapshot.defaultVariant, 1, -1, snapshot.version, false, r),
+      ]),
+    ) as PreparedSnapshot['excluded'],
   };
 }
 

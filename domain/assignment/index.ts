@@ -17,5 +17,6 @@ export {
   prepareSnapshot,
   stratumCounterKey,
 } from './assign.js';
+export { makeResult } from './assign-result.js';
 export { type StickyDecision, resolveSticky } from './sticky.js';
 export { MAX_BLOCK_SIZE, type BlockLayout, blockLayout, blockCounterKey, pickFromBlock, stratumKey } from './stratified.js';
