@@ -13,6 +13,7 @@ import { historiesFromCycleRows, historyTrainingRows, type ExperimentHistoryMeta
 import { predictTimeToSignificance, trainSignificanceTree, type SignificancePrediction, type TtsigModel } from '../domain/prediction/tree-model.js';
 import type { SegmentPredictionFeatures } from '../domain/prediction/power-baseline.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
+import { latestSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
@@ -55,11 +56,16 @@ export function predictSignificance(d: ActivityDeps) {
     const cyclesSincePrev = previous ? Math.max(1, cycle - previous.cycle) : Math.max(1, cycle);
 
     const trained = await historyModel(d, exp.id, cycle);
+    // Accrual is observed at the coverage served since the last cycle; predictions are made at full
+    // coverage, so a throttled segment does not look slow merely because it was throttled.
+    const served = new Map((await latestSnapshot(d.prisma, exp.id))?.segments.map((s) => [s.id, s.coverage]) ?? []);
     const segments = segmented.segments.map((s) => {
       const arms = poolByVariant(collected.cells, primary.key, variants, s.id);
+      const observed = Math.max(0, (nowUnits.get(s.id) ?? 0) - (prevUnits.get(s.id) ?? 0)) / cyclesSincePrev;
+      const coverage = served.get(s.id) ?? 1;
       const features = predictionFeatures(arms, control, {
         size: Math.max(s.size, nowUnits.get(s.id) ?? 0),
-        accrualPerCycle: Math.max(0, (nowUnits.get(s.id) ?? 0) - (prevUnits.get(s.id) ?? 0)) / cyclesSincePrev,
+        accrualPerCycle: coverage > 0.01 ? observed / coverage : observed,
         cyclesElapsed: cycle,
       });
       return { id: s.id, features, prediction: predictTimeToSignificance(features, { alpha: config.alpha, model: trained.model }) };

@@ -64,7 +64,8 @@ const BUDGET_QUANTILE = Number(argv.get('bq') ?? 0.05);
 const BUDGET_MIN_PER_ARM = Number(argv.get('bmin') ?? 1000);
 const BUDGET_MIN_LOOKS = Number(argv.get('blooks') ?? 3);
 const DEBUG = process.env.BENCH_DEBUG ? { inHarmedSeg: 0, inHelpedSeg: 0, inNullSeg: 0, harmEndCycle: 0, harmEnds: 0 } : null;
-const KEEP_PROVABLE = (argv.get('keepProvable') ?? '1') === '1';
+// Off by default, matching the live throttle activity: precautionary throttling of likely harm.
+const KEEP_PROVABLE = (argv.get('keepProvable') ?? '0') === '1';
 
 const ALPHA = 0.05;
 const HORIZON = 100; // cycles
