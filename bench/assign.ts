@@ -3,15 +3,17 @@
  * In-process: expflow `assignPrepared` vs GrowthBook's `GrowthBookClient.runInlineExperiment` on
  * the same units and the same 3-arm split, with a raw FNV-1a hash loop as the ceiling.
  * Goals: ≥ 2× GrowthBook and ≥ 0.5× the raw hash loop.
- * HTTP (`--http`): POST /assign under autocannon vs a bare node:http handler. Until the API's
- * `startAssignServer` exists this uses bench/lib's lean server; swap it in `httpServers()`.
+ * HTTP (`--http`): the real API's POST /assign (without and with the Redis stickiness lookup)
+ * under autocannon vs a bare node:http server answering a constant; each server runs in its own
+ * process (bench/lib/http-target.ts). Goal: ≥ 0.6× the bare server. Needs the local services.
  * Prints a table and a final JSON line.
  */
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { assignPrepared, compileSnapshot } from '../domain/assignment/index.js';
 import { fnv1aUpdate, seedState } from '../domain/assignment/hash.js';
 import type { AllocationSnapshot } from '../domain/types.js';
-import { type StartServer, startBareServer, startLeanAssignServer } from './lib/assign-http.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const UNITS = 100_000;
 const ITER = Number(process.env.BENCH_ITER ?? 2_000_000);
@@ -120,12 +122,43 @@ function inProcess() {
   };
 }
 
-/** Servers compared in the HTTP section; replace the lean one with the API's startAssignServer. */
-function httpServers(): Array<{ name: string; start: StartServer; body: (i: number) => string }> {
-  return [
-    { name: 'POST /assign (lean node:http + assignPrepared)', start: () => startLeanAssignServer(snapshot), body: (i) => JSON.stringify({ unitId: ids[i % UNITS], context: {} }) },
-    { name: 'bare node:http (constant reply)', start: startBareServer, body: (i) => JSON.stringify({ unitId: ids[i % UNITS] }) },
-  ];
+interface HttpTarget {
+  name: string;
+  args: string[];
+  body: (i: number, key: string) => string;
+}
+
+/** Servers compared in the HTTP section, each started as a child process. */
+const httpTargets: HttpTarget[] = [
+  { name: 'bare node:http (constant reply)', args: ['bare'], body: (i) => JSON.stringify({ unitId: ids[i % UNITS] }) },
+  { name: 'POST /assign, real API (no stickiness)', args: ['api'], body: (i, key) => JSON.stringify({ experiment: key, unitId: ids[i % UNITS], context: {} }) },
+  { name: 'POST /assign, real API (sticky, Redis)', args: ['api', '--sticky'], body: (i, key) => JSON.stringify({ experiment: key, unitId: ids[i % UNITS], context: {} }) },
+];
+
+async function startTarget(args: string[]): Promise<{ url: string; key: string; close: () => Promise<void> }> {
+  const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
+  const script = fileURLToPath(new URL('./lib/http-target.ts', import.meta.url));
+  const child = spawn(process.execPath, [tsx, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /READY (\S+)(?: (\S+))?/.exec(buf);
+      if (m) resolve(m[0]);
+    });
+    child.on('exit', (code) => reject(new Error(`http target exited with ${code}`)));
+  });
+  const [, url, key] = line.split(' ');
+  return {
+    url: url!,
+    key: key ?? '',
+    close: () =>
+      new Promise((resolve) => {
+        child.removeAllListeners('exit');
+        child.on('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 type Autocannon = (opts: {
@@ -142,15 +175,15 @@ async function http(durationSec: number) {
   const name = 'autocannon';
   const { default: autocannon } = (await import(name)) as { default: Autocannon };
   const out: Array<{ name: string; reqPerSec: number; p99Ms: number }> = [];
-  for (const s of httpServers()) {
-    const server = await s.start();
+  for (const s of httpTargets) {
+    const server = await startTarget(s.args);
     let i = 0;
     const result = await autocannon({
       url: `${server.url}/assign`,
       connections: 50,
       pipelining: 1,
       duration: durationSec,
-      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: s.body(i++) }) }],
+      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: s.body(i++, server.key) }) }],
     });
     await server.close();
     out.push({ name: s.name, reqPerSec: result.requests.average, p99Ms: result.latency.p99 });
@@ -182,7 +215,9 @@ async function main() {
   if (process.argv.includes('--http')) {
     httpResults = await http(Number(process.env.BENCH_HTTP_SECONDS ?? 5));
     console.log('\nHTTP (autocannon, 50 connections)');
-    for (const h of httpResults) console.log(`${h.name.padEnd(50)} ${h.reqPerSec.toFixed(0).padStart(8)} req/s  p99 ${h.p99Ms} ms`);
+    const bare = httpResults[0]!.reqPerSec;
+    for (const h of httpResults) console.log(`${h.name.padEnd(50)} ${h.reqPerSec.toFixed(0).padStart(8)} req/s  p99 ${String(h.p99Ms).padStart(3)} ms  ${(h.reqPerSec / bare).toFixed(2)}× bare`);
+    console.log('goal: POST /assign ≥ 0.6× bare');
   }
   const json = {
     bench: 'assign',
@@ -195,7 +230,11 @@ async function main() {
     },
     nsPerOp: { expflow: +r.expflow.nsPerOp.toFixed(1), growthbook: +r.growthbook.nsPerOp.toFixed(1), rawHash: +r.rawHash.nsPerOp.toFixed(1) },
     ratios: { vsGrowthbook: +vsGrowthbook.toFixed(2), vsRawHash: +vsRawHash.toFixed(2) },
-    goals: { vsGrowthbook: vsGrowthbook >= 2, vsRawHash: vsRawHash >= 0.5 },
+    goals: {
+      vsGrowthbook: vsGrowthbook >= 2,
+      vsRawHash: vsRawHash >= 0.5,
+      ...(httpResults ? { httpVsBare: httpResults.slice(1).map((h) => +(h.reqPerSec / httpResults![0]!.reqPerSec).toFixed(2)) } : {}),
+    },
     http: httpResults,
   };
   console.log(JSON.stringify(json));

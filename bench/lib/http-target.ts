@@ -1,0 +1,69 @@
+/**
+ * A server for the HTTP part of bench:assign, run in its own process so autocannon (in the parent)
+ * and the server compete for the two cores as a real client and server would.
+ *   tsx bench/lib/http-target.ts bare            constant JSON after reading the body (the ceiling)
+ *   tsx bench/lib/http-target.ts api [--sticky]  the real API process (snapshot cache, zod, Redis)
+ * Prints "READY <url>" when listening; exits on SIGTERM.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startApi } from '../../api/main.js';
+import { loadConfig } from '../../config.js';
+import type { AllocationSnapshot } from '../../domain/types.js';
+import { createRedis } from '../../infra/redis.js';
+import { publishSnapshot } from '../../infra/snapshot-store.js';
+
+export function benchSnapshot(key: string, sticky: boolean): AllocationSnapshot {
+  return {
+    experimentKey: key,
+    // Newer than anything stored under this key, so the compare-and-set in Redis accepts it.
+    version: Math.floor(Date.now() / 1000),
+    cycle: 1,
+    seed: `${key}-seed`,
+    hashVersion: 2,
+    phase: 'running',
+    variants: [
+      { key: 'control', isControl: true },
+      { key: 'b', isControl: false },
+      { key: 'c', isControl: false },
+    ],
+    defaultVariant: 'control',
+    segments: [{ id: 0, status: 'active', coverage: 1, weights: { control: 0.5, b: 0.25, c: 0.25 }, centroid: null }],
+    segmentFeatures: [],
+    randomization: { type: 'simple' },
+    sticky,
+    createdAt: new Date().toISOString(),
+    reason: 'bench',
+  };
+}
+
+const mode = process.argv[2];
+if (mode === 'bare') {
+  const out = '{"variant":"control"}';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': out.length });
+      res.end(out);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else if (mode === 'api') {
+  const sticky = process.argv.includes('--sticky');
+  const key = sticky ? 'bench-assign-sticky' : 'bench-assign';
+  const config = loadConfig();
+  const redis = createRedis(config.redisUrl);
+  const snapshot = benchSnapshot(key, sticky);
+  await publishSnapshot(redis, snapshot);
+  // A fresh sticky store each run, so every request is a first assignment (the costly path).
+  await redis.del(`expflow:sticky:${key}`);
+  redis.disconnect();
+  const api = await startApi(config, 0);
+  api.cache.offer(snapshot);
+  console.log(`READY ${api.url} ${key}`);
+  process.on('SIGTERM', () => void api.close().then(() => process.exit(0)));
+} else {
+  console.error('usage: http-target.ts bare | api [--sticky]');
+  process.exit(2);
+}
