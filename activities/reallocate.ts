@@ -2,13 +2,14 @@
  * Step 4: compute each segment's arm weights with the configured policy (Thompson by default) within
  * the bounds, apply a manual override or external-event dampening, and publish a new snapshot.
  */
-import { applyDampening, computeAllocation, dampeningFactor, type AllocationPolicy, type RampState } from '../domain/allocation/index.js';
+import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationPolicy, type RampState } from '../domain/allocation/index.js';
 import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
-import type { SnapshotSegment, Weights } from '../domain/types.js';
+import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';
+import { recentContextRows } from '../infra/aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
@@ -23,8 +24,15 @@ export interface ReallocateInput extends CycleRef {
   externalEvents: ExternalContextEvent[];
 }
 
+interface ContextualFitSummary {
+  rowsUsed: number;
+  leaves: number;
+  highRisk: number;
+}
+
 interface ReallocatePayload {
   ramp: Record<number, RampState>;
+  contextual: ContextualFitSummary | null;
 }
 
 /** Maps the experiment's configured policy to the allocation domain's policy for one segment. */
@@ -111,21 +119,48 @@ export function reallocateTraffic(d: ActivityDeps) {
           direction: primary.direction,
           rng,
           now: now.getTime(),
+          // Dampening goes through the policy so the bounds (floor, max change) still hold after it.
+          externalContext: events.length ? { events, halfLifeMs } : undefined,
         });
         weights = result.weights;
         if (result.ramp) rampStates[s.id] = result.ramp;
         if (result.coverage !== undefined) rampCoverage[s.id] = result.coverage;
         reasons.push(`segment ${s.id}: ${result.reason}`);
       }
-      if (dampening > 0.001) {
-        weights = applyDampening(weights, control, dampening);
-        reasons.push(`segment ${s.id}: external-event dampening moves ${(100 * dampening).toFixed(1)}% of test traffic to control`);
-      }
+      if (dampening > 0.001 && !input.override) reasons.push(`segment ${s.id}: external-event dampening ${(100 * dampening).toFixed(1)}% toward control`);
       const served = status === 'terminated' ? 0 : (rampCoverage[s.id] ?? 1) * coverage;
       return { id: s.id, status, coverage: served, weights, centroid: s.contextCentroid };
     });
 
-    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates });
+    // The contextual risk model: an uplift tree on recent units' context, served in the snapshot so
+    // the API shifts each unit's treatment share by its context's risk.
+    let contextual: ContextualFitSummary | null = null;
+    let contextualModel: AllocationSnapshot['contextual'];
+    if (config.policy.kind === 'contextual' && !input.override) {
+      const p = config.policy;
+      const rows = await recentContextRows(d.pool, exp.id, { features: p.features, metric: primary, limit: p.maxRows });
+      const treatment = variants.find((v) => v !== control)!;
+      const fit = fitContextualPolicy(
+        rows,
+        {
+          control,
+          treatment,
+          features: p.features,
+          baseline: p.baseline,
+          adjustment: { down: p.adjustmentRange, up: p.adjustmentRange },
+          riskTolerance: p.riskTolerance,
+          floor: config.bounds.floor,
+          direction: primary.direction,
+          maxRows: p.maxRows,
+        },
+        dampening,
+      );
+      contextualModel = fit.model;
+      contextual = { rowsUsed: fit.rowsUsed, leaves: fit.leaves.length, highRisk: fit.leaves.filter((l) => l.risk === 'high').length };
+      reasons.push(`contextual model: ${contextual.leaves} contexts from ${contextual.rowsUsed} units, ${contextual.highRisk} high-risk`);
+    }
+
+    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates, contextual });
     const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'reallocate' }, (version) =>
       buildSnapshot(exp.def, {
         version,
@@ -133,6 +168,7 @@ export function reallocateTraffic(d: ActivityDeps) {
         phase: 'running',
         segments,
         segmentFeatures: segmented.contextScaling,
+        contextual: contextualModel,
         reason: reasons.join('; '),
         now: now.toISOString(),
       }),

@@ -102,3 +102,33 @@ export async function upsertMemberships(pool: Pool, experimentId: string, cycle:
     [experimentId, cycle, unitIds, segments],
   );
 }
+
+/**
+ * The most recent `limit` enrolled units with their numeric context features, variant, logged
+ * propensity and primary-metric value: the training rows of the contextual risk model.
+ */
+export async function recentContextRows(
+  pool: Pool,
+  experimentId: string,
+  opts: { features: string[]; metric: MetricSpec; limit: number },
+): Promise<Array<{ features: number[]; variant: string; y: number; propensity: number }>> {
+  const res = await pool.query<{ context: Record<string, unknown>; variant: string; propensity: number; c: number | null; s: number | null }>(
+    `WITH a AS (
+       SELECT "unitId", variant, propensity, context FROM "Assignment"
+       WHERE "experimentId" = $1 ORDER BY "assignedAt" DESC, id DESC LIMIT $3
+     )
+     SELECT a.context, a.variant, a.propensity, ev.c, ev.s
+     FROM a LEFT JOIN LATERAL (
+       SELECT COUNT(*)::float8 AS c, SUM(value)::float8 AS s FROM "Event" e
+       WHERE e."experimentId" = $1 AND e."unitId" = a."unitId" AND e.name = $2
+     ) ev ON true`,
+    [experimentId, opts.metric.event, opts.limit],
+  );
+  const numeric = (v: unknown) => (typeof v === 'boolean' ? Number(v) : typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
+  return res.rows.reverse().map((r) => ({
+    features: opts.features.map((f) => numeric((r.context ?? {})[f])),
+    variant: r.variant,
+    propensity: r.propensity,
+    y: opts.metric.type === 'binary' ? ((r.c ?? 0) > 0 ? 1 : 0) : opts.metric.type === 'count' ? (r.c ?? 0) : (r.s ?? 0),
+  }));
+}

@@ -145,6 +145,8 @@ export const createExperimentSchema = z
       ctx.addIssue({ code: 'custom', path: ['variants'], message: 'exactly one variant must have control: true' });
     const total = e.variants.reduce((s, v) => s + v.weight, 0);
     if (Math.abs(total - 1) > 1e-6) ctx.addIssue({ code: 'custom', path: ['variants'], message: `weights must sum to 1 (got ${total})` });
+    if (e.config.policy.kind === 'contextual' && e.variants.length !== 2)
+      ctx.addIssue({ code: 'custom', path: ['config', 'policy', 'kind'], message: 'the contextual policy takes exactly two variants (control and one treatment)' });
     if (e.kind === 'ab' && e.variants.length !== 2)
       ctx.addIssue({ code: 'custom', path: ['variants'], message: 'kind "ab" takes exactly two variants; use "multi_arm"' });
   });

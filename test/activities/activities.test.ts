@@ -5,6 +5,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type Activities } from '../../activities/index.js';
+import { assign } from '../../domain/assignment/assign.js';
 import { writeEvents } from '../../infra/ingest.js';
 import { createPool } from '../../infra/pg.js';
 import { createPrisma } from '../../infra/prisma.js';
@@ -173,5 +174,43 @@ describe('activities', () => {
     const r = await acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [{ kind: 'bad-press', severity: 0.5, at: new Date().toISOString() }] });
     expect(r.weights['0']!.treatment).toBeCloseTo(0.25, 2);
     expect(r.weights['0']!.control).toBeCloseTo(0.75, 2);
+  });
+
+  it('fits the contextual risk model and serves less treatment where treatment harms', async () => {
+    const key = `act-ctx-${uniqueSuffix()}`;
+    await createExperimentRow(prisma, redis, baseExperiment(key, {
+      policy: { kind: 'contextual', features: ['tenure'], baseline: 0.5, adjustmentRange: 0.4, riskTolerance: 0 },
+      bounds: { floor: 0.05, max: 0.95, maxChange: 0.5 },
+    }));
+    // New users (tenure < 5) are hurt by treatment (8% vs 20%); established users gain (30% vs 20%).
+    // Units come in blocks of four (two per arm), and a whole block shares its tenure group.
+    const block = (i: number) => Math.floor(i / 4);
+    const tenure = (i: number) => (block(i) % 2 === 0 ? 1 + (block(i) % 4) : 10 + (block(i) % 7));
+    await seedUnits(pool, {
+      experiment: key, n: 4000, variants: ['control', 'control', 'treatment', 'treatment'], rates: { control: 0.2, treatment: 0.2 }, seed: 5,
+      context: (i) => ({ tenure: tenure(i) }),
+    });
+    // Re-plant outcomes by context: drop the uniform conversions and write context-dependent ones.
+    await pool.query(`DELETE FROM "Event" WHERE "unitId" LIKE $1`, [`${key}-%`]);
+    const events = [];
+    for (let i = 0; i < 4000; i++) {
+      const treated = i % 4 >= 2;
+      const rate = tenure(i) < 5 ? (treated ? 0.08 : 0.2) : treated ? 0.3 : 0.2;
+      if (((i * 2654435761) >>> 0) / 4294967296 < rate) events.push({ eventId: `${key}-c${i}`, experiment: key, unitId: `${key}-u${i}`, name: 'purchase', value: 1, timestamp: new Date().toISOString(), context: {} });
+    }
+    await writeEvents(pool, events);
+    await acts.collectData({ experimentKey: key, cycle: 1 });
+    await acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    await acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [] });
+    const snap = (await loadSnapshot(redis, key))!;
+    expect(snap.contextual?.features).toEqual(["tenure"]);
+    expect(snap.reason).toMatch(/contextual model: \d+ contexts/);
+    const newUser = assign('probe-a', snap, { tenure: 2 });
+    const veteran = assign('probe-b', snap, { tenure: 12 });
+    const share = (a: typeof newUser) => (a.variant === 'treatment' ? a.propensity : 1 - a.propensity);
+    expect(newUser.reason).toBe('contextual');
+    expect(share(newUser)).toBeLessThanOrEqual(0.15);
+    expect(share(veteran)).toBeGreaterThanOrEqual(0.85);
+    expect(share(newUser)).toBeGreaterThanOrEqual(0.05); // never below the exploration floor
   });
 });
