@@ -1,0 +1,147 @@
+/**
+ * `expflow experiments <command>`: start and steer experiments through the API.
+ *
+ *   list [--status running]                      get <key>            decisions <key>
+ *   create --file experiment.json                pause <key> [--reason r]   resume <key>
+ *   stop <key> --reason r                        run-cycle <key>
+ *   override <key> --weights control=0.7,b=0.3 [--reason r]   override <key> --clear
+ *   conclude <key> [--winner b] [--reason r]
+ *
+ * Options: --api URL (default $EXPFLOW_API_URL or http://127.0.0.1:3000), --actor NAME, --token T
+ * (default $API_TOKEN). Prints the API's JSON. Exit codes: 0 ok, 2 bad arguments (the message names
+ * the option), 1 the API refused (its error message is printed) or could not be reached.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+class UsageError extends Error {}
+
+const COMMANDS = ['list', 'get', 'decisions', 'create', 'pause', 'resume', 'stop', 'run-cycle', 'override', 'conclude'] as const;
+type Command = (typeof COMMANDS)[number];
+const KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+interface Request {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+}
+
+/** Turns argv into one API request, or throws UsageError naming what is wrong. */
+export function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      api: { type: 'string' },
+      actor: { type: 'string' },
+      token: { type: 'string' },
+      status: { type: 'string' },
+      file: { type: 'string' },
+      reason: { type: 'string' },
+      weights: { type: 'string' },
+      clear: { type: 'boolean' },
+      winner: { type: 'string' },
+    },
+    strict: true,
+  });
+  const [command, key, ...rest] = positionals;
+  if (!command || !(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`command: expected one of ${COMMANDS.join(', ')}`);
+  if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
+  const cmd = command as Command;
+  const needsKey = cmd !== 'list' && cmd !== 'create';
+  if (needsKey && (!key || !KEY.test(key))) throw new UsageError('key: give the experiment key (2-63 lowercase letters, digits or dashes)');
+  if (!needsKey && key) throw new UsageError(`unexpected argument '${key}'`);
+  const api = values.api ?? process.env.EXPFLOW_API_URL ?? 'http://127.0.0.1:3000';
+  try {
+    new URL(api);
+  } catch {
+    throw new UsageError(`--api: '${api}' is not a URL`);
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const token = values.token ?? process.env.API_TOKEN;
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (values.actor) headers['x-actor'] = values.actor;
+  const withReason = (body: Record<string, unknown> = {}) => (values.reason ? { ...body, reason: values.reason } : body);
+
+  const request = ((): Request => {
+    switch (cmd) {
+      case 'list': {
+        const statuses = ['draft', 'running', 'paused', 'concluded', 'stopped'];
+        if (values.status && !statuses.includes(values.status)) throw new UsageError(`--status: expected one of ${statuses.join(', ')}`);
+        return { method: 'GET', path: `/experiments${values.status ? `?status=${values.status}` : ''}` };
+      }
+      case 'get':
+        return { method: 'GET', path: `/experiments/${key}` };
+      case 'decisions':
+        return { method: 'GET', path: `/experiments/${key}/decisions` };
+      case 'create': {
+        if (!values.file) throw new UsageError('--file: give the experiment definition as a JSON file');
+        let body: unknown;
+        try {
+          body = JSON.parse(readFileSync(values.file, 'utf8'));
+        } catch (e) {
+          throw new UsageError(`--file: cannot read JSON from '${values.file}' (${(e as Error).message})`);
+        }
+        return { method: 'POST', path: '/experiments', body };
+      }
+      case 'pause':
+      case 'resume':
+      case 'run-cycle':
+        return { method: 'POST', path: `/experiments/${key}/${cmd}`, body: withReason() };
+      case 'stop':
+        if (!values.reason) throw new UsageError('--reason: stopping an experiment needs a reason');
+        return { method: 'POST', path: `/experiments/${key}/stop`, body: withReason() };
+      case 'override': {
+        if (values.clear) return { method: 'POST', path: `/experiments/${key}/allocation`, body: withReason({ clear: true }) };
+        if (!values.weights) throw new UsageError('--weights: give variant=weight pairs, e.g. control=0.7,b=0.3 (or --clear)');
+        return { method: 'POST', path: `/experiments/${key}/allocation`, body: withReason({ weights: parseWeights(values.weights) }) };
+      }
+      case 'conclude':
+        return { method: 'POST', path: `/experiments/${key}/conclude`, body: withReason(values.winner ? { winner: values.winner } : {}) };
+    }
+  })();
+  return { request, api: api.replace(/\/$/, ''), headers };
+}
+
+function parseWeights(s: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of s.split(',')) {
+    const m = /^([A-Za-z0-9_-]+)=([0-9]*\.?[0-9]+)$/.exec(pair.trim());
+    if (!m) throw new UsageError(`--weights: '${pair}' is not variant=weight`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = toRequest(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`expflow experiments: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const { request, api, headers } = parsed;
+  let res: Response;
+  try {
+    res = await fetch(`${api}${request.path}`, { method: request.method, headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) });
+  } catch (e) {
+    process.stderr.write(`expflow experiments: cannot reach the API at ${api} (${(e as Error).message})\n`);
+    return 1;
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+    } catch {
+      // not our envelope; print it as it came
+    }
+    process.stderr.write(`expflow experiments: ${res.status} ${message}\n`);
+    return 1;
+  }
+  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+  return 0;
+}
+
+process.exitCode = await main();
