@@ -27,14 +27,8 @@ function withHsetnxget(redis: Redis): WithHsetnxget {
   return redis as WithHsetnxget;
 }
 
-export interface AssignResponse {
-  variant: string;
-  propensity: number;
-  segment: number;
-  snapshotVersion: number;
-  enrolled: boolean;
-  reason: string;
-}
+/** What POST /assign answers: the assignment, without internals. */
+export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'>;
 
 export class AssignService {
   constructor(

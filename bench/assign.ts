@@ -13,6 +13,7 @@ import { assignPrepared, compileSnapshot } from '../domain/assignment/index.js';
 import { fnv1aUpdate, seedState } from '../domain/assignment/hash.js';
 import type { AllocationSnapshot } from '../domain/types.js';
 import { spawn } from 'node:child_process';
+import { benchSnapshot } from './lib/bench-snapshot.js';
 import { fileURLToPath } from 'node:url';
 
 const UNITS = 100_000;
@@ -21,25 +22,8 @@ const ROUNDS = 5;
 const ids = Array.from({ length: UNITS }, (_, i) => `user-${i.toString(36)}-${(i * 2654435761) >>> 0}`);
 const weights = [0.5, 0.25, 0.25];
 
-const snapshot: AllocationSnapshot = {
-  experimentKey: 'bench-3arm',
-  version: 1,
-  cycle: 1,
-  seed: 'bench-3arm-seed',
-  hashVersion: 1,
-  phase: 'running',
-  variants: [
-    { key: 'control', isControl: true },
-    { key: 'b', isControl: false },
-    { key: 'c', isControl: false },
-  ],
-  defaultVariant: 'control',
-  segments: [{ id: 0, status: 'active', coverage: 1, weights: { control: weights[0]!, b: weights[1]!, c: weights[2]! }, centroid: null }],
-  segmentFeatures: [],
-  sticky: false,
-  createdAt: '2025-01-01T00:00:00.000Z',
-  reason: 'bench',
-};
+// Fixed version and time so the in-process figures never depend on when the bench runs.
+const snapshot: AllocationSnapshot = { ...benchSnapshot('bench-3arm', false), version: 1, hashVersion: 1, createdAt: '2025-01-01T00:00:00.000Z' };
 
 /** Same experiment plus targeting, a layer and a holdout: the full check sequence. */
 const fullSnapshot: AllocationSnapshot = {

@@ -9,33 +9,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startApi } from '../../api/main.js';
 import { loadConfig } from '../../config.js';
-import type { AllocationSnapshot } from '../../domain/types.js';
 import { createRedis } from '../../infra/redis.js';
 import { publishSnapshot } from '../../infra/snapshot-store.js';
+import { benchSnapshot } from './bench-snapshot.js';
 
-export function benchSnapshot(key: string, sticky: boolean): AllocationSnapshot {
-  return {
-    experimentKey: key,
-    // Newer than anything stored under this key, so the compare-and-set in Redis accepts it.
-    version: Math.floor(Date.now() / 1000),
-    cycle: 1,
-    seed: `${key}-seed`,
-    hashVersion: 2,
-    phase: 'running',
-    variants: [
-      { key: 'control', isControl: true },
-      { key: 'b', isControl: false },
-      { key: 'c', isControl: false },
-    ],
-    defaultVariant: 'control',
-    segments: [{ id: 0, status: 'active', coverage: 1, weights: { control: 0.5, b: 0.25, c: 0.25 }, centroid: null }],
-    segmentFeatures: [],
-    randomization: { type: 'simple' },
-    sticky,
-    createdAt: new Date().toISOString(),
-    reason: 'bench',
-  };
-}
 
 const mode = process.argv[2];
 if (mode === 'bare') {

@@ -3,28 +3,13 @@
  * weight change, permuted-block stratification, targeting, and propensity logging.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
-import { startWorker, type RunningWorker } from '../../worker.js';
-import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueSuffix, waitFor } from '../helpers/services.js';
+import { useStack } from '../helpers/stack.js';
 
-const config = testConfig();
-let api: RunningApi;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  worker = await startWorker(config);
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api?.close();
-  await worker?.close();
-});
-
-async function post(path: string, body: unknown) {
-  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const stack = useStack();
+const { config } = stack;
+const post = (path: string, body: unknown) => stack.post(path, body);
 
 async function create(key: string, config: Record<string, unknown> = {}) {
   const r = await post('/experiments', {
@@ -111,7 +96,7 @@ describe('POST /assign', () => {
     const early = await assign(key, 'early');
     expect((await post(`/experiments/${key}/pause`, { actor: 'ops', reason: 'incident' })).status).toBe(202);
     const detail = await waitFor(async () => {
-      const d = (await (await fetch(`${api.url}/experiments/${key}`)).json()) as any;
+      const d = (await (await fetch(`${stack.api.url}/experiments/${key}`)).json()) as any;
       return d.status === 'paused' ? d : null;
     }, { what: 'paused' });
     expect(detail.live.phase).toBe('paused');

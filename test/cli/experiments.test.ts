@@ -4,28 +4,16 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
-import { startWorker, type RunningWorker } from '../../worker.js';
-import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { describe, expect, it } from 'vitest';
+import { uniqueSuffix, waitFor } from '../helpers/services.js';
+import { useStack } from '../helpers/stack.js';
 
 const exec = promisify(execFile);
-const config = testConfig();
-let api: RunningApi;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  worker = await startWorker(config);
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api?.close();
-  await worker?.close();
-});
+const stack = useStack();
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'experiments', ...args, '--api', api.url]);
+    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'experiments', ...args, '--api', stack.api.url]);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -10,37 +10,27 @@ import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
 import { driveTraffic } from '../../sim/traffic.js';
-import { startWorker, type RunningWorker } from '../../worker.js';
-import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { uniqueSuffix, waitFor } from '../helpers/services.js';
+import { useStack } from '../helpers/stack.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const exec = promisify(execFile);
-const config = testConfig();
-let api: RunningApi;
-let worker: RunningWorker;
+const stack = useStack();
+const { config } = stack;
 let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 const db = new pg.Client({ connectionString: config.databaseUrl });
+const postJson = (path: string, body: unknown) => stack.post(path, body);
 
 beforeAll(async () => {
   // The first delivery fails, so the notification worker's retry is exercised too.
   hook = await startWebhookReceiver({ failFirst: 1 });
-  worker = await startWorker(config);
-  api = await startApi(config, 0);
   await db.connect();
 });
 afterAll(async () => {
-  await api?.close();
-  await worker?.close();
   await hook?.close();
   await db.end();
 });
-
-async function postJson(path: string, body: unknown) {
-  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
 
 describe('experiment lifecycle', () => {
   it('decides a planted effect and notifies', async () => {
@@ -67,7 +57,7 @@ describe('experiment lifecycle', () => {
     expect(created.body.live.phase).toBe('running');
 
     const traffic = await driveTraffic({
-      apiUrl: api.url,
+      apiUrl: stack.api.url,
       experiment: key,
       unitPrefix: key,
       count: 5000,
@@ -99,7 +89,7 @@ describe('experiment lifecycle', () => {
     expect(decision?.outcome).toBe('ship');
     expect(decision?.winner).toBe('green');
 
-    const decisions = await fetch(`${api.url}/experiments/${key}/decisions`).then((r) => r.json() as Promise<{ decisions: Array<{ outcome: string; statistics: any }> }>);
+    const decisions = await fetch(`${stack.api.url}/experiments/${key}/decisions`).then((r) => r.json() as Promise<{ decisions: Array<{ outcome: string; statistics: any }> }>);
     const final = decisions.decisions.at(-1)!;
     expect(final.outcome).toBe('ship');
     expect(final.statistics.srm.alarm).toBe(false);
@@ -120,7 +110,7 @@ describe('experiment lifecycle', () => {
 
     // The experiment concluded; status, search attributes and the served default follow.
     const detail = await waitFor(async () => {
-      const d = await fetch(`${api.url}/experiments/${key}`).then((r) => r.json() as Promise<Record<string, any>>);
+      const d = await fetch(`${stack.api.url}/experiments/${key}`).then((r) => r.json() as Promise<Record<string, any>>);
       return d.status === 'concluded' ? d : null;
     }, { what: 'concluded status' });
     expect(detail.live.phase).toBe('concluded');

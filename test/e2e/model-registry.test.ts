@@ -4,32 +4,17 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
+import { describe, expect, it } from 'vitest';
 import { driveTraffic } from '../../sim/traffic.js';
-import { startWorker, type RunningWorker } from '../../worker.js';
-import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { uniqueSuffix, waitFor } from '../helpers/services.js';
+import { useStack } from '../helpers/stack.js';
 
 const exec = promisify(execFile);
-const config = testConfig();
-let api: RunningApi;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  worker = await startWorker(config);
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api?.close();
-  await worker?.close();
-});
-
-async function post(path: string, body: unknown) {
-  const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const stack = useStack();
+const { config } = stack;
+const post = (path: string, body: unknown) => stack.post(path, body);
 const models = async (entity: string) =>
-  ((await (await fetch(`${api.url}/models?entity=${entity}`)).json()) as any).models as Array<{ version: string; status: string }>;
+  ((await (await fetch(`${stack.api.url}/models?entity=${entity}`)).json()) as any).models as Array<{ version: string; status: string }>;
 
 describe('model registry', () => {
   it('promotes a better challenger and rejects a worse one', async () => {
@@ -53,7 +38,7 @@ describe('model registry', () => {
     expect(second.body.experiment.kind).toBe('model_comparison');
     expect(second.body.experiment.variants.find((v: any) => v.key === 'challenger').payload).toMatchObject({ version: 'v2', uri: 's3://models/ranker/v2' });
 
-    await driveTraffic({ apiUrl: api.url, experiment: key, unitPrefix: key, count: 3000, effect: { base: 0.1, rates: { champion: 0.1, challenger: 0.2 } }, seed: 7 });
+    await driveTraffic({ apiUrl: stack.api.url, experiment: key, unitPrefix: key, count: 3000, effect: { base: 0.1, rates: { champion: 0.1, challenger: 0.2 } }, seed: 7 });
     await waitFor(async () => {
       const r = await post(`/experiments/${key}/run-cycle`, {});
       return r.body.decision?.outcome === 'ship' ? r.body : null;

@@ -1,0 +1,37 @@
+/** The running system for a test file: a worker and an API process on the real services. */
+import { afterAll, beforeAll } from 'vitest';
+import { startApi, type RunningApi } from '../../api/main.js';
+import type { Config } from '../../config.js';
+import { startWorker, type RunningWorker } from '../../worker.js';
+import { testConfig } from './services.js';
+
+export interface Stack {
+  config: Config;
+  api: RunningApi;
+  worker: RunningWorker;
+  /** POSTs JSON to the API and returns status and parsed body. */
+  post(path: string, body: unknown): Promise<{ status: number; body: any }>;
+  get(path: string): Promise<{ status: number; body: any }>;
+}
+
+/** Starts a worker and an API before the file's tests and stops them after. */
+export function useStack(): Stack {
+  const stack = { config: testConfig() } as Stack;
+  beforeAll(async () => {
+    stack.worker = await startWorker(stack.config);
+    stack.api = await startApi(stack.config, 0);
+  });
+  afterAll(async () => {
+    await stack.api?.close();
+    await stack.worker?.close();
+  });
+  stack.post = async (path, body) => {
+    const res = await fetch(`${stack.api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: await res.json() };
+  };
+  stack.get = async (path) => {
+    const res = await fetch(`${stack.api.url}${path}`);
+    return { status: res.status, body: await res.json() };
+  };
+  return stack;
+}
