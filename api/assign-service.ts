@@ -10,22 +10,7 @@ import { ApiError } from './errors.js';
 import type { ExposureLog } from './exposure-log.js';
 import type { AssignRequest } from './schemas.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-
-const stickyKey = (experiment: string) => `expflow:sticky:${experiment}`;
-
-/** HSETNX that also returns the existing value, in one round trip. */
-const HSETNX_GET = `local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then return v end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return false`;
-
-type WithHsetnxget = Redis & { hsetnxget(key: string, field: string, value: string): Promise<string | null> };
-
-/** Registers the script (sent once, then called by its SHA) on a connection. */
-function withHsetnxget(redis: Redis): WithHsetnxget {
-  if (!('hsetnxget' in redis)) redis.defineCommand('hsetnxget', { numberOfKeys: 1, lua: HSETNX_GET });
-  return redis as WithHsetnxget;
-}
+import { StickyStore } from './sticky-store.js';
 
 /** What POST /assign answers: the assignment, without internals. */
 export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'>;
@@ -37,10 +22,10 @@ export class AssignService {
     private readonly exposures: ExposureLog,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.scripted = withHsetnxget(redis);
+    this.sticky = new StickyStore(redis);
   }
 
-  private readonly scripted: WithHsetnxget;
+  private readonly sticky: StickyStore;
 
   async assign(req: AssignRequest): Promise<AssignResponse> {
     const prep = this.cache.get(req.experiment);
@@ -49,17 +34,17 @@ export class AssignService {
     let fresh: Assignment = assignPrepared(req.unitId, prep, req.context);
     if (!snap.sticky && !prep.strata) return this.log(req, fresh, true);
 
-    const key = stickyKey(req.experiment);
     let previous: Assignment | null;
     let stored = false;
     if (snap.sticky && fresh.enrolled && !prep.strata) {
-      // The common case, a new enrolled unit, costs one round trip: store-if-absent, returning
-      // whatever was there. Two API processes racing on a unit agree on whichever wrote first.
-      const existing = await this.scripted.hsetnxget(key, req.unitId, JSON.stringify(fresh));
+      // The common case, a new enrolled unit: store-if-absent, returning whatever was there, batched
+      // with the other units of this turn. Two API processes racing on a unit agree on whichever
+      // wrote first.
+      const existing = await this.sticky.getOrSet(req.experiment, req.unitId, JSON.stringify(fresh));
       previous = existing ? (JSON.parse(existing) as Assignment) : null;
       stored = previous === null;
     } else {
-      const existing = snap.sticky ? await this.redis.hget(key, req.unitId) : null;
+      const existing = snap.sticky ? await this.sticky.get(req.experiment, req.unitId) : null;
       previous = existing ? (JSON.parse(existing) as Assignment) : null;
       if (!previous) {
         const counterKey = stratumCounterKey(prep, fresh, req.context);
@@ -68,8 +53,8 @@ export class AssignService {
     }
     const decision = resolveSticky(previous, fresh, prep.variantKeys);
     if (decision.persist && snap.sticky && !stored) {
-      if (previous) await this.redis.hset(key, req.unitId, JSON.stringify(decision.assignment));
-      else if (!(await this.redis.hsetnx(key, req.unitId, JSON.stringify(decision.assignment)))) return this.assign(req);
+      if (previous) await this.sticky.set(req.experiment, req.unitId, JSON.stringify(decision.assignment));
+      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, JSON.stringify(decision.assignment)))) return this.assign(req);
     }
     return this.log(req, decision.assignment, decision.persist);
   }

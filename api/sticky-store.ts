@@ -1,0 +1,68 @@
+/**
+ * The stickiness store in Redis: one hash per experiment, unit → first assignment (JSON).
+ * Store-if-absent requests arriving in the same event-loop turn are sent as one script call per
+ * experiment, so a burst of new units costs Redis one command instead of one per unit.
+ */
+import type { Redis } from 'ioredis';
+
+/** ARGV = field1, value1, field2, value2, …; returns per field the existing value or false (stored). */
+const GET_OR_SET_MANY = `local out = {}
+for i = 1, #ARGV, 2 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v then out[#out + 1] = v else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); out[#out + 1] = false end
+end
+return out`;
+
+type Pending = { field: string; value: string; resolve: (v: string | null) => void; reject: (e: unknown) => void };
+type WithScript = Redis & { stickyGetOrSetMany(key: string, ...args: string[]): Promise<Array<string | null>> };
+
+export const stickyKey = (experiment: string) => `expflow:sticky:${experiment}`;
+
+export class StickyStore {
+  private readonly redis: WithScript;
+  private pending = new Map<string, Pending[]>();
+  private scheduled = false;
+
+  constructor(redis: Redis) {
+    if (!('stickyGetOrSetMany' in redis)) redis.defineCommand('stickyGetOrSetMany', { numberOfKeys: 1, lua: GET_OR_SET_MANY });
+    this.redis = redis as WithScript;
+  }
+
+  /** Stores `value` for the unit unless one is stored; resolves to the stored one, or null if this call stored it. */
+  getOrSet(experiment: string, unitId: string, value: string): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      const key = stickyKey(experiment);
+      const list = this.pending.get(key) ?? [];
+      list.push({ field: unitId, value, resolve, reject });
+      this.pending.set(key, list);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  get(experiment: string, unitId: string): Promise<string | null> {
+    return this.redis.hget(stickyKey(experiment), unitId);
+  }
+
+  set(experiment: string, unitId: string, value: string): Promise<number> {
+    return this.redis.hset(stickyKey(experiment), unitId, value);
+  }
+
+  setIfAbsent(experiment: string, unitId: string, value: string): Promise<number> {
+    return this.redis.hsetnx(stickyKey(experiment), unitId, value);
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batches = this.pending;
+    this.pending = new Map();
+    for (const [key, list] of batches) {
+      this.redis.stickyGetOrSetMany(key, ...list.flatMap((p) => [p.field, p.value])).then(
+        (out) => list.forEach((p, i) => p.resolve(out[i] ?? null)),
+        (e) => list.forEach((p) => p.reject(e)),
+      );
+    }
+  }
+}
