@@ -41,9 +41,10 @@ export function segmentUnits(d: ActivityDeps) {
       behaviour: seg.features.map((f) => ({ name: f.name, event: f.event, aggregate: f.agg })),
       context: seg.contextFeatures,
       engagementWeights: seg.engagementWeights,
+      ...(seg.conversionEvent ? { conversion: { event: seg.conversionEvent } } : {}),
     };
     const rows = await sampleUnitAggregates(d.pool, exp.id, {
-      events: [...new Set(seg.features.map((f) => f.event))],
+      events: [...new Set([...seg.features.map((f) => f.event), ...(seg.conversionEvent ? [seg.conversionEvent] : [])])],
       contextFeatures: seg.contextFeatures,
       limit: seg.maxSample,
       seed: `${exp.def.seed}:${cycle}`,
@@ -62,6 +63,8 @@ export function segmentUnits(d: ActivityDeps) {
       kRange: [seg.kMin, seg.kMax],
       seed: seedFor(exp.def.seed, cycle, 'segment'),
       maxSample: Math.min(seg.maxSample, 5000),
+      mode: seg.mode,
+      dbscan: seg.dbscan,
     });
     await upsertMemberships(d.pool, exp.id, cycle, features.unitIds, result.assignments);
     const segments = result.segments.map((s) => ({ id: s.id, size: s.size, centroid: s.centroid, contextCentroid: s.contextCentroid }));

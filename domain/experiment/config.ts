@@ -92,6 +92,11 @@ export const segmentationSchema = z.object({
   /** Numeric context attributes (from assignment context) used as features, and to place new units. */
   contextFeatures: z.array(z.string().min(1)).default([]),
   engagementWeights: z.record(z.string(), z.number()).default({}),
+  /** Event whose early occurrence a small logistic model predicts; adds that probability as a feature. */
+  conversionEvent: z.string().min(1).optional(),
+  mode: z.enum(['kmeans', 'dbscan']).default('kmeans'),
+  /** DBSCAN only: neighbourhood radius (normalised units) and core size. */
+  dbscan: z.object({ eps: z.number().positive(), minPoints: z.number().int().min(2) }).default({ eps: 0.5, minPoints: 10 }),
   maxSample: z.number().int().min(100).max(200_000).default(20_000),
   minSegmentSize: z.number().int().min(1).default(200),
   minCoverage: fraction.default(0.1),
@@ -113,7 +118,7 @@ export const experimentConfigSchema = z.object({
   bounds: boundsSchema.default({ floor: 0.01, max: 0.99, maxChange: 0.25 }),
   segmentation: segmentationSchema.default({
     enabled: false, kMin: 2, kMax: 6, features: [], contextFeatures: [], engagementWeights: {},
-    maxSample: 20_000, minSegmentSize: 200, minCoverage: 0.1,
+    mode: 'kmeans', dbscan: { eps: 0.5, minPoints: 10 }, maxSample: 20_000, minSegmentSize: 200, minCoverage: 0.1,
   }),
   targeting: ruleSchema.optional(),
   layer: z.object({ name: z.string().min(1), start: fraction, end: fraction }).refine((l) => l.start < l.end, { message: 'start must be below end', path: ['start'] }).optional(),

@@ -154,6 +154,7 @@ describe('activities', () => {
     const rows = await prisma.segment.findMany({ where: { experimentId: exp.id }, orderBy: { segmentId: 'asc' } });
     expect(rows.map((r) => r.size).sort((x, y) => x - y)).toEqual([300, 600]);
     expect((rows[0]!.centroid as any).context).toHaveLength(1);
+    expect((rows[0]!.centroid as any).behaviour).toHaveLength(3); // clicks, dwell, engagement
 
     // Reallocation carries the context centroids so the API can place new units.
     await acts.collectData({ experimentKey: key, cycle: 2 });
@@ -212,5 +213,26 @@ describe('activities', () => {
     expect(share(newUser)).toBeLessThanOrEqual(0.15);
     expect(share(veteran)).toBeGreaterThanOrEqual(0.85);
     expect(share(newUser)).toBeGreaterThanOrEqual(0.05); // never below the exploration floor
+  });
+
+  it('adds the predicted-conversion feature and clusters with DBSCAN when configured', async () => {
+    const key = `act-dbscan-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, baseExperiment(key, {
+      segmentation: {
+        enabled: true, mode: 'dbscan', dbscan: { eps: 0.8, minPoints: 10 }, conversionEvent: 'purchase',
+        features: [{ name: 'clicks', event: 'click', agg: 'count' }, { name: 'dwell', event: 'dwell', agg: 'sum' }], minSegmentSize: 10,
+      },
+    }));
+    const spread = (i: number) => ((i * 7919) % 1000) / 1000;
+    await seedUnits(pool, {
+      experiment: key, n: 600, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.1 }, seed: 6,
+      extra: (i) => (i % 2 === 0
+        ? [...Array.from({ length: 8 }, () => ({ name: 'click', value: 1 })), { name: 'dwell', value: 100 + 40 * spread(i) }]
+        : [{ name: 'click', value: 1 }, { name: 'dwell', value: 3 + 5 * spread(i) }]),
+    });
+    const r = await acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    expect(r.k).toBe(2);
+    const rows = await prisma.segment.findMany({ where: { experimentId: exp.id } });
+    expect((rows[0]!.centroid as any).behaviour).toHaveLength(4); // clicks, dwell, engagement, P(conversion)
   });
 });
