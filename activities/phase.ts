@@ -15,14 +15,14 @@ export interface PhaseChangeInput {
   winner: string | null;
   actor: string;
   reason: string;
-  /** The workflow's cycle at the change; with the phase it keys the change for idempotency. */
+  /** The workflow's running count of phase changes: keys this one for idempotency. */
   seq: number;
 }
 
 export function recordPhaseChange(d: ActivityDeps) {
   return async (input: PhaseChangeInput): Promise<{ version: number }> => {
     const exp = await loadExperiment(d.prisma, input.experimentKey);
-    const step = `phase-${input.phase}-${input.seq}`;
+    const step = `phase-${input.seq}`;
     await d.prisma.experiment.update({ where: { id: exp.id }, data: { status: input.phase } });
     await d.prisma.auditLog.upsert({
       where: { dedupeKey: `${exp.id}:${step}` },
@@ -35,7 +35,7 @@ export function recordPhaseChange(d: ActivityDeps) {
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');
     const now = (d.now ?? (() => new Date()))().toISOString();
-    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: input.seq, step }, (version) => ({
+    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version) => ({
       ...base,
       version,
       phase: input.phase,

@@ -65,6 +65,13 @@ export interface ExperimentStatus {
   override: ExperimentState['override'] | null;
 }
 
+interface PhaseChange {
+  phase: ExperimentState['phase'];
+  winner: string | null;
+  actor: string;
+  reason: string;
+}
+
 export interface ActorReason {
   actor?: string;
   reason?: string;
@@ -96,8 +103,13 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
   let wakeRequested = false;
   let nextCycleAt: number | null = null;
   let cyclesThisRun = 0;
-  /** A phase change handlers made that is not yet persisted (DB status, audit log, snapshot). */
-  let pendingPhaseChange: { actor: string; reason: string } | null = null;
+  /**
+   * Phase changes not yet persisted (DB status, audit log, snapshot), in order. Each captures the
+   * phase it moved to, so a pause quickly followed by a resume records both.
+   */
+  const pendingPhaseChanges: PhaseChange[] = [];
+  const notePhaseChange = (actor: string | undefined, reason: string) =>
+    pendingPhaseChanges.push({ phase: state.phase, winner: state.winner ?? null, actor: actor ?? 'unknown', reason });
   const halfLifeMs = input.dampeningHalfLifeMs ?? 3_600_000;
   const analytics = input.analyticsTaskQueue ? proxyActivities<Activities>({ ...activityOptions, taskQueue: input.analyticsTaskQueue }) : steps;
 
@@ -121,17 +133,17 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
   setHandler(pauseSignal, ({ actor, reason }) => {
     if (state.phase !== 'running') return;
     state = applyPause(state);
-    pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'paused' };
+    notePhaseChange(actor, reason ?? 'paused');
   });
   setHandler(resumeSignal, ({ actor, reason }) => {
     if (state.phase !== 'paused') return;
     state = applyResume(state);
-    pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'resumed' };
+    notePhaseChange(actor, reason ?? 'resumed');
   });
   setHandler(stopSignal, ({ actor, reason }) => {
     if (isFinished(state)) return;
     state = applyStop(state, reason ?? 'stopped');
-    pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'stopped' };
+    notePhaseChange(actor, reason ?? 'stopped');
   });
   setHandler(externalContextSignal, ({ kind, severity }) => {
     const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: new Date(Date.now()).toISOString() };
@@ -184,8 +196,8 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     concludeUpdate,
     async ({ winner, actor, reason }) => {
       state = applyConclude(state, winner, reason ?? 'concluded manually');
-      pendingPhaseChange = { actor: actor ?? 'unknown', reason: reason ?? 'concluded manually' };
-      await condition(() => pendingPhaseChange === null);
+      notePhaseChange(actor, reason ?? 'concluded manually');
+      await condition(() => pendingPhaseChanges.length === 0);
       return { phase: state.phase, winner: state.winner ?? null };
     },
     {
@@ -197,32 +209,28 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
   );
 
   /** Persists a phase change (DB status, audit log, snapshot) and its search attribute. */
-  const flushPhaseChange = async () => {
-    if (!pendingPhaseChange) return;
-    const change = pendingPhaseChange;
-    await steps.recordPhaseChange({
-      experimentKey: input.experimentKey,
-      phase: state.phase,
-      winner: state.winner ?? null,
-      actor: change.actor,
-      reason: change.reason,
-      seq: state.cycle,
-    });
+  const flushPhaseChanges = async () => {
+    if (!pendingPhaseChanges.length) return;
+    while (pendingPhaseChanges.length) {
+      const change = pendingPhaseChanges[0]!;
+      state = { ...state, phaseChanges: (state.phaseChanges ?? 0) + 1 };
+      await steps.recordPhaseChange({ experimentKey: input.experimentKey, ...change, seq: state.phaseChanges! });
+      pendingPhaseChanges.shift();
+    }
     publishStatus();
-    if (pendingPhaseChange === change) pendingPhaseChange = null;
   };
 
   publishStatus();
 
   while (!isFinished(state)) {
-    await flushPhaseChange();
+    await flushPhaseChanges();
     if (state.phase === 'paused') {
-      await condition(() => state.phase !== 'paused' || pendingPhaseChange !== null);
+      await condition(() => state.phase !== 'paused' || pendingPhaseChanges.length > 0);
       continue;
     }
     if (state.cycle >= input.maxCycles) {
       state = applyConclude(state, undefined, `reached maxCycles (${input.maxCycles}) without a decision`);
-      pendingPhaseChange = { actor: 'expflow', reason: state.stopReason! };
+      notePhaseChange('expflow', state.stopReason!);
       break;
     }
 
@@ -232,7 +240,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
 
     if (cyclesThisRun >= input.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await flushPhaseChange();
+      await flushPhaseChanges();
       if (!isFinished(state)) {
         log.info('continuing as new', { cycle: state.cycle });
         return continueAsNew<typeof experimentWorkflow>({ ...input, state });
@@ -241,11 +249,11 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     }
 
     nextCycleAt = Date.now() + input.cycleIntervalMs;
-    await condition(() => wakeRequested || pendingPhaseChange !== null || isFinished(state), input.cycleIntervalMs);
+    await condition(() => wakeRequested || pendingPhaseChanges.length > 0 || isFinished(state), input.cycleIntervalMs);
     wakeRequested = false;
   }
 
-  await flushPhaseChange();
+  await flushPhaseChanges();
   await condition(allHandlersFinished);
   return state;
 
@@ -271,7 +279,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       snapshotVersion: Math.max(allocation.version, throttled.version ?? 0),
       decision: summary,
     });
-    if (state.phase !== before) pendingPhaseChange = { actor: 'expflow', reason: decision.rationale };
+    if (state.phase !== before) notePhaseChange('expflow', decision.rationale);
     publishStatus();
   }
 }

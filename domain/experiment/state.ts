@@ -39,6 +39,8 @@ export interface ExperimentState {
   externalEvents: ExternalContextEvent[];
   stopReason?: string;
   winner?: string;
+  /** Phase changes persisted so far; numbers each one so its snapshot and audit entry are unique. */
+  phaseChanges?: number;
 }
 
 export function initialState(): ExperimentState {

@@ -125,6 +125,23 @@ describe('ExperimentWorkflow', () => {
     });
   });
 
+  it('records a pause and a resume sent back to back, each once', async () => {
+    await withWorkflow('pause-resume-burst', {}, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      await h.signal(pauseSignal, { actor: 'ops', reason: 'blip' });
+      await h.signal(resumeSignal, { actor: 'ops', reason: 'false alarm' });
+      await waitFor(async () => mock.calls.filter((c) => c.name === 'recordPhaseChange').length === 2, { what: 'both changes recorded' });
+      const changes = mock.calls.filter((c) => c.name === 'recordPhaseChange').map((c) => c.input);
+      expect(changes.map((c) => [c.phase, c.reason, c.seq])).toEqual([
+        ['paused', 'blip', 1],
+        ['running', 'false alarm', 2],
+      ]);
+      expect((await h.query(statusQuery)).phase).toBe('running');
+      await h.signal(stopSignal, { reason: 'end' });
+      await h.result();
+    });
+  });
+
   it('validates overrides and applies them to later cycles', async () => {
     await withWorkflow('override', {}, {}, async (h, mock) => {
       await cycleDone(h, 1);
