@@ -14,7 +14,7 @@ const config = loadConfig();
 const worker = await startWorker(config);
 const api = await startApi(config);
 const key = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '').toLowerCase()}`;
-const rates = { control: 0.1, blue: 0.105, green: 0.15 };
+const rates = { control: 0.1, blue: 0.105, green: 0.135 };
 
 let stopping = false;
 const shutdown = async (code: number) => {
@@ -64,7 +64,7 @@ let wave = 0;
 let lastCycle = 0;
 let units = 0;
 for (;;) {
-  const t = await driveTraffic({ apiUrl: api.url, experiment: key, unitPrefix: `${key}-w${wave}`, count: 800, effect: { base: 0.1, rates }, seed: 1000 + wave });
+  const t = await driveTraffic({ apiUrl: api.url, experiment: key, unitPrefix: `${key}-w${wave}`, count: 300, effect: { base: 0.1, rates }, seed: 1000 + wave });
   units += t.enrolled;
   wave++;
   const detail = (await fetch(`${api.url}/experiments/${key}`).then((r) => r.json())) as Record<string, any>;
