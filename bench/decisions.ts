@@ -1,0 +1,123 @@
+/**
+ * The decide step as the workflow runs it, under continuous monitoring AND adaptive allocation.
+ *
+ * A/A/A experiments (three arms, all the same conversion rate) run for 100 cycles; each cycle the
+ * Thompson policy reweights the arms (floor, max change, minimum data, exactly as the reallocate
+ * activity calls it) and `decideExperiment` looks at the data. Any ship or stop_harm at any look is
+ * a false positive. Two baselines, on the same simulated traffic:
+ *  - the same always-valid rule fed pooled cells (periods collapsed), which ignores that the
+ *    allocation changed over time;
+ *  - a naive two-proportion z-test of each arm vs control at every look, Holm-corrected.
+ * Scenario "drift" lets the base rate rise from 8% to 14% over the run: allocation correlated with
+ * time then biases pooled estimates (Simpson's paradox), while per-period stratification does not.
+ *   npm run bench:decisions [-- --sims 1000]
+ * Prints a table and a final JSON line.
+ */
+import { parseArgs } from 'node:util';
+import { computeAllocation } from '../domain/allocation/index.js';
+import { decideExperiment } from '../domain/decision/index.js';
+import { binomial } from '../domain/prediction/simulate-history.js';
+import { createRng, type Rng } from '../domain/rng.js';
+import { compareProportions, holmAdjust } from '../domain/stats/index.js';
+import type { CellStats, MetricSpec, Weights } from '../domain/types.js';
+
+const { values } = parseArgs({ options: { sims: { type: 'string' }, seed: { type: 'string' } } });
+const SIMS = Number(values.sims ?? 1000);
+const SEED = Number(values.seed ?? 11);
+const CYCLES = 100;
+const UNITS_PER_CYCLE = 600;
+const ALPHA = 0.05;
+const VARIANTS = ['control', 'b', 'c'];
+const METRICS: MetricSpec[] = [{ key: 'conv', event: 'purchase', type: 'binary', role: 'primary', direction: 'increase' }];
+const BOUNDS = { floor: 0.1, max: 0.8, maxChange: 0.25, minUnitsPerArm: 100 };
+
+interface Outcome {
+  stratified: boolean;
+  pooled: boolean;
+  naive: boolean;
+}
+
+function multinomial(rng: Rng, n: number, weights: number[]): number[] {
+  const out: number[] = [];
+  let left = n;
+  let mass = 1;
+  for (let i = 0; i < weights.length - 1; i++) {
+    const k = mass > 0 ? binomial(rng, left, Math.min(1, weights[i]! / mass)) : 0;
+    out.push(k);
+    left -= k;
+    mass -= weights[i]!;
+  }
+  out.push(left);
+  return out;
+}
+
+function simulate(rng: Rng, rate: (cycle: number) => number): Outcome {
+  const cells: CellStats[] = [];
+  const totals = VARIANTS.map(() => ({ n: 0, k: 0 }));
+  let weights: Weights = { control: 1 / 3, b: 1 / 3, c: 1 / 3 };
+  const result: Outcome = { stratified: false, pooled: false, naive: false };
+  for (let cycle = 1; cycle <= CYCLES; cycle++) {
+    const p = rate(cycle);
+    const counts = multinomial(rng, UNITS_PER_CYCLE, VARIANTS.map((v) => weights[v]!));
+    VARIANTS.forEach((v, i) => {
+      const n = counts[i]!;
+      const k = binomial(rng, n, p);
+      totals[i]!.n += n;
+      totals[i]!.k += k;
+      cells.push({ metric: 'conv', variant: v, segment: 0, period: cycle, moments: { n, sum: k, sumSquares: k } });
+    });
+    const look = { metrics: METRICS, control: 'control', variants: VARIANTS, alpha: ALPHA, minSamplePerArm: 100, look: cycle };
+    const fired = (o: string) => o === 'ship' || o === 'stop_harm';
+    if (!result.stratified && fired(decideExperiment({ ...look, cells }).outcome)) result.stratified = true;
+    if (!result.pooled) {
+      const pooled: CellStats[] = VARIANTS.map((v, i) => ({ metric: 'conv', variant: v, segment: 0, period: 0, moments: { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k } }));
+      if (fired(decideExperiment({ ...look, cells: pooled }).outcome)) result.pooled = true;
+    }
+    if (!result.naive && totals.every((t) => t.n >= 100)) {
+      const ps = [1, 2].map((i) => compareProportions({ n: totals[0]!.n, successes: totals[0]!.k }, { n: totals[i]!.n, successes: totals[i]!.k }, ALPHA).pValue);
+      if (holmAdjust(ps).some((q) => q < ALPHA)) result.naive = true;
+    }
+    // Reallocate as the activity does, from pooled per-variant moments.
+    const stats = Object.fromEntries(VARIANTS.map((v, i) => [v, { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k }]));
+    weights = computeAllocation({
+      policy: { kind: 'thompson', model: 'bernoulli', draws: 1000 },
+      variants: VARIANTS.map((key) => ({ key, isControl: key === 'control' })),
+      stats,
+      previous: weights,
+      bounds: BOUNDS,
+      rng,
+      now: cycle * 60_000,
+    }).weights;
+  }
+  return result;
+}
+
+const scenarios: Array<{ name: string; rate: (cycle: number) => number }> = [
+  { name: 'stationary 10%', rate: () => 0.1 },
+  { name: 'drift 8% → 14%', rate: (c) => 0.08 + (0.06 * (c - 1)) / (CYCLES - 1) },
+];
+
+const started = performance.now();
+const rows = scenarios.map((s, si) => {
+  const rng = createRng(SEED * 1000 + si);
+  const counts = { stratified: 0, pooled: 0, naive: 0 };
+  for (let i = 0; i < SIMS; i++) {
+    const o = simulate(rng, s.rate);
+    for (const k of Object.keys(counts) as Array<keyof typeof counts>) if (o[k]) counts[k]++;
+  }
+  const rate = (k: keyof typeof counts) => counts[k] / SIMS;
+  return { scenario: s.name, stratified: rate('stratified'), pooled: rate('pooled'), naive: rate('naive') };
+});
+const se = Math.sqrt((ALPHA * (1 - ALPHA)) / SIMS);
+const bound = ALPHA + 3 * se;
+
+console.log(`A/A/A with Thompson reallocation: ${SIMS} runs × ${CYCLES} looks × ${UNITS_PER_CYCLE} units, α=${ALPHA}, Holm across 2 comparisons`);
+console.log(`false-positive rate (any ship/stop_harm at any look); bound α + 3·SE = ${(100 * bound).toFixed(2)}%`);
+console.log(['scenario'.padEnd(18), 'expflow (stratified)'.padStart(22), 'always-valid pooled'.padStart(21), 'naive z every look'.padStart(20)].join(' '));
+for (const r of rows) {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  console.log([r.scenario.padEnd(18), `${pct(r.stratified)} ${r.stratified <= bound ? 'OK' : 'FAIL'}`.padStart(22), pct(r.pooled).padStart(21), pct(r.naive).padStart(20)].join(' '));
+}
+const seconds = (performance.now() - started) / 1000;
+console.log(`elapsed ${seconds.toFixed(1)} s`);
+console.log(JSON.stringify({ bench: 'decisions', sims: SIMS, cycles: CYCLES, alpha: ALPHA, bound, results: rows, pass: rows.every((r) => r.stratified <= bound), seconds }));
