@@ -6,6 +6,7 @@ import { computeAllocation, dampeningFactor, fitContextualPolicy, type Allocatio
 import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
+import { servingForConcludedSegments, servingWeights } from '../domain/experiment/segment-conclusions.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';
@@ -94,6 +95,7 @@ export function reallocateTraffic(d: ActivityDeps) {
     const prevRealloc = (await readPreviousStep<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate'))?.payload;
     const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
     const guardrailOk = prevDecision?.outcome !== 'stop_harm';
+    const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
     const rampFor = (id: number): RampState => prevRealloc?.ramp[id] ?? { step: 0, enteredAt: now.getTime() };
     const rampStates: Record<number, RampState> = {};
     const rampCoverage: Record<number, number> = {};
@@ -105,9 +107,14 @@ export function reallocateTraffic(d: ActivityDeps) {
       const status = row?.status ?? 'active';
       const coverage = row ? row.coverage * config.coverage : config.coverage;
       let weights: Weights;
+      const conclusion = concluded.get(s.id);
       if (input.override) {
         weights = input.override;
         reasons.push(`segment ${s.id}: manual override`);
+      } else if (conclusion) {
+        // The segment has its answer; everyone in it gets the concluded variant.
+        weights = servingWeights(variants, conclusion.serve);
+        reasons.push(conclusion.reason);
       } else {
         const stats = poolByVariant(collected.cells, primary.key, variants, s.id);
         const result = computeAllocation({
@@ -127,7 +134,7 @@ export function reallocateTraffic(d: ActivityDeps) {
         if (result.coverage !== undefined) rampCoverage[s.id] = result.coverage;
         reasons.push(`segment ${s.id}: ${result.reason}`);
       }
-      if (dampening > 0.001 && !input.override) reasons.push(`segment ${s.id}: external-event dampening ${(100 * dampening).toFixed(1)}% toward control`);
+      if (dampening > 0.001 && !input.override && !conclusion) reasons.push(`segment ${s.id}: external-event dampening ${(100 * dampening).toFixed(1)}% toward control`);
       const served = status === 'terminated' ? 0 : (rampCoverage[s.id] ?? 1) * coverage;
       return { id: s.id, status, coverage: served, weights, centroid: s.contextCentroid };
     });

@@ -4,13 +4,15 @@
  * and goes into a new snapshot; terminated segments are served control.
  */
 import { poolByVariant } from '../domain/experiment/cells.js';
+import { servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
 import type { SegmentStatus, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
-import { readStep, writeStepOnce } from './cycle-store.js';
+import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import type { DecidePayload } from './decide.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { PredictPayload } from './predict.js';
 import type { SegmentPayload } from './segment.js';
@@ -40,8 +42,11 @@ export function throttleOrTerminate(d: ActivityDeps) {
         const variants = exp.def.variants.map((v) => v.key);
         const rows = new Map((await d.prisma.segment.findMany({ where: { experimentId: exp.id } })).map((r) => [r.segmentId, r]));
         const predictions = new Map(predicted.segments.map((s) => [s.id, s]));
+        // Segments that concluded on their own are served their answer; the rules no longer apply.
+        const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+        const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], controlVariant(exp.def));
         const results = evaluateSegments({
-          segments: segmented.segments.map((s) => ({
+          segments: segmented.segments.filter((s) => !concluded.has(s.id)).map((s) => ({
             id: s.id,
             size: s.size,
             accrualPerCycle: predictions.get(s.id)?.features.accrualPerCycle ?? 0,

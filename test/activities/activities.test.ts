@@ -235,4 +235,58 @@ describe('activities', () => {
     const rows = await prisma.segment.findMany({ where: { experimentId: exp.id } });
     expect((rows[0]!.centroid as any).behaviour).toHaveLength(4); // clicks, dwell, engagement, P(conversion)
   });
+
+  it('serves a segment its winner once it concludes on its own, and stops applying segment rules to it', async () => {
+    const key = `act-segwin-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, baseExperiment(key, {
+      segmentation: { enabled: true, kMin: 2, kMax: 3, features: [{ name: 'clicks', event: 'click', agg: 'count' }, { name: 'dwell', event: 'dwell', agg: 'sum' }], minSegmentSize: 10 },
+      minSamplePerArm: 50,
+    }));
+    const heavy = (i: number) => i % 2 === 0;
+    const spread = (i: number) => ((i * 7919) % 1000) / 1000;
+    await seedUnits(pool, {
+      experiment: key, n: 1200, variants: ['control', 'control', 'treatment', 'treatment'], rates: { control: 0, treatment: 0 }, seed: 7,
+      extra: (i) => (heavy(i)
+        ? [...Array.from({ length: 8 }, () => ({ name: 'click', value: 1 })), { name: 'dwell', value: 100 + 40 * spread(i) }]
+        : [{ name: 'click', value: 1 }, { name: 'dwell', value: 3 + 5 * spread(i) }]),
+    });
+    // Treatment lifts heavy users from 10% to 60%; light users convert at 10% either way.
+    const events = [];
+    for (let i = 0; i < 1200; i++) {
+      const treated = i % 4 >= 2;
+      const rate = heavy(i) && treated ? 0.6 : 0.1;
+      if (((i * 2654435761) >>> 0) / 4294967296 < rate) events.push({ eventId: `${key}-c${i}`, experiment: key, unitId: `${key}-u${i}`, name: 'purchase', value: 1, timestamp: new Date().toISOString(), context: {} });
+    }
+    await writeEvents(pool, events);
+    const ref1 = { experimentKey: key, cycle: 1 };
+    await acts.segmentUnits(ref1);
+    // Units were placed in their behavioural segment at assignment, as the snapshot's centroids would.
+    await pool.query(`UPDATE "Assignment" a SET segment = m."segmentId" FROM "SegmentMembership" m WHERE m."experimentId" = a."experimentId" AND m."unitId" = a."unitId" AND a."experimentId" = $1`, [exp.id]);
+    const heavySegment = (await pool.query<{ seg: number }>(`SELECT "segmentId" AS seg FROM "SegmentMembership" WHERE "experimentId" = $1 AND "unitId" = $2`, [exp.id, `${key}-u0`])).rows[0]!.seg;
+    await acts.collectData(ref1);
+    await acts.predictSignificance(ref1);
+    await acts.reallocateTraffic({ ...ref1, override: null, externalEvents: [] });
+    await acts.throttleOrTerminate(ref1);
+    const decision = await acts.decide(ref1);
+    expect(decision.segmentConclusions).toBe(1);
+    expect(decision.rationale).toMatch(new RegExp(`segment ${heavySegment} treatment: better, ship`));
+
+    const ref2 = { experimentKey: key, cycle: 2 };
+    await acts.collectData(ref2);
+    await acts.segmentUnits(ref2);
+    await acts.predictSignificance(ref2);
+    const alloc = await acts.reallocateTraffic({ ...ref2, override: null, externalEvents: [] });
+    expect(alloc.weights[String(heavySegment)]).toEqual({ control: 0, treatment: 1 });
+    const others = Object.entries(alloc.weights).filter(([id]) => id !== String(heavySegment));
+    expect(others.length).toBeGreaterThan(0);
+    for (const [, w] of others) expect(w.control).toBeGreaterThan(0); // still experimenting
+    await acts.throttleOrTerminate(ref2);
+    const throttle = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 2, step: 'throttle' } } });
+    expect((throttle!.payload as any).results.map((r: { id: number }) => r.id)).not.toContain(heavySegment);
+    const realloc = await prisma.allocationSnapshot.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 2, step: 'reallocate' } } });
+    expect(realloc!.reason).toMatch(new RegExp(`segment ${heavySegment} concluded: ship treatment`));
+    // Whatever throttling did to other segments, the concluded one still serves its winner.
+    const served = (await loadSnapshot(redis, key))!.segments.find((s) => s.id === heavySegment)!;
+    expect(served).toMatchObject({ status: 'active', weights: { control: 0, treatment: 1 } });
+  });
 });
