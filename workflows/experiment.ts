@@ -5,6 +5,8 @@
  * all arithmetic runs in activities.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   type ActivityOptions,
   allHandlersFinished,
   condition,
@@ -15,12 +17,14 @@ import {
   log,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
   applyConclude,
+  applyCycleFailure,
   applyCycleResult,
   applyExternalEvent,
   applyOverride,
@@ -63,6 +67,8 @@ export interface ExperimentStatus {
   lastDecision: DecisionSummary | null;
   nextCycleAt: string | null;
   override: ExperimentState['override'] | null;
+  /** The last cycle that failed after its activity retries, if the experiment has not since recovered. */
+  lastError: ExperimentState['lastError'] | null;
 }
 
 interface PhaseChange {
@@ -97,12 +103,19 @@ const activityOptions: ActivityOptions = {
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidConfig'] },
 };
 const steps = proxyActivities<Activities>(activityOptions);
+const PHASE_RETRY_MS = 30_000;
 
 export async function experimentWorkflow(input: ExperimentWorkflowInput): Promise<ExperimentState> {
   let state: ExperimentState = input.state ?? initialState();
   let wakeRequested = false;
   let nextCycleAt: number | null = null;
   let cyclesThisRun = 0;
+  /** True while a cycle's activities run; runCycleNow then waits for the next one. */
+  let cycleInProgress = false;
+  /** The cycle each waiting runCycleNow caller needs; continue-as-new waits until all are reached. */
+  const cycleTargets: number[] = [];
+  /** Set once the run is about to continue as new: new runCycleNow calls are refused until then. */
+  let draining = false;
   /**
    * Phase changes not yet persisted (DB status, audit log, snapshot), in order. Each captures the
    * phase it moved to, so a pause quickly followed by a resume records both.
@@ -128,6 +141,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     lastDecision: state.lastDecision ?? null,
     nextCycleAt: nextCycleAt === null || isFinished(state) ? null : new Date(nextCycleAt).toISOString(),
     override: state.override ?? null,
+    lastError: state.lastError ?? null,
   }));
 
   setHandler(pauseSignal, ({ actor, reason }) => {
@@ -179,15 +193,22 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
   setHandler(
     runCycleNowUpdate,
     async (_input: ActorReason) => {
-      const target = state.cycle + 1;
+      // A cycle already running collected its data before this request: wait for the next one.
+      const target = state.cycle + (cycleInProgress ? 2 : 1);
       wakeRequested = true;
-      await condition(() => state.cycle >= target || isFinished(state));
+      cycleTargets.push(target);
+      try {
+        await condition(() => state.cycle >= target || isFinished(state) || state.phase === 'paused');
+      } finally {
+        cycleTargets.splice(cycleTargets.indexOf(target), 1);
+      }
       return { cycle: state.cycle, decision: state.lastDecision ?? null };
     },
     {
       validator: (_input: ActorReason) => {
         if (isFinished(state)) throw new Error(`experiment is ${state.phase}`);
         if (state.phase === 'paused') throw new Error('experiment is paused; resume it first');
+        if (draining) throw new Error('experiment is continuing as new; retry in a moment');
       },
     },
   );
@@ -213,8 +234,18 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     if (!pendingPhaseChanges.length) return;
     while (pendingPhaseChanges.length) {
       const change = pendingPhaseChanges[0]!;
-      state = { ...state, phaseChanges: (state.phaseChanges ?? 0) + 1 };
-      await steps.recordPhaseChange({ experimentKey: input.experimentKey, ...change, seq: state.phaseChanges! });
+      const seq = (state.phaseChanges ?? 0) + 1;
+      try {
+        await steps.recordPhaseChange({ experimentKey: input.experimentKey, ...change, seq });
+      } catch (err) {
+        // Out of retries (database down for minutes): keep the change queued and try again later
+        // rather than failing the experiment; the activity is idempotent on `seq`.
+        if (!(err instanceof ActivityFailure)) throw err;
+        log.warn('recording a phase change failed; retrying', { seq, error: err.message });
+        await sleep(PHASE_RETRY_MS);
+        continue;
+      }
+      state = { ...state, phaseChanges: seq };
       pendingPhaseChanges.shift();
     }
     publishStatus();
@@ -234,12 +265,34 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       break;
     }
 
-    await runCycle();
+    try {
+      await runCycle();
+    } catch (err) {
+      // An activity that exhausted its retries must not end the experiment: record the failure and
+      // retry the same cycle (its finished steps return their stored output) at the next interval.
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cause = err.cause instanceof ApplicationFailure ? err.cause : null;
+      if (cause?.type === 'InvalidConfig') {
+        state = applyStop(state, `invalid configuration: ${cause.message}`);
+        notePhaseChange('expflow', state.stopReason!);
+        break;
+      }
+      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, new Date(Date.now()).toISOString());
+      log.warn('cycle failed; retrying at the next interval', { cycle: state.cycle + 1, error: err.message });
+    } finally {
+      cycleInProgress = false;
+    }
     cyclesThisRun++;
     if (isFinished(state)) break;
 
-    if (cyclesThisRun >= input.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
+    // Continue as new once every runCycleNow caller has its cycle (a later target runs one more first).
+    if ((cyclesThisRun >= input.continueAsNewEvery || workflowInfo().continueAsNewSuggested) && cycleTargets.every((t) => t <= state.cycle)) {
+      draining = true;
+      // Handlers may still queue phase changes (conclude, stop) while others finish: flush as we wait.
+      while (!allHandlersFinished()) {
+        await condition(() => allHandlersFinished() || pendingPhaseChanges.length > 0);
+        await flushPhaseChanges();
+      }
       await flushPhaseChanges();
       if (!isFinished(state)) {
         log.info('continuing as new', { cycle: state.cycle });
@@ -258,8 +311,10 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
   return state;
 
   async function runCycle(): Promise<void> {
+    cycleInProgress = true;
     const cycle = state.cycle + 1;
     const ref = { experimentKey: input.experimentKey, cycle };
+    const overridesBefore = state.overridesApplied;
     await steps.collectData(ref);
     await analytics.segmentUnits(ref);
     await analytics.predictSignificance(ref);
@@ -269,14 +324,27 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       externalEvents: state.externalEvents,
     });
     const throttled = await steps.throttleOrTerminate(ref);
+    // An override that arrived while reallocation ran was overwritten by its snapshot: apply it again.
+    if (state.overridesApplied !== overridesBefore && state.override) {
+      state = applyOverride(state, state.override);
+      const republished = await steps.publishOverride({
+        experimentKey: input.experimentKey,
+        overrideSeq: state.overridesApplied,
+        weights: state.override!.weights,
+        actor: state.override!.actor,
+        reason: `${state.override!.reason} (re-applied after cycle ${cycle})`,
+      });
+      state = { ...state, weights: republished.weights, snapshotVersion: Math.max(state.snapshotVersion, republished.version) };
+    }
     const decision = await steps.decide(ref);
-    if (decision.outcome !== 'continue' || decision.segmentConclusions > 0) await steps.notify(ref);
+    // A stop or conclude that arrived mid-cycle wins: no decision is announced for a finished experiment.
+    if (!isFinished(state) && (decision.outcome !== 'continue' || decision.segmentConclusions > 0)) await steps.notify(ref);
     const summary: DecisionSummary = { cycle, outcome: decision.outcome, winner: decision.winner ?? undefined, rationale: decision.rationale };
     const before = state.phase;
     state = applyCycleResult(state, {
       cycle,
-      weights: throttled.weights ?? allocation.weights,
-      snapshotVersion: Math.max(allocation.version, throttled.version ?? 0),
+      weights: state.overridesApplied !== overridesBefore ? state.weights : (throttled.weights ?? allocation.weights),
+      snapshotVersion: Math.max(state.snapshotVersion, allocation.version, throttled.version ?? 0),
       decision: summary,
     });
     if (state.phase !== before) notePhaseChange('expflow', decision.rationale);

@@ -41,6 +41,8 @@ export interface ExperimentState {
   winner?: string;
   /** Phase changes persisted so far; numbers each one so its snapshot and audit entry are unique. */
   phaseChanges?: number;
+  /** The most recent cycle that failed after its activity retries; cleared by the next success. */
+  lastError?: { cycle: number; message: string; at: string };
 }
 
 export function initialState(): ExperimentState {
@@ -72,9 +74,15 @@ export function applyCycleResult(
   s: ExperimentState,
   r: { cycle: number; weights: Record<string, Weights>; snapshotVersion: number; decision: DecisionSummary },
 ): ExperimentState {
-  const next: ExperimentState = { ...s, cycle: r.cycle, weights: r.weights, snapshotVersion: r.snapshotVersion, lastDecision: r.decision };
+  const { lastError: _recovered, ...rest } = s;
+  const next: ExperimentState = { ...rest, cycle: r.cycle, weights: r.weights, snapshotVersion: r.snapshotVersion, lastDecision: r.decision };
   if (r.decision.outcome === 'continue' || isFinished(s)) return next;
   return { ...next, phase: 'concluded', winner: r.decision.winner, stopReason: r.decision.rationale };
+}
+
+/** A cycle that failed after its retries: remembered for the status query, retried next interval. */
+export function applyCycleFailure(s: ExperimentState, cycle: number, message: string, at: string): ExperimentState {
+  return { ...s, lastError: { cycle, message: message.slice(0, 500), at } };
 }
 
 export function applyOverride(s: ExperimentState, o: AllocationOverride | undefined): ExperimentState {

@@ -112,8 +112,9 @@ describe('ExperimentWorkflow', () => {
       expect(await rejectionReason(h.executeUpdate(runCycleNowUpdate, { args: [{}] }))).toMatch(/paused/);
       await h.signal(resumeSignal, { actor: 'ops' });
       await waitFor(async () => (await h.query(statusQuery)).phase === 'running', { what: 'resumed' });
+      await cycleDone(h, 2); // resuming runs a catch-up cycle at once
       const r = await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
-      expect(r.cycle).toBe(2);
+      expect(r.cycle).toBe(3);
       await h.signal(stopSignal, { actor: 'ops', reason: 'bad data' });
       expect((await h.result()).phase).toBe('stopped');
       const phases = mock.calls.filter((c) => c.name === 'recordPhaseChange').map((c) => [c.input.phase, c.input.actor, c.input.reason]);
@@ -122,6 +123,18 @@ describe('ExperimentWorkflow', () => {
         ['running', 'ops', 'resumed'],
         ['stopped', 'ops', 'bad data'],
       ]);
+    });
+  });
+
+  it('answers runCycleNow with a cycle that started after the request', async () => {
+    await withWorkflow('run-cycle-fresh', {}, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      const r = await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      expect(r.cycle).toBe(2);
+      // Every collect the answer rests on began after the request was accepted.
+      expect(mock.calls.filter((c) => c.name === 'collectData').map((c) => c.input.cycle)).toEqual([1, 2]);
+      await h.signal(stopSignal, { reason: 'end' });
+      await h.result();
     });
   });
 
@@ -139,6 +152,41 @@ describe('ExperimentWorkflow', () => {
       expect((await h.query(statusQuery)).phase).toBe('running');
       await h.signal(stopSignal, { reason: 'end' });
       await h.result();
+    });
+  });
+
+  it('survives a cycle whose activity fails, retrying it at the next interval', async () => {
+    await withWorkflow('activity-failure', { collectFailures: { count: 2, type: 'Unavailable' } }, { cycleIntervalMs: 300 }, async (h, mock) => {
+      await waitFor(async () => (await h.query(statusQuery)).lastError !== null, { what: 'failure recorded' });
+      const failing = await h.query(statusQuery);
+      expect(failing).toMatchObject({ phase: 'running', cycle: 0, lastError: { cycle: 1, message: expect.stringMatching(/database unavailable/) } });
+      await cycleDone(h, 1);
+      const recovered = await h.query(statusQuery);
+      expect(recovered.lastError).toBeNull();
+      expect(mock.calls.filter((c) => c.name === 'collectData' && c.input.cycle === 1)).toHaveLength(3);
+      await h.signal(stopSignal, { reason: 'end' });
+      expect((await h.result()).phase).toBe('stopped');
+    });
+  });
+
+  it('stops an experiment whose stored configuration is invalid', async () => {
+    await withWorkflow('invalid-config', { collectFailures: { count: 1, type: 'InvalidConfig' } }, {}, async (h, mock) => {
+      const final = await h.result();
+      expect(final.phase).toBe('stopped');
+      expect(final.stopReason).toMatch(/invalid configuration/);
+      expect(mock.calls.find((c) => c.name === 'recordPhaseChange')!.input).toMatchObject({ phase: 'stopped', actor: 'expflow' });
+    });
+  });
+
+  it('concludes while continue-as-new waits for an override to finish', async () => {
+    await withWorkflow('conclude-while-draining', { overrideDelayMs: 1500 }, { continueAsNewEvery: 1, cycleIntervalMs: 200 }, async (h) => {
+      await cycleDone(h, 1);
+      const override = h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.7, treatment: 0.3 } }] });
+      await new Promise((r) => setTimeout(r, 300));
+      const concluded = await h.executeUpdate(concludeUpdate, { args: [{ winner: 'control', reason: 'enough' }] });
+      expect(concluded).toEqual({ phase: 'concluded', winner: 'control' });
+      await override;
+      expect((await h.result()).phase).toBe('concluded');
     });
   });
 
@@ -196,8 +244,9 @@ describe('ExperimentWorkflow', () => {
         return d.runId !== firstRun ? d : null;
       }, { what: 'new run' });
       expect(next.runId).not.toBe(firstRun);
+      await cycleDone(h, 3); // the new run starts with a cycle
       const status = await h.query(statusQuery);
-      expect(status.cycle).toBeGreaterThanOrEqual(2);
+      expect(status.cycle).toBe(3);
       expect(status.override?.weights).toEqual({ control: 0.6, treatment: 0.4 });
       const r = await h.executeUpdate(runCycleNowUpdate, { args: [{}] });
       expect(r.cycle).toBe(status.cycle + 1);

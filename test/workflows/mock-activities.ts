@@ -2,12 +2,17 @@
  * Activity doubles for workflow tests: they record calls and return scripted results. Only our own
  * activity boundary is mocked; the workflows run on the real Temporal dev server.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { DecideResult } from '../../activities/decide.js';
 
 export interface ActivityScript {
   /** Decision returned at a given cycle (default: continue). */
   decisions?: Record<number, Partial<DecideResult>>;
+  /** collectData fails (without retries) this many times first, with this error type. */
+  collectFailures?: { count: number; type: string };
+  /** publishOverride takes this long, to hold an update handler open. */
+  overrideDelayMs?: number;
 }
 
 export function mockActivities(script: ActivityScript = {}) {
@@ -18,7 +23,14 @@ export function mockActivities(script: ActivityScript = {}) {
     return result;
   };
   const activities: Activities = {
-    collectData: async (i) => record('collectData', i, { units: 100 * i.cycle, cells: 4 }),
+    collectData: async (i) => {
+      const f = script.collectFailures;
+      if (f && calls.filter((c) => c.name === 'collectData').length < f.count) {
+        record('collectData', i, null);
+        throw ApplicationFailure.nonRetryable(`database unavailable (scripted)`, f.type);
+      }
+      return record('collectData', i, { units: 100 * i.cycle, cells: 4 });
+    },
     segmentUnits: async (i) => record('segmentUnits', i, { k: 1, sizes: { '0': 100 * i.cycle } }),
     predictSignificance: async (i) => record('predictSignificance', i, { segments: [{ id: 0, cycles: 3, capped: false, source: 'tree' }] }),
     reallocateTraffic: async (i) => {
@@ -30,7 +42,10 @@ export function mockActivities(script: ActivityScript = {}) {
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
-    publishOverride: async (i) => record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } }),
+    publishOverride: async (i) => {
+      if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
+      return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
+    },
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }
