@@ -22,12 +22,6 @@ export function notify(d: ActivityDeps) {
       });
       return { enqueued: 0 };
     }
-    const idempotencyKey = `decision-${decision.decisionId}-webhook`;
-    const row = await d.prisma.notification.upsert({
-      where: { idempotencyKey },
-      create: { decisionId: decision.decisionId, channel: 'webhook', idempotencyKey },
-      update: {},
-    });
     const body = {
       type: 'expflow.decision',
       experiment: experimentKey,
@@ -39,7 +33,23 @@ export function notify(d: ActivityDeps) {
       srm: { pValue: decision.srm.pValue, alarm: decision.srm.alarm },
       decisionId: decision.decisionId,
     };
-    await d.queues.notifications.add('webhook', { notificationId: row.id, url, body }, { jobId: idempotencyKey });
+    await enqueueWebhook(d, { idempotencyKey: `decision-${decision.decisionId}-webhook`, decisionId: decision.decisionId, experimentKey, url, body });
     return { enqueued: 1 };
   };
+}
+
+/**
+ * One Notification row and one BullMQ job per idempotency key (the job id), so a retried activity
+ * neither duplicates the row nor the delivery.
+ */
+export async function enqueueWebhook(
+  d: ActivityDeps,
+  n: { idempotencyKey: string; decisionId: string | null; experimentKey: string; url: string; body: Record<string, unknown> },
+): Promise<void> {
+  const row = await d.prisma.notification.upsert({
+    where: { idempotencyKey: n.idempotencyKey },
+    create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel: 'webhook', idempotencyKey: n.idempotencyKey },
+    update: {},
+  });
+  await d.queues.notifications.add('webhook', { notificationId: row.id, url: n.url, body: n.body }, { jobId: n.idempotencyKey });
 }

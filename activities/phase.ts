@@ -7,6 +7,7 @@ import type { ExperimentPhase, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
+import { enqueueWebhook } from './notify.js';
 import { promotionFor } from '../domain/models/comparison.js';
 
 export interface PhaseChangeInput {
@@ -29,8 +30,19 @@ export function recordPhaseChange(d: ActivityDeps) {
       create: { actor: input.actor, action: `experiment.${input.phase}`, target: input.experimentKey, reason: input.reason, data: { winner: input.winner }, dedupeKey: `${exp.id}:${step}` },
       update: {},
     });
+    const ended = input.phase === 'concluded' || input.phase === 'stopped';
     if (exp.kind === 'model_comparison' && (input.phase === 'concluded' || input.phase === 'stopped')) {
       await settleModelComparison(d, input.experimentKey, promotionFor(input.phase, input.winner), input.reason);
+    }
+    // Webhook consumers learn that an experiment ended however it ended (decision, hand, maxCycles).
+    if (ended && exp.def.config.webhookUrl) {
+      await enqueueWebhook(d, {
+        idempotencyKey: `phase-${exp.id}-${input.seq}-webhook`,
+        decisionId: null,
+        experimentKey: input.experimentKey,
+        url: exp.def.config.webhookUrl,
+        body: { type: 'expflow.experiment_ended', experiment: input.experimentKey, phase: input.phase, winner: input.winner, actor: input.actor, reason: input.reason },
+      });
     }
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');

@@ -15,7 +15,7 @@ export async function writeEvents(pool: Pool, items: OutcomeEvent[]): Promise<nu
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[])
           AS e(event_id, exp_key, unit_id, name, value, context, ts)
      JOIN "Experiment" x ON x.key = e.exp_key
-     ON CONFLICT ("eventId") DO NOTHING`,
+     ON CONFLICT ("experimentId", "eventId") DO NOTHING`,
     [
       items.map((i) => i.eventId),
       items.map((i) => i.experiment),

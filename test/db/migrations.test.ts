@@ -39,7 +39,7 @@ describe('migrations', () => {
       // Idempotency constraints the activities rely on.
       const idx = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename IN ('Event', 'Assignment', 'AllocationSnapshot')`);
       const names = idx.rows.map((r) => r.indexname);
-      expect(names).toContain('Event_eventId_key');
+      expect(names).toContain('Event_experimentId_eventId_key');
       expect(names).toContain('Assignment_experimentId_unitId_key');
       expect(names).toContain('AllocationSnapshot_experimentId_cycle_step_key');
     } finally {

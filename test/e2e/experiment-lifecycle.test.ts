@@ -94,9 +94,12 @@ describe('experiment lifecycle', () => {
     expect(final.outcome).toBe('ship');
     expect(final.statistics.srm.alarm).toBe(false);
 
-    await waitFor(async () => hook.received.length > 0, { what: 'webhook', timeoutMs: 30_000 });
-    const delivered = hook.received[0]!;
+    await waitFor(async () => hook.received.length >= 2, { what: 'webhooks', timeoutMs: 30_000 });
+    const delivered = hook.received.find((w) => w.body.type === 'expflow.decision')!;
     expect(delivered.body.experiment).toBe(key);
+    const ended = hook.received.find((w) => w.body.type === 'expflow.experiment_ended')!;
+    expect(ended.body).toMatchObject({ experiment: key, phase: 'concluded', winner: 'green', actor: 'expflow' });
+    expect(ended.headers['x-expflow-idempotency-key']).toMatch(/^phase-/);
     expect(delivered.body.outcome).toBe('ship');
     expect(delivered.headers['x-expflow-idempotency-key']).toMatch(/^decision-/);
     const notif = await waitFor(async () => {

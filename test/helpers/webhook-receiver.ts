@@ -6,15 +6,19 @@ export interface ReceivedWebhook {
   body: Record<string, unknown>;
 }
 
+/** `failFirst`: how many deliveries of each idempotency key are refused (503) before one is accepted. */
 export async function startWebhookReceiver(opts: { failFirst?: number } = {}): Promise<{ url: string; received: ReceivedWebhook[]; attempts: () => number; close(): Promise<void> }> {
   const received: ReceivedWebhook[] = [];
   let attempts = 0;
+  const perKey = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       attempts++;
-      if (attempts <= (opts.failFirst ?? 0)) {
+      const key = String(req.headers['x-expflow-idempotency-key'] ?? '');
+      perKey.set(key, (perKey.get(key) ?? 0) + 1);
+      if (perKey.get(key)! <= (opts.failFirst ?? 0)) {
         res.writeHead(503).end();
         return;
       }
