@@ -47,11 +47,11 @@ export function recordPhaseChange(d: ActivityDeps) {
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');
     const now = (d.now ?? (() => new Date()))().toISOString();
-    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version) => ({
-      ...base,
+    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version, latest) => ({
+      ...(latest ?? base),
       version,
       phase: input.phase,
-      defaultVariant: input.phase === 'concluded' && input.winner ? input.winner : base.defaultVariant,
+      defaultVariant: input.phase === 'concluded' && input.winner ? input.winner : (latest ?? base).defaultVariant,
       reason: `${input.phase} by ${input.actor}: ${input.reason}`,
       createdAt: now,
     }));
@@ -107,10 +107,10 @@ export function publishOverride(d: ActivityDeps) {
     if (!input.weights) return { version: base.version, weights: Object.fromEntries(base.segments.map((s) => [String(s.id), s.weights])) };
     const weights = input.weights;
     const now = (d.now ?? (() => new Date()))().toISOString();
-    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version) => ({
-      ...base,
+    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version, latest) => ({
+      ...(latest ?? base),
       version,
-      segments: base.segments.map((s) => ({ ...s, weights })),
+      segments: (latest ?? base).segments.map((s) => ({ ...s, weights })),
       reason: `manual override by ${input.actor}: ${input.reason}`,
       createdAt: now,
     }));

@@ -56,11 +56,13 @@ export class AssignService {
       if (previous) await this.sticky.set(req.experiment, req.unitId, JSON.stringify(decision.assignment));
       else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, JSON.stringify(decision.assignment)))) return this.assign(req);
     }
-    return this.log(req, decision.assignment, decision.persist);
+    // Log every enrolled answer, not only the first: if a crash lost the first exposure after its
+    // sticky record was written, the next request restores it (ingest keeps the first per unit).
+    return this.log(req, decision.assignment, decision.assignment.enrolled);
   }
 
-  private log(req: AssignRequest, a: Assignment, isFirst: boolean): AssignResponse {
-    if (a.enrolled && isFirst) {
+  private log(req: AssignRequest, a: Assignment, shouldLog: boolean): AssignResponse {
+    if (a.enrolled && shouldLog) {
       this.exposures.push({
         experiment: req.experiment,
         unitId: req.unitId,

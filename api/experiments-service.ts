@@ -46,22 +46,28 @@ export class ExperimentsService {
       throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
     }
     let created;
+    let auditId: bigint;
     try {
-      created = await prisma.experiment.create({
-        data: {
-          key: input.key,
-          name: input.name,
-          description: input.description,
-          hypothesis: input.hypothesis,
-          kind: input.kind,
-          owner: input.owner,
-          status: 'running',
-          config: { ...input.config, hashVersion: DEFAULT_HASH_VERSION } as object,
-          variants: {
-            create: input.variants.map((v) => ({ key: v.key, name: v.name ?? v.key, payload: v.payload as object, initialWeight: v.weight, isControl: v.control })),
+      [created, auditId] = await prisma.$transaction(async (tx) => {
+        const row = await tx.experiment.create({
+          data: {
+            key: input.key,
+            name: input.name,
+            description: input.description,
+            hypothesis: input.hypothesis,
+            kind: input.kind,
+            owner: input.owner,
+            status: 'running',
+            config: { ...input.config, hashVersion: DEFAULT_HASH_VERSION } as object,
+            variants: {
+              create: input.variants.map((v) => ({ key: v.key, name: v.name ?? v.key, payload: v.payload as object, initialWeight: v.weight, isControl: v.control })),
+            },
           },
-        },
-        include: { variants: true },
+          include: { variants: true },
+        });
+        // The audit entry is written with the row, so a failure later never leaves one without the other.
+        const audit = await tx.auditLog.create({ data: { actor, action: 'experiment.create', target: input.key, reason: input.hypothesis } });
+        return [row, audit.id] as const;
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'P2002') throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
@@ -76,8 +82,13 @@ export class ExperimentsService {
         config: input.config,
       };
       const now = new Date().toISOString();
-      const snapshot = await saveSnapshot(prisma, redis, created.id, { cycle: 0, step: 'initial' }, (version) =>
-        buildSnapshot(def, { version, cycle: 0, phase: 'running', segments: initialSegments(def), segmentFeatures: [], reason: 'initial allocation', now }),
+      const snapshot = await saveSnapshot(
+        prisma,
+        redis,
+        created.id,
+        { cycle: 0, step: 'initial' },
+        (version) => buildSnapshot(def, { version, cycle: 0, phase: 'running', segments: initialSegments(def), segmentFeatures: [], reason: 'initial allocation', now }),
+        { replace: true },
       );
       this.d.onSnapshot?.(snapshot);
       await temporal.workflow.start(experimentWorkflow, {
@@ -104,17 +115,41 @@ export class ExperimentsService {
         ],
         memo: { name: input.name, owner: input.owner },
       });
-      await prisma.auditLog.create({ data: { actor, action: 'experiment.create', target: input.key, reason: input.hypothesis } });
     } catch (e) {
-      // All or nothing: no orphan row or snapshot survives a failed start.
-      await prisma.experiment.delete({ where: { id: created.id } }).catch(() => {});
-      await deleteSnapshot(redis, input.key).catch(() => {});
-      if (e instanceof WorkflowExecutionAlreadyStartedError) {
+      // All or nothing: no row, audit entry, snapshot or workflow survives a failed start.
+      const alreadyStarted = e instanceof WorkflowExecutionAlreadyStartedError;
+      await this.rollbackCreate(input.key, created.id, auditId, { terminateWorkflow: !alreadyStarted });
+      if (alreadyStarted) {
         throw new ApiError(409, 'already_exists', `key: a workflow for experiment '${input.key}' already exists`);
       }
       throw new ApiError(503, 'workflow_unavailable', `could not start the experiment workflow: ${(e as Error).message}`);
     }
     return this.get(input.key);
+  }
+
+  /**
+   * Undoes a create. A start that failed ambiguously (a timeout after the server accepted it) may
+   * have left a workflow running, so it is terminated too, unless the workflow id belonged to
+   * someone else already. Rollback failures are reported, not swallowed.
+   */
+  private async rollbackCreate(key: string, experimentId: string, auditId: bigint, opts: { terminateWorkflow: boolean }) {
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['experiment row', () => this.d.prisma.experiment.delete({ where: { id: experimentId } })],
+      ['audit entry', () => this.d.prisma.auditLog.delete({ where: { id: auditId } })],
+      ['snapshot', () => deleteSnapshot(this.d.redis, key)],
+    ];
+    if (opts.terminateWorkflow) {
+      steps.push(['workflow', () => this.handle(key).terminate('experiment creation rolled back').catch((e: Error) => {
+        if (e.name !== 'WorkflowNotFoundError') throw e;
+      })]);
+    }
+    for (const [what, undo] of steps) {
+      try {
+        await undo();
+      } catch (err) {
+        console.error(`[api] rollback of '${key}' could not remove the ${what}:`, (err as Error).message);
+      }
+    }
   }
 
   async list(filter: { status?: string; limit: number }) {
@@ -146,15 +181,15 @@ export class ExperimentsService {
   }
 
   async signal(key: string, which: 'pause' | 'resume' | 'stop', body: { actor?: string; reason?: string }) {
-    await this.requireExists(key);
+    await this.requireRunning(key);
     const sig = which === 'pause' ? pauseSignal : which === 'resume' ? resumeSignal : stopSignal;
-    await this.handle(key).signal(sig, body);
+    await this.send(() => this.handle(key).signal(sig, body));
     return { signalled: which };
   }
 
   async externalContext(key: string, body: { kind: string; severity: number }) {
-    await this.requireExists(key);
-    await this.handle(key).signal(externalContextSignal, body);
+    await this.requireRunning(key);
+    await this.send(() => this.handle(key).signal(externalContextSignal, body));
     return { signalled: 'externalContext' };
   }
 
@@ -178,8 +213,24 @@ export class ExperimentsService {
   }
 
   private async requireExists(key: string) {
-    const row = await this.d.prisma.experiment.findUnique({ where: { key }, select: { id: true } });
+    const row = await this.d.prisma.experiment.findUnique({ where: { key }, select: { id: true, status: true } });
     if (!row) throw notFound(key);
+    return row;
+  }
+
+  /** Signals to a finished experiment would be accepted by nobody: refuse them with a reason. */
+  private async requireRunning(key: string) {
+    const row = await this.requireExists(key);
+    if (row.status === 'stopped' || row.status === 'concluded') throw new ApiError(409, 'not_running', `key: experiment '${key}' is ${row.status}`);
+  }
+
+  private async send(fn: () => Promise<void>) {
+    try {
+      await fn();
+    } catch (e) {
+      if ((e as Error).name === 'WorkflowNotFoundError') throw new ApiError(409, 'not_running', 'experiment workflow is not running');
+      throw e;
+    }
   }
 
   /** Runs a workflow update; a validator's rejection becomes a 409 with its reason. */

@@ -1,6 +1,7 @@
 /**
- * Buffers exposures (first assignments, with propensity) and sends them to the "events" queue in
- * batches, so logging costs the hot path an array push. A failed flush keeps the batch for the next.
+ * Buffers exposures (assignments, with propensity) and sends them to the "events" queue in batches,
+ * so logging costs the hot path an array push. A failed flush keeps the batch for the next one; on
+ * shutdown the buffer is drained. Ingest keeps the first exposure per unit, so resending is harmless.
  */
 import type { Queue } from 'bullmq';
 import type { EventsJob, ExposureRecord } from '../infra/queues.js';
@@ -14,7 +15,12 @@ export class ExposureLog {
     private readonly queue: Queue<EventsJob>,
     private readonly maxBatch = 500,
     private readonly intervalMs = 100,
+    /** While Redis is unreachable the buffer grows to this many exposures, then drops the oldest. */
+    private readonly maxBuffered = 500_000,
   ) {}
+
+  /** Exposures dropped because the buffer overflowed while the queue was unreachable. */
+  dropped = 0;
 
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.intervalMs);
@@ -40,7 +46,12 @@ export class ExposureLog {
         await this.queue.addBulk(jobs);
       } catch (e) {
         this.buffer = batch.concat(this.buffer);
-        console.error('[api] exposure flush failed; will retry', (e as Error).message);
+        const excess = this.buffer.length - this.maxBuffered;
+        if (excess > 0) {
+          this.buffer.splice(0, excess);
+          this.dropped += excess;
+        }
+        console.error(`[api] exposure flush failed; will retry (${this.buffer.length} buffered, ${this.dropped} dropped)`, (e as Error).message);
       } finally {
         this.flushing = null;
       }
@@ -48,8 +59,12 @@ export class ExposureLog {
     return this.flushing;
   }
 
+  /** Stops the timer and drains the buffer (bounded attempts, so shutdown cannot hang forever). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.flush();
+    for (let attempt = 0; attempt < 20 && (this.buffer.length || this.flushing); attempt++) {
+      await this.flush();
+      if (this.buffer.length) await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }

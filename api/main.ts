@@ -42,7 +42,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
   const models = new ModelsService(prisma, experiments);
   const app = createApp({ experiments, events, models, apiToken: config.apiToken });
-  const server = createApiServer(app, new AssignService(cache, redis, exposures), config.apiToken);
+  const server = createApiServer(app, new AssignService(cache, redis, exposures));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();

@@ -11,21 +11,19 @@ import { assignRequestSchema } from './schemas.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
-export function createApiServer(app: express.Express, assigner: AssignService, apiToken?: string): Server {
+/** Assignment, like events, stays open to apps; API_TOKEN guards the control plane only. */
+export function createApiServer(app: express.Express, assigner: AssignService): Server {
   return createServer((req, res) => {
     if (req.method === 'POST' && (req.url === '/assign' || req.url?.startsWith('/assign?'))) {
-      void handleAssign(req, res, assigner, apiToken);
+      void handleAssign(req, res, assigner);
       return;
     }
     app(req, res);
   });
 }
 
-async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService, apiToken?: string): Promise<void> {
+async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService): Promise<void> {
   try {
-    if (apiToken && req.headers.authorization !== `Bearer ${apiToken}`) {
-      throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
-    }
     const ct = req.headers['content-type'];
     if (!ct || !ct.startsWith('application/json')) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
     const raw = await readBody(req);

@@ -39,10 +39,15 @@ export class SnapshotCache {
     return this.byKey.has(experimentKey);
   }
 
-  /** Installs a snapshot if it is newer than the one held (used on create, before pub/sub arrives). */
+  /**
+   * Installs a snapshot if it is newer than the one held (used on create, before pub/sub arrives),
+   * or belongs to a different experiment under the same key (a different seed: re-created).
+   */
   offer(snapshot: AllocationSnapshot): void {
     const cur = this.byKey.get(snapshot.experimentKey);
-    if (!cur || cur.snapshot.version < snapshot.version) this.byKey.set(snapshot.experimentKey, compileSnapshot(snapshot));
+    if (!cur || cur.snapshot.version < snapshot.version || cur.snapshot.seed !== snapshot.seed) {
+      this.byKey.set(snapshot.experimentKey, compileSnapshot(snapshot));
+    }
   }
 
   forget(experimentKey: string): void {

@@ -22,12 +22,23 @@ redis.call('SADD', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[4], ARGV[3] .. ':' .. ARGV[1])
 return 1`;
 
-/** Stores and announces a snapshot if it is newer than the stored one; returns whether it was. */
-export async function publishSnapshot(redis: Redis, snapshot: AllocationSnapshot): Promise<boolean> {
+const REPLACE_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[3] .. ':' .. ARGV[1])
+return 1`;
+
+/**
+ * Stores and announces a snapshot if it is newer than the stored one; returns whether it was.
+ * `replace` skips the version check: a newly created experiment replaces whatever an earlier one of
+ * the same key left behind.
+ */
+export async function publishSnapshot(redis: Redis, snapshot: AllocationSnapshot, opts: { replace?: boolean } = {}): Promise<boolean> {
   // "version" must be the first numeric field the pattern meets, so serialise it first.
   const { version, ...rest } = snapshot;
   const json = JSON.stringify({ version, ...rest });
-  const res = await redis.eval(CAS_SCRIPT, 2, snapshotKey(snapshot.experimentKey), EXPERIMENTS_SET, version, json, snapshot.experimentKey, SNAPSHOT_CHANNEL);
+  const script = opts.replace ? REPLACE_SCRIPT : CAS_SCRIPT;
+  const res = await redis.eval(script, 2, snapshotKey(snapshot.experimentKey), EXPERIMENTS_SET, version, json, snapshot.experimentKey, SNAPSHOT_CHANNEL);
   return res === 1;
 }
 

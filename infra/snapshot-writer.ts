@@ -13,17 +13,23 @@ export async function saveSnapshot(
   redis: Redis,
   experimentId: string,
   key: { cycle: number; step: string },
-  build: (version: number) => AllocationSnapshot,
+  build: (version: number, latest: AllocationSnapshot | null) => AllocationSnapshot,
+  opts: { replace?: boolean } = {},
 ): Promise<AllocationSnapshot> {
   const snapshot = await prisma.$transaction(async (tx) => {
     const existing = await tx.allocationSnapshot.findUnique({
       where: { experimentId_cycle_step: { experimentId, cycle: key.cycle, step: key.step } },
     });
     if (existing) return existing.snapshot as unknown as AllocationSnapshot;
-    // Serialise version allocation per experiment; the unique (experiment, version) index backs it up.
+    // Serialise writers per experiment; the unique (experiment, version) index backs it up. The
+    // builder sees the newest snapshot as of inside the lock, so concurrent writers (an override
+    // and a phase change) build on each other instead of on a stale base.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${experimentId}))`;
-    const max = await tx.allocationSnapshot.aggregate({ where: { experimentId }, _max: { version: true } });
-    const snap = build((max._max.version ?? 0) + 1);
+    const raced = await tx.allocationSnapshot.findUnique({ where: { experimentId_cycle_step: { experimentId, cycle: key.cycle, step: key.step } } });
+    if (raced) return raced.snapshot as unknown as AllocationSnapshot;
+    const latestRow = await tx.allocationSnapshot.findFirst({ where: { experimentId }, orderBy: { version: 'desc' } });
+    const latest = latestRow ? (latestRow.snapshot as unknown as AllocationSnapshot) : null;
+    const snap = build((latestRow?.version ?? 0) + 1, latest);
     await tx.allocationSnapshot.create({
       data: {
         experimentId,
@@ -37,7 +43,7 @@ export async function saveSnapshot(
     });
     return snap;
   });
-  await publishSnapshot(redis, snapshot);
+  await publishSnapshot(redis, snapshot, opts);
   return snapshot;
 }
 

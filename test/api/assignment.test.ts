@@ -110,6 +110,9 @@ describe('POST /assign', () => {
     await waitFor(async () => (await assign(key, 'later')).enrolled, { what: 'resumed snapshot' });
     expect((await post(`/experiments/${key}/stop`, { reason: 'metric broken' })).status).toBe(202);
     await waitFor(async () => (await assign(key, 'after-stop')).reason === 'stopped', { what: 'stopped snapshot' });
+    const late = await post(`/experiments/${key}/resume`, {});
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toMatch(/is stopped/);
     const audit = await waitFor(async () => {
       const db = new pg.Client({ connectionString: config.databaseUrl });
       await db.connect();

@@ -87,8 +87,10 @@ describe('POST /experiments validation', () => {
       const db = new pg.Client({ connectionString: config.databaseUrl });
       await db.connect();
       const rows = await db.query('SELECT 1 FROM "Experiment" WHERE key = $1', [key]);
+      const audit = await db.query('SELECT 1 FROM "AuditLog" WHERE target = $1', [key]);
       await db.end();
       expect(rows.rowCount).toBe(0);
+      expect(audit.rowCount).toBe(0);
       const redis = createRedis(config.redisUrl);
       expect(await loadSnapshot(redis, key)).toBeNull();
       redis.disconnect();
