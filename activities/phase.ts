@@ -65,6 +65,14 @@ async function settleModelComparison(d: ActivityDeps, experimentKey: string, out
     const challenger = await tx.modelVersion.findFirst({ where: { experimentKey, status: 'candidate' } });
     if (!challenger) return;
     const target = `${challenger.entity}/${challenger.modelType}`;
+    // Promote only over the champion this comparison was run against.
+    const variants = await tx.variant.findMany({ where: { experiment: { key: experimentKey } } });
+    const comparedWith = (variants.find((v) => v.key === 'champion')?.payload as { modelVersionId?: string } | undefined)?.modelVersionId;
+    const current = await tx.modelVersion.findFirst({ where: { entity: challenger.entity, modelType: challenger.modelType, status: 'champion' } });
+    if (outcome === 'promote' && current && current.id !== comparedWith) {
+      outcome = 'reject';
+      reason = `the champion changed during the comparison (now ${current.version}); ${reason}`;
+    }
     if (outcome === 'promote') {
       await tx.modelVersion.updateMany({ where: { entity: challenger.entity, modelType: challenger.modelType, status: 'champion' }, data: { status: 'retired' } });
       await tx.modelVersion.update({ where: { id: challenger.id }, data: { status: 'champion' } });

@@ -18,21 +18,33 @@ export class ModelsService {
 
   async register(input: RegisterModelInput, actor: string) {
     const { entity, modelType, version } = input;
-    const clash = await this.prisma.modelVersion.findUnique({ where: { entity_modelType_version: { entity, modelType, version } } });
-    if (clash) throw new ApiError(409, 'already_exists', `version: ${entity}/${modelType} ${version} is already registered`);
-    const champion = await this.prisma.modelVersion.findFirst({ where: { entity, modelType, status: 'champion' } });
-    if (!champion) {
-      const model = await this.prisma.modelVersion.create({ data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'champion' } });
-      await this.prisma.auditLog.create({ data: { actor, action: 'model.champion', target: `${entity}/${modelType}`, reason: `first version ${version} becomes champion` } });
-      return { model, experiment: null };
-    }
-    const config = input.comparison?.config ?? (await this.previousComparisonConfig(entity, modelType));
-    if (!config) throw new ApiError(400, 'invalid_request', `comparison.config: required for the first comparison of ${entity}/${modelType}`);
-    const key = comparisonKey(entity, modelType, version);
-    const model = await this.prisma.modelVersion.create({
-      data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'candidate', experimentKey: key },
+    // One registration at a time per entity × model type: two concurrent first versions must not
+    // both become champion, and two challengers must not both start against the same champion.
+    const claimed = await this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`${entity}\u001f${modelType}`}))`;
+      const clash = await tx.modelVersion.findUnique({ where: { entity_modelType_version: { entity, modelType, version } } });
+      if (clash) throw new ApiError(409, 'already_exists', `version: ${entity}/${modelType} ${version} is already registered`);
+      const champion = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'champion' } });
+      if (!champion) {
+        const model = await tx.modelVersion.create({ data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'champion' } });
+        await tx.auditLog.create({ data: { actor, action: 'model.champion', target: `${entity}/${modelType}`, reason: `first version ${version} becomes champion` } });
+        return { model, champion: null };
+      }
+      const running = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'candidate' } });
+      if (running) {
+        throw new ApiError(409, 'comparison_running', `version: ${entity}/${modelType} ${running.version} is still being compared with the champion; register again when it ends`);
+      }
+      const model = await tx.modelVersion.create({
+        data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'candidate', experimentKey: comparisonKey(entity, modelType, version) },
+      });
+      return { model, champion };
     });
+    if (!claimed.champion) return { model: claimed.model, experiment: null };
+
+    const { model, champion } = claimed;
     try {
+      const config = input.comparison?.config ?? (await this.previousComparisonConfig(entity, modelType));
+      if (!config) throw new ApiError(400, 'invalid_request', `comparison.config: required for the first comparison of ${entity}/${modelType}`);
       const experiment = await this.experiments.create(
         buildComparison({
           entity,
@@ -47,7 +59,7 @@ export class ModelsService {
       );
       return { model, experiment };
     } catch (e) {
-      await this.prisma.modelVersion.delete({ where: { id: model.id } }).catch(() => {});
+      await this.prisma.modelVersion.delete({ where: { id: model.id } }).catch((err: Error) => console.error('[api] could not undo model registration', err.message));
       throw e;
     }
   }

@@ -55,6 +55,10 @@ describe('model registry', () => {
     expect(third.status, JSON.stringify(third.body)).toBe(201);
     const key3 = third.body.experiment.key as string;
     expect(third.body.experiment.variants.find((v: any) => v.key === 'champion').payload.version).toBe('v2');
+    // One comparison at a time per entity × model type.
+    const busy = await reg('v4');
+    expect(busy.status).toBe(409);
+    expect(busy.body.error.message).toMatch(/v3 is still being compared/);
     const concluded = await post(`/experiments/${key3}/conclude`, { winner: 'champion', reason: 'offline metrics regressed' });
     expect(concluded.status).toBe(200);
     await waitFor(async () => (await models(entity)).find((x) => x.version === 'v3')?.status === 'rejected', { what: 'rejection' });
