@@ -43,7 +43,7 @@ export class ModelsService {
 
     const { model, champion } = claimed;
     try {
-      const config = input.comparison?.config ?? (await this.previousComparisonConfig(entity, modelType));
+      const config = input.comparison?.config ?? (await this.previousComparisonConfig(entity, modelType, model.id));
       if (!config) throw new ApiError(400, 'invalid_request', `comparison.config: required for the first comparison of ${entity}/${modelType}`);
       const experiment = await this.experiments.create(
         buildComparison({
@@ -69,8 +69,11 @@ export class ModelsService {
   }
 
   /** Retraining schedulers usually send only the new version: reuse the last comparison's setup. */
-  private async previousComparisonConfig(entity: string, modelType: string): Promise<ExperimentConfig | null> {
-    const last = await this.prisma.modelVersion.findFirst({ where: { entity, modelType, experimentKey: { not: null } }, orderBy: { createdAt: 'desc' } });
+  private async previousComparisonConfig(entity: string, modelType: string, excludeId: string): Promise<ExperimentConfig | null> {
+    const last = await this.prisma.modelVersion.findFirst({
+      where: { entity, modelType, experimentKey: { not: null }, id: { not: excludeId } },
+      orderBy: { createdAt: 'desc' },
+    });
     if (!last?.experimentKey) return null;
     const exp = await this.prisma.experiment.findUnique({ where: { key: last.experimentKey } });
     const parsed = exp ? experimentConfigSchema.safeParse(exp.config) : null;
