@@ -1,4 +1,5 @@
 /** Step 1: aggregate sufficient statistics in SQL. */
+import { controlVariant } from '../domain/experiment/snapshot.js';
 import { collectCellStats } from '../infra/aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
@@ -13,7 +14,10 @@ export interface CollectPayload {
 export function collectData(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ units: number; cells: number }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const cells = await collectCellStats(d.pool, exp.id, exp.def.config.metrics);
+    // Two-arm contextual experiments randomise each unit with its context leaf's weights: the
+    // cells are split by that treatment share (see collectCellStats).
+    const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
+    const cells = await collectCellStats(d.pool, exp.id, exp.def.config.metrics, { control: controlVariant(exp.def), contextual });
     const primary = exp.def.config.metrics.find((m) => m.role === 'primary')!.key;
     const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
     const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units });

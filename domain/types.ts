@@ -35,6 +35,13 @@ export interface CellStats {
   variant: string;
   segment: number;
   period: number;
+  /**
+   * Randomisation probability of the treatment arm for the units of this cell, rounded to 1e-6;
+   * set only for two-arm contextual experiments, where units of one (segment, period) were served
+   * different context-leaf weights. The analysis stratifies by it and the sample-ratio check takes
+   * its expected shares from it. Absent: every unit of the (segment, period) had the segment's weights.
+   */
+  propensityStratum?: number;
   moments: Moments;
 }
 

@@ -7,17 +7,36 @@ import type { Pool } from 'pg';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
 
+/** How units were randomised, which decides the analysis cells beyond (segment, period). */
+export interface CellDesign {
+  /** The control variant's key. */
+  control: string;
+  /**
+   * Two-arm contextual policy: units of one (segment, period) were served their context leaf's
+   * weights, so each cell is further split by the unit's treatment share (`propensityStratum`).
+   * Never set for multi-arm designs: there a single propensity does not identify the weights.
+   */
+  contextual: boolean;
+}
+
 /**
  * Per-unit metric values: binary = any event, count = number of events, continuous = sum of values.
  * A unit's cell is the segment it was placed in at assignment and the snapshot version it was
  * randomised under: within that cell every unit had the same propensities, which is what makes the
  * stratified estimates unbiased under adaptive allocation. (Later behavioural re-segmentation is
  * kept in SegmentMembership; analysing by it would mix units served different weights.)
+ * Under the contextual policy the units of one (segment, period) had their context leaf's weights,
+ * so the cell is also keyed by the treatment share the unit was randomised with: its logged
+ * propensity for treatment units, 1 − propensity for control units, rounded to 1e-6.
  */
-export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[]): Promise<CellStats[]> {
-  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; n: number; sum: number; ss: number }>(
+export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[], design?: CellDesign): Promise<CellStats[]> {
+  const contextual = design?.contextual === true;
+  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; n: number; sum: number; ss: number }>(
     `WITH a AS (
-       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period
+       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period,
+              CASE WHEN $5::boolean
+                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
+              END AS share
        FROM "Assignment" a
        WHERE a."experimentId" = $1
      ),
@@ -28,22 +47,23 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
      ),
      mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
      y AS (
-       SELECT mt.key, a.variant, a.seg, a.period,
+       SELECT mt.key, a.variant, a.seg, a.period, a.share,
               CASE WHEN mt.type = 'binary' THEN (CASE WHEN ev.c > 0 THEN 1.0 ELSE 0.0 END)
                    WHEN mt.type = 'count' THEN COALESCE(ev.c, 0)
                    ELSE COALESCE(ev.s, 0) END AS y
        FROM a CROSS JOIN mt
        LEFT JOIN ev ON ev."unitId" = a."unitId" AND ev.name = mt.event
      )
-     SELECT key AS metric, variant, seg AS segment, period, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
-     FROM y GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
-    [experimentId, metrics.map((m) => m.key), metrics.map((m) => m.event), metrics.map((m) => m.type)],
+     SELECT key AS metric, variant, seg AS segment, period, share, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
+     FROM y GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
+    [experimentId, metrics.map((m) => m.key), metrics.map((m) => m.event), metrics.map((m) => m.type), contextual, design?.control ?? ''],
   );
   return res.rows.map((r) => ({
     metric: r.metric,
     variant: r.variant,
     segment: r.segment,
     period: r.period,
+    ...(r.share === null ? {} : { propensityStratum: r.share }),
     moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
   }));
 }

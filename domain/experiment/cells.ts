@@ -1,5 +1,5 @@
 /** Reshaping collected cells: pooling periods and segments into per-variant sufficient statistics. */
-import type { CellStats, Moments } from '../types.js';
+import type { CellStats, Moments, Weights } from '../types.js';
 
 const zero = (): Moments => ({ n: 0, sum: 0, sumSquares: 0 });
 
@@ -35,4 +35,57 @@ export function unitsByPeriodSegment(cells: readonly CellStats[], metric: string
     out.set(k, row);
   }
   return out;
+}
+
+/** Units per variant in one randomisation cell: (period, segment[, treatment share]). */
+export interface RandomisationCell {
+  period: number;
+  segment: number;
+  /** Treatment share the units were randomised with (contextual experiments only). */
+  propensityStratum?: number;
+  counts: Record<string, number>;
+}
+
+/** Units per variant in each (period, segment[, propensity stratum]), counted on one metric. */
+export function unitsByRandomisationCell(cells: readonly CellStats[], metric: string): RandomisationCell[] {
+  const out = new Map<string, RandomisationCell>();
+  for (const c of cells) {
+    if (c.metric !== metric) continue;
+    const q = c.propensityStratum ?? undefined;
+    const k = q === undefined ? `${c.period}:${c.segment}` : `${c.period}:${c.segment}:${q}`;
+    const row = out.get(k) ?? { period: c.period, segment: c.segment, ...(q === undefined ? {} : { propensityStratum: q }), counts: {} };
+    row.counts[c.variant] = (row.counts[c.variant] ?? 0) + c.moments.n;
+    out.set(k, row);
+  }
+  return [...out.values()];
+}
+
+/**
+ * The two sides of the sample-ratio check: per randomisation cell, the weights its units were
+ * randomised with and how many there were, plus the observed totals per variant. The weights are
+ * the segment's weights in the snapshot of that period (`segmentWeights`), except for cells with a
+ * propensity stratum (two-arm contextual experiments), whose units had their context leaf's weights
+ * [1 − share, share] for [control, treatment]. Cells whose weights are unknown count as observed only.
+ */
+export function sampleRatioInputs(
+  cells: readonly CellStats[],
+  metric: string,
+  variants: readonly string[],
+  control: string,
+  segmentWeights: (period: number, segment: number) => Weights | undefined,
+): { periods: Array<{ weights: number[]; n: number }>; observed: number[] } {
+  const observed = variants.map(() => 0);
+  const periods: Array<{ weights: number[]; n: number }> = [];
+  for (const cell of unitsByRandomisationCell(cells, metric)) {
+    const n = variants.reduce((a, v) => a + (cell.counts[v] ?? 0), 0);
+    variants.forEach((v, i) => (observed[i]! += cell.counts[v] ?? 0));
+    const q = cell.propensityStratum;
+    if (q !== undefined && variants.length === 2) {
+      periods.push({ weights: variants.map((v) => (v === control ? 1 - q : q)), n });
+      continue;
+    }
+    const w = segmentWeights(cell.period, cell.segment);
+    if (w) periods.push({ weights: variants.map((v) => w[v] ?? 0), n });
+  }
+  return { periods, observed };
 }

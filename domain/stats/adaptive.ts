@@ -56,7 +56,10 @@ export interface StratifiedOptions {
    * 'inverse-variance': w = 1/V̂_s, most efficient but correlated with the estimates at small n.
    */
   weighting?: StratumWeighting;
-  /** 'period' (default) pools segments within a period; 'segment-period' stratifies by both. */
+  /**
+   * 'period' (default) pools segments within a period; 'segment-period' stratifies by both. Either
+   * way, cells with a `propensityStratum` are also split by it.
+   */
   strata?: 'period' | 'segment-period';
 }
 
@@ -89,11 +92,17 @@ function armVariance(m: Moments, metricType: MetricType): number {
   return metricType === 'binary' ? proportionVarianceOf(m) : sampleVarianceOf(m);
 }
 
-/** Sums moments of cells per stratum and variant for one metric. */
+/**
+ * Sums moments of cells per stratum and variant for one metric. Cells that carry a
+ * `propensityStratum` (contextual experiments) are further split by it: units randomised with
+ * different treatment shares must not be compared in one stratum, or the arm with more traffic in
+ * the high-baseline contexts looks better (or worse) with no effect at all.
+ */
 function groupByStratum(cells: readonly CellStats[], strata: 'period' | 'segment-period'): Map<string, Map<string, Moments>> {
   const out = new Map<string, Map<string, Moments>>();
   for (const c of cells) {
-    const key = strata === 'period' ? `p${c.period}` : `s${c.segment}:p${c.period}`;
+    const base = strata === 'period' ? `p${c.period}` : `s${c.segment}:p${c.period}`;
+    const key = c.propensityStratum == null ? base : `${base}:q${c.propensityStratum}`;
     const byVariant = out.get(key) ?? new Map<string, Moments>();
     byVariant.set(c.variant, addMoments(byVariant.get(c.variant) ?? emptyMoments(), c.moments));
     out.set(key, byVariant);

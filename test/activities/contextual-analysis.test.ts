@@ -1,0 +1,107 @@
+/**
+ * Collect → decide for a contextual experiment on real Postgres: cells are split by the treatment
+ * share each unit was randomised with, the decision is not biased by pooling context leaves, and
+ * the sample-ratio check expects the leaf shares, not the segment's weights.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type Activities } from '../../activities/index.js';
+import type { CollectPayload } from '../../activities/collect.js';
+import { writeEvents, writeExposures } from '../../infra/ingest.js';
+import { createPool } from '../../infra/pg.js';
+import { createPrisma } from '../../infra/prisma.js';
+import { createQueues, type Queues } from '../../infra/queues.js';
+import { createRedis } from '../../infra/redis.js';
+import { createExperimentRow } from '../helpers/fixtures.js';
+import { testConfig, uniqueSuffix } from '../helpers/services.js';
+
+const config = testConfig();
+const prisma = createPrisma(config.databaseUrl);
+const pool = createPool(config.databaseUrl);
+const redis = createRedis(config.redisUrl);
+const bull = createRedis(config.redisUrl, { forBullmq: true });
+let queues: Queues;
+let acts: Activities;
+
+beforeAll(() => {
+  queues = createQueues(bull);
+  acts = createActivities({ prisma, pool, redis, queues });
+});
+afterAll(async () => {
+  await queues.close();
+  await prisma.$disconnect();
+  await pool.end();
+  redis.disconnect();
+  bull.disconnect();
+});
+
+const experiment = (key: string, policy: Record<string, unknown>) => ({
+  key,
+  name: key,
+  kind: 'ab',
+  owner: 'tests',
+  variants: [
+    { key: 'control', weight: 0.5, control: true },
+    { key: 'treatment', weight: 0.5 },
+  ],
+  config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], policy },
+});
+
+/**
+ * A/A data as the contextual policy serves it, in the initial snapshot's period: leaf A (baseline
+ * 10%) gives treatment 20% of its units, leaf B (baseline 30%) 50%. Exactly proportional counts and
+ * rates, so any lift is pure pooling bias.
+ */
+async function seedLeaves(key: string, version: number) {
+  const now = new Date().toISOString();
+  const exposures = [];
+  const events = [];
+  let i = 0;
+  for (const leaf of [{ share: 0.2, base: 0.1, units: 5000 }, { share: 0.5, base: 0.3, units: 5000 }]) {
+    const nt = leaf.share * leaf.units;
+    for (const [variant, n] of [['treatment', nt], ['control', leaf.units - nt]] as const) {
+      for (let j = 0; j < n; j++, i++) {
+        const unitId = `${key}-u${i}`;
+        exposures.push({ experiment: key, unitId, variant, propensity: variant === 'treatment' ? leaf.share : 1 - leaf.share, segment: 0, snapshotVersion: version, context: { tenure: leaf.share }, assignedAt: now });
+        if (j < Math.round(leaf.base * n)) events.push({ eventId: `${unitId}-conv`, experiment: key, unitId, name: 'purchase', value: 1, timestamp: now, context: {} });
+      }
+    }
+  }
+  for (let k = 0; k < exposures.length; k += 2000) await writeExposures(pool, exposures.slice(k, k + 2000));
+  for (let k = 0; k < events.length; k += 2000) await writeEvents(pool, events.slice(k, k + 2000));
+}
+
+describe('contextual experiments: propensity strata', () => {
+  it('collect splits cells by treatment share; decide neither ships the pooling bias nor alarms SRM', async () => {
+    const key = `act-ctxstrata-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, experiment(key, { kind: 'contextual', features: ['tenure'] }));
+    const version = (await prisma.allocationSnapshot.findFirst({ where: { experimentId: exp.id }, orderBy: { version: 'desc' } }))!.version;
+    await seedLeaves(key, version);
+    const ref = { experimentKey: key, cycle: 1 };
+    await acts.collectData(ref);
+    const collected = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } }))!.payload as unknown as CollectPayload;
+    expect(collected.cells.map((c) => [c.variant, c.propensityStratum, c.moments.n])).toEqual([
+      ['control', 0.2, 4000],
+      ['control', 0.5, 2500],
+      ['treatment', 0.2, 1000],
+      ['treatment', 0.5, 2500],
+    ]);
+    await acts.segmentUnits(ref);
+    const decision = await acts.decide(ref);
+    expect(decision.outcome).toBe('continue');
+    const stats = (await prisma.decision.findFirst({ where: { experimentId: exp.id } }))!.statistics as any;
+    expect(stats.arms[0].estimate).toBeCloseTo(0, 9);
+    expect(stats.srm.alarm).toBe(false);
+    expect(stats.srm.expected[0]).toBeCloseTo(6500, 6);
+  });
+
+  it('a non-contextual experiment keeps its cells without a stratum', async () => {
+    const key = `act-ctxnone-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, experiment(key, { kind: 'fixed' }));
+    const version = (await prisma.allocationSnapshot.findFirst({ where: { experimentId: exp.id }, orderBy: { version: 'desc' } }))!.version;
+    await seedLeaves(key, version);
+    await acts.collectData({ experimentKey: key, cycle: 1 });
+    const collected = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } }))!.payload as unknown as CollectPayload;
+    expect(collected.cells).toHaveLength(2);
+    expect(collected.cells.every((c) => !('propensityStratum' in c))).toBe(true);
+  });
+});
