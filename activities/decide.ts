@@ -1,16 +1,17 @@
 /**
  * Step 6: the decision. Always-valid (sequential) analysis of every arm against control on the
  * primary and guardrail metrics, period-stratified so adaptive allocation does not bias it, Holm
- * across arms × metrics; segment-level conclusions with a correction across segments × arms; and a
- * sample-ratio check against the weights in force over time. One Decision row per cycle.
+ * across arms × metrics; segment-level conclusions, stratified the same way within each segment,
+ * with Holm across every segment × arm ever tested; and a sample-ratio check against the weights
+ * each unit was randomised with. One Decision row per cycle.
  */
 import { decideExperiment, type ExperimentDecision } from '../domain/decision/index.js';
-import { poolByVariant, unitsByPeriodSegment } from '../domain/experiment/cells.js';
+import { sampleRatioInputs } from '../domain/experiment/cells.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
-import { mixtureSequentialInterval } from '../domain/segment-rules/always-valid.js';
-import { decideSegmentArms, type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
+import { type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
+import { segmentArmKey, segmentLevelDecisions } from '../domain/segment-rules/segment-evidence.js';
 import { checkSampleRatio, type SampleRatioCheck } from '../domain/stats/srm.js';
-import type { AllocationSnapshot } from '../domain/types.js';
+import type { AllocationSnapshot, MetricSpec } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
@@ -25,8 +26,13 @@ export interface DecidePayload {
   segmentDecisions: SegmentArmDecision[];
   /** Segment × arm conclusions first reached at this look (notified once, not every cycle). */
   newSegmentConclusions: number;
-  /** Running minimum of each segment × arm always-valid p-value, carried to the next look. */
+  /**
+   * Running minimum of each segment × arm always-valid p-value, carried to the next look. Every key
+   * ever tested stays here (and in the Holm family), also after its segment disappears.
+   */
   segmentPMin: Record<string, number>;
+  /** Mixture sd of each segment × arm's mSPRT, fixed at the key's first look and carried (absent in payloads written before it existed). */
+  segmentTau?: Record<string, number>;
   srm: SampleRatioCheck;
 }
 
@@ -57,7 +63,7 @@ export function decide(d: ActivityDeps) {
     const control = controlVariant(exp.def);
     const primary = config.metrics.find((m) => m.role === 'primary')!;
 
-    const srm = await sampleRatioCheck(d, exp.id, collected, primary.key, variants);
+    const srm = await sampleRatioCheck(d, exp.id, collected, primary.key, variants, control);
     const decision = decideExperiment({
       metrics: config.metrics,
       cells: collected.cells,
@@ -79,10 +85,12 @@ export function decide(d: ActivityDeps) {
     }
 
     const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
-    const { decisions: segmentDecisions, pMin } =
-      segmented.enabled && segmented.segments.length > 1
-        ? segmentLevel(collected, segmented, primary.key, variants, control, config.alpha, primary.direction, previous?.segmentPMin ?? {})
-        : { decisions: [], pMin: {} };
+    // Once tested, a segment × arm stays in the family, so a cycle with fewer segments still runs it.
+    const tested = Object.keys(previous?.segmentPMin ?? {}).length > 0;
+    const { decisions: segmentDecisions, state } =
+      segmented.enabled && (segmented.segments.length > 1 || tested)
+        ? segmentLevel(collected, segmented, primary, variants, control, config.alpha, previous)
+        : { decisions: [], state: { pMin: {}, tau: {} } };
     const concluded = segmentDecisions.filter((s) => s.outcome !== 'none');
     if (concluded.length) rationale += ` Segments: ${concluded.map((s) => s.reason).join('; ')}.`;
     const before = new Set((previous?.segmentDecisions ?? []).filter((s) => s.outcome !== 'none').map((s) => `${s.segmentId}:${s.arm}:${s.outcome}`));
@@ -99,54 +107,52 @@ export function decide(d: ActivityDeps) {
       },
       update: {},
     });
-    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: pMin, srm };
+    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: state.pMin, segmentTau: state.tau, srm };
     return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload));
   };
 }
 
-/** Per segment × arm always-valid p-values (running minimum across looks), corrected by Holm. */
+/**
+ * Per segment × arm always-valid p-values (running minimum across looks), corrected by Holm across
+ * every key ever tested: stratified effects, τ fixed per key at its first look (see
+ * domain/segment-rules/segment-evidence.ts).
+ */
 function segmentLevel(
   collected: CollectPayload,
   segmented: SegmentPayload,
-  metric: string,
+  metric: MetricSpec,
   variants: string[],
   control: string,
   alpha: number,
-  direction: 'increase' | 'decrease',
-  previousPMin: Record<string, number>,
+  previous: DecidePayload | undefined,
 ) {
-  const evidence = [];
-  const pMin: Record<string, number> = {};
-  for (const s of segmented.segments) {
-    const arms = poolByVariant(collected.cells, metric, variants, s.id);
-    const c = arms[control]!;
-    const scale = c.n > 0 ? Math.abs(c.sum / c.n) : 0;
-    for (const arm of variants) {
-      if (arm === control) continue;
-      const iv = mixtureSequentialInterval(c, arms[arm]!, alpha, Math.max(0.1 * scale, 1e-9));
-      const key = `${s.id}:${arm}`;
-      const p = Math.min(previousPMin[key] ?? 1, Number.isFinite(iv.pValue) ? iv.pValue : 1);
-      pMin[key] = p;
-      evidence.push({ segmentId: s.id, arm, estimate: Number.isFinite(iv.estimate) ? iv.estimate : 0, pValue: p });
-    }
-  }
-  return { decisions: decideSegmentArms(evidence, { alpha, method: 'holm', direction }), pMin };
+  const estimate: Record<string, number> = {};
+  for (const e of previous?.segmentDecisions ?? []) if (Number.isFinite(e.estimate)) estimate[segmentArmKey(e.segmentId, e.arm)] = e.estimate;
+  return segmentLevelDecisions({
+    cells: collected.cells,
+    metric,
+    // One segment is the whole experiment (judged by the experiment rule): only carried keys then.
+    segments: segmented.segments.length > 1 ? segmented.segments.map((s) => s.id) : [],
+    variants,
+    control,
+    alpha,
+    previous: { pMin: previous?.segmentPMin ?? {}, tau: previous?.segmentTau ?? {}, estimate },
+  });
 }
 
-/** Expected counts come from the weights of the snapshot each unit was randomised under. */
-async function sampleRatioCheck(d: ActivityDeps, experimentId: string, collected: CollectPayload, metric: string, variants: string[]) {
+/**
+ * Expected counts come from the weights each unit was randomised with: its segment's weights in the
+ * snapshot of its period, or — two-arm contextual experiments — its context leaf's treatment share
+ * (the cell's propensity stratum).
+ */
+async function sampleRatioCheck(d: ActivityDeps, experimentId: string, collected: CollectPayload, metric: string, variants: string[], control: string) {
   const rows = await d.prisma.allocationSnapshot.findMany({ where: { experimentId }, select: { version: true, snapshot: true } });
   const byVersion = new Map(rows.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot]));
-  const observed = variants.map(() => 0);
-  const periods = [];
-  for (const [key, counts] of unitsByPeriodSegment(collected.cells, metric)) {
-    const [period, segment] = key.split(':').map(Number) as [number, number];
-    const seg = byVersion.get(period)?.segments.find((s) => s.id === segment) ?? byVersion.get(period)?.segments[0];
-    const n = variants.reduce((a, v) => a + (counts[v] ?? 0), 0);
-    variants.forEach((v, i) => (observed[i]! += counts[v] ?? 0));
-    if (seg) periods.push({ weights: variants.map((v) => seg.weights[v] ?? 0), n });
-  }
-  return checkSampleRatio({ periods, observed });
+  const segmentWeights = (period: number, segment: number) => {
+    const snap = byVersion.get(period);
+    return (snap?.segments.find((s) => s.id === segment) ?? snap?.segments[0])?.weights;
+  };
+  return checkSampleRatio(sampleRatioInputs(collected.cells, metric, variants, control, segmentWeights));
 }
 
 /** Replaces NaN and ±Infinity with null so the payload survives JSON columns and Temporal. */

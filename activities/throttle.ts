@@ -1,11 +1,13 @@
 /**
  * Step 5: throttle or terminate segments (too small, harm beyond margin on an always-valid bound,
- * over budget, futile) and set coverage ∝ 1/predicted time. Every change is audited with its reason
+ * over budget, futile) and set coverage ∝ 1/predicted time. The bounds are built on each segment's
+ * period-stratified effect, as the decide step's segment conclusions are. Every change is audited with its reason
  * and goes into a new snapshot; terminated segments are served control.
  */
 import { poolByVariant } from '../domain/experiment/cells.js';
 import { servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
+import { segmentArmKey, segmentEffects } from '../domain/segment-rules/segment-evidence.js';
 import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
 import type { SegmentStatus, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
@@ -44,19 +46,28 @@ export function throttleOrTerminate(d: ActivityDeps) {
         const predictions = new Map(predicted.segments.map((s) => [s.id, s]));
         // Segments that concluded on their own are served their answer; the rules no longer apply.
         const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
-        const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], controlVariant(exp.def));
+        const control = controlVariant(exp.def);
+        const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
         const results = evaluateSegments({
           segments: segmented.segments.filter((s) => !concluded.has(s.id)).map((s) => ({
             id: s.id,
             size: s.size,
             accrualPerCycle: predictions.get(s.id)?.features.accrualPerCycle ?? 0,
             arms: poolByVariant(collected.cells, primary.key, variants, s.id),
+            // Harm and futility on the period-stratified effect (pooled moments are Simpson-biased
+            // once the bandit has moved the weights), with the τ the decide step fixed for the key.
+            effects: Object.fromEntries(
+              Object.entries(segmentEffects(collected.cells, { metric: primary.key, metricType: primary.type, segment: s.id, control, variants })).map(([arm, e]) => {
+                const tau = prevDecision?.segmentTau?.[segmentArmKey(s.id, arm)];
+                return [arm, { ...e, ...(tau !== undefined && tau !== null && tau > 0 ? { tau } : {}) }];
+              }),
+            ),
             prediction: predictions.get(s.id)?.prediction ?? null,
             previousStatus: (rows.get(s.id)?.status ?? 'active') as SegmentStatus,
             previousCoverage: rows.get(s.id)?.coverage ?? 1,
           })),
           config: {
-            control: controlVariant(exp.def),
+            control,
             direction: primary.direction,
             minCoverage: config.segmentation.minCoverage,
             minSegmentSize: config.segmentation.minSegmentSize,

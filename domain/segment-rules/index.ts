@@ -3,3 +3,4 @@ export * from './always-valid.js';
 export * from './coverage.js';
 export * from './throttle-rules.js';
 export * from './segment-decisions.js';
+export * from './segment-evidence.js';

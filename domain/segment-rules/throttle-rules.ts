@@ -5,7 +5,10 @@
  *   1. terminated stays terminated (a segment that went to control does not come back silently);
  *   2. too small: fewer than `minSegmentSize` units — it can never reach a decision;
  *   3. harm: some treatment arm's always-valid interval lies entirely beyond −margin in the bad
- *      direction (a proven guardrail breach; valid at every look, so checking every cycle is fine);
+ *      direction (a proven guardrail breach; valid at every look, so checking every cycle is fine).
+ *      The intervals come from `effects` when given — the period-stratified difference, as the
+ *      throttle activity supplies it — else from the pooled moments, which only a fixed allocation
+ *      leaves unbiased;
  *   4. futility: every arm's always-valid interval lies inside ±MDE — whatever the truth, it is
  *      smaller than what the experiment was designed to find;
  *   5. budget: even the optimistic prediction at full coverage — the `budgetQuantile` residual
@@ -24,7 +27,7 @@
  */
 import type { Moments, SegmentStatus } from '../types.js';
 import type { SignificancePrediction } from '../prediction/tree-model.js';
-import { mixtureSequentialInterval, type AlwaysValidInterval } from './always-valid.js';
+import { mixtureIntervalFromEffect, mixtureSequentialInterval, type AlwaysValidInterval, type EffectEvidence } from './always-valid.js';
 import { computeCoverage } from './coverage.js';
 
 /** Which rule set the outcome. */
@@ -37,8 +40,19 @@ export interface SegmentRuleInput {
   size: number;
   /** Units per cycle the segment would send at full coverage. */
   accrualPerCycle: number;
-  /** Sufficient statistics of the primary metric per variant, in this segment. */
+  /**
+   * Sufficient statistics of the primary metric per variant, in this segment (pooled over periods):
+   * the control mean scales τ and the margins, the arm sizes gate the budget rule, and — when
+   * `effects` is absent — the intervals come from them.
+   */
   arms: Record<string, Moments>;
+  /**
+   * Per treatment arm, the treatment − control effect and its variance to build the always-valid
+   * intervals from, instead of the pooled moments: the period-stratified difference, which adaptive
+   * allocation does not bias. `tau` (absolute) overrides the segment's τ for that arm, so the
+   * interval uses the same fixed mixture as the decide step's segment conclusions.
+   */
+  effects?: Record<string, EffectEvidence & { tau?: number }>;
   /** Prediction at full coverage; null when none could be made. */
   prediction: SignificancePrediction | null;
   previousStatus: SegmentStatus;
@@ -160,9 +174,14 @@ export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResul
     const tau = seg.tau ?? Math.max((config.tauRelative ?? 0.1) * scale, 1e-9);
     const intervals: Record<string, AlwaysValidInterval> = {};
     const lenient: Record<string, AlwaysValidInterval> = {};
+    const interval = (arm: string, a: number): AlwaysValidInterval => {
+      const effect = seg.effects?.[arm];
+      if (seg.effects) return effect ? mixtureIntervalFromEffect(effect, a, effect.tau ?? tau) : emptyInterval();
+      return control ? mixtureSequentialInterval(control, seg.arms[arm]!, a, tau) : emptyInterval();
+    };
     for (const arm of treatments) {
-      intervals[arm] = control ? mixtureSequentialInterval(control, seg.arms[arm]!, harmAlpha, tau) : emptyInterval();
-      if (likelyAlpha > 0) lenient[arm] = control ? mixtureSequentialInterval(control, seg.arms[arm]!, likelyAlpha, tau) : emptyInterval();
+      intervals[arm] = interval(arm, harmAlpha);
+      if (likelyAlpha > 0) lenient[arm] = interval(arm, likelyAlpha);
     }
 
     if (seg.previousStatus === 'terminated') {

@@ -270,6 +270,10 @@ describe('activities', () => {
     const decision = await acts.decide(ref1);
     expect(decision.segmentConclusions).toBe(1);
     expect(decision.rationale).toMatch(new RegExp(`segment ${heavySegment} treatment: better, ship`));
+    // τ of each segment × arm mSPRT is fixed at its first look and carried with the running minima.
+    const decided = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'decide' } } }))!.payload as any;
+    expect(Object.keys(decided.segmentTau).sort()).toEqual(Object.keys(decided.segmentPMin).sort());
+    expect(Object.keys(decided.segmentPMin)).toContain(`${heavySegment}:treatment`);
 
     const ref2 = { experimentKey: key, cycle: 2 };
     await acts.collectData(ref2);
@@ -288,5 +292,9 @@ describe('activities', () => {
     // Whatever throttling did to other segments, the concluded one still serves its winner.
     const served = (await loadSnapshot(redis, key))!.segments.find((s) => s.id === heavySegment)!;
     expect(served).toMatchObject({ status: 'active', weights: { control: 0, treatment: 1 } });
+    await acts.decide(ref2);
+    const decided2 = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 2, step: 'decide' } } }))!.payload as any;
+    for (const [k, tau] of Object.entries(decided.segmentTau)) expect(decided2.segmentTau[k]).toBe(tau);
+    for (const [k, p] of Object.entries(decided.segmentPMin)) expect(decided2.segmentPMin[k]).toBeLessThanOrEqual(p as number);
   });
 });
