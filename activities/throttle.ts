@@ -102,11 +102,11 @@ export function throttleOrTerminate(d: ActivityDeps) {
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('no snapshot to throttle');
     const byId = new Map(payload.results.map((r) => [r.id, r]));
-    const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'throttle' }, (version) => ({
-      ...base,
+    const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'throttle' }, (version, latest) => ({
+      ...(latest ?? base),
       version,
       cycle,
-      segments: base.segments.map((s) => {
+      segments: (latest ?? base).segments.map((s) => {
         const r = byId.get(s.id);
         return r ? { ...s, status: r.status, coverage: r.status === 'terminated' ? 0 : r.coverage * config.coverage } : s;
       }),
