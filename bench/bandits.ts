@@ -14,6 +14,7 @@
  *
  * BENCH_RUNS overrides the run count of scenario 1 (default 100); prints a table and a JSON line.
  */
+import { POLICY_COLUMNS, alignColumns, policyCells } from '../domain/allocation/simulate-report.js';
 import { type PolicySummary, type ScenarioInput, parseScenario, simulateScenario } from '../domain/allocation/index.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100);
@@ -97,28 +98,9 @@ const checks = {
     by(ctx.policies, 'contextual').decision === by(ctx.policies, 'thompson').decision,
 };
 
-const header = ['scenario', 'δ', 'policy', 'runs', 'regret mean ± sd', 'best-arm share', 'harm', 'decision', 'correct'];
 const rows: string[][] = [];
-for (const r of [d1, d1000, ctx]) {
-  for (const p of r.policies) {
-    rows.push([
-      r.scenario,
-      String(r.batchSize),
-      p.label,
-      String(p.runs),
-      `${p.regretMean.toFixed(1)} ± ${p.regretSd.toFixed(1)}`,
-      `${(100 * p.bestArmShare).toFixed(1)}%`,
-      p.harmMean.toFixed(1),
-      `${p.decision} (${p.decisionCount}/${p.runs})`,
-      `${(100 * p.correctRate).toFixed(0)}%`,
-    ]);
-  }
-}
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-console.log(line(header));
-console.log(line(widths.map((w) => '-'.repeat(w))));
-for (const r of rows) console.log(line(r));
+for (const r of [d1, d1000, ctx]) for (const p of r.policies) rows.push([r.scenario, String(r.batchSize), ...policyCells(p)]);
+for (const l of alignColumns(['scenario', 'δ', ...POLICY_COLUMNS], rows)) console.log(l);
 console.log(
   `\nbatched/unbatched Thompson regret = ${(ts1000.regretMean / ts1.regretMean).toFixed(3)} (goal ≤ 1.2); ` +
     `contextual/Thompson harm = ${(by(ctx.policies, 'contextual').harmMean / by(ctx.policies, 'thompson').harmMean).toFixed(3)} (goal ≤ 0.5)`,

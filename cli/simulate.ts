@@ -3,6 +3,7 @@
  * Runs the scenario's policies over synthetic arms (domain/allocation/simulate.ts) and prints a
  * table plus a final JSON line (`--json`: the JSON only). Exit 2 on bad arguments or scenario.
  */
+import { POLICY_COLUMNS, alignColumns, policyCells } from '../domain/allocation/simulate-report.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type ScenarioResult, parseScenario, simulateScenario } from '../domain/allocation/index.js';
@@ -48,24 +49,8 @@ function main(): void {
 }
 
 function formatTable(r: ScenarioResult, elapsedMs: number): string {
-  const head = ['policy', 'runs', 'regret (mean ± sd)', 'best-arm share', 'harm vs control', 'decision', 'correct'];
-  const rows = r.policies.map((p) => [
-    p.label,
-    String(p.runs),
-    `${p.regretMean.toFixed(1)} ± ${p.regretSd.toFixed(1)}`,
-    `${(100 * p.bestArmShare).toFixed(1)}%`,
-    p.harmMean.toFixed(1),
-    `${p.decision} (${p.decisionCount}/${p.runs})`,
-    `${(100 * p.correctRate).toFixed(0)}%`,
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n';
-  return (
-    `scenario ${r.scenario}: horizon ${r.horizon}, batch ${r.batchSize}, best arm ${r.bestArm} (${elapsedMs} ms)\n` +
-    line(head) +
-    line(widths.map((w) => '-'.repeat(w))) +
-    rows.map(line).join('')
-  );
+  const title = `scenario ${r.scenario}: horizon ${r.horizon}, batch ${r.batchSize}, best arm ${r.bestArm} (${elapsedMs} ms)`;
+  return [title, ...alignColumns(POLICY_COLUMNS, r.policies.map(policyCells))].join('\n') + '\n';
 }
 
 main();

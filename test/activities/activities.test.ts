@@ -3,37 +3,17 @@
  * once per (experiment, cycle, step), and a retry writes nothing twice.
  */
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type Activities } from '../../activities/index.js';
+import { describe, expect, it } from 'vitest';
 import { assign } from '../../domain/assignment/assign.js';
 import { writeEvents } from '../../infra/ingest.js';
-import { createPool } from '../../infra/pg.js';
-import { createPrisma } from '../../infra/prisma.js';
-import { NOTIFICATIONS_QUEUE, createQueues, type Queues } from '../../infra/queues.js';
-import { createRedis } from '../../infra/redis.js';
+import { NOTIFICATIONS_QUEUE } from '../../infra/queues.js';
 import { loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
 import { createExperimentRow, seedUnits } from '../helpers/fixtures.js';
-import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { uniqueSuffix } from '../helpers/services.js';
+import { useActivities } from '../helpers/activity-deps.js';
 
-const config = testConfig();
-const prisma = createPrisma(config.databaseUrl);
-const pool = createPool(config.databaseUrl);
-const redis = createRedis(config.redisUrl);
-const bull = createRedis(config.redisUrl, { forBullmq: true });
-let queues: Queues;
-let acts: Activities;
-
-beforeAll(() => {
-  queues = createQueues(bull);
-  acts = createActivities({ prisma, pool, redis, queues });
-});
-afterAll(async () => {
-  await queues.close();
-  await prisma.$disconnect();
-  await pool.end();
-  redis.disconnect();
-  bull.disconnect();
-});
+const env = useActivities();
+const { prisma, pool, redis, bull } = env;
 
 const baseExperiment = (key: string, config: Record<string, unknown> = {}) => ({
   key,
@@ -57,7 +37,7 @@ describe('activities', () => {
       ],
     }));
     await seedUnits(pool, { experiment: key, n: 1000, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.2 }, seed: 1, extra: (i) => (i % 10 === 0 ? [{ name: 'revenue', value: 2.5 }, { name: 'revenue', value: 1.5 }] : []) });
-    const first = await acts.collectData({ experimentKey: key, cycle: 1 });
+    const first = await env.acts.collectData({ experimentKey: key, cycle: 1 });
     expect(first.units).toBe(1000);
 
     const stored = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } });
@@ -77,7 +57,7 @@ describe('activities', () => {
 
     // New data after the step ran does not change a retried step's output.
     await writeEvents(pool, [{ eventId: `${key}-late`, experiment: key, unitId: `${key}-u1`, name: 'purchase', value: 1, timestamp: new Date().toISOString(), context: {} }]);
-    const retry = await acts.collectData({ experimentKey: key, cycle: 1 });
+    const retry = await env.acts.collectData({ experimentKey: key, cycle: 1 });
     expect(retry).toEqual(first);
     expect(await prisma.cycleStats.count({ where: { experimentId: exp.id } })).toBe(1);
   });
@@ -88,13 +68,13 @@ describe('activities', () => {
     await seedUnits(pool, { experiment: key, n: 6000, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.18 }, seed: 2 });
     const ref = { experimentKey: key, cycle: 1 };
     const runCycle = async () => {
-      await acts.collectData(ref);
-      await acts.segmentUnits(ref);
-      await acts.predictSignificance(ref);
-      const alloc = await acts.reallocateTraffic({ ...ref, override: null, externalEvents: [] });
-      await acts.throttleOrTerminate(ref);
-      const decision = await acts.decide(ref);
-      const notified = await acts.notify(ref);
+      await env.acts.collectData(ref);
+      await env.acts.segmentUnits(ref);
+      await env.acts.predictSignificance(ref);
+      const alloc = await env.acts.reallocateTraffic({ ...ref, override: null, externalEvents: [] });
+      await env.acts.throttleOrTerminate(ref);
+      const decision = await env.acts.decide(ref);
+      const notified = await env.acts.notify(ref);
       return { alloc, decision, notified };
     };
     const a = await runCycle();
@@ -140,7 +120,7 @@ describe('activities', () => {
         ? [...Array.from({ length: 8 }, () => ({ name: 'click', value: 1 })), { name: 'dwell', value: 100 + 40 * spread(i) }]
         : [{ name: 'click', value: 1 }, { name: 'dwell', value: 3 + 5 * spread(i) }]),
     });
-    const first = await acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    const first = await env.acts.segmentUnits({ experimentKey: key, cycle: 1 });
     expect(first.k).toBe(2);
     const sizes = Object.values(first.sizes).sort((x, y) => x - y);
     expect(sizes).toEqual([300, 600]);
@@ -149,7 +129,7 @@ describe('activities', () => {
       [exp.id],
     );
     expect(memberships.rows).toHaveLength(2); // each planted cluster maps to exactly one segment
-    const second = await acts.segmentUnits({ experimentKey: key, cycle: 2 });
+    const second = await env.acts.segmentUnits({ experimentKey: key, cycle: 2 });
     expect(second.sizes).toEqual(first.sizes); // same ids for the same clusters
     const rows = await prisma.segment.findMany({ where: { experimentId: exp.id }, orderBy: { segmentId: 'asc' } });
     expect(rows.map((r) => r.size).sort((x, y) => x - y)).toEqual([300, 600]);
@@ -157,9 +137,9 @@ describe('activities', () => {
     expect((rows[0]!.centroid as any).behaviour).toHaveLength(3); // clicks, dwell, engagement
 
     // Reallocation carries the context centroids so the API can place new units.
-    await acts.collectData({ experimentKey: key, cycle: 2 });
-    await acts.predictSignificance({ experimentKey: key, cycle: 2 });
-    await acts.reallocateTraffic({ experimentKey: key, cycle: 2, override: null, externalEvents: [] });
+    await env.acts.collectData({ experimentKey: key, cycle: 2 });
+    await env.acts.predictSignificance({ experimentKey: key, cycle: 2 });
+    await env.acts.reallocateTraffic({ experimentKey: key, cycle: 2, override: null, externalEvents: [] });
     const snap = (await loadSnapshot(redis, key))!;
     expect(snap.segmentFeatures.map((f) => f.name)).toEqual(['sessions']);
     expect(snap.segments).toHaveLength(2);
@@ -170,9 +150,9 @@ describe('activities', () => {
     const key = `act-damp-${uniqueSuffix()}`;
     await createExperimentRow(prisma, redis, baseExperiment(key, { policy: { kind: 'fixed' } }));
     await seedUnits(pool, { experiment: key, n: 400, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.1 }, seed: 4 });
-    await acts.collectData({ experimentKey: key, cycle: 1 });
-    await acts.segmentUnits({ experimentKey: key, cycle: 1 });
-    const r = await acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [{ kind: 'bad-press', severity: 0.5, at: new Date().toISOString() }] });
+    await env.acts.collectData({ experimentKey: key, cycle: 1 });
+    await env.acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    const r = await env.acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [{ kind: 'bad-press', severity: 0.5, at: new Date().toISOString() }] });
     expect(r.weights['0']!.treatment).toBeCloseTo(0.25, 2);
     expect(r.weights['0']!.control).toBeCloseTo(0.75, 2);
   });
@@ -200,9 +180,9 @@ describe('activities', () => {
       if (((i * 2654435761) >>> 0) / 4294967296 < rate) events.push({ eventId: `${key}-c${i}`, experiment: key, unitId: `${key}-u${i}`, name: 'purchase', value: 1, timestamp: new Date().toISOString(), context: {} });
     }
     await writeEvents(pool, events);
-    await acts.collectData({ experimentKey: key, cycle: 1 });
-    await acts.segmentUnits({ experimentKey: key, cycle: 1 });
-    await acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [] });
+    await env.acts.collectData({ experimentKey: key, cycle: 1 });
+    await env.acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    await env.acts.reallocateTraffic({ experimentKey: key, cycle: 1, override: null, externalEvents: [] });
     const snap = (await loadSnapshot(redis, key))!;
     expect(snap.contextual?.features).toEqual(["tenure"]);
     expect(snap.reason).toMatch(/contextual model: \d+ contexts/);
@@ -230,7 +210,7 @@ describe('activities', () => {
         ? [...Array.from({ length: 8 }, () => ({ name: 'click', value: 1 })), { name: 'dwell', value: 100 + 40 * spread(i) }]
         : [{ name: 'click', value: 1 }, { name: 'dwell', value: 3 + 5 * spread(i) }]),
     });
-    const r = await acts.segmentUnits({ experimentKey: key, cycle: 1 });
+    const r = await env.acts.segmentUnits({ experimentKey: key, cycle: 1 });
     expect(r.k).toBe(2);
     const rows = await prisma.segment.findMany({ where: { experimentId: exp.id } });
     expect((rows[0]!.centroid as any).behaviour).toHaveLength(4); // clicks, dwell, engagement, P(conversion)
@@ -259,15 +239,15 @@ describe('activities', () => {
     }
     await writeEvents(pool, events);
     const ref1 = { experimentKey: key, cycle: 1 };
-    await acts.segmentUnits(ref1);
+    await env.acts.segmentUnits(ref1);
     // Units were placed in their behavioural segment at assignment, as the snapshot's centroids would.
     await pool.query(`UPDATE "Assignment" a SET segment = m."segmentId" FROM "SegmentMembership" m WHERE m."experimentId" = a."experimentId" AND m."unitId" = a."unitId" AND a."experimentId" = $1`, [exp.id]);
     const heavySegment = (await pool.query<{ seg: number }>(`SELECT "segmentId" AS seg FROM "SegmentMembership" WHERE "experimentId" = $1 AND "unitId" = $2`, [exp.id, `${key}-u0`])).rows[0]!.seg;
-    await acts.collectData(ref1);
-    await acts.predictSignificance(ref1);
-    await acts.reallocateTraffic({ ...ref1, override: null, externalEvents: [] });
-    await acts.throttleOrTerminate(ref1);
-    const decision = await acts.decide(ref1);
+    await env.acts.collectData(ref1);
+    await env.acts.predictSignificance(ref1);
+    await env.acts.reallocateTraffic({ ...ref1, override: null, externalEvents: [] });
+    await env.acts.throttleOrTerminate(ref1);
+    const decision = await env.acts.decide(ref1);
     expect(decision.segmentConclusions).toBe(1);
     expect(decision.rationale).toMatch(new RegExp(`segment ${heavySegment} treatment: better, ship`));
     // τ of each segment × arm mSPRT is fixed at its first look and carried with the running minima.
@@ -276,15 +256,15 @@ describe('activities', () => {
     expect(Object.keys(decided.segmentPMin)).toContain(`${heavySegment}:treatment`);
 
     const ref2 = { experimentKey: key, cycle: 2 };
-    await acts.collectData(ref2);
-    await acts.segmentUnits(ref2);
-    await acts.predictSignificance(ref2);
-    const alloc = await acts.reallocateTraffic({ ...ref2, override: null, externalEvents: [] });
+    await env.acts.collectData(ref2);
+    await env.acts.segmentUnits(ref2);
+    await env.acts.predictSignificance(ref2);
+    const alloc = await env.acts.reallocateTraffic({ ...ref2, override: null, externalEvents: [] });
     expect(alloc.weights[String(heavySegment)]).toEqual({ control: 0, treatment: 1 });
     const others = Object.entries(alloc.weights).filter(([id]) => id !== String(heavySegment));
     expect(others.length).toBeGreaterThan(0);
     for (const [, w] of others) expect(w.control).toBeGreaterThan(0); // still experimenting
-    await acts.throttleOrTerminate(ref2);
+    await env.acts.throttleOrTerminate(ref2);
     const throttle = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 2, step: 'throttle' } } });
     expect((throttle!.payload as any).results.map((r: { id: number }) => r.id)).not.toContain(heavySegment);
     const realloc = await prisma.allocationSnapshot.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 2, step: 'reallocate' } } });
@@ -292,7 +272,7 @@ describe('activities', () => {
     // Whatever throttling did to other segments, the concluded one still serves its winner.
     const served = (await loadSnapshot(redis, key))!.segments.find((s) => s.id === heavySegment)!;
     expect(served).toMatchObject({ status: 'active', weights: { control: 0, treatment: 1 } });
-    await acts.decide(ref2);
+    await env.acts.decide(ref2);
     const decided2 = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 2, step: 'decide' } } }))!.payload as any;
     for (const [k, tau] of Object.entries(decided.segmentTau)) expect(decided2.segmentTau[k]).toBe(tau);
     for (const [k, p] of Object.entries(decided.segmentPMin)) expect(decided2.segmentPMin[k]).toBeLessThanOrEqual(p as number);

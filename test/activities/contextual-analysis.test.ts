@@ -3,36 +3,15 @@
  * share each unit was randomised with, the decision is not biased by pooling context leaves, and
  * the sample-ratio check expects the leaf shares, not the segment's weights.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type Activities } from '../../activities/index.js';
+import { describe, expect, it } from 'vitest';
 import type { CollectPayload } from '../../activities/collect.js';
 import { writeEvents, writeExposures } from '../../infra/ingest.js';
-import { createPool } from '../../infra/pg.js';
-import { createPrisma } from '../../infra/prisma.js';
-import { createQueues, type Queues } from '../../infra/queues.js';
-import { createRedis } from '../../infra/redis.js';
 import { createExperimentRow } from '../helpers/fixtures.js';
-import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { uniqueSuffix } from '../helpers/services.js';
+import { useActivities } from '../helpers/activity-deps.js';
 
-const config = testConfig();
-const prisma = createPrisma(config.databaseUrl);
-const pool = createPool(config.databaseUrl);
-const redis = createRedis(config.redisUrl);
-const bull = createRedis(config.redisUrl, { forBullmq: true });
-let queues: Queues;
-let acts: Activities;
-
-beforeAll(() => {
-  queues = createQueues(bull);
-  acts = createActivities({ prisma, pool, redis, queues });
-});
-afterAll(async () => {
-  await queues.close();
-  await prisma.$disconnect();
-  await pool.end();
-  redis.disconnect();
-  bull.disconnect();
-});
+const env = useActivities();
+const { prisma, pool, redis } = env;
 
 const experiment = (key: string, policy: Record<string, unknown>) => ({
   key,
@@ -77,7 +56,7 @@ describe('contextual experiments: propensity strata', () => {
     const version = (await prisma.allocationSnapshot.findFirst({ where: { experimentId: exp.id }, orderBy: { version: 'desc' } }))!.version;
     await seedLeaves(key, version);
     const ref = { experimentKey: key, cycle: 1 };
-    await acts.collectData(ref);
+    await env.acts.collectData(ref);
     const collected = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } }))!.payload as unknown as CollectPayload;
     expect(collected.cells.map((c) => [c.variant, c.propensityStratum, c.moments.n])).toEqual([
       ['control', 0.2, 4000],
@@ -85,8 +64,8 @@ describe('contextual experiments: propensity strata', () => {
       ['treatment', 0.2, 1000],
       ['treatment', 0.5, 2500],
     ]);
-    await acts.segmentUnits(ref);
-    const decision = await acts.decide(ref);
+    await env.acts.segmentUnits(ref);
+    const decision = await env.acts.decide(ref);
     expect(decision.outcome).toBe('continue');
     const stats = (await prisma.decision.findFirst({ where: { experimentId: exp.id } }))!.statistics as any;
     expect(stats.arms[0].estimate).toBeCloseTo(0, 9);
@@ -99,7 +78,7 @@ describe('contextual experiments: propensity strata', () => {
     const exp = await createExperimentRow(prisma, redis, experiment(key, { kind: 'fixed' }));
     const version = (await prisma.allocationSnapshot.findFirst({ where: { experimentId: exp.id }, orderBy: { version: 'desc' } }))!.version;
     await seedLeaves(key, version);
-    await acts.collectData({ experimentKey: key, cycle: 1 });
+    await env.acts.collectData({ experimentKey: key, cycle: 1 });
     const collected = (await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } }))!.payload as unknown as CollectPayload;
     expect(collected.cells).toHaveLength(2);
     expect(collected.cells.every((c) => !('propensityStratum' in c))).toBe(true);
