@@ -8,24 +8,14 @@ import { assign } from '../../domain/assignment/assign.js';
 import { writeEvents } from '../../infra/ingest.js';
 import { NOTIFICATIONS_QUEUE } from '../../infra/queues.js';
 import { loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
-import { createExperimentRow, seedUnits } from '../helpers/fixtures.js';
+import { abExperiment, createExperimentRow, seedUnits } from '../helpers/fixtures.js';
 import { uniqueSuffix } from '../helpers/services.js';
 import { useActivities } from '../helpers/activity-deps.js';
 
 const env = useActivities();
 const { prisma, pool, redis, bull } = env;
 
-const baseExperiment = (key: string, config: Record<string, unknown> = {}) => ({
-  key,
-  name: key,
-  kind: 'ab',
-  owner: 'tests',
-  variants: [
-    { key: 'control', weight: 0.5, control: true },
-    { key: 'treatment', weight: 0.5 },
-  ],
-  config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], ...config },
-});
+const baseExperiment = abExperiment;
 
 describe('activities', () => {
   it('collect aggregates per variant in SQL and is idempotent per cycle', async () => {

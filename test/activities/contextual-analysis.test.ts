@@ -6,24 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import type { CollectPayload } from '../../activities/collect.js';
 import { writeEvents, writeExposures } from '../../infra/ingest.js';
-import { createExperimentRow } from '../helpers/fixtures.js';
+import { abExperiment, createExperimentRow } from '../helpers/fixtures.js';
 import { uniqueSuffix } from '../helpers/services.js';
 import { useActivities } from '../helpers/activity-deps.js';
 
 const env = useActivities();
 const { prisma, pool, redis } = env;
 
-const experiment = (key: string, policy: Record<string, unknown>) => ({
-  key,
-  name: key,
-  kind: 'ab',
-  owner: 'tests',
-  variants: [
-    { key: 'control', weight: 0.5, control: true },
-    { key: 'treatment', weight: 0.5 },
-  ],
-  config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], policy },
-});
+const experiment = (key: string, policy: Record<string, unknown>) => abExperiment(key, { policy });
 
 /**
  * A/A data as the contextual policy serves it, in the initial snapshot's period: leaf A (baseline

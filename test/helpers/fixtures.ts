@@ -8,6 +8,21 @@ import { writeEvents, writeExposures } from '../../infra/ingest.js';
 import type { PrismaClient } from '../../infra/prisma.js';
 import { saveSnapshot } from '../../infra/snapshot-writer.js';
 
+/** A two-arm experiment definition on a binary `purchase` metric; `config` adds to its config. */
+export function abExperiment(key: string, config: Record<string, unknown> = {}) {
+  return {
+    key,
+    name: key,
+    kind: 'ab',
+    owner: 'tests',
+    variants: [
+      { key: 'control', weight: 0.5, control: true },
+      { key: 'treatment', weight: 0.5 },
+    ],
+    config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], ...config },
+  };
+}
+
 export async function createExperimentRow(prisma: PrismaClient, redis: Redis, raw: Record<string, unknown>) {
   const input: CreateExperimentInput = createExperimentSchema.parse(raw);
   const row = await prisma.experiment.create({
