@@ -17,8 +17,17 @@ export function collectData(d: ActivityDeps) {
     // Two-arm contextual experiments randomise each unit with its context leaf's weights: the
     // cells are split by that treatment share (see collectCellStats).
     const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
-    const cells = await collectCellStats(d.pool, exp.id, exp.def.config.metrics, { control: controlVariant(exp.def), contextual });
-    const primary = exp.def.config.metrics.find((m) => m.role === 'primary')!.key;
+    const { config } = exp.def;
+    const cells = await collectCellStats(d.pool, exp.id, config.metrics, {
+      control: controlVariant(exp.def),
+      contextual,
+      postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
+      attribution: {
+        lookbackSeconds: config.attribution.lookbackSeconds,
+        windowSeconds: config.attribution.windowHours === undefined ? null : config.attribution.windowHours * 3600,
+      },
+    });
+    const primary = config.metrics.find((m) => m.role === 'primary')!.key;
     const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
     const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units });
     return { units: stored.units, cells: stored.cells.length };

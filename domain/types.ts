@@ -42,6 +42,11 @@ export interface CellStats {
    * its expected shares from it. Absent: every unit of the (segment, period) had the segment's weights.
    */
   propensityStratum?: number;
+  /**
+   * Post-stratification key (values of pre-treatment context attributes, e.g. "ios|PT"). Within a
+   * stratum the propensities are the cell's own, so splitting by it only removes variance.
+   */
+  stratum?: string;
   moments: Moments;
 }
 

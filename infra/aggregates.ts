@@ -7,6 +7,9 @@ import type { Pool } from 'pg';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
 
+/** Events may precede the exposure they belong to by this much: app and API clocks differ. */
+export const ATTRIBUTION_LOOKBACK_SECONDS = 600;
+
 /** How units were randomised, which decides the analysis cells beyond (segment, period). */
 export interface CellDesign {
   /** The control variant's key. */
@@ -17,6 +20,16 @@ export interface CellDesign {
    * Never set for multi-arm designs: there a single propensity does not identify the weights.
    */
   contextual: boolean;
+  /**
+   * Context attributes to post-stratify on (the randomisation strata of a stratified design, or
+   * any pre-treatment attributes): cells are further keyed by their values (`stratum`).
+   */
+  postStratify?: string[];
+  /**
+   * Which events count for a unit, relative to its first exposure: from `lookbackSeconds` before it
+   * (tolerance for clock skew between apps and the API) to `windowSeconds` after it (null: no end).
+   */
+  attribution?: { lookbackSeconds: number; windowSeconds: number | null };
 }
 
 /**
@@ -31,32 +44,50 @@ export interface CellDesign {
  */
 export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[], design?: CellDesign): Promise<CellStats[]> {
   const contextual = design?.contextual === true;
-  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; n: number; sum: number; ss: number }>(
+  const postStratify = design?.postStratify ?? [];
+  const attribution = design?.attribution ?? { lookbackSeconds: ATTRIBUTION_LOOKBACK_SECONDS, windowSeconds: null };
+  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
     `WITH a AS (
-       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period,
+       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period, a."assignedAt",
               CASE WHEN $5::boolean
                    THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
-              END AS share
+              END AS share,
+              CASE WHEN cardinality($7::text[]) > 0
+                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
+              END AS stratum
        FROM "Assignment" a
        WHERE a."experimentId" = $1
      ),
      ev AS (
-       SELECT "unitId", name, COUNT(*)::float8 AS c, SUM(value)::float8 AS s
-       FROM "Event" WHERE "experimentId" = $1 AND name = ANY($3::text[])
-       GROUP BY "unitId", name
+       SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
+       FROM "Event" e JOIN a ON a."unitId" = e."unitId"
+       WHERE e."experimentId" = $1 AND e.name = ANY($3::text[])
+         AND e."timestamp" >= a."assignedAt" - make_interval(secs => $8)
+         AND ($9::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $9))
+       GROUP BY e."unitId", e.name
      ),
      mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
      y AS (
-       SELECT mt.key, a.variant, a.seg, a.period, a.share,
+       SELECT mt.key, a.variant, a.seg, a.period, a.share, a.stratum,
               CASE WHEN mt.type = 'binary' THEN (CASE WHEN ev.c > 0 THEN 1.0 ELSE 0.0 END)
                    WHEN mt.type = 'count' THEN COALESCE(ev.c, 0)
                    ELSE COALESCE(ev.s, 0) END AS y
        FROM a CROSS JOIN mt
        LEFT JOIN ev ON ev."unitId" = a."unitId" AND ev.name = mt.event
      )
-     SELECT key AS metric, variant, seg AS segment, period, share, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
-     FROM y GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
-    [experimentId, metrics.map((m) => m.key), metrics.map((m) => m.event), metrics.map((m) => m.type), contextual, design?.control ?? ''],
+     SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
+     FROM y GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
+    [
+      experimentId,
+      metrics.map((m) => m.key),
+      metrics.map((m) => m.event),
+      metrics.map((m) => m.type),
+      contextual,
+      design?.control ?? '',
+      postStratify,
+      attribution.lookbackSeconds,
+      attribution.windowSeconds,
+    ],
   );
   return res.rows.map((r) => ({
     metric: r.metric,
@@ -64,6 +95,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
     segment: r.segment,
     period: r.period,
     ...(r.share === null ? {} : { propensityStratum: r.share }),
+    ...(r.stratum === null ? {} : { stratum: r.stratum }),
     moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
   }));
 }

@@ -128,6 +128,15 @@ export const experimentConfigSchema = z.object({
     .union([z.object({ type: z.literal('simple') }), z.object({ type: z.literal('stratified'), strata: z.array(z.string().min(1)).min(1) })])
     .default({ type: 'simple' }),
   sticky: z.boolean().default(true),
+  /** Pre-treatment context attributes the analysis post-stratifies on; default: the randomisation strata. */
+  postStratify: z.array(z.string().min(1)).max(5).optional(),
+  /**
+   * Which events count for a unit: from `lookbackSeconds` before its first exposure (clock skew)
+   * to `windowHours` after it (omit for no end).
+   */
+  attribution: z
+    .object({ lookbackSeconds: z.number().min(0).max(86_400).default(600), windowHours: z.number().positive().optional() })
+    .default({ lookbackSeconds: 600 }),
   webhookUrl: z.string().url().optional(),
   entity: z.string().max(200).optional(),
 });

@@ -96,13 +96,15 @@ function armVariance(m: Moments, metricType: MetricType): number {
  * Sums moments of cells per stratum and variant for one metric. Cells that carry a
  * `propensityStratum` (contextual experiments) are further split by it: units randomised with
  * different treatment shares must not be compared in one stratum, or the arm with more traffic in
- * the high-baseline contexts looks better (or worse) with no effect at all.
+ * the high-baseline contexts looks better (or worse) with no effect at all. Cells with a
+ * post-stratification `stratum` are split by it too, which removes the variance it explains.
  */
 function groupByStratum(cells: readonly CellStats[], strata: 'period' | 'segment-period'): Map<string, Map<string, Moments>> {
   const out = new Map<string, Map<string, Moments>>();
   for (const c of cells) {
     const base = strata === 'period' ? `p${c.period}` : `s${c.segment}:p${c.period}`;
-    const key = c.propensityStratum == null ? base : `${base}:q${c.propensityStratum}`;
+    const withShare = c.propensityStratum == null ? base : `${base}:q${c.propensityStratum}`;
+    const key = c.stratum == null ? withShare : `${withShare}:x${c.stratum}`;
     const byVariant = out.get(key) ?? new Map<string, Moments>();
     byVariant.set(c.variant, addMoments(byVariant.get(c.variant) ?? emptyMoments(), c.moments));
     out.set(key, byVariant);

@@ -267,4 +267,31 @@ describe('activities', () => {
     for (const [k, tau] of Object.entries(decided.segmentTau)) expect(decided2.segmentTau[k]).toBe(tau);
     for (const [k, p] of Object.entries(decided.segmentPMin)) expect(decided2.segmentPMin[k]).toBeLessThanOrEqual(p as number);
   });
+
+  it('counts only events inside the attribution window and post-stratifies on the randomisation strata', async () => {
+    const key = `act-attr-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, baseExperiment(key, {
+      metrics: [{ key: 'revenue', event: 'revenue', type: 'continuous', role: 'primary' }],
+      attribution: { lookbackSeconds: 600, windowHours: 1 },
+      randomization: { type: 'stratified', strata: ['platform'] },
+    }));
+    await seedUnits(pool, { experiment: key, n: 4, variants: ['control', 'treatment'], rates: { control: 0, treatment: 0 }, seed: 8, context: (i) => ({ platform: i < 2 ? 'ios' : 'android' } as never) });
+    const at = (await pool.query<{ t: Date }>(`SELECT "assignedAt" AS t FROM "Assignment" WHERE "experimentId" = $1 LIMIT 1`, [exp.id])).rows[0]!.t.getTime();
+    const ev = (i: number, j: string, offsetSeconds: number, value: number) => ({ eventId: `${key}-${i}-${j}`, experiment: key, unitId: `${key}-u${i}`, name: 'revenue', value, timestamp: new Date(at + offsetSeconds * 1000).toISOString(), context: {} });
+    await writeEvents(pool, [
+      ev(0, 'before', -2 * 86_400, 100), // two days before exposure: not caused by it
+      ev(0, 'skew', -120, 1), // two minutes early: clock skew, counted
+      ev(0, 'in', 1800, 2), // within the hour: counted
+      ev(0, 'late', 3 * 3600, 1000), // after the window: not counted
+      ev(2, 'in', 60, 5),
+    ]);
+    await env.acts.collectData({ experimentKey: key, cycle: 1 });
+    const stored = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId: exp.id, cycle: 1, step: 'collect' } } });
+    const cells = (stored!.payload as { cells: Array<{ variant: string; stratum?: string; moments: { n: number; sum: number } }> }).cells;
+    const cell = (variant: string, stratum: string) => cells.find((c) => c.variant === variant && c.stratum === stratum)!.moments;
+    expect(cell('control', 'ios')).toMatchObject({ n: 1, sum: 3 }); // unit 0: 1 + 2
+    expect(cell('control', 'android')).toMatchObject({ n: 1, sum: 5 }); // unit 2
+    expect(cell('treatment', 'ios')).toMatchObject({ n: 1, sum: 0 });
+    expect(cell('treatment', 'android')).toMatchObject({ n: 1, sum: 0 });
+  });
 });
