@@ -124,4 +124,20 @@ describe('POST /assign', () => {
     expect(audit[1]).toMatchObject({ actor: 'ops', reason: 'incident' });
     expect(audit[3]!.reason).toBe('metric broken');
   });
+
+  it('dampens test traffic right after an external-context signal', async () => {
+    const key = `news-${uniqueSuffix()}`;
+    await create(key, { policy: { kind: 'fixed' } });
+    const bad = await post(`/experiments/${key}/external-context`, { kind: 'bad-press', severity: 2 });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^severity/);
+    expect((await post(`/experiments/${key}/external-context`, { kind: 'bad-press', severity: 0.5 })).status).toBe(202);
+    // The signal wakes the workflow: a cycle runs at once and moves half the test traffic to control.
+    const live = await waitFor(async () => {
+      const d = (await stack.get(`/experiments/${key}`)).body;
+      return d.live?.cycle >= 1 ? d.live : null;
+    }, { what: 'dampened cycle' });
+    expect(live.weights['0'].treatment).toBeCloseTo(0.25, 2);
+    expect(live.weights['0'].control).toBeCloseTo(0.75, 2);
+  });
 });
