@@ -10,6 +10,12 @@ export interface PlantedEffect {
   base: number;
 }
 
+export interface Persona {
+  context: Record<string, string | number | boolean>;
+  behaviour: Array<{ name: string; value: number }>;
+  rates: Record<string, number>;
+}
+
 export interface TrafficBatchResult {
   assigned: number;
   enrolled: number;
@@ -32,13 +38,20 @@ export async function driveTraffic(opts: {
   seed: number;
   concurrency?: number;
   context?: (i: number, rng: Rng) => Record<string, string | number | boolean>;
+  /** Heterogeneous users: their context, behaviour events and own conversion rates per variant. */
+  persona?: (i: number, rng: Rng) => Persona;
 }): Promise<TrafficBatchResult> {
   const rng = createRng(opts.seed);
-  const units = Array.from({ length: opts.count }, (_, i) => ({
-    unitId: `${opts.unitPrefix}-${i}`,
-    u: rng(),
-    context: opts.context?.(i, rng) ?? {},
-  }));
+  const units = Array.from({ length: opts.count }, (_, i) => {
+    const p = opts.persona?.(i, rng);
+    return {
+      unitId: `${opts.unitPrefix}-${i}`,
+      u: rng(),
+      context: p?.context ?? opts.context?.(i, rng) ?? {},
+      behaviour: p?.behaviour ?? [],
+      rates: p?.rates ?? opts.effect.rates,
+    };
+  });
   const result: TrafficBatchResult = { assigned: 0, enrolled: 0, conversions: 0, byVariant: {} };
   const events: Array<Record<string, unknown>> = [];
   let next = 0;
@@ -57,7 +70,8 @@ export async function driveTraffic(opts: {
       result.enrolled++;
       result.byVariant[a.variant] = (result.byVariant[a.variant] ?? 0) + 1;
       events.push({ eventId: `${unit.unitId}-view`, experiment: opts.experiment, unitId: unit.unitId, name: 'page_view', value: 1 });
-      if (unit.u < (opts.effect.rates[a.variant] ?? opts.effect.base)) {
+      unit.behaviour.forEach((b, j) => events.push({ eventId: `${unit.unitId}-b${j}`, experiment: opts.experiment, unitId: unit.unitId, name: b.name, value: b.value }));
+      if (unit.u < (unit.rates[a.variant] ?? opts.effect.base)) {
         result.conversions++;
         events.push({ eventId: `${unit.unitId}-purchase`, experiment: opts.experiment, unitId: unit.unitId, name: 'purchase', value: 1 });
       }
