@@ -7,6 +7,7 @@
  */
 import { decideExperiment, type ExperimentDecision } from '../domain/decision/index.js';
 import { sampleRatioInputs } from '../domain/experiment/cells.js';
+import { applyBranching, servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
 import { segmentArmKey, segmentLevelDecisions } from '../domain/segment-rules/segment-evidence.js';
@@ -85,6 +86,18 @@ export function decide(d: ActivityDeps) {
     }
 
     const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    if (segmented.enabled && segmented.segments.length > 1) {
+      const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
+      ({ outcome, winner, rationale } = applyBranching({
+        outcome,
+        winner,
+        rationale,
+        segments: segmented.segments.map((s) => s.id),
+        settled: servingForConcludedSegments(previous?.segmentDecisions ?? [], control),
+        terminated: new Set(terminated.map((t) => t.segmentId)),
+        control,
+      }));
+    }
     // Once tested, a segment × arm stays in the family, so a cycle with fewer segments still runs it.
     const tested = Object.keys(previous?.segmentPMin ?? {}).length > 0;
     const { decisions: segmentDecisions, state } =

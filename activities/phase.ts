@@ -9,6 +9,7 @@ import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
 import { enqueueWebhook } from './notify.js';
 import { promotionFor } from '../domain/models/comparison.js';
+import { servingWeights } from '../domain/experiment/segment-conclusions.js';
 
 export interface PhaseChangeInput {
   experimentKey: string;
@@ -47,14 +48,21 @@ export function recordPhaseChange(d: ActivityDeps) {
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');
     const now = (d.now ?? (() => new Date()))().toISOString();
-    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version, latest) => ({
-      ...(latest ?? base),
-      version,
-      phase: input.phase,
-      defaultVariant: input.phase === 'concluded' && input.winner ? input.winner : (latest ?? base).defaultVariant,
-      reason: `${input.phase} by ${input.actor}: ${input.reason}`,
-      createdAt: now,
-    }));
+    const variants = exp.def.variants.map((v) => v.key);
+    const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version, latest) => {
+      const from = latest ?? base;
+      // A winner is served to everyone; without one, each segment keeps the answer it settled on.
+      const shipped = input.phase === 'concluded' && input.winner ? input.winner : null;
+      return {
+        ...from,
+        version,
+        phase: input.phase,
+        defaultVariant: shipped ?? from.defaultVariant,
+        segments: shipped ? from.segments.map((s) => ({ ...s, status: 'active' as const, weights: servingWeights(variants, shipped) })) : from.segments,
+        reason: `${input.phase} by ${input.actor}: ${input.reason}`,
+        createdAt: now,
+      };
+    });
     return { version: snap.version };
   };
 }

@@ -78,7 +78,7 @@ export function assignPrepared(
     case 'stopped':
       return prep.excluded.stopped;
     case 'concluded':
-      return prep.excluded.concluded;
+      return prep.concludedBySegment ? (prep.concludedBySegment[placeSegment(prep, context)] ?? prep.excluded.concluded) : prep.excluded.concluded;
     default:
       return assertNever(snap.phase);
   }

@@ -72,6 +72,11 @@ export interface PreparedSnapshot {
   readonly variantKeys: ReadonlySet<string>;
   /** Frozen results for exclusions decided before segment placement (segment −1). */
   readonly excluded: Readonly<Record<'not_started' | 'paused' | 'stopped' | 'concluded' | 'not_eligible' | 'holdout' | 'layer', AssignResult>>;
+  /**
+   * Per segment index, what a concluded experiment serves there: the variant the segment settled on
+   * (all weight on one arm) or null for the snapshot's default. Null when no segment settled.
+   */
+  readonly concludedBySegment: ReadonlyArray<AssignResult | null> | null;
 }
 
 const WEIGHT_TOLERANCE = 1e-6;
@@ -153,6 +158,7 @@ export function compileSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot 
     strata: snapshot.randomization?.type === 'stratified' ? snapshot.randomization.strata : null,
     contextual: snapshot.contextual ? prepareContextual(snapshot.contextual, variantKeys, fail) : null,
     variantKeys,
+    concludedBySegment: settledResults(snapshot),
     excluded: Object.fromEntries(
       (['not_started', 'paused', 'stopped', 'concluded', 'not_eligible', 'holdout', 'layer'] as const).map((r: AssignReason) => [
         r,
@@ -160,6 +166,19 @@ export function compileSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot 
       ]),
     ) as PreparedSnapshot['excluded'],
   };
+}
+
+/**
+ * A branching experiment ends with each segment settled on its own answer (weights 0/1); when it
+ * concludes, every unit keeps getting its segment's answer rather than one default for all.
+ */
+function settledResults(snapshot: AllocationSnapshot): Array<AssignResult | null> | null {
+  const out = snapshot.segments.map((s) => {
+    if (s.status === 'terminated') return null;
+    const settled = Object.entries(s.weights).find(([, w]) => w === 1);
+    return settled ? makeResult(settled[0], 1, s.id, snapshot.version, false, 'concluded') : null;
+  });
+  return out.some((r) => r !== null) ? out : null;
 }
 
 /** Cumulative sums with the last positive entry (and all after it) pinned to exactly 1. */

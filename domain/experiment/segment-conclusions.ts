@@ -40,3 +40,36 @@ export function servingForConcludedSegments(decisions: readonly SegmentArmConclu
 export function servingWeights(variants: readonly string[], serve: string): Weights {
   return Object.fromEntries(variants.map((v) => [v, v === serve ? 1 : 0]));
 }
+
+type Outcome = 'continue' | 'ship' | 'stop_harm' | 'stop_futility' | 'inconclusive';
+
+/**
+ * The experiment-level verdict of a branching (segmented) experiment. A whole-population ship or
+ * stop would override what the segments are finding (shipping to everyone while one segment is
+ * harmed), so those wait; the experiment ends once every segment has its answer, each segment
+ * keeping its own. Horizon outcomes (inconclusive, futility) still end it.
+ */
+export function applyBranching(input: {
+  outcome: Outcome;
+  winner: string | null;
+  rationale: string;
+  segments: readonly number[];
+  /** Answers in force (reached at an earlier look, so already served). */
+  settled: ReadonlyMap<number, SegmentServing>;
+  terminated: ReadonlySet<number>;
+  control: string;
+}): { outcome: Outcome; winner: string | null; rationale: string } {
+  const { segments, settled, terminated, control } = input;
+  if (segments.length > 1 && segments.every((s) => settled.has(s) || terminated.has(s))) {
+    const serves = segments.map((s) => (terminated.has(s) ? control : settled.get(s)!.serve));
+    const same = serves.every((v) => v === serves[0]);
+    const detail = segments.map((s, i) => `segment ${s} → ${serves[i]}${terminated.has(s) ? ' (terminated)' : ''}`).join('; ');
+    const anyHarm = [...settled.values()].some((x) => x.serve === control);
+    const outcome: Outcome = serves.some((v) => v !== control) ? 'ship' : anyHarm ? 'stop_harm' : 'stop_futility';
+    return { outcome, winner: same && serves[0] !== control ? serves[0]! : null, rationale: `every segment has its answer: ${detail}.` };
+  }
+  if (input.outcome === 'ship' || input.outcome === 'stop_harm') {
+    return { outcome: 'continue', winner: null, rationale: `per-segment experiment: continuing until every segment has its answer (whole population: ${input.rationale})` };
+  }
+  return { outcome: input.outcome, winner: input.winner, rationale: input.rationale };
+}

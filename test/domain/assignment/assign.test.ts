@@ -65,6 +65,22 @@ describe('assign: basics', () => {
     expect(a).toMatchObject({ variant: 'b', enrolled: false, reason, propensity: 1, segment: -1 });
   });
 
+  it('a concluded branching experiment serves each segment the answer it settled on', () => {
+    const snap = makeSnapshot({
+      phase: 'concluded',
+      segmentFeatures: [{ name: 'tenure', mean: 10, std: 5 }],
+      segments: [
+        segment(1, { control: 1, b: 0, c: 0 }, { centroid: [-1] }),
+        segment(2, { control: 0, b: 1, c: 0 }, { centroid: [1] }),
+        segment(3, { control: 0, b: 0, c: 1 }, { centroid: [3], status: 'terminated' }),
+      ],
+    });
+    expect(assign('u1', snap, { tenure: 4 })).toMatchObject({ variant: 'control', segment: 1, enrolled: false, reason: 'concluded' });
+    expect(assign('u2', snap, { tenure: 16 })).toMatchObject({ variant: 'b', segment: 2, reason: 'concluded' });
+    // A terminated segment gets the default, not its last weights.
+    expect(assign('u3', snap, { tenure: 26 })).toMatchObject({ variant: 'control', reason: 'concluded' });
+  });
+
   it('hash v2 also splits by weight', () => {
     const snap = makeSnapshot({ hashVersion: 2 });
     const counts: Record<string, number> = { control: 0, b: 0, c: 0 };

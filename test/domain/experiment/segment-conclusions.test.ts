@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { servingForConcludedSegments, servingWeights } from '../../../domain/experiment/segment-conclusions.js';
+import { applyBranching, servingForConcludedSegments, servingWeights } from '../../../domain/experiment/segment-conclusions.js';
 
 const d = (segmentId: number, arm: string, outcome: 'ship' | 'harm' | 'none', adjustedPValue = 0.01, estimate = 0.01) => ({ segmentId, arm, outcome, adjustedPValue, estimate });
 
@@ -26,5 +26,31 @@ describe('servingForConcludedSegments', () => {
 
   it('puts all weight on the served variant', () => {
     expect(servingWeights(['control', 'b', 'c'], 'b')).toEqual({ control: 0, b: 1, c: 0 });
+  });
+});
+
+describe('applyBranching', () => {
+  const base = { winner: null, segments: [1, 2], control: 'control' };
+  const settled = (entries: Array<[number, string]>) => new Map(entries.map(([s, serve]) => [s, { serve, reason: '' }]));
+
+  it('holds back a whole-population ship while a segment is still undecided', () => {
+    const r = applyBranching({ ...base, outcome: 'ship', winner: 'b', rationale: 'b beats control', settled: settled([[2, 'b']]), terminated: new Set() });
+    expect(r).toMatchObject({ outcome: 'continue', winner: null });
+    expect(r.rationale).toMatch(/whole population: b beats control/);
+  });
+
+  it('ends the experiment once every segment has its answer, each keeping its own', () => {
+    const r = applyBranching({ ...base, outcome: 'continue', rationale: '', settled: settled([[2, 'b'], [1, 'control']]), terminated: new Set() });
+    expect(r).toEqual({ outcome: 'ship', winner: null, rationale: 'every segment has its answer: segment 1 → control; segment 2 → b.' });
+  });
+
+  it('names a winner when every segment settled on the same arm, and stops when none ships', () => {
+    expect(applyBranching({ ...base, outcome: 'continue', rationale: '', settled: settled([[1, 'b'], [2, 'b']]), terminated: new Set() }).winner).toBe('b');
+    expect(applyBranching({ ...base, outcome: 'continue', rationale: '', settled: settled([[1, 'control']]), terminated: new Set([2]) }).outcome).toBe('stop_harm');
+    expect(applyBranching({ ...base, outcome: 'continue', rationale: '', settled: settled([]), terminated: new Set([1, 2]) }).outcome).toBe('stop_futility');
+  });
+
+  it('lets horizon outcomes through', () => {
+    expect(applyBranching({ ...base, outcome: 'inconclusive', rationale: 'horizon', settled: settled([]), terminated: new Set() }).outcome).toBe('inconclusive');
   });
 });
