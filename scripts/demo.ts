@@ -48,6 +48,7 @@ const MAX_CYCLES_SHOWN = 60;
 let wave = 0;
 let lastCycle = 0;
 let units = 0;
+let lastNotes: string | undefined;
 for (;;) {
   const t = await driveTraffic({
     apiUrl: api.url,
@@ -70,7 +71,8 @@ for (;;) {
     const d = live.lastDecision;
     console.log(`${String(live.cycle).padStart(5)}  ${String(units).padStart(5)}  ${segments}   ${d ? `${d.outcome}${d.winner ? ` → ${d.winner}` : ''}` : ''}`);
     const segmentNotes = /Segments: (.*)$/.exec(d?.rationale ?? '')?.[1];
-    if (segmentNotes && scenario === segmentsScenario) console.log(`       ${segmentNotes}`);
+    if (segmentNotes && segmentNotes !== lastNotes && scenario === segmentsScenario) console.log(`       ${segmentNotes}`);
+    lastNotes = segmentNotes;
   }
   const finished = live && (live.phase === 'concluded' || live.phase === 'stopped');
   // Per-segment runs end when every segment has its answer (all weight on one variant).
@@ -80,6 +82,12 @@ for (;;) {
     const d = live?.lastDecision;
     console.log(`\nAt cycle ${d?.cycle}: ${d?.outcome}${d?.winner ? ` — ship '${d.winner}'` : ''}`);
     console.log(`  ${d?.rationale}`);
+    if (scenario === segmentsScenario) {
+      for (const [who, tenure] of [['a casual user (tenure 2)', 2], ['an engaged user (tenure 30)', 30]] as const) {
+        const a = await post('/assign', { experiment: key, unitId: `after-${tenure}`, context: { tenure } });
+        console.log(`  now serving ${who}: ${a.variant} (segment ${a.segment})`);
+      }
+    }
     console.log(`\nAPI:          ${api.url}  (try: curl ${api.url}/experiments/${key}/decisions)`);
     console.log(`Temporal UI:  ${workflowUrl}`);
     console.log(`Find it:      temporal workflow list --query 'ExperimentKey="${key}"'`);
