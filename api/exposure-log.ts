@@ -21,13 +21,28 @@ export class ExposureLog {
 
   /** Exposures dropped because the buffer overflowed while the queue was unreachable. */
   dropped = 0;
+  /** (experiment, unit) → when it was last logged by this process; insertion-ordered for eviction. */
+  private readonly recent = new Map<string, number>();
+  private static readonly RECENT_MAX = 200_000;
+  private static readonly RECENT_TTL_MS = 10 * 60_000;
 
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.intervalMs);
     this.timer.unref();
   }
 
-  push(record: ExposureRecord): void {
+  /**
+   * Logs an exposure unless this process logged the same unit in the last ten minutes: returning
+   * units re-log now and then (which restores an exposure lost in a crash) without sending one
+   * record per request.
+   */
+  push(record: ExposureRecord, nowMs = Date.now()): void {
+    const key = `${record.experiment}\u001f${record.unitId}`;
+    const seen = this.recent.get(key);
+    if (seen !== undefined && nowMs - seen < ExposureLog.RECENT_TTL_MS) return;
+    this.recent.delete(key);
+    this.recent.set(key, nowMs);
+    if (this.recent.size > ExposureLog.RECENT_MAX) this.recent.delete(this.recent.keys().next().value!);
     this.buffer.push(record);
     if (this.buffer.length >= this.maxBatch) void this.flush();
   }

@@ -1,0 +1,35 @@
+/** The exposure log on a real BullMQ queue: batching, per-process dedupe of returning units, drain on stop. */
+import { Queue } from 'bullmq';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ExposureLog } from '../../api/exposure-log.js';
+import type { EventsJob, ExposureRecord } from '../../infra/queues.js';
+import { createRedis } from '../../infra/redis.js';
+import { testConfig, uniqueSuffix } from '../helpers/services.js';
+
+const connection = createRedis(testConfig().redisUrl, { forBullmq: true });
+afterAll(() => connection.disconnect());
+
+const exposure = (unitId: string): ExposureRecord => ({
+  experiment: 'exp', unitId, variant: 'b', propensity: 0.5, segment: 0, snapshotVersion: 3, context: {}, assignedAt: new Date().toISOString(),
+});
+
+describe('ExposureLog', () => {
+  it('batches exposures, logs a returning unit again only after ten minutes, and drains on stop', async () => {
+    const queue = new Queue<EventsJob>(`test-exposures-${uniqueSuffix()}`, { connection });
+    try {
+      const log = new ExposureLog(queue, 500, 60_000);
+      const t0 = Date.now();
+      log.push(exposure('u1'), t0);
+      log.push(exposure('u1'), t0 + 1000); // same unit, moments later: not resent
+      log.push(exposure('u2'), t0 + 1000);
+      log.push(exposure('u1'), t0 + 11 * 60_000); // later visit: logged again (restores a lost one)
+      await log.stop();
+      const jobs = await queue.getJobs(['waiting', 'paused', 'delayed']);
+      const units = jobs.flatMap((j) => (j.data.kind === 'exposures' ? j.data.items.map((i) => i.unitId) : []));
+      expect(units.sort()).toEqual(['u1', 'u1', 'u2']);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+});
