@@ -10,7 +10,7 @@ import { ApiError } from './errors.js';
 import type { ExposureLog } from './exposure-log.js';
 import type { AssignRequest } from './schemas.js';
 import type { SnapshotCache } from './snapshot-cache.js';
-import { StickyStore } from './sticky-store.js';
+import { StickyStore, decodeSticky, encodeSticky } from './sticky-store.js';
 
 /** What POST /assign answers: the assignment, without internals. */
 export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'>;
@@ -32,7 +32,7 @@ export class AssignService {
     if (!prep) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${req.experiment}'`);
     const snap = prep.snapshot;
     let fresh: Assignment = assignPrepared(req.unitId, prep, req.context);
-    if (!snap.sticky && !prep.strata) return this.log(req, fresh, true);
+    if (!snap.sticky && !prep.strata) return this.log(req, fresh, 'first');
 
     let previous: Assignment | null;
     let stored = false;
@@ -40,12 +40,12 @@ export class AssignService {
       // The common case, a new enrolled unit: store-if-absent, returning whatever was there, batched
       // with the other units of this turn. Two API processes racing on a unit agree on whichever
       // wrote first.
-      const existing = await this.sticky.getOrSet(req.experiment, req.unitId, JSON.stringify(fresh));
-      previous = existing ? (JSON.parse(existing) as Assignment) : null;
+      const existing = await this.sticky.getOrSet(req.experiment, req.unitId, encodeSticky(fresh));
+      previous = existing ? decodeSticky(existing) : null;
       stored = previous === null;
     } else {
       const existing = snap.sticky ? await this.sticky.get(req.experiment, req.unitId) : null;
-      previous = existing ? (JSON.parse(existing) as Assignment) : null;
+      previous = existing ? decodeSticky(existing) : null;
       if (!previous) {
         const counterKey = stratumCounterKey(prep, fresh, req.context);
         if (counterKey) fresh = assignPrepared(req.unitId, prep, req.context, { counter: await this.redis.incr(counterKey) });
@@ -53,17 +53,17 @@ export class AssignService {
     }
     const decision = resolveSticky(previous, fresh, prep.variantKeys);
     if (decision.persist && snap.sticky && !stored) {
-      if (previous) await this.sticky.set(req.experiment, req.unitId, JSON.stringify(decision.assignment));
-      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, JSON.stringify(decision.assignment)))) return this.assign(req);
+      if (previous) await this.sticky.set(req.experiment, req.unitId, encodeSticky(decision.assignment));
+      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, encodeSticky(decision.assignment)))) return this.assign(req);
     }
-    // Log every enrolled answer, not only the first: if a crash lost the first exposure after its
-    // sticky record was written, the next request restores it (ingest keeps the first per unit).
-    return this.log(req, decision.assignment, decision.assignment.enrolled);
+    // Returning units are logged too (at most every few minutes): if a crash lost the first exposure
+    // after its sticky record was written, a later visit restores it (ingest keeps the first per unit).
+    return this.log(req, decision.assignment, decision.source === 'fresh' ? 'first' : 'returning');
   }
 
-  private log(req: AssignRequest, a: Assignment, shouldLog: boolean): AssignResponse {
-    if (a.enrolled && shouldLog) {
-      this.exposures.push({
+  private log(req: AssignRequest, a: Assignment, visit: 'first' | 'returning'): AssignResponse {
+    if (a.enrolled) {
+      const record = {
         experiment: req.experiment,
         unitId: req.unitId,
         variant: a.variant,
@@ -72,7 +72,9 @@ export class AssignService {
         snapshotVersion: a.snapshotVersion,
         context: req.context,
         assignedAt: this.now().toISOString(),
-      });
+      };
+      if (visit === 'first') this.exposures.push(record);
+      else this.exposures.pushReturning(record);
     }
     return { variant: a.variant, propensity: a.propensity, segment: a.segment, snapshotVersion: a.snapshotVersion, enrolled: a.enrolled, reason: a.reason };
   }

@@ -31,12 +31,18 @@ export class ExposureLog {
     this.timer.unref();
   }
 
+  /** Logs a unit's first exposure. */
+  push(record: ExposureRecord): void {
+    this.buffer.push(record);
+    if (this.buffer.length >= this.maxBatch) void this.flush();
+  }
+
   /**
-   * Logs an exposure unless this process logged the same unit in the last ten minutes: returning
-   * units re-log now and then (which restores an exposure lost in a crash) without sending one
-   * record per request.
+   * Logs a returning unit's exposure unless this process did so in the last ten minutes: it
+   * restores an exposure lost in a crash without sending one record per request. First exposures
+   * skip this bookkeeping (`push`), which keeps the new-unit path as cheap as before.
    */
-  push(record: ExposureRecord, nowMs = Date.now()): void {
+  pushReturning(record: ExposureRecord, nowMs = Date.now()): void {
     const key = `${record.experiment}\u001f${record.unitId}`;
     const seen = this.recent.get(key);
     if (seen !== undefined && nowMs - seen < ExposureLog.RECENT_TTL_MS) return;

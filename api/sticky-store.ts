@@ -4,6 +4,7 @@
  * experiment, so a burst of new units costs Redis one command instead of one per unit.
  */
 import type { Redis } from 'ioredis';
+import type { Assignment } from '../domain/types.js';
 
 /** ARGV = field1, value1, field2, value2, …; returns per field the existing value or false (stored). */
 const GET_OR_SET_MANY = `local out = {}
@@ -17,6 +18,21 @@ type Pending = { field: string; value: string; resolve: (v: string | null) => vo
 type WithScript = Redis & { stickyGetOrSetMany(key: string, ...args: string[]): Promise<Array<string | null>> };
 
 export const stickyKey = (experiment: string) => `expflow:sticky:${experiment}`;
+
+/**
+ * Stored form of a sticky assignment: `variant TAB propensity TAB segment TAB snapshotVersion`,
+ * cheaper to build and parse on the hot path than JSON. Only enrolled assignments are stored.
+ */
+export function encodeSticky(a: Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion'>): string {
+  return `${a.variant}\t${a.propensity}\t${a.segment}\t${a.snapshotVersion}`;
+}
+
+/** Inverse of `encodeSticky`; also reads the JSON records written before it existed. */
+export function decodeSticky(raw: string): Assignment {
+  if (raw.charCodeAt(0) === 123 /* { */) return JSON.parse(raw) as Assignment;
+  const [variant, propensity, segment, version] = raw.split('\t');
+  return { variant: variant!, propensity: Number(propensity), segment: Number(segment), snapshotVersion: Number(version), enrolled: true, reason: 'enrolled' };
+}
 
 export class StickyStore {
   private readonly redis: WithScript;

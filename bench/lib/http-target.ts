@@ -29,12 +29,16 @@ if (mode === 'bare') {
 } else if (mode === 'api') {
   const sticky = process.argv.includes('--sticky');
   const key = sticky ? 'bench-assign-sticky' : 'bench-assign';
-  const config = loadConfig();
+  // A Redis database of its own, emptied first, so earlier runs' sticky records and queued
+  // exposures (no ingest worker drains them here) do not slow this one down.
+  const base = loadConfig();
+  const url = new URL(base.redisUrl);
+  url.pathname = '/15';
+  const config = { ...base, redisUrl: url.toString() };
   const redis = createRedis(config.redisUrl);
+  await redis.flushdb();
   const snapshot = benchSnapshot(key, sticky);
   await publishSnapshot(redis, snapshot);
-  // A fresh sticky store each run, so every request is a first assignment (the costly path).
-  await redis.del(`expflow:sticky:${key}`);
   redis.disconnect();
   const api = await startApi(config, 0);
   api.cache.offer(snapshot);

@@ -19,14 +19,15 @@ describe('ExposureLog', () => {
     try {
       const log = new ExposureLog(queue, 500, 60_000);
       const t0 = Date.now();
-      log.push(exposure('u1'), t0);
-      log.push(exposure('u1'), t0 + 1000); // same unit, moments later: not resent
-      log.push(exposure('u2'), t0 + 1000);
-      log.push(exposure('u1'), t0 + 11 * 60_000); // later visit: logged again (restores a lost one)
+      log.push(exposure('u1')); // first exposure
+      log.pushReturning(exposure('u1'), t0); // returning: re-logged once…
+      log.pushReturning(exposure('u1'), t0 + 1000); // …not again moments later
+      log.push(exposure('u2'));
+      log.pushReturning(exposure('u1'), t0 + 11 * 60_000); // a visit ten minutes on: logged again
       await log.stop();
-      const jobs = await queue.getJobs(['waiting', 'paused', 'delayed']);
+      const jobs = await queue.getJobs(['waiting', 'delayed']);
       const units = jobs.flatMap((j) => (j.data.kind === 'exposures' ? j.data.items.map((i) => i.unitId) : []));
-      expect(units.sort()).toEqual(['u1', 'u1', 'u2']);
+      expect(units.sort()).toEqual(['u1', 'u1', 'u1', 'u2']);
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
