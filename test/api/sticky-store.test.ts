@@ -1,6 +1,6 @@
 /** The batched stickiness store on real Redis: first writer wins, within a batch and across batches. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { StickyStore } from '../../api/sticky-store.js';
+import { StickyStore, decodeSticky, encodeSticky } from '../../api/sticky-store.js';
 import { createRedis } from '../../infra/redis.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
@@ -29,5 +29,12 @@ describe('StickyStore', () => {
     expect([ra, rb]).toEqual([null, null]);
     expect(await store.get(a, 'u')).toBe('A');
     expect(await store.get(b, 'u')).toBe('B');
+  });
+
+  it('round-trips the compact record and still reads JSON records', () => {
+    const a = { variant: 'b', propensity: 0.25, segment: 2, snapshotVersion: 17 };
+    expect(decodeSticky(encodeSticky(a))).toEqual({ ...a, enrolled: true, reason: 'enrolled' });
+    const legacy = { ...a, enrolled: true, reason: 'enrolled' };
+    expect(decodeSticky(JSON.stringify(legacy))).toEqual(legacy);
   });
 });
