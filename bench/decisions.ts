@@ -26,7 +26,8 @@ import { computeAllocation } from '../domain/allocation/index.js';
 import { decideExperiment } from '../domain/decision/index.js';
 import { binomial } from '../domain/prediction/simulate-history.js';
 import { createRng, type Rng } from '../domain/rng.js';
-import { decideSegmentArms, mixtureSequentialInterval, segmentLevelDecisions, type SegmentLevelState } from '../domain/segment-rules/index.js';
+import { decideSegmentArms, segmentLevelDecisions, type SegmentLevelState } from '../domain/decision/segment-conclusions.js';
+import { mixtureSequentialInterval } from '../domain/segment-rules/index.js';
 import { compareProportions, holmAdjust } from '../domain/stats/index.js';
 import type { CellStats, MetricSpec, Weights } from '../domain/types.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideExperiment, decideSegments, type DecideExperimentInput } from '../../../domain/decision/index.js';
+import { decideExperiment, type DecideExperimentInput } from '../../../domain/decision/index.js';
 import type { CellStats, MetricSpec } from '../../../domain/types.js';
 
 const conv: MetricSpec = { key: 'conv', event: 'purchase', type: 'binary', role: 'primary', direction: 'increase' };
@@ -83,22 +83,5 @@ describe('decideExperiment', () => {
 
   it('single arm experiment is inconclusive, not an error', () => {
     expect(decideExperiment(input([binary('conv', 'A', 100, 0.1)], { variants: ['A'] })).outcome).toBe('inconclusive');
-  });
-});
-
-describe('decideSegments', () => {
-  it('ships B only to the segment where it wins, adjusting across segments × arms', () => {
-    const cells: CellStats[] = [];
-    for (const segment of [0, 1, 2]) {
-      cells.push(binary('conv', 'A', 15000, 0.1, 1, segment));
-      cells.push(binary('conv', 'B', 15000, segment === 2 ? 0.125 : 0.1, 1, segment));
-    }
-    for (const bh of ['holm', 'bh'] as const) {
-      const d = decideSegments({ ...input(cells, { metrics: [conv], variants: ['A', 'B'] }), adjustment: bh });
-      expect(d.adjustment).toBe(bh);
-      expect(d.segments.map((s) => s.outcome)).toEqual(['continue', 'continue', 'ship']);
-      expect(d.segments[2].winner).toBe('B');
-      expect(d.segments[2].rationale).toMatch(/segment 2: ship B/);
-    }
   });
 });

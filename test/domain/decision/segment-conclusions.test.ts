@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyBranching, servingForConcludedSegments, servingWeights } from '../../../domain/experiment/segment-conclusions.js';
+import { applyBranching, servingForConcludedSegments, servingWeights } from '../../../domain/decision/segment-conclusions.js';
 
 const d = (segmentId: number, arm: string, outcome: 'ship' | 'harm' | 'none', adjustedPValue = 0.01, estimate = 0.01) => ({ segmentId, arm, outcome, adjustedPValue, estimate });
 
