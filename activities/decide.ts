@@ -7,10 +7,10 @@
  */
 import { decideExperiment, type ExperimentDecision } from '../domain/decision/index.js';
 import { sampleRatioInputs } from '../domain/experiment/cells.js';
-import { applyBranching, servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
+import { applyBranching, servingForConcludedSegments } from '../domain/decision/segment-conclusions.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
-import { type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
-import { segmentArmKey, segmentLevelDecisions } from '../domain/segment-rules/segment-evidence.js';
+import { type SegmentArmDecision } from '../domain/decision/segment-conclusions.js';
+import { segmentArmKey, segmentLevelDecisions } from '../domain/decision/segment-conclusions.js';
 import { checkSampleRatio, type SampleRatioCheck } from '../domain/stats/srm.js';
 import type { AllocationSnapshot, MetricSpec } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';

@@ -9,7 +9,7 @@ import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
 import { enqueueWebhook } from './notify.js';
 import { promotionFor } from '../domain/models/comparison.js';
-import { servingWeights } from '../domain/experiment/segment-conclusions.js';
+import { servingWeights } from '../domain/decision/segment-conclusions.js';
 
 export interface PhaseChangeInput {
   experimentKey: string;

@@ -6,7 +6,7 @@ import { computeAllocation, dampeningFactor, fitContextualPolicy, type Allocatio
 import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
-import { servingForConcludedSegments, servingWeights } from '../domain/experiment/segment-conclusions.js';
+import { servingForConcludedSegments, servingWeights } from '../domain/decision/segment-conclusions.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';

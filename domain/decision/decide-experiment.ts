@@ -75,11 +75,11 @@ export function decideExperiment(input: DecideExperimentInput): ExperimentDecisi
   // Harm protection first: it acts at every look, whatever the runtime or the sample-ratio state.
   const exempt = new Set(input.exemptArms ?? []);
   const stopArms: ArmStop[] = [];
-  if (policy.arms.stopOnGuardrail) {
-    for (const b of guardrailBreaches({ results: arms, metrics: input.metrics, cells: input.cells, arms: active.filter((a) => !exempt.has(a)), alpha: input.alpha, tuningN: input.tuningN })) {
-      notes.push(b.note);
-      if (!stopArms.some((s) => s.arm === b.arm)) stopArms.push({ arm: b.arm, rule: 'guardrail', reason: b.note.rationale });
-    }
+  const breaches = guardrailBreaches({ results: arms, metrics: input.metrics, cells: input.cells, arms: active, alpha: input.alpha, tuningN: input.tuningN });
+  for (const b of breaches) {
+    notes.push(b.note);
+    if (!policy.arms.stopOnGuardrail || exempt.has(b.arm) || stopArms.some((s) => s.arm === b.arm)) continue;
+    stopArms.push({ arm: b.arm, rule: 'guardrail', reason: b.note.rationale });
   }
 
   const comparisons = treatments.length;
@@ -163,7 +163,8 @@ export function decideExperiment(input: DecideExperimentInput): ExperimentDecisi
   if (!readiness.runtimeReached) return done({ outcome: 'continue', rationale: `${readiness.note.rationale}.${stopText}` }, { stopArms, weightActions, plan });
   if (!analysed) return done({ outcome: 'continue', rationale: `${notes.at(-1)?.rationale ?? 'waiting'}.${stopText}` }, { stopArms, weightActions, plan });
 
-  const guardrailHarm = (arm: string) => arms.some((r) => r.arm === arm && r.role === 'guardrail' && r.harmful);
+  // Whether or not the breaker stopped it, an arm that breaches a guardrail never ships.
+  const guardrailHarm = (arm: string) => breaches.some((b) => b.arm === arm);
   const shippable = remaining.filter((arm) => {
     const e = evidence.get(arm);
     if (!e?.better || guardrailHarm(arm)) return false;

@@ -3,7 +3,7 @@
  *   - relative margin: the arm is significantly worse than control (Holm across arms × metrics) and
  *     the whole always-valid interval of the relative change lies beyond −margin; or
  *   - absolute limit: the whole always-valid interval of the arm's own mean lies beyond the limit
- *     (e.g. mean latency ≤ 100 ms). Metrics are per-unit sums, so limits apply to means; expflow does
+ *     (e.g. mean latency ≤ 100 ms). A guardrail with a limit and no margin is judged by the limit only. Metrics are per-unit sums, so limits apply to means; expflow does
  *     not collect percentiles.
  * A breached arm is stopped (routed to control) at once; the others continue.
  */
@@ -43,7 +43,9 @@ export function guardrailBreaches(input: {
   for (const metric of input.metrics.filter((m) => m.role === 'guardrail')) {
     for (const arm of input.arms) {
       const r = input.results.find((x) => x.arm === arm && x.metric === metric.key);
-      if (r?.harmful) {
+      // A guardrail with only an absolute limit is judged by the limit alone.
+      const relativeRule = metric.margin !== undefined || metric.limit === undefined;
+      if (relativeRule && r?.harmful) {
         const rel = r.relative ? `relative change ${pct(r.relative.estimate)} [${pct(r.relative.ci[0])}, ${pct(r.relative.ci[1])}]` : `change ${fmt(r.estimate)}`;
         out.push({
           arm,

@@ -31,12 +31,20 @@ describe('decideExperiment', () => {
     expect(d.arms).toHaveLength(4);
   });
 
-  it('does not ship a variant that harms a guardrail beyond its margin, and stops for harm', () => {
+  it('does not ship a variant that harms a guardrail beyond its margin: stops that arm, and the others continue', () => {
     const cells = [binary('conv', 'A', 20000, 0.1), binary('conv', 'B', 20000, 0.125), binary('conv', 'C', 20000, 0.1), continuous('latency', 'A', 20000, 300, 50), continuous('latency', 'B', 20000, 330, 50), continuous('latency', 'C', 20000, 300, 50)];
     const d = decideExperiment(input(cells));
-    expect(d.outcome).toBe('stop_harm');
+    expect(d.outcome).toBe('continue');
     expect(d.winner).toBeUndefined();
+    expect(d.stopArms.map((s) => [s.arm, s.rule])).toEqual([['B', 'guardrail']]);
     expect(d.arms.find((r) => r.arm === 'B' && r.metric === 'latency')!.harmful).toBe(true);
+  });
+
+  it('rolls back (stop_harm) only once every treatment arm is stopped', () => {
+    const cells = [binary('conv', 'A', 20000, 0.1), binary('conv', 'B', 20000, 0.125), continuous('latency', 'A', 20000, 300, 50), continuous('latency', 'B', 20000, 330, 50)];
+    const d = decideExperiment(input(cells, { variants: ['A', 'B'] }));
+    expect(d.outcome).toBe('stop_harm');
+    expect(d.rationale).toMatch(/roll back to A/);
   });
 
   it('tolerates guardrail harm within the margin', () => {
