@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { decisionPolicySchema } from '../decision/policy.js';
+import { notificationsSchema } from '../notifications/channels.js';
 import type { Rule } from '../types.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
@@ -147,6 +148,8 @@ export const experimentConfigSchema = z.object({
   /** How the experiment decides: a named preset with optional overrides (domain/decision/policy.ts). */
   decision: decisionPolicySchema.default({ preset: 'balanced' }),
   webhookUrl: z.string().url().optional(),
+  /** Channels (signed webhook, Slack, e-mail) and the event types each receives. */
+  notifications: notificationsSchema.optional(),
   entity: z.string().max(200).optional(),
 });
 
