@@ -4,12 +4,14 @@ import { createExperimentSchema } from '../domain/experiment/config.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
   eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  reenableArmSchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -92,6 +94,16 @@ export function createApp(d: AppDeps): express.Express {
   app.post('/experiments/:key/conclude', async (req, res) => {
     const body = parseOrThrow(concludeSchema, req.body ?? {});
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/experiments/:key/arms/reenable', async (req, res) => {
+    const body = parseOrThrow(reenableArmSchema, req.body ?? {});
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
+    const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, body) }));
   });
 
   app.post('/models', async (req, res) => {

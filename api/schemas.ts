@@ -47,6 +47,16 @@ export const concludeSchema = z.object({
   reason: z.string().max(2000).optional(),
 });
 
+/** Re-enabling an arm the circuit breaker stopped: who and why are required (audited). */
+export const reenableArmSchema = z.object({
+  arm: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'not a valid variant key'),
+  actor: z.string().min(1).max(200).optional(),
+  reason: z.string().min(1).max(2000),
+});
+
+/** Acknowledging a sample-ratio alarm lifts its hold on decisions (audited). */
+export const acknowledgeSrmSchema = z.object({ actor: z.string().min(1).max(200).optional(), reason: z.string().min(1).max(2000) });
+
 export const externalContextSchema = z.object({ kind: z.string().min(1).max(100), severity: z.number().min(0).max(1) });
 
 export const experimentKeyParam = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key');
