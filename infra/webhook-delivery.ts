@@ -74,6 +74,10 @@ export async function deliverNotification(prisma: PrismaClient, job: Notificatio
   if (!row || row.status === 'delivered') return;
   const channel = job.channel ?? 'webhook';
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  // The attempt is logged before the send, so one cut short by a dying worker stays visible (ok null).
+  const attempt = await prisma.notificationAttempt.create({
+    data: { notificationId: row.id, attempt: (await prisma.notificationAttempt.count({ where: { notificationId: row.id } })) + 1, channel, target: job.url.slice(0, 500) },
+  });
   const started = Date.now();
   let result: AttemptResult;
   switch (channel) {
@@ -94,11 +98,8 @@ export async function deliverNotification(prisma: PrismaClient, job: Notificatio
       result = { error: `unknown channel ${String(channel satisfies never)}`, httpStatus: null };
   }
   const { error } = result;
-  const attempt = row.attempts + 1;
   await prisma.$transaction([
-    prisma.notificationAttempt.create({
-      data: { notificationId: row.id, attempt, channel, target: job.url.slice(0, 500), ok: error === null, httpStatus: result.httpStatus, error, durationMs: Date.now() - started },
-    }),
+    prisma.notificationAttempt.update({ where: { id: attempt.id }, data: { ok: error === null, httpStatus: result.httpStatus, error, durationMs: Date.now() - started } }),
     prisma.notification.update({
       where: { id: row.id },
       data: {

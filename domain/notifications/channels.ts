@@ -61,7 +61,7 @@ function title(body: Record<string, unknown>): string {
   const type = String(body.type ?? 'expflow.notification').replace(/^expflow\./, '');
   const exp = body.experiment ? ` ${String(body.experiment)}` : '';
   const what = [body.outcome, body.phase, body.arm ? `arm ${String(body.arm)}` : null].filter((x) => x !== undefined && x !== null && x !== '').join(' ');
-  return `[expflow]${exp}: ${type.replace(/_/g, ' ')}${what ? ` — ${what}` : ''}`;
+  return `[expflow]${exp}: ${type.replace(/_/g, ' ')}${what ? ` - ${what}` : ''}`;
 }
 
 function detail(body: Record<string, unknown>): string {

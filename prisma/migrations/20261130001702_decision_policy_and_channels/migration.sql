@@ -5,10 +5,10 @@ CREATE TABLE "NotificationAttempt" (
     "attempt" INTEGER NOT NULL,
     "channel" TEXT NOT NULL,
     "target" TEXT NOT NULL,
-    "ok" BOOLEAN NOT NULL,
+    "ok" BOOLEAN,
     "httpStatus" INTEGER,
     "error" TEXT,
-    "durationMs" INTEGER NOT NULL,
+    "durationMs" INTEGER,
     "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "NotificationAttempt_pkey" PRIMARY KEY ("id")
