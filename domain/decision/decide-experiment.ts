@@ -20,13 +20,13 @@ import type { CellStats } from '../types.js';
 import { adjustFamily, analyzeArms, classify, goodLift } from './analyze-arms.js';
 import { armWeightActions, type WeightAction } from './arm-weights.js';
 import { bayesianArm, bayesianVerdict, probabilityBestByArm } from './bayesian-evidence.js';
-import { advanceLooks, fixedHorizonArm, planSamplePerArm, type FixedHorizonPlan } from './fixed-horizon.js';
+import { advanceLooks, designPower, detectableLift, fixedHorizonArm, planPower, planSamplePerArm, type FixedHorizonPlan } from './fixed-horizon.js';
 import { guardrailBreaches } from './guardrails.js';
 import { toJsonSafe } from './json-safe.js';
 import { PRESET_POLICIES, type DecisionPolicy } from './policy.js';
 import { clearsMinimumLift } from './practical-significance.js';
 import { checkReadiness } from './readiness.js';
-import { fmt, type RuleNote } from './rule-note.js';
+import { fmt, pct, type RuleNote } from './rule-note.js';
 import { holdForSampleRatio } from './srm-hold.js';
 import type { ArmMetricResult, ArmStop, DecideExperimentInput, DecisionOutcome, ExperimentDecision } from './types.js';
 
@@ -113,6 +113,10 @@ export function decideExperiment(input: DecideExperimentInput): ExperimentDecisi
       }
       const smallest = Math.min(...[input.control, ...active].map(units));
       const next = advanceLooks(plan?.looks ?? [], smallest / planned);
+      if (!plan) {
+        const pw = planPower({ metricType: primary.type, control: pooledMoments(input.cells, primary.key, input.control), mde: input.mde ?? 0.05, alpha: input.alpha, comparisons, n: planned });
+        notes.push({ rule: 'method', rationale: `fixed horizon: ${planned} units per arm planned${pw === null ? '' : ` (power ${pct(pw)} at a ${pct(input.mde ?? 0.05)} lift)`}` });
+      }
       plan = { plannedSamplePerArm: planned, looks: next.looks };
       finalLook = next.final;
       if (!next.analyse) {
@@ -120,8 +124,9 @@ export function decideExperiment(input: DecideExperimentInput): ExperimentDecisi
         analysed = false;
         break;
       }
+      notes.push({ rule: 'method', rationale: `fixed horizon: analysis at ${fmt(100 * (next.looks.at(-1) ?? 0))}% information; the design keeps power ${pct(designPower(next.looks, input.alpha / comparisons, policy.power, policy.spending))} at the planned effect` });
       for (const arm of active) {
-        const f = fixedHorizonArm({ cells: input.cells, metric: primary, control: input.control, arm, alpha: input.alpha, comparisons, looks: next.looks });
+        const f = fixedHorizonArm({ cells: input.cells, metric: primary, control: input.control, arm, alpha: input.alpha, comparisons, looks: next.looks, spending: policy.spending });
         evidence.set(arm, { arm, better: f.better, harmful: f.harmful, relativeCi: f.relativeCi, lift: f.lift, note: f.note });
       }
       break;
@@ -183,9 +188,11 @@ export function decideExperiment(input: DecideExperimentInput): ExperimentDecisi
   if (finalLook || (maxN !== undefined && smallest >= maxN)) {
     const horizon = finalLook ? `fixed horizon of ${plan?.plannedSamplePerArm} units per arm reached` : `horizon of ${maxN} units per arm reached`;
     const promising = remaining.filter((a) => (evidence.get(a)?.lift ?? 0) > 0);
+    const detectable = detectableLift({ metricType: primary.type, control: pooledMoments(input.cells, primary.key, input.control), alpha: input.alpha, power: policy.power, comparisons, n: smallest });
+    const sensitivity = detectable === null ? '' : `; ${smallest} units per arm detect a ${pct(detectable)} lift with ${pct(policy.power)} power`;
     const rationale = promising.length === 0
-      ? `${horizon} and no variant's primary metric points the good way`
-      : `${horizon} without a decision (${promising.join(', ')} trending better)`;
+      ? `${horizon} and no variant's primary metric points the good way${sensitivity}`
+      : `${horizon} without a decision (${promising.join(', ')} trending better)${sensitivity}`;
     notes.push({ rule: 'horizon', rationale });
     return done({ outcome: promising.length === 0 ? 'stop_futility' : 'inconclusive', rationale: `${rationale}.${stopText}` }, { stopArms, weightActions, plan });
   }

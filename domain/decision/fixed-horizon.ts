@@ -2,13 +2,15 @@
  * Fixed-horizon frequentist method: the sample size per arm is planned from the power calculation
  * (the config's relative mde at the policy's power, α Bonferroni-split over the arms), fixed at the
  * first look with a measured control baseline and carried. Interim analyses happen at every 10% of
- * the planned information with O'Brien–Fleming (Lan–DeMets) boundaries, so looking early spends
- * almost no α; the final analysis at 100% decides or ends the experiment inconclusive.
+ * the planned information with Lan–DeMets spending boundaries (O'Brien–Fleming type by default, so
+ * looking early spends almost no α; Pocock type on request); the final analysis at 100% decides or
+ * ends the experiment inconclusive. The rationale quotes the plan's power and the design's.
  */
 import { stratifiedDifference } from '../stats/adaptive.js';
-import { spendingBoundaries } from '../stats/group-sequential.js';
+import { crossingProbabilities, spendingBoundaries, type SpendingFunction } from '../stats/group-sequential.js';
 import { meanOf, sampleVarianceOf } from '../stats/moments.js';
-import { sampleSizeTwoMeans, sampleSizeTwoProportions } from '../stats/power.js';
+import { normalQuantile } from '../stats/normal.js';
+import { minimumDetectableEffectMeans, minimumDetectableEffectProportions, powerTwoMeans, powerTwoProportions, sampleSizeTwoMeans, sampleSizeTwoProportions } from '../stats/power.js';
 import type { CellStats, MetricSpec, Moments } from '../types.js';
 import { fmt, type RuleNote } from './rule-note.js';
 
@@ -40,6 +42,47 @@ export function planSamplePerArm(input: { metricType: MetricSpec['type']; contro
   return Number.isFinite(n) ? Math.ceil(n) : null;
 }
 
+/** Fixed-sample power of n units per arm at relative effect `mde` (null while the baseline is unknown). */
+export function planPower(input: { metricType: MetricSpec['type']; control: Moments; mde: number; alpha: number; comparisons: number; n: number }): number | null {
+  if (input.control.n < 2) return null;
+  const alpha = input.alpha / Math.max(1, input.comparisons);
+  const mean = meanOf(input.control);
+  if (input.metricType === 'binary') {
+    if (!(mean > 0 && mean < 1)) return null;
+    return powerTwoProportions({ pControl: mean, pTreatment: Math.min(0.999999, mean * (1 + input.mde)), nTreatment: input.n, alpha });
+  }
+  const sd = Math.sqrt(sampleVarianceOf(input.control));
+  if (!(sd > 0) || !(mean !== 0)) return null;
+  return powerTwoMeans({ delta: input.mde * Math.abs(mean), sd, nTreatment: input.n, alpha });
+}
+
+/** Smallest relative lift detectable with n units per arm at `power` (null while the baseline is unknown). */
+export function detectableLift(input: { metricType: MetricSpec['type']; control: Moments; alpha: number; power: number; comparisons: number; n: number }): number | null {
+  if (input.control.n < 2 || !(input.n > 0)) return null;
+  const alpha = input.alpha / Math.max(1, input.comparisons);
+  const mean = meanOf(input.control);
+  if (!(mean !== 0) || !Number.isFinite(mean)) return null;
+  if (input.metricType === 'binary') {
+    if (!(mean > 0 && mean < 1)) return null;
+    const r = minimumDetectableEffectProportions({ pControl: mean, nTreatment: input.n, power: input.power, alpha });
+    return r.reason ? null : r.mde / mean;
+  }
+  const sd = Math.sqrt(sampleVarianceOf(input.control));
+  return sd > 0 ? minimumDetectableEffectMeans({ sd, nTreatment: input.n, power: input.power, alpha }) / Math.abs(mean) : null;
+}
+
+/**
+ * Power of the group-sequential design at the planned effect: the looks taken so far plus the final
+ * one, each with its spending boundary, under the drift z_{1−α/2} + z_{power} that gives the fixed
+ * design its power. Interim looks cost a little power; this says how much.
+ */
+export function designPower(looks: readonly number[], alpha: number, power: number, spending: SpendingFunction): number {
+  const t = [...looks.filter((x) => x < 1), 1];
+  const design = spendingBoundaries({ informationFractions: t, alpha, spending });
+  const drift = normalQuantile(1 - alpha / 2) + normalQuantile(power);
+  return crossingProbabilities(design.boundaries, t, drift).reduce((a, b) => a + b, 0);
+}
+
 /** Whether this look is an analysis: the first at each further 10% of information, and the final one. */
 export function advanceLooks(looks: readonly number[], fraction: number): { looks: number[]; analyse: boolean; final: boolean } {
   const t = Math.min(1, Math.max(0, fraction));
@@ -64,9 +107,10 @@ export interface FixedHorizonArm {
  * One arm vs control on the primary metric at an analysed look: the fixed-sample (stratified) z
  * against the O'Brien–Fleming boundary for the looks taken so far.
  */
-export function fixedHorizonArm(input: { cells: readonly CellStats[]; metric: MetricSpec; control: string; arm: string; alpha: number; comparisons: number; looks: readonly number[] }): FixedHorizonArm {
+export function fixedHorizonArm(input: { cells: readonly CellStats[]; metric: MetricSpec; control: string; arm: string; alpha: number; comparisons: number; looks: readonly number[]; spending?: SpendingFunction }): FixedHorizonArm {
   const alpha = input.alpha / Math.max(1, input.comparisons);
-  const design = spendingBoundaries({ informationFractions: input.looks, alpha, spending: 'obrien-fleming' });
+  const spending = input.spending ?? 'obrien-fleming';
+  const design = spendingBoundaries({ informationFractions: input.looks, alpha, spending });
   const boundary = design.boundaries.at(-1) ?? Infinity;
   const s = stratifiedDifference(input.cells.filter((c) => c.metric === input.metric.key), {
     metricType: input.metric.type,
@@ -90,6 +134,6 @@ export function fixedHorizonArm(input: { cells: readonly CellStats[]; metric: Me
     harmful,
     relativeCi: s.relative ? s.relative.ci : null,
     lift,
-    note: { rule: 'method', rationale: `${input.arm}: fixed-horizon z=${fmt(z)} vs O'Brien–Fleming ±${fmt(boundary)} at ${fmt(100 * t)}% information (α=${fmt(alpha)} per arm): ${verdict}` },
+    note: { rule: 'method', rationale: `${input.arm}: fixed-horizon z=${fmt(z)} vs ${spending === 'pocock' ? 'Pocock' : "O'Brien–Fleming"} ±${fmt(boundary)} at ${fmt(100 * t)}% information (α=${fmt(alpha)} per arm): ${verdict}` },
   };
 }

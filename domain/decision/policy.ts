@@ -31,6 +31,8 @@ export const decisionPolicySchema = z
     minLift: z.number().min(0).max(10).optional(),
     /** Fixed horizon: power of the planned sample size (at the config's mde and alpha). */
     power: z.number().min(0.5).max(0.99).optional(),
+    /** Fixed horizon: Lan–DeMets spending function of the interim looks. */
+    spending: z.enum(['obrien-fleming', 'pocock']).optional(),
     /** Fixed horizon: planned units per arm; default from the power calculation at the first look with data. */
     plannedSamplePerArm: z.number().int().min(1).optional(),
     /** Bayesian: ship when the chance to beat control reaches this. */
@@ -81,6 +83,7 @@ export interface DecisionPolicy {
   minSamplePerArm: number | null;
   minLift: number;
   power: number;
+  spending: 'obrien-fleming' | 'pocock';
   plannedSamplePerArm: number | null;
   chanceToWin: number;
   maxExpectedLoss: number;
@@ -95,6 +98,7 @@ const BASE: Omit<DecisionPolicy, 'preset'> = {
   minSamplePerArm: null,
   minLift: 0,
   power: 0.8,
+  spending: 'obrien-fleming',
   plannedSamplePerArm: null,
   chanceToWin: 0.95,
   maxExpectedLoss: 0.0025,
@@ -129,6 +133,7 @@ export function resolvePolicy(config: DecisionPolicyConfig | undefined): Decisio
     minSamplePerArm: pick(c.minSamplePerArm, base.minSamplePerArm),
     minLift: pick(c.minLift, base.minLift),
     power: pick(c.power, base.power),
+    spending: pick(c.spending, base.spending),
     plannedSamplePerArm: pick(c.plannedSamplePerArm, base.plannedSamplePerArm),
     chanceToWin: pick(c.chanceToWin, base.chanceToWin),
     maxExpectedLoss: pick(c.maxExpectedLoss, base.maxExpectedLoss),

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { armWeightActions, applyWeightActions, routeStoppedArms } from '../../../domain/decision/arm-weights.js';
 import { bayesianArm, bayesianVerdict } from '../../../domain/decision/bayesian-evidence.js';
 import { decideExperiment } from '../../../domain/decision/decide-experiment.js';
-import { advanceLooks, fixedHorizonArm, planSamplePerArm } from '../../../domain/decision/fixed-horizon.js';
+import { advanceLooks, designPower, detectableLift, fixedHorizonArm, planPower, planSamplePerArm } from '../../../domain/decision/fixed-horizon.js';
 import { guardrailBreaches } from '../../../domain/decision/guardrails.js';
 import { adjustFamily, analyzeArms, classify } from '../../../domain/decision/analyze-arms.js';
 import { PRESET_POLICIES, decisionPolicySchema, resolvePolicy, type DecisionPolicy } from '../../../domain/decision/policy.js';
@@ -124,6 +124,20 @@ describe('fixed-horizon method', () => {
     ['after the final look', [0.5, 1], 1.4, { analyse: false, final: true, looks: [0.5, 1] }],
   ];
   it.each(looks)('%s', (_name, before, t, want) => expect(advanceLooks(before, t)).toEqual(want));
+  it('quotes the plan\'s power, the design\'s, and the detectable lift', () => {
+    const control = { n: 10000, sum: 1000, sumSquares: 1000 };
+    const n = planSamplePerArm({ metricType: 'binary', control, mde: 0.05, alpha: 0.05, power: 0.8, comparisons: 1 })!;
+    expect(planPower({ metricType: 'binary', control, mde: 0.05, alpha: 0.05, comparisons: 1, n })!).toBeCloseTo(0.8, 2);
+    // The detectable lift at the planned n is the planned mde.
+    expect(detectableLift({ metricType: 'binary', control, alpha: 0.05, power: 0.8, comparisons: 1, n })!).toBeCloseTo(0.05, 3);
+    // One final look is the fixed design (power 0.8); O'Brien–Fleming interim looks cost little, Pocock more.
+    expect(designPower([], 0.05, 0.8, 'obrien-fleming')).toBeCloseTo(0.8, 3);
+    const obf = designPower([0.2, 0.4, 0.6, 0.8], 0.05, 0.8, 'obrien-fleming');
+    const pocock = designPower([0.2, 0.4, 0.6, 0.8], 0.05, 0.8, 'pocock');
+    expect(obf).toBeLessThan(0.8);
+    expect(obf).toBeGreaterThan(0.78);
+    expect(pocock).toBeLessThan(obf);
+  });
   it('uses the O\'Brien–Fleming boundary: strict early, ≈ 1.96 at the end of a single look', () => {
     const cells = [binary('conv', 'A', 10000, 0.1), binary('conv', 'B', 10000, 0.11)];
     const early = fixedHorizonArm({ cells, metric: conv, control: 'A', arm: 'B', alpha: 0.05, comparisons: 1, looks: [0.2] });
