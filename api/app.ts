@@ -11,7 +11,10 @@ import {
   eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  predictionsSchema,
+  promoteModelSchema,
   reenableArmSchema,
+  shadowScoresQuerySchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -109,6 +112,20 @@ export function createApp(d: AppDeps): express.Express {
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
     res.status(201).json(await d.models.register(body, actorOf(req, {})));
+  });
+
+  app.post('/models/promote', async (req, res) => {
+    const body = parseOrThrow(promoteModelSchema, req.body ?? {});
+    res.json(await d.models.promoteShadow(body, actorOf(req, {})));
+  });
+
+  app.get('/models/shadow-scores', async (req, res) => {
+    res.json(await d.models.shadowScores(parseOrThrow(shadowScoresQuerySchema, req.query)));
+  });
+
+  app.post('/predictions', async (req, res) => {
+    const body = parseOrThrow(predictionsSchema, req.body ?? {});
+    res.json(await d.models.logPredictions(body));
   });
 
   app.get('/models', async (req, res) => {
