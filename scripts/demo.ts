@@ -44,7 +44,7 @@ const workflowUrl = `${config.temporalUiUrl}/namespaces/${config.temporalNamespa
 console.log(`experiment ${key} started — workflow experiment-${key}\n`);
 console.log(`cycle  units  weights per segment (${scenario.variants.join(' / ')})`);
 
-const MAX_CYCLES_SHOWN = 60;
+const MAX_CYCLES_SHOWN = 120;
 let wave = 0;
 let lastCycle = 0;
 let units = 0;
