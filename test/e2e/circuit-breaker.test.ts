@@ -51,7 +51,7 @@ async function seed(experiment: string, prefix: string, arms: Record<string, { n
 const live = async (key: string) => (await stack.get(`/experiments/${key}`)).body.live as Record<string, any>;
 
 describe('per-arm circuit breaker', () => {
-  it('routes the arm that breaks a guardrail to control within one cycle; the other two go on to a decision', { timeout: 120_000 }, async () => {
+  it('routes the arm that breaks a guardrail to control within one cycle; the other two go on to a decision', { timeout: 180_000 }, async () => {
     const key = `breaker-${uniqueSuffix()}`;
     const created = await stack.post('/experiments', {
       key,
@@ -102,7 +102,7 @@ describe('per-arm circuit breaker', () => {
     }, { what: 'API serving the breaker snapshot' });
     expect([...served].sort()).toEqual(['control', 'good']);
 
-    const alert = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.arm_stopped' && w.body.experiment === key), { what: 'arm_stopped webhook' });
+    const alert = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.arm_stopped' && w.body.experiment === key), { what: 'arm_stopped webhook', timeoutMs: 60_000 });
     expect(alert.body).toMatchObject({ arm: 'slow', rule: 'guardrail', cycle });
     expect(String(alert.body.reason)).toMatch(/relative change \d+\.\d+%/);
 
@@ -124,13 +124,13 @@ describe('per-arm circuit breaker', () => {
 
     const audit = await db.query<{ actor: string; reason: string }>(`SELECT actor, reason FROM "AuditLog" WHERE action = 'arm.reenable' AND target = $1`, [`${key}/slow`]);
     expect(audit.rows).toEqual([{ actor: 'ops@expflow', reason: 'latency fix deployed' }]);
-    const shipped = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.decision' && w.body.experiment === key), { what: 'decision webhook' });
+    const shipped = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.decision' && w.body.experiment === key), { what: 'decision webhook', timeoutMs: 60_000 });
     expect(shipped.body).toMatchObject({ outcome: 'ship', winner: 'good' });
     // The route sends decisions and arm stops only: the experiment_ended event was not routed here.
     expect(hook.received.filter((w) => w.body.experiment === key).map((w) => w.body.type).sort()).toEqual(['expflow.arm_stopped', 'expflow.decision']);
   });
 
-  it('holds a decision on a sample-ratio alarm, notifies it, and decides once acknowledged', async () => {
+  it('holds a decision on a sample-ratio alarm, notifies it, and decides once acknowledged', { timeout: 120_000 }, async () => {
     const key = `srm-${uniqueSuffix()}`;
     const created = await stack.post('/experiments', {
       key,
@@ -155,7 +155,7 @@ describe('per-arm circuit breaker', () => {
     expect(held.body.decision.outcome).toBe('continue');
     expect(held.body.decision.rationale).toMatch(/sample-ratio mismatch \(p=\S+ < 0.001\): decisions held until it clears or is acknowledged/);
     expect((await live(key)).srmAlarm).toBe(true);
-    const alarm = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.srm_alarm' && w.body.experiment === key), { what: 'srm webhook' });
+    const alarm = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.srm_alarm' && w.body.experiment === key), { what: 'srm webhook', timeoutMs: 60_000 });
     expect(alarm.body.observed).toEqual([3000, 2400]);
     expect(alarm.body.pValue as number).toBeLessThan(1e-10);
 
