@@ -14,7 +14,7 @@ import type { Rng } from '../rng.js';
 import { beta as betaDraw, normal as normalDraw } from '../rng.js';
 import type { Moments } from '../types.js';
 import type { Interval } from './effects.js';
-import { betaDifferenceQuantile, betaExpectedShortfalls, betaMoments, betaBreakpoints } from './beta-comparison.js';
+import { betaBreakpoints, betaDifferenceQuantile, betaExceedance, betaExpectedShortfalls, betaMoments } from './beta-comparison.js';
 import { betaLogPdf, betaTails, normalCdf, normalPdf, normalQuantile, normalSf, regularizedBeta } from './normal.js';
 import { integrateAdaptive } from './quadrature.js';
 import { meanOf, sampleVarianceOf } from './moments.js';
@@ -159,8 +159,8 @@ function compareBetaPosteriors(control: BetaPosterior, treatment: BetaPosterior,
   const alpha = options.alpha ?? 0.05;
   const c = betaMoments(control);
   const t = betaMoments(treatment);
-  const { xOverY: treatmentAbove, yOverX: controlAbove, exceedance } = betaExpectedShortfalls(treatment, control);
-  const [treatmentHigher, controlHigher] = exceedance;
+  const { xOverY: treatmentAbove, yOverX: controlAbove } = betaExpectedShortfalls(treatment, control);
+  const [treatmentHigher, controlHigher] = betaExceedance(treatment, control);
   const increase = options.direction !== 'decrease';
   return {
     mean: t.mean - c.mean,
@@ -176,7 +176,7 @@ function compareBetaPosteriors(control: BetaPosterior, treatment: BetaPosterior,
 /** [P(control is best), P(treatment is best)] for two arms, the same numbers comparePosteriors reports. */
 function probabilityBestOfTwo(control: Posterior, treatment: Posterior, direction: 'increase' | 'decrease'): number[] | null {
   if (control.kind === 'beta' && treatment.kind === 'beta') {
-    const [treatmentHigher, controlHigher] = betaExpectedShortfalls(treatment, control).exceedance;
+    const [treatmentHigher, controlHigher] = betaExceedance(treatment, control);
     return direction === 'increase' ? [controlHigher, treatmentHigher] : [treatmentHigher, controlHigher];
   }
   if (control.kind === 'normal' && treatment.kind === 'normal') {

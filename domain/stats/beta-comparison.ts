@@ -95,11 +95,8 @@ export function betaDifferenceQuantile(control: BetaShape, treatment: BetaShape,
   return brentRoot(g, bracketed ? lo : -1, bracketed ? hi : 1, 1e-9 * sd);
 }
 
-/**
- * Expected losses [E[max(X − Y, 0)], E[max(Y − X, 0)]] for independent Betas, with the probabilities
- * [P(X > Y), P(X < Y)] they were built from.
- */
-export function betaExpectedShortfalls(x: BetaShape, y: BetaShape): { xOverY: number; yOverX: number; exceedance: [number, number] } {
+/** Expected shortfalls E[max(X − Y, 0)] and E[max(Y − X, 0)] of independent Betas. */
+export function betaExpectedShortfalls(x: BetaShape, y: BetaShape): { xOverY: number; yOverX: number } {
   const mx = betaMoments(x).mean;
   const my = betaMoments(y).mean;
   const [gPlus, lPlus] = betaExceedance({ alpha: x.alpha + 1, beta: x.beta }, y); // P(X⁺ > Y), P(X⁺ < Y)
@@ -108,7 +105,6 @@ export function betaExpectedShortfalls(x: BetaShape, y: BetaShape): { xOverY: nu
     // E[X·1{X>Y}] − E[Y·1{X>Y}] and the mirror image; rounding can leave −1e-17, which is 0.
     xOverY: Math.max(0, mx * gPlus - my * gYPlus),
     yOverX: Math.max(0, my * lYPlus - mx * lPlus),
-    exceedance: betaExceedance(x, y),
   };
 }
 
