@@ -215,7 +215,7 @@ export function probabilityBest(posteriors: readonly Posterior[], direction: 'in
       for (let i = 0; i < k; i++) prefix[i + 1] = (prefix[i] as number) * (worse[i] as number);
       for (let i = k - 1; i >= 0; i--) suffix[i] = (suffix[i + 1] as number) * (worse[i] as number);
       return posteriors.map((p, j) => {
-        const logF = p.kind === 'beta' ? betaLogPdf(x, p.alpha, p.beta) : logNorms[j] as number - (x - p.mean) ** 2 / (2 * p.variance);
+        const logF = p.kind === 'beta' ? betaLogPdf(x, p.alpha, p.beta) : (logNorms[j] as number) - (x - p.mean) ** 2 / (2 * p.variance);
         const others = (prefix[j] as number) * (suffix[j + 1] as number);
         return others > 0 ? Math.exp(logF) * others : 0;
       });
