@@ -37,7 +37,7 @@ const ArmSchema = z.object({
 });
 
 /** At most `max` characters of a user-supplied value, for error messages (a 20 MB key is not echoed). */
-export function quote(value: string, max = 200): string {
+function quote(value: string, max = 200): string {
   const shown = value.length > max ? `${value.slice(0, max)}…` : value;
   return `'${shown}'${value.length > max ? ` (${value.length} characters)` : ''}`;
 }
