@@ -69,7 +69,7 @@ export function betaExceedance(x: BetaShape, y: BetaShape): [number, number] {
 }
 
 /** [P(T − C ≤ d), P(T − C > d)] for independent Betas T (treatment) and C (control). */
-export function betaDifferenceCdf(control: BetaShape, treatment: BetaShape, d: number): [number, number] {
+function betaDifferenceCdf(control: BetaShape, treatment: BetaShape, d: number): [number, number] {
   if (betaMoments(control).sd <= betaMoments(treatment).sd) {
     return splitMass(control, (s) => betaTails(s + d, treatment.alpha, treatment.beta));
   }

@@ -193,7 +193,7 @@ function stirlingRemainder(x: number): number {
  * a+b = 1e8, and subtracting three such numbers would leave ~1e-7 of rounding in every Beta density
  * and tail; the Stirling form keeps ~1e-14 at any size.
  */
-export function logBeta(a: number, b: number): number {
+function logBeta(a: number, b: number): number {
   const p = Math.min(a, b);
   const q = Math.max(a, b);
   if (!(p > 0)) return Infinity;
