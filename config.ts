@@ -21,6 +21,11 @@ const schema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),
   API_TOKEN: z.string().optional(),
+  /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
+  EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
+  SMTP_URL: z.string().url().optional(),
+  SMTP_FROM: z.string().default('expflow <expflow@localhost>'),
 });
 
 export interface Config {
@@ -35,6 +40,9 @@ export interface Config {
   apiPort: number;
   apiHost: string;
   apiToken?: string;
+  webhookSecret?: string;
+  smtpUrl?: string;
+  smtpFrom: string;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -68,6 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
     apiToken: e.API_TOKEN,
+    webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
   };
 }
 
