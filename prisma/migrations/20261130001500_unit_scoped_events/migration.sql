@@ -10,7 +10,7 @@ ALTER INDEX "Event_experimentId_eventId_key" RENAME TO "Event_legacy_experimentI
 ALTER INDEX "Event_experimentId_name_unitId_idx" RENAME TO "Event_legacy_experimentId_name_unitId_idx";
 ALTER SEQUENCE "Event_id_seq" RENAME TO "Event_legacy_id_seq";
 
--- Partitioned by day on "timestamp"; partitions are created by the writer on demand and ahead of
+-- Partitioned by day on "timestamp": partitions are created by the writer on demand and ahead of
 -- time by the storage maintenance workflow, which also drops them past the retention.
 CREATE TABLE "Event" (
     "id" BIGSERIAL NOT NULL,
@@ -31,14 +31,16 @@ CREATE TABLE "Event" (
 CREATE INDEX "Event_unitId_name_timestamp_idx" ON "Event"("unitId", "name", "timestamp");
 CREATE INDEX "Event_txid_idx" ON "Event"("txid");
 
-DO $$
-DECLARE d date;
+-- One partition per day of the old rows. The migration runner splits scripts at every semicolon,
+-- quoted or not, so the body's semicolons are written as \073 in an escape string.
+DO E'
+DECLARE d date\073
 BEGIN
   FOR d IN SELECT DISTINCT ("timestamp")::date FROM "Event_legacy" LOOP
-    EXECUTE format('CREATE TABLE %I PARTITION OF "Event" FOR VALUES FROM (%L) TO (%L)',
-                   'Event_p' || to_char(d, 'YYYYMMDD'), d::timestamp, (d + 1)::timestamp);
-  END LOOP;
-END $$;
+    EXECUTE format(''CREATE TABLE %I PARTITION OF "Event" FOR VALUES FROM (%L) TO (%L)'',
+                   ''Event_p'' || to_char(d, ''YYYYMMDD''), d::timestamp, (d + 1)::timestamp)\073
+  END LOOP\073
+END';
 
 INSERT INTO "Event" ("eventId", "unitId", "name", "value", "experimentId", "context", "timestamp", "receivedAt")
 SELECT "eventId", "unitId", "name", "value", "experimentId", "context", "timestamp", "timestamp"

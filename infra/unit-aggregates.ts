@@ -1,0 +1,97 @@
+/**
+ * Per-unit event counts and value sums for one experiment (UnitEventAggregate), maintained
+ * incrementally so a cycle reads only what arrived since the last one, not the event history.
+ *
+ * The watermark is a transaction id. Every Event and Assignment row records the id of the
+ * transaction that wrote it (`txid`, xid8 as bigint). `hi = pg_snapshot_xmin(pg_current_snapshot())`
+ * is the oldest transaction still running, so every row with txid < hi is final: committed (and
+ * visible) or rolled back. A refresh from `lo` to `hi` adds each (exposure, event) pair whose later
+ * row has txid in [lo, hi): new events against exposures written before `hi`, plus new exposures
+ * against events written before `lo` (an event may arrive before its unit's exposure). Each pair
+ * is counted exactly once, whatever order rows arrive or commit in. A transaction left open holds
+ * `hi` back (the aggregates lag, they are never wrong).
+ *
+ * A pair counts when the event's name is tracked, it is unscoped or scoped to this experiment, and
+ * its timestamp lies within the attribution window of the unit's first exposure. The aggregates
+ * are rebuilt from scratch when the tracked names or the window change.
+ */
+import type { Pool } from 'pg';
+
+export interface AggregateSpec {
+  names: string[];
+  lookbackSeconds: number;
+  windowSeconds: number | null;
+}
+
+export interface RefreshResult {
+  /** Rows with txid below this are aggregated; read assignments with the same bound. */
+  hi: string;
+  /** Aggregate rows inserted or updated by this refresh. */
+  touched: number;
+  rebuilt: boolean;
+}
+
+export async function refreshUnitAggregates(pool: Pool, experimentId: string, spec: AggregateSpec): Promise<RefreshResult> {
+  const names = [...new Set(spec.names)].sort();
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO "AggregateWatermark" ("experimentId", txid, names, "lookbackSeconds", "windowSeconds", "updatedAt")
+       VALUES ($1, 0, $2, $3, $4, now() AT TIME ZONE 'UTC') ON CONFLICT DO NOTHING`,
+      [experimentId, names, spec.lookbackSeconds, spec.windowSeconds],
+    );
+    // The row lock serialises refreshes of one experiment; the second sees the first's watermark.
+    const wm = (await client.query<{ txid: string; names: string[]; lookback: number; window: number | null }>(
+      `SELECT txid::text, names, "lookbackSeconds" AS lookback, "windowSeconds" AS window FROM "AggregateWatermark" WHERE "experimentId" = $1 FOR UPDATE`,
+      [experimentId],
+    )).rows[0]!;
+    const same = wm.names.join('\u0000') === names.join('\u0000') && wm.lookback === spec.lookbackSeconds && wm.window === spec.windowSeconds;
+    let lo = wm.txid;
+    if (!same) {
+      await client.query(`DELETE FROM "UnitEventAggregate" WHERE "experimentId" = $1`, [experimentId]);
+      lo = '0';
+    }
+    const hi = (await client.query<{ hi: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi`)).rows[0]!.hi;
+    const window = `e."timestamp" >= a."assignedAt" - make_interval(secs => $5)
+           AND ($6::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $6))
+           AND (e."experimentId" IS NULL OR e."experimentId" = $1)`;
+    const upsert = `ON CONFLICT ("experimentId", "unitId", name) DO UPDATE
+       SET count = "UnitEventAggregate".count + EXCLUDED.count, sum = "UnitEventAggregate".sum + EXCLUDED.sum`;
+    const params = [experimentId, names, lo, hi, spec.lookbackSeconds, spec.windowSeconds];
+    // New events × exposures already final.
+    const a = await client.query(
+      `INSERT INTO "UnitEventAggregate" ("experimentId", "unitId", name, count, sum)
+       SELECT $1, e."unitId", e.name, COUNT(*)::float8, SUM(e.value)::float8
+       FROM "Event" e JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $4::bigint
+       WHERE e.txid >= $3::bigint AND e.txid < $4::bigint AND e.name = ANY($2::text[]) AND ${window}
+       GROUP BY e."unitId", e.name
+       ORDER BY 2, 3
+       ${upsert}`,
+      params,
+    );
+    // New exposures × events aggregated before (their pairs were not counted: no exposure then).
+    const b = await client.query(
+      `INSERT INTO "UnitEventAggregate" ("experimentId", "unitId", name, count, sum)
+       SELECT $1, e."unitId", e.name, COUNT(*)::float8, SUM(e.value)::float8
+       FROM "Assignment" a JOIN "Event" e ON e."unitId" = a."unitId" AND e.name = ANY($2::text[]) AND e.txid < $3::bigint
+       WHERE a."experimentId" = $1 AND a.txid >= $3::bigint AND a.txid < $4::bigint AND ${window}
+       GROUP BY e."unitId", e.name
+       ORDER BY 2, 3
+       ${upsert}`,
+      params,
+    );
+    await client.query(
+      `UPDATE "AggregateWatermark" SET txid = $2::bigint, names = $3, "lookbackSeconds" = $4, "windowSeconds" = $5, "updatedAt" = now() AT TIME ZONE 'UTC'
+       WHERE "experimentId" = $1`,
+      [experimentId, hi, names, spec.lookbackSeconds, spec.windowSeconds],
+    );
+    await client.query('COMMIT');
+    return { hi, touched: (a.rowCount ?? 0) + (b.rowCount ?? 0), rebuilt: !same || lo === '0' };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
