@@ -3,28 +3,34 @@ import { z } from 'zod';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 
 const key = z.string().min(1).max(100);
-const contextValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+/** Postgres stores no NUL (U+0000) in text or jsonb: refused here rather than losing a batch later. */
+const NO_NUL = 'must not contain the NUL character (\\u0000)';
+const noNul = (s: string) => !s.includes('\u0000');
+const contextValue = z.union([z.string().max(1000).refine(noNul, NO_NUL), z.number(), z.boolean(), z.null()]);
 
 export const assignRequestSchema = z.object({
   experiment: key,
-  unitId: z.string().min(1).max(200),
-  context: z.record(z.string(), contextValue).default({}),
+  unitId: z.string().min(1).max(200).refine(noNul, NO_NUL),
+  context: z.record(z.string().refine(noNul, NO_NUL), contextValue).default({}),
 });
 
+/**
+ * One outcome event. It counts for every experiment with a metric on `name` that exposed `unitId`
+ * (within its attribution window); `experiment` restricts it to that one. Checked one by one, so a
+ * batch's good events are taken and its bad ones answered by index. NUL characters and
+ * unstorable timestamps are refused here (events-ingress.ts), before Postgres would refuse them.
+ */
 export const eventSchema = z.object({
   eventId: z.string().min(1).max(200),
-  experiment: key,
   unitId: z.string().min(1).max(200),
   name: z.string().min(1).max(100),
+  experiment: key.optional(),
   value: z.number().finite().default(1),
   timestamp: z.iso.datetime({ offset: true }).optional(),
+  properties: z.record(z.string(), z.unknown()).default({}),
   context: z.record(z.string(), z.unknown()).default({}),
 });
-
-export const MAX_EVENTS_PER_BATCH = 1000;
-export const eventsBatchSchema = z.object({
-  events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH, `at most ${MAX_EVENTS_PER_BATCH} events per batch`),
-});
+export type EventInput = z.infer<typeof eventSchema>;
 
 export const actorReasonSchema = z
   .object({ actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() })

@@ -9,7 +9,8 @@ import { loadConfig, type Config } from '../../config.js';
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig();
   const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
-  return { ...base, databaseUrl, taskQueue: `test-${uniqueSuffix()}`, apiPort: 0, ...overrides };
+  // No maintenance schedule per suite: it would outlive the suite's task queue.
+  return { ...base, databaseUrl, taskQueue: `test-${uniqueSuffix()}`, apiPort: 0, maintenanceSchedule: false, ...overrides };
 }
 
 export function uniqueSuffix(): string {
