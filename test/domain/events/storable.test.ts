@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { findNul, timestampProblem } from '../../../domain/events/storable.js';
+
+describe('findNul', () => {
+  it.each([
+    [{ a: 'ok', b: [1, 'x', { c: null }] }, null],
+    ['a\u0000b', ''],
+    [{ a: { b: ['x', 'y\u0000'] } }, 'a.b[1]'],
+    [{ ['k\u0000']: 1 }, 'k\u0000'],
+    [[{ a: 1 }, { b: 'z\u0000' }], '[1].b'],
+  ])('%j → %j', (value, path) => {
+    expect(findNul(value)).toBe(path);
+  });
+});
+
+describe('timestampProblem', () => {
+  const now = new Date('2026-03-10T12:00:00Z');
+  const opts = { retentionDays: 5, daysAhead: 1 };
+  it.each([
+    ['2026-03-10T11:00:00Z', null],
+    ['2026-03-05T00:00:00Z', null],
+    ['2026-03-11T23:59:59Z', null],
+    ['2026-03-04T23:59:59Z', /^older than the retention window/],
+    ['0000-01-01T00:00:00Z', /^older than the retention window/],
+    ['2026-03-12T00:00:00Z', /ahead of the server's clock/],
+    ['9999-12-31T23:59:59Z', /ahead of the server's clock/],
+  ])('%s', (ts, expected) => {
+    const got = timestampProblem(new Date(ts), now, opts);
+    if (expected === null) expect(got).toBeNull();
+    else expect(got).toMatch(expected);
+  });
+  it('names an invalid time', () => {
+    expect(timestampProblem(new Date('nope'), now, opts)).toBe('not a valid time');
+  });
+});
