@@ -8,11 +8,11 @@ import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities/index.js';
 import { loadConfig, type Config } from './config.js';
-import { writeJob } from './infra/ingest.js';
+import { createIngestWorker } from './infra/ingest-worker.js';
 import { ensureMaintenanceSchedule } from './infra/maintenance-schedule.js';
 import { createPool } from './infra/pg.js';
 import { createPrisma } from './infra/prisma.js';
-import { NOTIFICATIONS_QUEUE, createQueues, type EventsJob, type NotificationJob } from './infra/queues.js';
+import { NOTIFICATIONS_QUEUE, createQueues, type NotificationJob } from './infra/queues.js';
 import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
 
@@ -49,18 +49,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const bull = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(bull, { eventsQueue: config.events.queue });
 
-  // Write failures the data is not to blame for are thrown, so BullMQ retries the job with backoff;
-  // on its final attempt a batch that still fails is dead-lettered rather than left in Redis.
-  const ingest = new QueueWorker<EventsJob>(
-    config.events.queue,
-    async (job) =>
-      writeJob(pool, job.data, {
-        dedupeWindowSeconds: config.events.dedupeWindowSeconds,
-        retentionDays: config.events.retentionDays,
-        finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-      }),
-    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 8 },
-  );
+  const ingest = createIngestWorker(config, pool);
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,
     async (job) => deliverNotification(prisma, job.data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),

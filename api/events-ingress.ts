@@ -10,7 +10,7 @@
  *   growing Redis without bound.
  */
 import type { Queue } from 'bullmq';
-import { findNul, timestampProblem } from '../domain/events/storable.js';
+import { findNul, storableRange, timestampProblem, type StorableRange } from '../domain/events/storable.js';
 import { MAX_DAYS_AHEAD } from '../infra/ingest.js';
 import type { EventsJob, OutcomeEvent } from '../infra/queues.js';
 import { ApiError, type FieldIssue } from './errors.js';
@@ -59,10 +59,11 @@ export class EventsIngress {
       throw new ApiError(429, 'queue_full', `events: the ingest queue is full; retry after ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
     }
     const now = this.now();
+    const range = storableRange(now, { retentionDays: this.limits.retentionDays, daysAhead: MAX_DAYS_AHEAD });
     const items: OutcomeEvent[] = [];
     const rejected: RejectedEvent[] = [];
     batch.forEach((raw, index) => {
-      const r = this.check(raw, now);
+      const r = this.check(raw, now, range);
       if ('errors' in r) rejected.push({ index, errors: r.errors });
       else items.push(r.event);
     });
@@ -78,7 +79,7 @@ export class EventsIngress {
     return { accepted: items.length, rejected };
   }
 
-  private check(raw: RawEvent, now: Date): { event: OutcomeEvent } | { errors: FieldIssue[] } {
+  private check(raw: RawEvent, now: Date, range: StorableRange): { event: OutcomeEvent } | { errors: FieldIssue[] } {
     if ('unparsable' in raw) return { errors: [{ field: '', message: `not valid JSON (${raw.unparsable})` }] };
     const parsed = eventSchema.safeParse(raw.json);
     if (!parsed.success) {
@@ -89,8 +90,7 @@ export class EventsIngress {
     const nul = findNul(e);
     if (nul !== null) errors.push({ field: nul, message: 'must not contain the NUL character (\\u0000)' });
     if (e.experiment !== undefined && !this.isKnownExperiment(e.experiment)) errors.push({ field: 'experiment', message: `no experiment '${e.experiment}'` });
-    const at = e.timestamp === undefined ? now : new Date(e.timestamp);
-    const problem = timestampProblem(at, now, { retentionDays: this.limits.retentionDays, daysAhead: MAX_DAYS_AHEAD });
+    const problem = timestampProblem(e.timestamp === undefined ? now.getTime() : Date.parse(e.timestamp), range);
     if (problem) errors.push({ field: 'timestamp', message: problem });
     if (errors.length) return { errors };
     return {
@@ -99,7 +99,8 @@ export class EventsIngress {
         unitId: e.unitId,
         name: e.name,
         value: e.value,
-        timestamp: at.toISOString(),
+        // The client's own ISO string (zod checked it) or the receive time: Postgres parses either.
+        timestamp: e.timestamp ?? now.toISOString(),
         ...(e.experiment === undefined ? {} : { experiment: e.experiment }),
         properties: e.properties,
         context: e.context,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findNul, timestampProblem } from '../../../domain/events/storable.js';
+import { findNul, storableRange, timestampProblem } from '../../../domain/events/storable.js';
 
 describe('findNul', () => {
   it.each([
@@ -15,7 +15,7 @@ describe('findNul', () => {
 
 describe('timestampProblem', () => {
   const now = new Date('2026-03-10T12:00:00Z');
-  const opts = { retentionDays: 5, daysAhead: 1 };
+  const range = storableRange(now, { retentionDays: 5, daysAhead: 1 });
   it.each([
     ['2026-03-10T11:00:00Z', null],
     ['2026-03-05T00:00:00Z', null],
@@ -25,11 +25,11 @@ describe('timestampProblem', () => {
     ['2026-03-12T00:00:00Z', /ahead of the server's clock/],
     ['9999-12-31T23:59:59Z', /ahead of the server's clock/],
   ])('%s', (ts, expected) => {
-    const got = timestampProblem(new Date(ts), now, opts);
+    const got = timestampProblem(Date.parse(ts), range);
     if (expected === null) expect(got).toBeNull();
     else expect(got).toMatch(expected);
   });
   it('names an invalid time', () => {
-    expect(timestampProblem(new Date('nope'), now, opts)).toBe('not a valid time');
+    expect(timestampProblem(Date.parse('nope'), range)).toBe('not a valid time');
   });
 });
