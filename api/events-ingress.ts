@@ -10,7 +10,7 @@
  *   growing Redis without bound.
  */
 import type { Queue } from 'bullmq';
-import { findNul, storableRange, timestampProblem, type StorableRange } from '../domain/events/storable.js';
+import { findUnstorableText, storableRange, timestampProblem, type StorableRange } from '../domain/events/storable.js';
 import { MAX_DAYS_AHEAD } from '../infra/ingest.js';
 import type { EventsJob, OutcomeEvent } from '../infra/queues.js';
 import { ApiError, type FieldIssue } from './errors.js';
@@ -87,8 +87,8 @@ export class EventsIngress {
     }
     const e = parsed.data;
     const errors: FieldIssue[] = [];
-    const nul = findNul(e);
-    if (nul !== null) errors.push({ field: nul, message: 'must not contain the NUL character (\\u0000)' });
+    const text = findUnstorableText(e);
+    if (text !== null) errors.push({ field: text.path, message: text.message });
     if (e.experiment !== undefined && !this.isKnownExperiment(e.experiment)) errors.push({ field: 'experiment', message: `no experiment '${e.experiment}'` });
     const problem = timestampProblem(e.timestamp === undefined ? now.getTime() : Date.parse(e.timestamp), range);
     if (problem) errors.push({ field: 'timestamp', message: problem });

@@ -1,17 +1,21 @@
 /** Request schemas for every route; types are inferred from them. */
 import { z } from 'zod';
+import { findUnstorableText } from '../domain/events/storable.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 
 const key = z.string().min(1).max(100);
-/** Postgres stores no NUL (U+0000) in text or jsonb: refused here rather than losing a batch later. */
-const NO_NUL = 'must not contain the NUL character (\\u0000)';
-const noNul = (s: string) => !s.includes('\u0000');
-const contextValue = z.union([z.string().max(1000).refine(noNul, NO_NUL), z.number(), z.boolean(), z.null()]);
+/** Text Postgres cannot store (NUL, unpaired surrogates) is refused here rather than losing a batch later. */
+const storable = (s: z.ZodString) =>
+  s.superRefine((v, ctx) => {
+    const bad = findUnstorableText(v);
+    if (bad) ctx.addIssue({ code: 'custom', message: bad.message });
+  });
+const contextValue = z.union([storable(z.string().max(1000)), z.number(), z.boolean(), z.null()]);
 
 export const assignRequestSchema = z.object({
   experiment: key,
-  unitId: z.string().min(1).max(200).refine(noNul, NO_NUL),
-  context: z.record(z.string().refine(noNul, NO_NUL), contextValue).default({}),
+  unitId: storable(z.string().min(1).max(200)),
+  context: z.record(storable(z.string()), contextValue).default({}),
 });
 
 /**

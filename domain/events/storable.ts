@@ -1,16 +1,40 @@
 /**
- * What Postgres cannot store, found before a row reaches it: a NUL character (text and jsonb both
- * refuse U+0000, in values and in object keys) and a timestamp outside the stored days.
+ * What Postgres cannot store, found before a row reaches it: a NUL character or an unpaired
+ * surrogate (in values and in object keys, nested ones included) and a timestamp outside the
+ * stored days.
  */
 import { addDays, dayOf, dayStart, retentionStart } from '../storage/partition-plan.js';
 
-/** Path of the first string or object key holding U+0000 (`""` for the value itself), or null. */
-export function findNul(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.indexOf('\u0000') === -1 ? null : path;
+export interface TextProblem {
+  /** Where: a dotted path with [i] for array items; "" for the value itself. */
+  path: string;
+  message: string;
+}
+
+const NUL_MESSAGE = 'must not contain the NUL character (\\u0000)';
+const SURROGATE_MESSAGE = 'must not contain an unpaired UTF-16 surrogate';
+
+/** `String.prototype.isWellFormed` (Node 20; not yet in the ES2022 lib typings). */
+const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function textProblem(s: string): string | null {
+  if (s.indexOf('\u0000') !== -1) return NUL_MESSAGE;
+  return wellFormed(s) ? null : SURROGATE_MESSAGE;
+}
+
+/**
+ * The first string or object key Postgres cannot store, or null: text and jsonb refuse U+0000, and
+ * jsonb refuses an unpaired surrogate (text would silently turn it into U+FFFD).
+ */
+export function findUnstorableText(value: unknown, path = ''): TextProblem | null {
+  if (typeof value === 'string') {
+    const m = textProblem(value);
+    return m === null ? null : { path, message: m };
+  }
   if (value === null || typeof value !== 'object') return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const p = findNul(value[i], `${path}[${i}]`);
+      const p = findUnstorableText(value[i], `${path}[${i}]`);
       if (p !== null) return p;
     }
     return null;
@@ -18,10 +42,12 @@ export function findNul(value: unknown, path = ''): string | null {
   // for…in over own keys: this runs for every ingested event, and Object.entries allocates.
   for (const k in value) {
     if (!Object.hasOwn(value, k)) continue;
-    if (k.indexOf('\u0000') !== -1) return path ? `${path}.${k}` : k;
+    const here = path ? `${path}.${k}` : k;
+    const km = textProblem(k);
+    if (km !== null) return { path: here, message: km };
     const v = (value as Record<string, unknown>)[k];
-    if (typeof v === 'string' ? v.indexOf('\u0000') === -1 : v === null || typeof v !== 'object') continue;
-    const p = findNul(v, path ? `${path}.${k}` : k);
+    if (v === null || (typeof v !== 'object' && typeof v !== 'string')) continue;
+    const p = findUnstorableText(v, here);
     if (p !== null) return p;
   }
   return null;

@@ -3,7 +3,7 @@
  * the activities re-validate the stored JSON, so a bad row can never reach the statistics.
  */
 import { z } from 'zod';
-import { findNul } from '../events/storable.js';
+import { findUnstorableText } from '../events/storable.js';
 import type { Rule } from '../types.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
@@ -56,7 +56,10 @@ export const variantSchema = z.object({
     .record(z.string(), z.unknown())
     .default({})
     .refine((p) => JSON.stringify(p).length <= MAX_PAYLOAD_BYTES, `at most ${MAX_PAYLOAD_BYTES} bytes of JSON`)
-    .refine((p) => findNul(p) === null, 'must not contain the NUL character (\\u0000)'),
+    .superRefine((p, ctx) => {
+      const bad = findUnstorableText(p);
+      if (bad) ctx.addIssue({ code: 'custom', path: bad.path ? [bad.path] : [], message: bad.message });
+    }),
   weight: z.number().positive().max(1),
   control: z.boolean().default(false),
 });

@@ -33,7 +33,7 @@ describe('variant payloads', () => {
     expect(big.body.error.message).toMatch(/^variants\[1\]\.payload: at most 8192 bytes/);
     const nul = await stack.post('/experiments', experiment(`payload-nul-${uniqueSuffix()}`, { a: 'b\u0000' }));
     expect(nul.status).toBe(400);
-    expect(nul.body.error.message).toMatch(/^variants\[1\]\.payload: must not contain the NUL/);
+    expect(nul.body.error.message).toMatch(/^variants\[1\]\.payload\.a: must not contain the NUL/);
   });
 
   it('refuses a unit id holding a NUL on /assign', async () => {

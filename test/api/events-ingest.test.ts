@@ -104,11 +104,13 @@ describe('POST /events answers', () => {
         { eventId: `${s}-3`, unitId: 'u\u00003', name: 'click' },
         { eventId: `${s}-4`, unitId: 'u4', name: 'click', timestamp: '0000-01-01T00:00:00Z' },
         { eventId: `${s}-5`, unitId: 'u5', name: 'click', context: { geo: { city: 'Lis\u0000bon' } } },
+        { eventId: `${s}-6`, unitId: 'u6', name: 'click', properties: { note: 'half \ud83d' } },
       ],
     });
     expect(r.status).toBe(202);
     expect(r.body.accepted).toBe(2);
-    expect(r.body.rejected.map((x: any) => [x.index, x.errors[0].field])).toEqual([[1, 'value'], [3, 'unitId'], [4, 'timestamp'], [5, 'context.geo.city']]);
+    expect(r.body.rejected.map((x: any) => [x.index, x.errors[0].field])).toEqual([[1, 'value'], [3, 'unitId'], [4, 'timestamp'], [5, 'context.geo.city'], [6, 'properties.note']]);
+    expect(r.body.rejected[4].errors[0].message).toMatch(/unpaired UTF-16 surrogate/);
     await waitFor(async () => (await eventCount(`${s}-`)) === 2, { what: 'the good events' });
   });
 

@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { findNul, storableRange, timestampProblem } from '../../../domain/events/storable.js';
+import { findUnstorableText, storableRange, timestampProblem } from '../../../domain/events/storable.js';
 
-describe('findNul', () => {
+describe('findUnstorableText', () => {
   it.each([
-    [{ a: 'ok', b: [1, 'x', { c: null }] }, null],
-    ['a\u0000b', ''],
-    [{ a: { b: ['x', 'y\u0000'] } }, 'a.b[1]'],
-    [{ ['k\u0000']: 1 }, 'k\u0000'],
-    [[{ a: 1 }, { b: 'z\u0000' }], '[1].b'],
-  ])('%j → %j', (value, path) => {
-    expect(findNul(value)).toBe(path);
+    [{ a: 'ok', b: [1, 'x', { c: null }], emoji: '😀' }, null, null],
+    ['a\u0000b', '', /NUL/],
+    [{ a: { b: ['x', 'y\u0000'] } }, 'a.b[1]', /NUL/],
+    [{ ['k\u0000']: 1 }, 'k\u0000', /NUL/],
+    [[{ a: 1 }, { b: 'z\u0000' }], '[1].b', /NUL/],
+    [{ a: 'x\ud800y' }, 'a', /unpaired UTF-16 surrogate/],
+    [{ ['\udc00']: 'v' }, '\udc00', /unpaired UTF-16 surrogate/],
+  ])('%j → %j', (value, path, message) => {
+    const got = findUnstorableText(value);
+    if (path === null) expect(got).toBeNull();
+    else {
+      expect(got?.path).toBe(path);
+      expect(got?.message).toMatch(message!);
+    }
   });
 });
 
