@@ -56,30 +56,50 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     const window = `e."timestamp" >= a."assignedAt" - make_interval(secs => $5)
            AND ($6::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $6))
            AND (e."experimentId" IS NULL OR e."experimentId" = $1)`;
-    const upsert = `ON CONFLICT ("experimentId", "unitId", name) DO UPDATE
-       SET count = "UnitEventAggregate".count + EXCLUDED.count, sum = "UnitEventAggregate".sum + EXCLUDED.sum`;
     const params = [experimentId, names, lo, hi, spec.lookbackSeconds, spec.windowSeconds];
-    // New events × exposures already final.
-    const a = await client.query(
-      `INSERT INTO "UnitEventAggregate" ("experimentId", "unitId", name, count, sum)
-       SELECT $1, e."unitId", e.name, COUNT(*)::float8, SUM(e.value)::float8
+    // Aggregation wants memory for hashing (not sorts spilled to disk), no JIT for one-off plans.
+    await client.query(`SET LOCAL work_mem = '128MB'`);
+    await client.query('SET LOCAL jit = off');
+    // New events × exposures already final. The planner cannot know how many rows lie past the
+    // txid histogram (always "1"), and would probe the unit index once per new event: hash the
+    // experiment's exposures instead. CREATE TABLE AS may run in parallel; INSERT … SELECT may not.
+    await client.query('SET LOCAL enable_nestloop = off');
+    await client.query(
+      `CREATE TEMP TABLE unit_event_delta ON COMMIT DROP AS
+       SELECT e."unitId", e.name, COUNT(*)::float8 AS count, SUM(e.value)::float8 AS sum
        FROM "Event" e JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $4::bigint
        WHERE e.txid >= $3::bigint AND e.txid < $4::bigint AND e.name = ANY($2::text[]) AND ${window}
-       GROUP BY e."unitId", e.name
-       ORDER BY 2, 3
-       ${upsert}`,
+       GROUP BY e."unitId", e.name`,
       params,
     );
-    // New exposures × events aggregated before (their pairs were not counted: no exposure then).
-    const b = await client.query(
-      `INSERT INTO "UnitEventAggregate" ("experimentId", "unitId", name, count, sum)
-       SELECT $1, e."unitId", e.name, COUNT(*)::float8, SUM(e.value)::float8
+    await client.query('SET LOCAL enable_nestloop = on');
+    // New exposures × events written before (their pairs were not counted: no exposure then).
+    // Few new units each cycle: one index probe per unit is right here.
+    await client.query(
+      `INSERT INTO unit_event_delta
+       SELECT e."unitId", e.name, COUNT(*)::float8, SUM(e.value)::float8
        FROM "Assignment" a JOIN "Event" e ON e."unitId" = a."unitId" AND e.name = ANY($2::text[]) AND e.txid < $3::bigint
        WHERE a."experimentId" = $1 AND a.txid >= $3::bigint AND a.txid < $4::bigint AND ${window}
-       GROUP BY e."unitId", e.name
-       ORDER BY 2, 3
-       ${upsert}`,
+       GROUP BY e."unitId", e.name`,
       params,
+    );
+    // Merge: an UPDATE joined in one hash join, then the new keys (no one else writes this
+    // experiment's rows: the watermark lock is held). Cheaper than per-row ON CONFLICT handling.
+    await client.query(
+      `CREATE TEMP TABLE unit_event_merge ON COMMIT DROP AS
+       SELECT "unitId", name, SUM(count) AS count, SUM(sum) AS sum FROM unit_event_delta GROUP BY 1, 2`,
+    );
+    const updated = await client.query(
+      `UPDATE "UnitEventAggregate" g SET count = g.count + d.count, sum = g.sum + d.sum
+       FROM unit_event_merge d WHERE g."experimentId" = $1 AND g."unitId" = d."unitId" AND g.name = d.name`,
+      [experimentId],
+    );
+    const inserted = await client.query(
+      `INSERT INTO "UnitEventAggregate" ("experimentId", "unitId", name, count, sum)
+       SELECT $1, d."unitId", d.name, d.count, d.sum FROM unit_event_merge d
+       WHERE NOT EXISTS (SELECT 1 FROM "UnitEventAggregate" g WHERE g."experimentId" = $1 AND g."unitId" = d."unitId" AND g.name = d.name)
+       ORDER BY 2, 3`,
+      [experimentId],
     );
     await client.query(
       `UPDATE "AggregateWatermark" SET txid = $2::bigint, names = $3, "lookbackSeconds" = $4, "windowSeconds" = $5, "updatedAt" = now() AT TIME ZONE 'UTC'
@@ -87,7 +107,7 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
       [experimentId, hi, names, spec.lookbackSeconds, spec.windowSeconds],
     );
     await client.query('COMMIT');
-    return { hi, touched: (a.rowCount ?? 0) + (b.rowCount ?? 0), rebuilt: !same || lo === '0' };
+    return { hi, touched: (updated.rowCount ?? 0) + (inserted.rowCount ?? 0), rebuilt: !same || lo === '0' };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw e;
