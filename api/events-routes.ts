@@ -49,7 +49,7 @@ export function mountEventRoutes(app: Express, d: { events: EventsIngress; pool:
   app.post('/dead-letters/replay', async (req, res) => {
     const body = parseOrThrow(replayDeadLettersSchema, req.body ?? {});
     const out = await replayDeadLetters(d.pool, body, async (kind, items) => {
-      await d.queue.add(`replay-${kind}`, kind === 'events' ? { kind, items: items as never } : { kind, items: items as never });
+      await d.queue.add(`replay-${kind}`, { kind, items } as EventsJob);
     });
     res.json(out);
   });
