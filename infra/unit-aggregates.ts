@@ -31,8 +31,14 @@ export interface RefreshResult {
   rebuilt: boolean;
 }
 
-export async function refreshUnitAggregates(pool: Pool, experimentId: string, spec: AggregateSpec): Promise<RefreshResult> {
+/**
+ * Brings the experiment's aggregates up to date. It first waits (up to `maxWaitMs`) for the
+ * transactions already running when it was called to finish, so that everything committed before
+ * the call is counted; a transaction that stays open longer is counted by a later refresh.
+ */
+export async function refreshUnitAggregates(pool: Pool, experimentId: string, spec: AggregateSpec, opts: { maxWaitMs?: number } = {}): Promise<RefreshResult> {
   const names = [...new Set(spec.names)].sort();
+  await waitForEarlierTransactions(pool, opts.maxWaitMs ?? 5000);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -113,5 +119,16 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     throw e;
   } finally {
     client.release();
+  }
+}
+
+/** Waits until every transaction that had started when this was called has finished (or the time is up). */
+async function waitForEarlierTransactions(pool: Pool, maxWaitMs: number): Promise<void> {
+  const target = (await pool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows[0]!.x;
+  const deadline = Date.now() + maxWaitMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    const r = await pool.query<{ done: boolean }>(`SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS done`, [target]);
+    if (r.rows[0]!.done || Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

@@ -20,16 +20,19 @@ async function experiment(key: string): Promise<string> {
   return r.rows[0]!.id;
 }
 
-/** The definition, computed from scratch over every stored row. */
-async function fullRecompute(experimentId: string, spec: AggregateSpec): Promise<string[]> {
+/**
+ * The definition, computed from scratch over every stored row written by transactions below `hi`
+ * (what a refresh returning `hi` must have counted; other suites' open transactions may hold it back).
+ */
+async function fullRecompute(experimentId: string, spec: AggregateSpec, hi: string): Promise<string[]> {
   const r = await pool.query<{ k: string }>(
     `SELECT e."unitId" || '|' || e.name || '|' || COUNT(*) || '|' || round(SUM(e.value)::numeric, 6) AS k
-     FROM "Event" e JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId"
-     WHERE e.name = ANY($2::text[]) AND (e."experimentId" IS NULL OR e."experimentId" = $1)
+     FROM "Event" e JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $5::bigint
+     WHERE e.name = ANY($2::text[]) AND (e."experimentId" IS NULL OR e."experimentId" = $1) AND e.txid < $5::bigint
        AND e."timestamp" >= a."assignedAt" - make_interval(secs => $3)
        AND ($4::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $4))
      GROUP BY e."unitId", e.name ORDER BY 1`,
-    [experimentId, spec.names, spec.lookbackSeconds, spec.windowSeconds],
+    [experimentId, spec.names, spec.lookbackSeconds, spec.windowSeconds, hi],
   );
   return r.rows.map((x) => x.k);
 }
@@ -85,19 +88,23 @@ describe('refreshUnitAggregates', () => {
           await open.query('BEGIN');
           await open.query(`INSERT INTO "Event" ("eventId", "unitId", name, value, "timestamp") VALUES ($1, $2, $3, 5, $4)`,
             [`${s}-late`, `${s}-u${[...exposedAt.keys()][0]}`, spec.names[0], at(60 + [...exposedAt.keys()][0]! + 5)]);
-          await refreshUnitAggregates(pool, id, spec); // cannot see it, must not skip it later
+          await refreshUnitAggregates(pool, id, spec, { maxWaitMs: 0 }); // cannot see it, must not skip it later
           await open.query('COMMIT');
         } finally {
           open.release();
         }
       }
-      await refreshUnitAggregates(pool, id, spec);
-      expect(await stored(id)).toEqual(await fullRecompute(id, spec));
+      const { hi } = await refreshUnitAggregates(pool, id, spec);
+      expect(await stored(id)).toEqual(await fullRecompute(id, spec, hi));
     }
     expect((await stored(id)).length).toBeGreaterThan(10);
     // A changed window rebuilds from scratch, and still matches.
     const wider = { ...spec, windowSeconds: null };
-    expect((await refreshUnitAggregates(pool, id, wider)).rebuilt).toBe(true);
-    expect(await stored(id)).toEqual(await fullRecompute(id, wider));
+    const rebuilt = await refreshUnitAggregates(pool, id, wider);
+    expect(rebuilt.rebuilt).toBe(true);
+    expect(await stored(id)).toEqual(await fullRecompute(id, wider, rebuilt.hi));
+    // Everything this test wrote has been counted (the refresh waited for earlier transactions).
+    const ours = await pool.query<{ max: string }>(`SELECT max(txid)::text AS max FROM "Event" WHERE "eventId" LIKE $1`, [`${s}-%`]);
+    expect(BigInt(rebuilt.hi)).toBeGreaterThan(BigInt(ours.rows[0]!.max));
   });
 });
