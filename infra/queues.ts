@@ -50,7 +50,9 @@ export function createQueues(connection: Redis, opts: { eventsQueue?: string } =
   const events = new Queue<EventsJob>(opts.eventsQueue ?? EVENTS_QUEUE, {
     connection,
     // Failed jobs stay in Redis (removeOnFail: false) so nothing is lost and they can be retried.
-    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: false },
+    // 12 exponential attempts from 0.5 s ride out about half an hour of Postgres being away; the
+    // writer dead-letters a batch that still fails on its last one.
+    defaultJobOptions: { attempts: 12, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: false },
   });
   const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, {
     connection,

@@ -22,19 +22,24 @@ function textProblem(s: string): string | null {
   return wellFormed(s) ? null : SURROGATE_MESSAGE;
 }
 
+/** Deeper JSON is refused: it buys nothing and would exhaust stacks (here and in Postgres). */
+export const MAX_JSON_DEPTH = 32;
+
 /**
  * The first string or object key Postgres cannot store, or null: text and jsonb refuse U+0000, and
- * jsonb refuses an unpaired surrogate (text would silently turn it into U+FFFD).
+ * jsonb refuses an unpaired surrogate (text would silently turn it into U+FFFD). Objects nested
+ * deeper than MAX_JSON_DEPTH are refused too.
  */
-export function findUnstorableText(value: unknown, path = ''): TextProblem | null {
+export function findUnstorableText(value: unknown, path = '', depth = 0): TextProblem | null {
   if (typeof value === 'string') {
     const m = textProblem(value);
     return m === null ? null : { path, message: m };
   }
   if (value === null || typeof value !== 'object') return null;
+  if (depth >= MAX_JSON_DEPTH) return { path, message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const p = findUnstorableText(value[i], `${path}[${i}]`);
+      const p = findUnstorableText(value[i], `${path}[${i}]`, depth + 1);
       if (p !== null) return p;
     }
     return null;
@@ -47,7 +52,7 @@ export function findUnstorableText(value: unknown, path = ''): TextProblem | nul
     if (km !== null) return { path: here, message: km };
     const v = (value as Record<string, unknown>)[k];
     if (v === null || (typeof v !== 'object' && typeof v !== 'string')) continue;
-    const p = findUnstorableText(v, here);
+    const p = findUnstorableText(v, here, depth + 1);
     if (p !== null) return p;
   }
   return null;

@@ -83,6 +83,12 @@ describe('unit-scoped events', () => {
   });
 });
 
+function deep(levels: number): Record<string, unknown> {
+  let v: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < levels; i++) v = { k: v };
+  return v;
+}
+
 async function queueIdle(): Promise<boolean> {
   const q = new Queue(stack.config.events.queue, { connection: env.bull });
   try {
@@ -105,12 +111,15 @@ describe('POST /events answers', () => {
         { eventId: `${s}-4`, unitId: 'u4', name: 'click', timestamp: '0000-01-01T00:00:00Z' },
         { eventId: `${s}-5`, unitId: 'u5', name: 'click', context: { geo: { city: 'Lis\u0000bon' } } },
         { eventId: `${s}-6`, unitId: 'u6', name: 'click', properties: { note: 'half \ud83d' } },
+        { eventId: `${s}-7`, unitId: 'u7', name: 'click', properties: deep(40) },
       ],
     });
     expect(r.status).toBe(202);
     expect(r.body.accepted).toBe(2);
-    expect(r.body.rejected.map((x: any) => [x.index, x.errors[0].field])).toEqual([[1, 'value'], [3, 'unitId'], [4, 'timestamp'], [5, 'context.geo.city'], [6, 'properties.note']]);
-    expect(r.body.rejected[4].errors[0].message).toMatch(/unpaired UTF-16 surrogate/);
+    expect(r.body.rejected.map((x: any) => [x.index, x.errors[0].field.split('.')[0]])).toEqual([[1, 'value'], [3, 'unitId'], [4, 'timestamp'], [5, 'context'], [6, 'properties'], [7, 'properties']]);
+    expect(r.body.rejected[3].errors[0].field).toBe('context.geo.city');
+    expect(r.body.rejected[4].errors[0]).toEqual({ field: 'properties.note', message: 'must not contain an unpaired UTF-16 surrogate' });
+    expect(r.body.rejected[5].errors[0].message).toMatch(/nested deeper than 32 levels/);
     await waitFor(async () => (await eventCount(`${s}-`)) === 2, { what: 'the good events' });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findUnstorableText, storableRange, timestampProblem } from '../../../domain/events/storable.js';
+import { MAX_JSON_DEPTH, findUnstorableText, storableRange, timestampProblem } from '../../../domain/events/storable.js';
 
 describe('findUnstorableText', () => {
   it.each([
@@ -17,6 +17,17 @@ describe('findUnstorableText', () => {
       expect(got?.path).toBe(path);
       expect(got?.message).toMatch(message!);
     }
+  });
+});
+
+describe('findUnstorableText depth', () => {
+  it('refuses nesting deeper than the limit without exhausting the stack', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(findUnstorableText({ a: deep })?.message).toBe(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+    let ok: unknown = 'x';
+    for (let i = 0; i < MAX_JSON_DEPTH - 1; i++) ok = { k: ok };
+    expect(findUnstorableText(ok)).toBeNull();
   });
 });
 
