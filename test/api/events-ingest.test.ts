@@ -195,6 +195,29 @@ describe('dead letters', () => {
     expect((await stack.post('/dead-letters/replay', { ids: [id] })).body).toEqual({ replayed: 0, ids: [] });
   });
 
+  it('retries a batch Postgres refuses for a passing reason, with backoff, until it is written', async () => {
+    const s = uniqueSuffix();
+    const fn = `flaky_${s}`;
+    // Refuses the unit's rows with a serialization failure (not the data's fault) twice, then lets them in.
+    await env.pool.query(`CREATE SEQUENCE ${fn}_tries`);
+    await env.pool.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW."unitId" = '${s}-flaky' THEN IF nextval('${fn}_tries') <= 2 THEN
+        RAISE EXCEPTION 'try again later' USING ERRCODE = '40001'; END IF; END IF; RETURN NEW; END $$`);
+    await env.pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "Event" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    try {
+      const events = Array.from({ length: 5 }, (_, i) => ({ eventId: `${s}-${i}`, unitId: i === 2 ? `${s}-flaky` : `u${i}`, name: 'click' }));
+      expect((await stack.post('/events', events)).status).toBe(202);
+      await waitFor(async () => (await eventCount(`${s}-`)) === 5, { what: 'all five events after the retries' });
+    } finally {
+      await env.pool.query(`DROP TRIGGER ${fn} ON "Event"`);
+      await env.pool.query(`DROP FUNCTION ${fn}()`);
+    }
+    expect((await env.pool.query(`SELECT last_value::int AS n FROM ${fn}_tries`)).rows[0].n).toBe(3);
+    await env.pool.query(`DROP SEQUENCE ${fn}_tries`);
+    const dead = await env.pool.query(`SELECT 1 FROM "DeadLetter" WHERE payload LIKE $1`, [`%${s}-%`]);
+    expect(dead.rowCount).toBe(0);
+  });
+
   it('validates the routes', async () => {
     expect((await stack.get('/dead-letters?limit=0')).status).toBe(400);
     const bad = await stack.post('/dead-letters/replay', { ids: ['abc'] });

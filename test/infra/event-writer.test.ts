@@ -4,7 +4,7 @@
  * batches that cannot deadlock.
  */
 import { describe, expect, it } from 'vitest';
-import { writeEvents, writeExposures } from '../../infra/ingest.js';
+import { writeEvents, writeExposures, writeJob } from '../../infra/ingest.js';
 import type { OutcomeEvent } from '../../infra/queues.js';
 import { createPool } from '../../infra/pg.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
@@ -101,6 +101,28 @@ describe('writeEvents', () => {
     expect(results.every((r) => r.deadLettered === 0)).toBe(true);
     expect(new Set(await storedIds(p)).size).toBe(distinct);
     expect(await storedIds(p)).toHaveLength(distinct);
+  });
+});
+
+describe('writeJob', () => {
+  it('throws a passing failure for the queue to retry, and dead-letters the whole batch on the final attempt', async () => {
+    const p = `fin-${uniqueSuffix()}`;
+    const fn = `busy_${p.replace(/-/g, '_')}`;
+    await pool.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW."unitId" LIKE '${p}-%' THEN RAISE EXCEPTION 'lock timeout' USING ERRCODE = '55P03'; END IF; RETURN NEW; END $$`);
+    await pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "Event" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    try {
+      const items = [ev(`${p}-1`, `${p}-a`), ev(`${p}-2`, `${p}-b`)];
+      await expect(writeJob(pool, { kind: 'events', items }, { finalAttempt: false })).rejects.toMatchObject({ code: '55P03' });
+      expect(await writeJob(pool, { kind: 'events', items }, { finalAttempt: true })).toEqual({ written: 0, duplicates: 0, deadLettered: 2 });
+    } finally {
+      await pool.query(`DROP TRIGGER ${fn} ON "Event"`);
+      await pool.query(`DROP FUNCTION ${fn}()`);
+    }
+    const dead = await deadLetters(p);
+    expect(dead.map((d) => d.payload.eventId).sort()).toEqual([`${p}-1`, `${p}-2`]);
+    expect(dead[0]!.reason).toBe('batch failed on its final attempt: lock timeout');
+    expect(await storedIds(p)).toEqual([]);
   });
 });
 
