@@ -24,6 +24,9 @@ export const assignRequestSchema = z.object({
  * batch's good events are taken and its bad ones answered by index. NUL characters and
  * unstorable timestamps are refused here (events-ingress.ts), before Postgres would refuse them.
  */
+// A plain JSON object, checked without copying it key by key (z.record would, for every event).
+const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
+
 export const eventSchema = z.object({
   eventId: z.string().min(1).max(200),
   unitId: z.string().min(1).max(200),
@@ -31,8 +34,8 @@ export const eventSchema = z.object({
   experiment: key.optional(),
   value: z.number().finite().default(1),
   timestamp: z.iso.datetime({ offset: true }).optional(),
-  properties: z.record(z.string(), z.unknown()).default({}),
-  context: z.record(z.string(), z.unknown()).default({}),
+  properties: jsonObject.default({}),
+  context: jsonObject.default({}),
 });
 export type EventInput = z.infer<typeof eventSchema>;
 

@@ -156,6 +156,11 @@ describe('POST /events validation', () => {
     expect(status).toBe(422);
     expect(body.error?.message).toMatch(/^events\[0\]\.experiment/);
   });
+  it('rejects properties that are not a JSON object', async () => {
+    const { status, body } = await post('/events', [{ ...ev(1), properties: ['a'] }]);
+    expect(status).toBe(400);
+    expect(body.error?.message).toBe('events[0].properties: expected a JSON object');
+  });
   it('rejects a body that is not a list of events', async () => {
     const { status, body } = await post('/events', { event: ev(1) });
     expect(status).toBe(400);
