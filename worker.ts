@@ -76,9 +76,14 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   if (config.maintenanceSchedule) {
-    const client = new Client({ connection: await Connection.connect({ address: config.temporalAddress }), namespace: config.temporalNamespace });
-    await ensureMaintenanceSchedule(client, { taskQueue, input: maintenanceInput(config) });
-    await client.connection.close();
+    // A worker that cannot create the schedule still serves its queues; the next start retries.
+    try {
+      const client = new Client({ connection: await Connection.connect({ address: config.temporalAddress }), namespace: config.temporalNamespace });
+      await ensureMaintenanceSchedule(client, { taskQueue, input: maintenanceInput(config) });
+      await client.connection.close();
+    } catch (e) {
+      console.error(`[worker] could not create the storage maintenance schedule: ${(e as Error).message}`);
+    }
   }
 
   return {
