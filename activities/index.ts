@@ -2,6 +2,7 @@
 import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
+import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
 import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
     recordOperatorAction: recordOperatorAction(deps),
+    maintainStorage: maintainStorage(deps),
   };
 }
 

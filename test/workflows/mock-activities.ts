@@ -47,6 +47,7 @@ export function mockActivities(script: ActivityScript = {}) {
       if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
     },
+    maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }
