@@ -25,7 +25,7 @@ import {
 } from '../workflows/experiment.js';
 import { ApiError } from './errors.js';
 
-export const workflowIdFor = (key: string) => `experiment-${key}`;
+const workflowIdFor = (key: string) => `experiment-${key}`;
 
 export interface ServiceDeps {
   prisma: PrismaClient;

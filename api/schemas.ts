@@ -11,7 +11,7 @@ export const assignRequestSchema = z.object({
   context: z.record(z.string(), contextValue).default({}),
 });
 
-export const eventSchema = z.object({
+const eventSchema = z.object({
   eventId: z.string().min(1).max(200),
   experiment: key,
   unitId: z.string().min(1).max(200),
@@ -21,7 +21,7 @@ export const eventSchema = z.object({
   context: z.record(z.string(), z.unknown()).default({}),
 });
 
-export const MAX_EVENTS_PER_BATCH = 1000;
+const MAX_EVENTS_PER_BATCH = 1000;
 export const eventsBatchSchema = z.object({
   events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH, `at most ${MAX_EVENTS_PER_BATCH} events per batch`),
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { toJsonSafe } from '../domain/decision/json-safe.js';
+import { toJsonSafe } from '../domain/json-safe.js';
 import {
   betaBinomialPosterior,
   checkSampleRatio,
@@ -36,7 +36,7 @@ const ArmSchema = z.object({
   crossSum: z.number().finite().optional(),
 });
 
-export const AnalyzeInputSchema = z
+const AnalyzeInputSchema = z
   .object({
     metric: z.object({
       type: z.enum(['binary', 'continuous', 'count', 'ratio']),
@@ -103,7 +103,7 @@ function posteriorFor(input: AnalyzeInput, a: Arm): Posterior | null {
 }
 
 /** Pure analysis of a validated input: one result per non-control arm, plus the SRM check. */
-export function analyze(input: AnalyzeInput) {
+function analyze(input: AnalyzeInput) {
   const control = input.arms.find((a) => a.key === input.control)!;
   const others = input.arms.filter((a) => a.key !== input.control);
   const posteriors = input.method === 'bayesian' ? input.arms.map((a) => posteriorFor(input, a)) : [];

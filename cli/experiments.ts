@@ -27,7 +27,7 @@ interface Request {
 }
 
 /** Turns argv into one API request, or throws UsageError naming what is wrong. */
-export function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
+function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

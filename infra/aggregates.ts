@@ -8,7 +8,7 @@ import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
 
 /** Events may precede the exposure they belong to by this much: app and API clocks differ. */
-export const ATTRIBUTION_LOOKBACK_SECONDS = 600;
+const ATTRIBUTION_LOOKBACK_SECONDS = 600;
 
 /** How units were randomised, which decides the analysis cells beyond (segment, period). */
 export interface CellDesign {

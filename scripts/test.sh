@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: install what is missing, bring up (or reuse) Temporal, PostgreSQL and Redis, apply
-# migrations to the test database, then run every test once.
+# `npm test`: install what is missing, bring up (or reuse) Temporal, PostgreSQL and Redis, check
+# types, lint and the frozen histories, apply migrations to the test database, then run every test once.
+# With file arguments it skips the static checks and runs just those files.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services.sh up
@@ -8,6 +9,12 @@ bash scripts/services.sh up
 if command -v docker >/dev/null && ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
   echo "[test] installing docker-compose to validate docker-compose.yml" >&2
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq docker-compose >/dev/null; fi
+fi
+# The whole suite (no file arguments, as CI runs it) first checks types, lint and the frozen histories.
+if [ $# -eq 0 ]; then
+  echo "[test] typecheck" >&2; npx tsc -p tsconfig.json --noEmit
+  echo "[test] lint" >&2; npm run -s lint
+  echo "[test] frozen histories" >&2; bash scripts/check-histories.sh
 fi
 set -a; . .data/env; set +a
 export DATABASE_URL="$TEST_DATABASE_URL"

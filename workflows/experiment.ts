@@ -22,6 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { isoAt, workflowNow } from './clock.js';
 import {
   applyConclude,
   applyCycleFailure,
@@ -139,7 +140,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     weights: state.weights,
     snapshotVersion: state.snapshotVersion,
     lastDecision: state.lastDecision ?? null,
-    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : new Date(nextCycleAt).toISOString(),
+    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : isoAt(nextCycleAt),
     override: state.override ?? null,
     lastError: state.lastError ?? null,
   }));
@@ -160,8 +161,8 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     notePhaseChange(actor, reason ?? 'stopped');
   });
   setHandler(externalContextSignal, ({ kind, severity }) => {
-    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: new Date(Date.now()).toISOString() };
-    state = applyExternalEvent(state, e, Date.now(), halfLifeMs);
+    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: isoAt(workflowNow()) };
+    state = applyExternalEvent(state, e, workflowNow(), halfLifeMs);
     wakeRequested = true; // dampening should reach traffic now, not at the next scheduled cycle
   });
 
@@ -277,7 +278,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
         notePhaseChange('expflow', state.stopReason!);
         break;
       }
-      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, new Date(Date.now()).toISOString());
+      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, isoAt(workflowNow()));
       log.warn('cycle failed; retrying at the next interval', { cycle: state.cycle + 1, error: err.message });
     } finally {
       cycleInProgress = false;
@@ -301,7 +302,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       break;
     }
 
-    nextCycleAt = Date.now() + input.cycleIntervalMs;
+    nextCycleAt = workflowNow() + input.cycleIntervalMs;
     await condition(() => wakeRequested || pendingPhaseChanges.length > 0 || isFinished(state), input.cycleIntervalMs);
     wakeRequested = false;
   }

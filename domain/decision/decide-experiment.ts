@@ -11,7 +11,7 @@
  */
 import type { MetricSpec } from '../types.js';
 import { adjustFamily, analyzeArms, classify, goodLift } from './analyze-arms.js';
-import { toJsonSafe } from './json-safe.js';
+import { toJsonSafe } from '../json-safe.js';
 import type { ArmMetricResult, DecideExperimentInput, DecisionOutcome, ExperimentDecision } from './types.js';
 
 /** Decides the whole experiment for this look. */

@@ -6,7 +6,7 @@
 import { adjustPValues } from '../stats/multiple-testing.js';
 import { analyzeArms, classify } from './analyze-arms.js';
 import { applyRules } from './decide-experiment.js';
-import { toJsonSafe } from './json-safe.js';
+import { toJsonSafe } from '../json-safe.js';
 import type { ArmMetricResult, DecideSegmentsInput, SegmentsDecision } from './types.js';
 
 /** Decides each segment separately with Holm or BH across segments × arms × metrics. */

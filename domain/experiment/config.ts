@@ -8,7 +8,7 @@ import type { Rule } from '../types.js';
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
 const fraction = z.number().min(0).max(1);
 
-export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
+const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
   z.union([
     z.object({ attr: z.string().min(1), op: z.literal('eq'), value: z.union([z.string(), z.number(), z.boolean()]) }),
     z.object({ attr: z.string().min(1), op: z.literal('in'), values: z.array(z.union([z.string(), z.number()])).min(1) }),
@@ -35,7 +35,7 @@ function isValidRegex(p: string): boolean {
   }
 }
 
-export const metricSchema = z.object({
+const metricSchema = z.object({
   key: z.string().regex(/^[a-z0-9_]{1,40}$/),
   event: z.string().min(1).max(100),
   type: z.enum(['binary', 'continuous', 'count']),
@@ -44,7 +44,7 @@ export const metricSchema = z.object({
   margin: z.number().min(0).max(1).optional(),
 });
 
-export const variantSchema = z.object({
+const variantSchema = z.object({
   key: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'use 1-40 letters, digits, dashes or underscores'),
   name: z.string().min(1).max(200).optional(),
   payload: z.record(z.string(), z.unknown()).default({}),
@@ -52,7 +52,7 @@ export const variantSchema = z.object({
   control: z.boolean().default(false),
 });
 
-export const boundsSchema = z
+const boundsSchema = z
   .object({
     floor: z.number().min(0).max(0.5).default(0.01),
     max: z.number().min(0).max(1).default(0.99),
@@ -60,7 +60,7 @@ export const boundsSchema = z
   })
   .refine((b) => b.floor <= b.max, { message: 'floor must not exceed max', path: ['floor'] });
 
-export const policySchema = z.discriminatedUnion('kind', [
+const policySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed') }),
   z.object({ kind: z.literal('thompson'), topTwo: z.boolean().default(false), draws: z.number().int().min(100).max(100_000).default(5000) }),
   z.object({ kind: z.literal('ucb1') }),
@@ -81,7 +81,7 @@ export const policySchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const segmentationSchema = z.object({
+const segmentationSchema = z.object({
   enabled: z.boolean().default(false),
   kMin: z.number().int().min(1).max(20).default(2),
   kMax: z.number().int().min(1).max(20).default(6),
