@@ -143,6 +143,8 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     nextCycleAt: nextCycleAt === null || isFinished(state) ? null : isoAt(nextCycleAt),
     override: state.override ?? null,
     lastError: state.lastError ?? null,
+    /** Waiting for in-flight handlers before continuing as new (new cycles are refused meanwhile). */
+    draining,
   }));
 
   setHandler(pauseSignal, ({ actor, reason }) => {
