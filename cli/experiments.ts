@@ -1,20 +1,54 @@
 /**
  * `expflow experiments <command>`: start and steer experiments through the API.
  *
- *   list [--status running]                      get <key>            decisions <key>
- *   create --file experiment.json                pause <key> [--reason r]   resume <key>
- *   stop <key> --reason r                        run-cycle <key>
- *   override <key> --weights control=0.7,b=0.3 [--reason r]   override <key> --clear
- *   conclude <key> [--winner b] [--reason r]
- *
- * Options: --api URL (default $EXPFLOW_API_URL or http://127.0.0.1:3000), --actor NAME, --token T
- * (default $API_TOKEN). Prints the API's JSON. Exit codes: 0 ok, 2 bad arguments (the message names
+ * The subcommands and their arguments are in SUBCOMMANDS (what `--help` prints). Prints the API's JSON. Exit codes: 0 ok, 2 bad arguments (the message names
  * the option), 1 the API refused (its error message is printed) or could not be reached.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 class UsageError extends Error {}
+/** `--help` was asked for: print this and exit 0. */
+class HelpRequest extends Error {}
+
+const OPTIONS_HELP = `options:
+  --api URL      the API (default $EXPFLOW_API_URL or http://127.0.0.1:3000)
+  --actor NAME   who is acting, for the audit log
+  --token T      bearer token (default $API_TOKEN)
+  -h, --help     show this help`;
+
+/** Usage of each subcommand: its arguments and what it does. */
+const SUBCOMMANDS = {
+  list: ['[--status draft|running|paused|concluded|stopped]', 'list experiments'],
+  get: ['<key>', "an experiment's definition and live status"],
+  decisions: ['<key>', "an experiment's decisions, newest first"],
+  create: ['--file experiment.json', 'create and start an experiment'],
+  pause: ['<key> [--reason r]', 'pause: serve control only, stop cycles'],
+  resume: ['<key> [--reason r]', 'resume a paused experiment'],
+  stop: ['<key> --reason r', 'stop: serve control only, for good'],
+  'run-cycle': ['<key> [--reason r]', 'run a decision cycle now and wait for it'],
+  override: ['<key> (--weights control=0.7,b=0.3 | --clear) [--reason r]', 'set or clear a manual allocation'],
+  conclude: ['<key> [--winner b] [--reason r]', 'conclude, serving the winner to everyone'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+function usage(command?: Command): string {
+  if (command) return `usage: expflow experiments ${command} ${SUBCOMMANDS[command][0]}
+
+${SUBCOMMANDS[command][1]}.
+
+${OPTIONS_HELP}
+`;
+  const lines = COMMANDS.map((c) => `  ${c.padEnd(10)} ${SUBCOMMANDS[c][0]}`);
+  return `usage: expflow experiments <command> [options]
+
+commands:
+${lines.join('\n')}
+
+${OPTIONS_HELP}
+
+Run 'expflow experiments <command> --help' for one command.
+`;
+}
 
 const COMMANDS = ['list', 'get', 'decisions', 'create', 'pause', 'resume', 'stop', 'run-cycle', 'override', 'conclude'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -41,10 +75,12 @@ function toRequest(argv: string[]): { request: Request; api: string; headers: Re
       weights: { type: 'string' },
       clear: { type: 'boolean' },
       winner: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   const [command, key, ...rest] = positionals;
+  if (values.help) throw new HelpRequest(usage((COMMANDS as readonly string[]).includes(command ?? '') ? (command as Command) : undefined));
   if (!command || !(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`command: expected one of ${COMMANDS.join(', ')}`);
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const cmd = command as Command;
@@ -118,7 +154,11 @@ async function main(): Promise<number> {
   try {
     parsed = toRequest(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`expflow experiments: ${(e as Error).message}\n`);
+    if (e instanceof HelpRequest) {
+      process.stdout.write(e.message);
+      return 0;
+    }
+    process.stderr.write(`expflow experiments: ${(e as Error).message}\n${usage()}`);
     return 2;
   }
   const { request, api, headers } = parsed;

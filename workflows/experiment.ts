@@ -70,6 +70,8 @@ export interface ExperimentStatus {
   override: ExperimentState['override'] | null;
   /** The last cycle that failed after its activity retries, if the experiment has not since recovered. */
   lastError: ExperimentState['lastError'] | null;
+  /** Waiting for in-flight handlers before continuing as new (new cycles are refused meanwhile). */
+  draining: boolean;
 }
 
 interface PhaseChange {
@@ -143,7 +145,6 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     nextCycleAt: nextCycleAt === null || isFinished(state) ? null : isoAt(nextCycleAt),
     override: state.override ?? null,
     lastError: state.lastError ?? null,
-    /** Waiting for in-flight handlers before continuing as new (new cycles are refused meanwhile). */
     draining,
   }));
 
