@@ -12,10 +12,13 @@ import { controlVariant } from '../domain/experiment/snapshot.js';
 import { type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
 import { segmentArmKey, segmentLevelDecisions } from '../domain/segment-rules/segment-evidence.js';
 import { checkSampleRatio, type SampleRatioCheck } from '../domain/stats/srm.js';
-import type { AllocationSnapshot, MetricSpec } from '../domain/types.js';
+import { toJsonSafe } from '../domain/json-safe.js';
+import type { MetricSpec } from '../domain/types.js';
+import { parseSnapshot } from '../infra/snapshot-writer.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { collectPayloadSchema, decidePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 
@@ -48,16 +51,17 @@ export interface DecideResult {
 export function decide(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<DecideResult> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const summary = (p: DecidePayload): DecideResult => ({
       outcome: p.outcome,
       winner: p.winner,
       rationale: p.rationale,
       segmentConclusions: p.newSegmentConclusions,
     });
-    const done = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
+    const done = await readStep(stepRef, 'decide', decidePayloadSchema);
     if (done) return summary(done);
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
     const { config } = exp.def;
     const variants = exp.def.variants.map((v) => v.key);
@@ -85,7 +89,7 @@ export function decide(d: ActivityDeps) {
       rationale = `sample-ratio mismatch (p=${srm.pValue.toExponential(2)} < ${srm.threshold}); not shipping: ${rationale}`;
     }
 
-    const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const previous = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     if (segmented.enabled && segmented.segments.length > 1) {
       const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
       ({ outcome, winner, rationale } = applyBranching({
@@ -116,12 +120,12 @@ export function decide(d: ActivityDeps) {
         cycle,
         outcome,
         rationale,
-        statistics: jsonSafe({ arms: decision.arms, srm, segments: segmentDecisions }) as object,
+        statistics: toJsonSafe({ arms: decision.arms, srm, segments: segmentDecisions }) as object,
       },
       update: {},
     });
     const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: state.pMin, segmentTau: state.tau, srm };
-    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload));
+    return summary(await writeStepOnce(stepRef, 'decide', decidePayloadSchema, payload));
   };
 }
 
@@ -160,15 +164,10 @@ function segmentLevel(
  */
 async function sampleRatioCheck(d: ActivityDeps, experimentId: string, collected: CollectPayload, metric: string, variants: string[], control: string) {
   const rows = await d.prisma.allocationSnapshot.findMany({ where: { experimentId }, select: { version: true, snapshot: true } });
-  const byVersion = new Map(rows.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot]));
+  const byVersion = new Map(rows.map((r) => [r.version, parseSnapshot(r.snapshot, experimentId)]));
   const segmentWeights = (period: number, segment: number) => {
     const snap = byVersion.get(period);
     return (snap?.segments.find((s) => s.id === segment) ?? snap?.segments[0])?.weights;
   };
   return checkSampleRatio(sampleRatioInputs(collected.cells, metric, variants, control, segmentWeights));
-}
-
-/** Replaces NaN and ±Infinity with null so the payload survives JSON columns and Temporal. */
-function jsonSafe(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
 }

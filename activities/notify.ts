@@ -6,12 +6,14 @@
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { readStep } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
+import { decidePayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 
 export function notify(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ enqueued: number }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const decision = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const decision = await readStep(stepRef, 'decide', decidePayloadSchema);
     if (!decision) throw new Error(`cycle ${cycle}: decide must run before notify`);
     const url = exp.def.config.webhookUrl;
     if (!url) {

@@ -2,11 +2,11 @@
  * Step 4: compute each segment's arm weights with the configured policy (Thompson by default) within
  * the bounds, apply a manual override or external-event dampening, and publish a new snapshot.
  */
-import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationPolicy, type RampState } from '../domain/allocation/index.js';
-import type { ExperimentConfig } from '../domain/experiment/config.js';
+import { dampeningFactor, fitContextualPolicy, type RampState } from '../domain/allocation/index.js';
+import { allocateSegment } from '../domain/experiment/allocation-plan.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
-import { servingForConcludedSegments, servingWeights } from '../domain/experiment/segment-conclusions.js';
+import { servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';
@@ -16,6 +16,7 @@ import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
+import { collectPayloadSchema, decidePayloadSchema, reallocatePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 import { seedFor } from './seed.js';
@@ -31,50 +32,18 @@ interface ContextualFitSummary {
   highRisk: number;
 }
 
-interface ReallocatePayload {
+export interface ReallocatePayload {
   ramp: Record<number, RampState>;
   contextual: ContextualFitSummary | null;
-}
-
-/** Maps the experiment's configured policy to the allocation domain's policy for one segment. */
-function toPolicy(
-  config: ExperimentConfig,
-  metricType: 'binary' | 'continuous' | 'count',
-  ramp: RampState,
-  guardrailOk: boolean,
-  initial: Weights,
-  control: string,
-  variants: string[],
-): AllocationPolicy {
-  const p = config.policy;
-  switch (p.kind) {
-    case 'fixed':
-      return { kind: 'fixed', weights: initial };
-    case 'thompson':
-      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', draws: p.draws, topTwo: p.topTwo ? 0.5 : undefined };
-    case 'ucb1':
-      return { kind: 'ucb1' };
-    case 'epsilon_greedy':
-      return { kind: 'epsilon_greedy', epsilon: p.epsilon };
-    case 'ramp':
-      return { kind: 'ramp', schedule: p.steps.map((s) => ({ coverage: s.coverage, minHoldMs: s.minHoldSeconds * 1000 })), state: ramp, guardrailOk, weights: initial };
-    case 'contextual':
-      return { kind: 'contextual', baseline: p.baseline, treatment: variants.find((v) => v !== control)! };
-    default:
-      return assertNever(p);
-  }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unknown policy ${JSON.stringify(x)}`);
 }
 
 export function reallocateTraffic(d: ActivityDeps) {
   return async (input: ReallocateInput): Promise<{ version: number; weights: Record<string, Weights> }> => {
     const { experimentKey, cycle } = input;
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before reallocate`);
     const { config } = exp.def;
     const primary = config.metrics.find((m) => m.role === 'primary')!;
@@ -92,8 +61,8 @@ export function reallocateTraffic(d: ActivityDeps) {
     const dampening = events.length ? dampeningFactor(events, now.getTime(), halfLifeMs) : 0;
     // Ramp state per segment is carried from the previous cycle; a step advances only while the
     // last decision saw no harm.
-    const prevRealloc = (await readPreviousStep<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate'))?.payload;
-    const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const prevRealloc = (await readPreviousStep(stepRef, 'reallocate', reallocatePayloadSchema))?.payload;
+    const prevDecision = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     const guardrailOk = prevDecision?.outcome !== 'stop_harm';
     const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
     const rampFor = (id: number): RampState => prevRealloc?.ramp[id] ?? { step: 0, enteredAt: now.getTime() };
@@ -106,37 +75,25 @@ export function reallocateTraffic(d: ActivityDeps) {
       const row = statusById.get(s.id);
       const status = row?.status ?? 'active';
       const coverage = row ? row.coverage * config.coverage : config.coverage;
-      let weights: Weights;
-      const conclusion = concluded.get(s.id);
-      if (input.override) {
-        weights = input.override;
-        reasons.push(`segment ${s.id}: manual override`);
-      } else if (conclusion) {
-        // The segment has its answer; everyone in it gets the concluded variant.
-        weights = servingWeights(variants, conclusion.serve);
-        reasons.push(conclusion.reason);
-      } else {
-        const stats = poolByVariant(collected.cells, primary.key, variants, s.id);
-        const result = computeAllocation({
-          policy: toPolicy(config, primary.type, rampFor(s.id), guardrailOk, initialWeights(exp.def), control, variants),
-          variants: exp.def.variants.map((v) => ({ key: v.key, isControl: v.isControl })),
-          stats,
-          previous: prev?.weights ?? initialWeights(exp.def),
-          bounds: { ...config.bounds, minUnitsPerArm: config.minSamplePerArm },
-          direction: primary.direction,
-          rng,
-          now: now.getTime(),
-          // Dampening goes through the policy so the bounds (floor, max change) still hold after it.
-          externalContext: events.length ? { events, halfLifeMs } : undefined,
-        });
-        weights = result.weights;
-        if (result.ramp) rampStates[s.id] = result.ramp;
-        if (result.coverage !== undefined) rampCoverage[s.id] = result.coverage;
-        reasons.push(`segment ${s.id}: ${result.reason}`);
-      }
-      if (dampening > 0.001 && !input.override && !conclusion) reasons.push(`segment ${s.id}: external-event dampening ${(100 * dampening).toFixed(1)}% toward control`);
+      const plan = allocateSegment({
+        segmentId: s.id,
+        def: exp.def,
+        override: input.override,
+        conclusion: concluded.get(s.id),
+        stats: poolByVariant(collected.cells, primary.key, variants, s.id),
+        previous: prev?.weights ?? initialWeights(exp.def),
+        ramp: rampFor(s.id),
+        guardrailOk,
+        dampening,
+        externalContext: events.length ? { events, halfLifeMs } : undefined,
+        rng,
+        now: now.getTime(),
+      });
+      if (plan.ramp) rampStates[s.id] = plan.ramp;
+      if (plan.coverage !== undefined) rampCoverage[s.id] = plan.coverage;
+      reasons.push(...plan.reasons);
       const served = status === 'terminated' ? 0 : (rampCoverage[s.id] ?? 1) * coverage;
-      return { id: s.id, status, coverage: served, weights, centroid: s.contextCentroid };
+      return { id: s.id, status, coverage: served, weights: plan.weights, centroid: s.contextCentroid };
     });
 
     // The contextual risk model: an uplift tree on recent units' context, served in the snapshot so
@@ -167,7 +124,7 @@ export function reallocateTraffic(d: ActivityDeps) {
       reasons.push(`contextual model: ${contextual.leaves} contexts from ${contextual.rowsUsed} units, ${contextual.highRisk} high-risk`);
     }
 
-    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates, contextual });
+    await writeStepOnce(stepRef, 'reallocate', reallocatePayloadSchema, { ramp: rampStates, contextual });
     const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'reallocate' }, (version) =>
       buildSnapshot(exp.def, {
         version,

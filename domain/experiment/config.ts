@@ -8,7 +8,7 @@ import type { Rule } from '../types.js';
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
 const fraction = z.number().min(0).max(1);
 
-const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
+export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
   z.union([
     z.object({ attr: z.string().min(1), op: z.literal('eq'), value: z.union([z.string(), z.number(), z.boolean()]) }),
     z.object({ attr: z.string().min(1), op: z.literal('in'), values: z.array(z.union([z.string(), z.number()])).min(1) }),
