@@ -27,7 +27,7 @@ const json = z.json();
 const weights = z.record(z.string(), z.number());
 
 /** The one error envelope every route answers with (api/errors.ts). */
-export const errorEnvelopeSchema = z.object({
+const errorEnvelopeSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: json.nullable() }),
 });
 
