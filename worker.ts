@@ -62,7 +62,8 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
       connection,
       namespace: config.temporalNamespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      // index.ts from a checkout (tsx), index.js from the build in dist/.
+      workflowsPath: fileURLToPath(new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
       activities,
     }),
   ];
