@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: install what is missing, bring up (or reuse) Temporal, PostgreSQL and Redis, check
-# types, lint and the frozen histories, apply migrations to the test database, then run every test once.
-# With file arguments it skips the static checks and runs just those files.
+# types, lint and the frozen histories, apply migrations to the test database, run every test once,
+# then fuzz the API (scripts/fuzz.sh). With file arguments it runs just those files.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services.sh up
@@ -19,4 +19,7 @@ fi
 set -a; . .data/env; set +a
 export DATABASE_URL="$TEST_DATABASE_URL"
 npx tsx scripts/db-migrate.ts
-exec npx vitest run "$@"
+if [ $# -gt 0 ]; then exec npx vitest run "$@"; fi
+npx vitest run
+# The contract fuzz (about 3 minutes): schemathesis against /openapi.json of a local API.
+echo "[test] fuzz" >&2; bash scripts/fuzz.sh
