@@ -87,8 +87,8 @@ describe('policyFor', () => {
   const ramp = { step: 0, enteredAt: 0 };
   it.each([
     [{ kind: 'fixed' }, 'binary', { kind: 'fixed', weights: initial }],
-    [{ kind: 'thompson' }, 'binary', { kind: 'thompson', model: 'bernoulli', draws: expect.any(Number), topTwo: undefined }],
-    [{ kind: 'thompson', topTwo: true }, 'continuous', { kind: 'thompson', model: 'gaussian', draws: expect.any(Number), topTwo: 0.5 }],
+    [{ kind: 'thompson' }, 'binary', { kind: 'thompson', model: 'bernoulli', topTwo: undefined }],
+    [{ kind: 'thompson', topTwo: true }, 'continuous', { kind: 'thompson', model: 'gaussian', topTwo: 0.5 }],
     [{ kind: 'ucb1' }, 'binary', { kind: 'ucb1' }],
     [{ kind: 'epsilon_greedy', epsilon: 0.2 }, 'count', { kind: 'epsilon_greedy', epsilon: 0.2 }],
     [{ kind: 'ramp', steps: [{ coverage: 0.2, minHoldSeconds: 60 }] }, 'binary', { kind: 'ramp', schedule: [{ coverage: 0.2, minHoldMs: 60_000 }], state: ramp, guardrailOk: true, weights: initial }],
