@@ -3,7 +3,9 @@ import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
 import { nonRetryableOnInvalidData } from './failures.js';
+import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
+import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
@@ -21,6 +23,8 @@ export function createActivities(deps: ActivityDeps) {
     notify: notify(deps),
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
+    recordOperatorAction: recordOperatorAction(deps),
+    maintainStorage: maintainStorage(deps),
   });
 }
 

@@ -77,6 +77,7 @@ export const predictPayloadSchema: z.ZodType<PredictPayload> = z.looseObject({
 export const reallocatePayloadSchema: z.ZodType<ReallocatePayload> = z.looseObject({
   ramp: z.record(z.coerce.number<string>(), z.looseObject({ step: z.number(), enteredAt: z.number() })),
   contextual: z.looseObject({ rowsUsed: z.number(), leaves: z.number(), highRisk: z.number() }).nullable(),
+  stepped: z.record(z.coerce.number<string>(), z.record(z.string(), num)).optional(),
 });
 
 const segmentStatus = z.enum(['active', 'throttled', 'terminated']);
@@ -109,13 +110,21 @@ export const decidePayloadSchema: z.ZodType<DecidePayload> = z.looseObject({
       estimate: num,
       pValue: num,
       adjustedPValue: num,
-      outcome: z.enum(['ship', 'harm', 'none']),
+      outcome: z.enum(['ship', 'harm', 'end', 'none']),
       reason: z.string(),
     }),
   ),
   newSegmentConclusions: z.number(),
   segmentPMin: z.record(z.string(), num),
   segmentTau: z.record(z.string(), num).optional(),
+  segmentEnded: z.record(z.string(), z.string()).optional(),
+  stoppedArms: z.record(z.string(), z.looseObject({ cycle: z.number().int(), rule: z.enum(['guardrail', 'harm']), reason: z.string() })).optional(),
+  newlyStopped: z.array(z.string()).optional(),
+  exemptArms: z.array(z.string()).optional(),
+  srmAlarmSince: z.number().int().nullable().optional(),
+  srmHold: z.boolean().optional(),
+  weightActions: z.array(z.looseObject({ arm: z.string(), action: z.enum(['raise', 'lower']) })).optional(),
+  plan: z.looseObject({ plannedSamplePerArm: num, looks: z.array(num) }).nullable().optional(),
   srm: z.looseObject({
     statistic: num,
     df: num,

@@ -4,12 +4,16 @@ import { createExperimentSchema } from '../domain/experiment/config.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
-  eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
+  shadowScoresQuerySchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -20,10 +24,16 @@ import type { EventsIngress } from './events-ingress.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertStorableText } from './storable-text.js';
+import { mountEventRoutes } from './events-routes.js';
+import type { Pool } from 'pg';
+import type { Queue } from 'bullmq';
+import type { EventsJob } from '../infra/queues.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
+  eventsQueue: Queue<EventsJob>;
+  pool: Pool;
   models: ModelsService;
   apiToken?: string;
   /** Shown in the OpenAPI document's info.version. */
@@ -114,19 +124,40 @@ export function createApp(d: AppDeps): express.Express {
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
   });
 
+  app.post('/experiments/:key/arms/reenable', async (req, res) => {
+    const body = parseOrThrow(reenableArmSchema, req.body ?? {});
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
+    const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
     res.status(201).json(await d.models.register(body, actorOf(req, {})));
+  });
+
+  app.post('/models/promote', async (req, res) => {
+    const body = parseOrThrow(promoteModelSchema, req.body ?? {});
+    res.json(await d.models.promoteShadow(body, actorOf(req, {})));
+  });
+
+  app.get('/models/shadow-scores', async (req, res) => {
+    res.json(await d.models.shadowScores(parseOrThrow(shadowScoresQuerySchema, req.query)));
+  });
+
+  app.post('/predictions', async (req, res) => {
+    const body = parseOrThrow(predictionsSchema, req.body ?? {});
+    res.json(await d.models.logPredictions(body));
   });
 
   app.get('/models', async (req, res) => {
     res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
   });
 
-  app.post('/events', async (req, res) => {
-    const body = parseOrThrow(eventsBatchSchema, req.body);
-    res.status(202).json(await d.events.enqueue(body.events));
-  });
+  mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));
   // Express 5 forwards rejected promises from async handlers here.

@@ -9,21 +9,29 @@
  */
 import { z } from 'zod';
 import { createExperimentSchema, ruleSchema } from '../domain/experiment/config.js';
+import { listDeadLettersSchema, replayDeadLettersSchema } from './events-routes.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   assignRequestSchema,
   concludeSchema,
-  eventsBatchSchema,
+  eventSchema,
   experimentKeyParam,
   externalContextSchema,
   listModelsSchema,
   listQuerySchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
   registerModelSchema,
+  shadowScoresQuerySchema,
   stopSchema,
 } from './schemas.js';
 
 const json = z.json();
+/** The JSON form of POST /events (it also takes a bare array or NDJSON); at most 1000 events. */
+const eventsBatchSchema = z.object({ events: z.array(eventSchema).min(1).max(1000) });
 const weights = z.record(z.string(), z.number());
 
 /** The one error envelope every route answers with (api/errors.ts). */
@@ -88,7 +96,7 @@ const actorReason = { id: 'ActorReason', schema: actorReasonSchema, required: fa
 export const ROUTES: Route[] = [
   { method: 'get', path: '/health', summary: 'Liveness', tag: 'operations', ok: { status: 200, id: 'Health', schema: z.looseObject({}) } },
   { method: 'post', path: '/assign', summary: 'Assign a unit to a variant', tag: 'data plane', body: { id: 'AssignRequest', schema: assignRequestSchema, required: true }, ok: { status: 200, id: 'Assignment', schema: assignResponse } },
-  { method: 'post', path: '/events', summary: 'Ingest outcome events (at most 1000 per batch)', tag: 'data plane', body: { id: 'EventsBatch', schema: eventsBatchSchema, required: true }, ok: { status: 202, id: 'EventsAccepted', schema: z.object({ accepted: z.number().int() }) } },
+  { method: 'post', path: '/events', summary: 'Ingest outcome events (at most 1000 per batch)', tag: 'data plane', body: { id: 'EventsBatch', schema: eventsBatchSchema, required: true }, ok: { status: 202, id: 'EventsAccepted', schema: z.looseObject({ accepted: z.number().int() }) } },
   { method: 'post', path: '/experiments', summary: 'Create and start an experiment', tag: 'experiments', body: { id: 'CreateExperiment', schema: createExperimentSchema, required: true }, ok: { status: 201, id: 'ExperimentDetail', schema: experimentDetail } },
   { method: 'get', path: '/experiments', summary: 'List experiments', tag: 'experiments', query: listQuerySchema, ok: { status: 200, id: 'ExperimentList', schema: z.object({ experiments: z.array(experimentRow) }) } },
   { method: 'get', path: '/experiments/:key', summary: "An experiment's definition and live status", tag: 'experiments', ok: { status: 200, id: 'ExperimentDetail', schema: experimentDetail } },
@@ -101,6 +109,14 @@ export const ROUTES: Route[] = [
   { method: 'post', path: '/experiments/:key/conclude', summary: 'Conclude an experiment, serving the winner', tag: 'steering', body: { id: 'Conclude', schema: concludeSchema, required: false }, ok: { status: 200, id: 'Concluded', schema: z.object({ phase: z.string(), winner: z.string().nullable() }) } },
   { method: 'post', path: '/models', summary: 'Register a model version (a challenger starts a comparison)', tag: 'models', body: { id: 'RegisterModel', schema: registerModelSchema, required: true }, ok: { status: 201, id: 'ModelRegistered', schema: z.object({ model: modelRow, experiment: experimentDetail.nullable() }) } },
   { method: 'get', path: '/models', summary: 'List model versions', tag: 'models', query: listModelsSchema, ok: { status: 200, id: 'ModelList', schema: z.object({ models: z.array(modelRow) }) } },
+  // Routes added by the decision-policy and ingestion work; their answers are described loosely.
+  { method: 'post', path: '/experiments/:key/arms/reenable', summary: 'Re-enable an arm the circuit breaker stopped', tag: 'steering', body: { id: 'ReenableArm', schema: reenableArmSchema, required: true }, ok: { status: 200, id: 'ArmReenabled', schema: z.looseObject({}) } },
+  { method: 'post', path: '/experiments/:key/srm/acknowledge', summary: 'Acknowledge a sample-ratio alarm', tag: 'steering', body: { id: 'AcknowledgeSrm', schema: acknowledgeSrmSchema, required: true }, ok: { status: 200, id: 'SrmAcknowledged', schema: z.looseObject({}) } },
+  { method: 'post', path: '/models/promote', summary: 'Promote a shadow model', tag: 'models', body: { id: 'PromoteModel', schema: promoteModelSchema, required: true }, ok: { status: 200, id: 'ModelPromoted', schema: z.looseObject({}) } },
+  { method: 'get', path: '/models/shadow-scores', summary: "Shadow models' scores", tag: 'models', query: shadowScoresQuerySchema, ok: { status: 200, id: 'ShadowScores', schema: z.looseObject({}) } },
+  { method: 'post', path: '/predictions', summary: 'Log model predictions', tag: 'models', body: { id: 'Predictions', schema: predictionsSchema, required: true }, ok: { status: 200, id: 'PredictionsLogged', schema: z.looseObject({}) } },
+  { method: 'get', path: '/dead-letters', summary: 'Events PostgreSQL refused, with the reason', tag: 'data plane', query: listDeadLettersSchema, ok: { status: 200, id: 'DeadLetters', schema: z.looseObject({ deadLetters: z.array(z.looseObject({})) }) } },
+  { method: 'post', path: '/dead-letters/replay', summary: 'Put dead letters back on the ingest queue', tag: 'data plane', body: { id: 'ReplayDeadLetters', schema: replayDeadLettersSchema, required: true }, ok: { status: 200, id: 'Replayed', schema: z.looseObject({}) } },
 ];
 
 /** `/experiments/:key` → `/experiments/{key}`. */

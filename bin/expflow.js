@@ -11,6 +11,7 @@ const commands = {
   analyze: 'analyse an experiment from summary statistics in a JSON file',
   simulate: 'compare allocation policies on a simulated scenario',
   experiments: 'create, list and steer experiments through the API',
+  'dead-letters': 'list, replay or drop events that could not be ingested',
 };
 const usage = [
   'usage: expflow <command> [options]',

@@ -6,18 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
 
-class UsageError extends Error {}
-/** `--help` was asked for: print this and exit 0. */
-class HelpRequest extends Error {}
-
-const OPTIONS_HELP = `options:
-  --api URL      the API (default $EXPFLOW_API_URL or http://127.0.0.1:3000)
-  --actor NAME   who is acting, for the audit log
-  --token T      bearer token (default $API_TOKEN)
-  -h, --help     show this help`;
-
-/** Usage of each subcommand: its arguments and what it does. */
 const SUBCOMMANDS = {
   list: ['[--status draft|running|paused|concluded|stopped]', 'list experiments'],
   get: ['<key>', "an experiment's definition and live status"],
@@ -29,36 +19,14 @@ const SUBCOMMANDS = {
   'run-cycle': ['<key> [--reason r]', 'run a decision cycle now and wait for it'],
   override: ['<key> (--weights control=0.7,b=0.3 | --clear) [--reason r]', 'set or clear a manual allocation'],
   conclude: ['<key> [--winner b] [--reason r]', 'conclude, serving the winner to everyone'],
-} as const satisfies Record<string, readonly [string, string]>;
-
-function usage(command?: Command): string {
-  if (command) return `usage: expflow experiments ${command} ${SUBCOMMANDS[command][0]}
-
-${SUBCOMMANDS[command][1]}.
-
-${OPTIONS_HELP}
-`;
-  const lines = COMMANDS.map((c) => `  ${c.padEnd(10)} ${SUBCOMMANDS[c][0]}`);
-  return `usage: expflow experiments <command> [options]
-
-commands:
-${lines.join('\n')}
-
-${OPTIONS_HELP}
-
-Run 'expflow experiments <command> --help' for one command.
-`;
-}
+} as const;
+const OPTIONS_HELP = API_OPTIONS_HELP.replace('  --token T', '  --actor NAME   who is acting, for the audit log\n  --token T');
 
 const COMMANDS = ['list', 'get', 'decisions', 'create', 'pause', 'resume', 'stop', 'run-cycle', 'override', 'conclude'] as const;
 type Command = (typeof COMMANDS)[number];
 const KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
-interface Request {
-  method: 'GET' | 'POST';
-  path: string;
-  body?: unknown;
-}
+type Request = ApiCall['request'];
 
 /** Turns argv into one API request, or throws UsageError naming what is wrong. */
 function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
@@ -80,23 +48,14 @@ function toRequest(argv: string[]): { request: Request; api: string; headers: Re
     strict: true,
   });
   const [command, key, ...rest] = positionals;
-  if (values.help) throw new HelpRequest(usage((COMMANDS as readonly string[]).includes(command ?? '') ? (command as Command) : undefined));
+  if (values.help) throw new HelpRequest(usageText('expflow experiments', SUBCOMMANDS, OPTIONS_HELP, command));
   if (!command || !(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`command: expected one of ${COMMANDS.join(', ')}`);
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const cmd = command as Command;
   const needsKey = cmd !== 'list' && cmd !== 'create';
   if (needsKey && (!key || !KEY.test(key))) throw new UsageError('key: give the experiment key (2-63 lowercase letters, digits or dashes)');
   if (!needsKey && key) throw new UsageError(`unexpected argument '${key}'`);
-  const api = values.api ?? process.env.EXPFLOW_API_URL ?? 'http://127.0.0.1:3000';
-  try {
-    new URL(api);
-  } catch {
-    throw new UsageError(`--api: '${api}' is not a URL`);
-  }
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const token = values.token ?? process.env.API_TOKEN;
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (values.actor) headers['x-actor'] = values.actor;
+  const { api, headers } = apiTarget(values);
   const withReason = (body: Record<string, unknown> = {}) => (values.reason ? { ...body, reason: values.reason } : body);
 
   const request = ((): Request => {
@@ -136,7 +95,7 @@ function toRequest(argv: string[]): { request: Request; api: string; headers: Re
         return { method: 'POST', path: `/experiments/${key}/conclude`, body: withReason(values.winner ? { winner: values.winner } : {}) };
     }
   })();
-  return { request, api: api.replace(/\/$/, ''), headers };
+  return { request, api, headers };
 }
 
 function parseWeights(s: string): Record<string, number> {
@@ -149,39 +108,4 @@ function parseWeights(s: string): Record<string, number> {
   return out;
 }
 
-async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = toRequest(process.argv.slice(2));
-  } catch (e) {
-    if (e instanceof HelpRequest) {
-      process.stdout.write(e.message);
-      return 0;
-    }
-    process.stderr.write(`expflow experiments: ${(e as Error).message}\n${usage()}`);
-    return 2;
-  }
-  const { request, api, headers } = parsed;
-  let res: Response;
-  try {
-    res = await fetch(`${api}${request.path}`, { method: request.method, headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) });
-  } catch (e) {
-    process.stderr.write(`expflow experiments: cannot reach the API at ${api} (${(e as Error).message})\n`);
-    return 1;
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      // not our envelope; print it as it came
-    }
-    process.stderr.write(`expflow experiments: ${res.status} ${message}\n`);
-    return 1;
-  }
-  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-  return 0;
-}
-
-process.exitCode = await main();
+process.exitCode = await runApiCall('expflow experiments', () => toRequest(process.argv.slice(2)));

@@ -14,6 +14,6 @@ export {
   treatmentShareFor,
   upliftLowerBound,
 } from './contextual.js';
-export { type AllocationPolicy, computeAllocation } from './compute-allocation.js';
+export { type AllocationPolicy, type AllocationResult, computeAllocation } from './compute-allocation.js';
 export { type ScenarioInput, parseScenario } from './scenario.js';
 export { type PolicySummary, type ScenarioResult, simulateRun, simulateScenario } from './simulate.js';

@@ -44,11 +44,13 @@ export function mockActivities(script: ActivityScript = {}) {
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
+    recordOperatorAction: async (i) => record('recordOperatorAction', i, { recorded: true }),
     publishOverride: async (i) => {
       started.push('publishOverride');
       if (script.overrideDelayMs && started.length === 1) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
     },
+    maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
   return { activities, calls, started, names: () => calls.map((c) => c.name) };
 }
