@@ -179,13 +179,13 @@ describe('ExperimentWorkflow', () => {
   });
 
   it('concludes while continue-as-new waits for an override to finish', async () => {
-    await withWorkflow('conclude-while-draining', { overrideDelayMs: 3000 }, { continueAsNewEvery: 1, cycleIntervalMs: 200 }, async (h, mock) => {
+    await withWorkflow('conclude-while-draining', { overrideDelayMs: 20_000 }, { continueAsNewEvery: 1, cycleIntervalMs: 200 }, async (h, mock) => {
       await cycleDone(h, 1);
       const override = h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.7, treatment: 0.3 } }] });
-      // The override's activity is held for 3 s. Once the current cycle ends, the run waits for it
+      // The override's activity is held for 20 s (a loaded machine may take seconds per cycle). Once the current cycle ends, the run waits for it
       // before continuing as new (draining), and refuses a fresh cycle meanwhile.
       const overrideInFlight = () => mock.started.length > mock.names().filter((n) => n === 'publishOverride').length;
-      await waitFor(async () => (await h.query(statusQuery)).draining && overrideInFlight(), { what: 'draining while the override runs', intervalMs: 20 });
+      await waitFor(async () => (await h.query(statusQuery)).draining && overrideInFlight(), { what: 'draining while the override runs', intervalMs: 20, timeoutMs: 45_000 });
       expect(await rejectionReason(h.executeUpdate(runCycleNowUpdate, { args: [{}] }))).toMatch(/continuing as new/);
       const concluded = await h.executeUpdate(concludeUpdate, { args: [{ winner: 'control', reason: 'enough' }] });
       expect(concluded).toEqual({ phase: 'concluded', winner: 'control' });
