@@ -34,6 +34,11 @@ const schema = z.object({
   EXPOSURE_SPOOL_DIR: z.string().min(1).default(join(ROOT, '.data', 'spool')),
   /** "off" keeps the worker from creating the storage maintenance schedule (tests, or a script owns it). */
   STORAGE_MAINTENANCE_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
+  EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
+  SMTP_URL: z.string().url().optional(),
+  SMTP_FROM: z.string().default('expflow <expflow@localhost>'),
 });
 
 export interface Config {
@@ -57,6 +62,9 @@ export interface Config {
   };
   exposureSpoolDir: string;
   maintenanceSchedule: boolean;
+  webhookSecret?: string;
+  smtpUrl?: string;
+  smtpFrom: string;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -99,6 +107,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     exposureSpoolDir: e.EXPOSURE_SPOOL_DIR,
     maintenanceSchedule: e.STORAGE_MAINTENANCE_SCHEDULE === 'on',
+    webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
   };
 }
 

@@ -4,6 +4,7 @@ import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
 import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
+import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
     maintainStorage: maintainStorage(deps),
+    recordOperatorAction: recordOperatorAction(deps),
   };
 }
 

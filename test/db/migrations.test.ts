@@ -5,7 +5,8 @@ import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
   'AggregateWatermark', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'DeadLetter', 'Decision', 'Event', 'EventDedupe',
-  'Experiment', 'ModelVersion', 'Notification', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant', '_prisma_migrations',
+  'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership',
+  'UnitEventAggregate', 'Variant', '_prisma_migrations',
 ];
 
 describe('migrations', () => {
