@@ -21,6 +21,11 @@ const schema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),
   API_TOKEN: z.string().optional(),
+  /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
+  EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
+  SMTP_URL: z.string().url().optional(),
+  SMTP_FROM: z.string().default('expflow <expflow@localhost>'),
   /** Most events one POST /events may carry. */
   EVENTS_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Queued jobs (batches) past which POST /events answers 429 with Retry-After. */
@@ -34,11 +39,6 @@ const schema = z.object({
   EXPOSURE_SPOOL_DIR: z.string().min(1).default(join(ROOT, '.data', 'spool')),
   /** "off" keeps the worker from creating the storage maintenance schedule (tests, or a script owns it). */
   STORAGE_MAINTENANCE_SCHEDULE: z.enum(['on', 'off']).default('on'),
-  /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
-  EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
-  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
-  SMTP_URL: z.string().url().optional(),
-  SMTP_FROM: z.string().default('expflow <expflow@localhost>'),
 });
 
 export interface Config {
@@ -53,6 +53,9 @@ export interface Config {
   apiPort: number;
   apiHost: string;
   apiToken?: string;
+  webhookSecret?: string;
+  smtpUrl?: string;
+  smtpFrom: string;
   events: {
     maxBatch: number;
     maxQueueDepth: number;
@@ -62,9 +65,6 @@ export interface Config {
   };
   exposureSpoolDir: string;
   maintenanceSchedule: boolean;
-  webhookSecret?: string;
-  smtpUrl?: string;
-  smtpFrom: string;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -98,6 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
     apiToken: e.API_TOKEN,
+    webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
     events: {
       maxBatch: e.EVENTS_MAX_BATCH,
       maxQueueDepth: e.EVENTS_MAX_QUEUE_DEPTH,
@@ -107,9 +110,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     exposureSpoolDir: e.EXPOSURE_SPOOL_DIR,
     maintenanceSchedule: e.STORAGE_MAINTENANCE_SCHEDULE === 'on',
-    webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
-    smtpUrl: e.SMTP_URL,
-    smtpFrom: e.SMTP_FROM,
   };
 }
 

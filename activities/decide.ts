@@ -25,9 +25,11 @@ import { controlVariant } from '../domain/experiment/snapshot.js';
 import { checkSampleRatio, type SampleRatioCheck } from '../domain/stats/srm.js';
 import type { AllocationSnapshot, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
-import { saveSnapshot } from '../infra/snapshot-writer.js';
+import { parseSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
+import { toJsonSafe } from '../domain/json-safe.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { collectPayloadSchema, decidePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 
@@ -89,6 +91,7 @@ export interface DecideResult {
 export function decide(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<DecideResult> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const summary = (p: DecidePayload, snapshot?: DecideResult['snapshot']): DecideResult => ({
       outcome: p.outcome,
       winner: p.winner,
@@ -99,10 +102,10 @@ export function decide(d: ActivityDeps) {
       srmAlarm: p.srmHold ?? false,
       ...(snapshot ? { snapshot } : {}),
     });
-    const done = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
+    const done = await readStep(stepRef, 'decide', decidePayloadSchema);
     if (done) return summary(done, await breakerSnapshot(d, exp.id, controlVariant(exp.def), cycle, done));
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
     const { config } = exp.def;
     const policy = resolvePolicy(config.decision);
@@ -110,7 +113,7 @@ export function decide(d: ActivityDeps) {
     const control = controlVariant(exp.def);
     const primary = config.metrics.find((m) => m.role === 'primary');
     if (!primary) throw new Error('no primary metric');
-    const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const previous = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     const actions = await d.prisma.operatorAction.findMany({ where: { experimentId: exp.id }, orderBy: { at: 'asc' } });
 
     // Operator actions: a re-enable lifts the stop it follows and exempts the arm from the breaker;
@@ -200,7 +203,7 @@ export function decide(d: ActivityDeps) {
         cycle,
         outcome,
         rationale,
-        statistics: jsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
+        statistics: toJsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
       },
       update: {},
     });
@@ -223,7 +226,7 @@ export function decide(d: ActivityDeps) {
       weightActions: decision.weightActions.map(({ arm, action }) => ({ arm, action })),
       plan: decision.plan,
     };
-    const stored = await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload);
+    const stored = await writeStepOnce(stepRef, 'decide', decidePayloadSchema, payload);
     return summary(stored, await breakerSnapshot(d, exp.id, control, cycle, stored));
   };
 }
@@ -257,15 +260,10 @@ async function breakerSnapshot(d: ActivityDeps, experimentId: string, control: s
  */
 async function sampleRatioCheck(d: ActivityDeps, experimentId: string, collected: CollectPayload, metric: string, variants: string[], control: string) {
   const rows = await d.prisma.allocationSnapshot.findMany({ where: { experimentId }, select: { version: true, snapshot: true } });
-  const byVersion = new Map(rows.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot]));
+  const byVersion = new Map(rows.map((r) => [r.version, parseSnapshot(r.snapshot, experimentId)]));
   const segmentWeights = (period: number, segment: number) => {
     const snap = byVersion.get(period);
     return (snap?.segments.find((s) => s.id === segment) ?? snap?.segments[0])?.weights;
   };
   return checkSampleRatio(sampleRatioInputs(collected.cells, metric, variants, control, segmentWeights));
-}
-
-/** Replaces NaN and ±Infinity with null so the payload survives JSON columns and Temporal. */
-function jsonSafe(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
 }

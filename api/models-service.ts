@@ -124,10 +124,9 @@ export class ModelsService {
     const row = await this.requireVersion(q);
     const exp = await this.prisma.experiment.findUnique({ where: { key: q.experiment }, select: { id: true, config: true } });
     if (!exp) throw new ApiError(404, 'not_found', `experiment: '${q.experiment}' does not exist`);
-    // Events are unit-scoped: a unit's events count within the experiment's attribution window
-    // (or when restricted to this experiment), as in the experiment's own analysis.
-    const attribution = (exp.config as { attribution?: { lookbackSeconds?: number; windowHours?: number } }).attribution ?? {};
-    const lookback = attribution.lookbackSeconds ?? 600;
+    // Events belong to units: one counts for the experiment when it names no experiment or this one,
+    // and falls in the unit's attribution window (lookback before exposure, windowHours after).
+    const attribution = experimentConfigSchema.safeParse(exp.config).data?.attribution ?? { lookbackSeconds: 600 };
     const windowSeconds = attribution.windowHours === undefined ? null : attribution.windowHours * 3600;
     const rows = await this.prisma.$queryRaw<Array<{ score: number | null; action: string | null; variant: string; propensity: number; events: number; reward: number }>>`
       SELECT p.score, p.action, a.variant, a.propensity,
@@ -136,8 +135,8 @@ export class ModelsService {
       JOIN "Assignment" a ON a."experimentId" = ${exp.id}::uuid AND a."unitId" = p."unitId"
       LEFT JOIN "Event" e ON e."unitId" = a."unitId" AND e.name = ${q.event}
         AND (e."experimentId" IS NULL OR e."experimentId" = a."experimentId")
-        AND e."timestamp" >= a."assignedAt" - make_interval(secs => ${lookback}::float8)
-        AND (${windowSeconds}::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => ${windowSeconds}::float8))
+        AND e.timestamp >= a."assignedAt" - make_interval(secs => ${attribution.lookbackSeconds})
+        AND (${windowSeconds}::float8 IS NULL OR e.timestamp <= a."assignedAt" + make_interval(secs => ${windowSeconds}::float8))
       WHERE p."modelVersionId" = ${row.id}::uuid
       GROUP BY p.id, a.variant, a.propensity`;
     const base = { model: { entity: row.entity, modelType: row.modelType, version: row.version, status: row.status }, experiment: q.experiment, event: q.event, servedUnits: rows.length };

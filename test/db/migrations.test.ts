@@ -4,9 +4,10 @@ import { applyMigrations } from '../../db/schema-engine.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
-  'AggregateWatermark', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'DeadLetter', 'Decision', 'Event', 'EventDedupe',
-  'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership',
-  'UnitEventAggregate', 'Variant', '_prisma_migrations',
+  'AggregateWatermark', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'DeadLetter',
+  'Decision', 'Event', 'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt',
+  'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant',
+  '_prisma_migrations',
 ];
 
 describe('migrations', () => {
