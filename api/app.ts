@@ -17,11 +17,27 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import type { ContextService } from './context-service.js';
+import {
+  contextSourceSchema,
+  listSignalsSchema,
+  parseSignalsBody,
+  signalsBatchSchema,
+  sourceKeyParam,
+  toSignal,
+  unitIdParam,
+} from './context-schemas.js';
+import type { UnitEdge } from './unit-edge.js';
+import type { UnitsService } from './units-service.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
   models: ModelsService;
+  context: ContextService;
+  units: UnitsService;
+  /** Pseudonymises unit ids and applies the context privacy policy before anything is stored. */
+  edge: UnitEdge;
   apiToken?: string;
 }
 
@@ -76,7 +92,7 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/experiments/:key/external-context', async (req, res) => {
     const body = parseOrThrow(externalContextSchema, req.body ?? {});
-    res.status(202).json(await d.experiments.externalContext(keyOf(req), body));
+    res.status(202).json(await d.experiments.externalContext(keyOf(req), body, actorOf(req, {})));
   });
 
   app.post('/experiments/:key/allocation', async (req, res) => {
@@ -105,7 +121,35 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/events', async (req, res) => {
     const body = parseOrThrow(eventsBatchSchema, req.body);
-    res.status(202).json(await d.events.enqueue(body.events));
+    const events = body.events.map((e) => ({ ...e, unitId: d.edge.pseudonymise(e.unitId), context: d.edge.storable(e.context) }));
+    res.status(202).json(await d.events.enqueue(events));
+  });
+
+  app.post('/context', async (req, res) => {
+    const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));
+    res.status(202).json(await d.context.ingest(body.signals.map(toSignal), actorOf(req, {})));
+  });
+
+  app.post('/context/sources', async (req, res) => {
+    const body = parseOrThrow(contextSourceSchema, req.body);
+    res.status(201).json(await d.context.registerSource(body, actorOf(req, {})));
+  });
+
+  app.get('/context/sources', async (_req, res) => {
+    res.json({ sources: await d.context.listSources() });
+  });
+
+  app.delete('/context/sources/:key', async (req, res) => {
+    res.json(await d.context.deleteSource(parseOrThrow(sourceKeyParam, req.params.key, 'key'), actorOf(req, {})));
+  });
+
+  app.get('/context/signals', async (req, res) => {
+    res.json({ signals: await d.context.listSignals(parseOrThrow(listSignalsSchema, req.query)) });
+  });
+
+  app.delete('/units/:unitId', async (req, res) => {
+    const unitId = parseOrThrow(unitIdParam, req.params.unitId, 'unitId');
+    res.json(await d.units.delete(unitId, actorOf(req, {})));
   });
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config.js';
+import { createPool } from '../infra/pg.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
 import { createRedis } from '../infra/redis.js';
@@ -13,6 +14,10 @@ import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
 import { createApiServer } from './server.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { ContextCache } from './context-cache.js';
+import { ContextService } from './context-service.js';
+import { UnitEdge } from './unit-edge.js';
+import { UnitsService } from './units-service.js';
 
 export interface RunningApi {
   server: Server;
@@ -23,10 +28,12 @@ export interface RunningApi {
 
 export async function startApi(config: Config = loadConfig(), port = config.apiPort): Promise<RunningApi> {
   const prisma = createPrisma(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, 4);
   // Auto-pipelining batches the sticky lookups of concurrent requests into one round trip.
   const redis = createRedis(config.redisUrl);
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
+  const contextSubscriber = createRedis(config.redisUrl);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(queueConn);
   const connection = await Connection.connect({ address: config.temporalAddress });
@@ -34,6 +41,9 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
 
   const cache = new SnapshotCache(redis, subscriber);
   await cache.start();
+  const contextCache = new ContextCache(redis, contextSubscriber);
+  await contextCache.start();
+  const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache);
   const exposures = new ExposureLog(queues.events);
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
@@ -41,8 +51,10 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     onSnapshot: (s) => cache.offer(s) });
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
   const models = new ModelsService(prisma, experiments);
-  const app = createApp({ experiments, events, models, apiToken: config.apiToken });
-  const server = createApiServer(app, new AssignService(cache, redis, exposures));
+  const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
+  const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
+  const app = createApp({ experiments, events, models, context, units, edge, apiToken: config.apiToken });
+  const server = createApiServer(app, new AssignService(cache, redis, exposures, edge));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
@@ -57,10 +69,12 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       server.closeAllConnections();
       await exposures.stop();
       await cache.stop();
+      await contextCache.stop();
       await queues.close();
       await connection.close();
       await prisma.$disconnect();
-      for (const r of [redis, subscriber, queueConn]) r.disconnect();
+      await pool.end();
+      for (const r of [redis, subscriber, contextSubscriber, queueConn]) r.disconnect();
     },
   };
 }

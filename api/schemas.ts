@@ -9,6 +9,8 @@ export const assignRequestSchema = z.object({
   experiment: key,
   unitId: z.string().min(1).max(200),
   context: z.record(z.string(), contextValue).default({}),
+  /** The unit consented to raw location being stored (README, "Privacy"); `context.consent: true` counts too. */
+  consent: z.boolean().optional(),
 });
 
 export const eventSchema = z.object({

@@ -130,6 +130,8 @@ export interface AllocationSnapshot {
     >;
   };
   sticky: boolean;
+  /** IANA zone of the time features attached at assignment; absent = UTC. */
+  timeZone?: string;
   createdAt: string;
   reason: string;
 }

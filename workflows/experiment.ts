@@ -38,6 +38,7 @@ import {
   type ExperimentState,
   type ExternalContextEvent,
 } from '../domain/experiment/state.js';
+import { dampeningFactor } from '../domain/allocation/dampening.js';
 import type { Weights } from '../domain/types.js';
 import { SA } from './search-attributes.js';
 
@@ -69,6 +70,8 @@ export interface ExperimentStatus {
   override: ExperimentState['override'] | null;
   /** The last cycle that failed after its activity retries, if the experiment has not since recovered. */
   lastError: ExperimentState['lastError'] | null;
+  /** External-context dampening in force now (0..1 of test traffic moved to control) and the events behind it. */
+  dampening: { factor: number; events: ExternalContextEvent[] };
 }
 
 interface PhaseChange {
@@ -86,7 +89,13 @@ export interface ActorReason {
 export const pauseSignal = defineSignal<[ActorReason]>('pause');
 export const resumeSignal = defineSignal<[ActorReason]>('resume');
 export const stopSignal = defineSignal<[ActorReason]>('stop');
-export const externalContextSignal = defineSignal<[{ kind: string; severity: number }]>('externalContext');
+/** From the manual endpoint or a reaction rule; a rule sends its own half-life. */
+export interface ExternalContextInput {
+  kind: string;
+  severity: number;
+  halfLifeSeconds?: number;
+}
+export const externalContextSignal = defineSignal<[ExternalContextInput]>('externalContext');
 
 export const overrideAllocationUpdate = defineUpdate<
   { version: number; weights: Record<string, Weights> },
@@ -142,6 +151,14 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     nextCycleAt: nextCycleAt === null || isFinished(state) ? null : new Date(nextCycleAt).toISOString(),
     override: state.override ?? null,
     lastError: state.lastError ?? null,
+    dampening: {
+      factor: dampeningFactor(
+        state.externalEvents.map((e) => ({ at: Date.parse(e.at), severity: e.severity, halfLifeMs: e.halfLifeMs })),
+        Date.now(),
+        halfLifeMs,
+      ),
+      events: state.externalEvents,
+    },
   }));
 
   setHandler(pauseSignal, ({ actor, reason }) => {
@@ -159,8 +176,14 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     state = applyStop(state, reason ?? 'stopped');
     notePhaseChange(actor, reason ?? 'stopped');
   });
-  setHandler(externalContextSignal, ({ kind, severity }) => {
-    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: new Date(Date.now()).toISOString() };
+  setHandler(externalContextSignal, ({ kind, severity, halfLifeSeconds }) => {
+    // State only, no new command: histories recorded before halfLifeSeconds existed replay unchanged.
+    const e: ExternalContextEvent = {
+      kind,
+      severity: Math.min(1, Math.max(0, severity)),
+      at: new Date(Date.now()).toISOString(),
+      ...(typeof halfLifeSeconds === 'number' && halfLifeSeconds > 0 ? { halfLifeMs: halfLifeSeconds * 1000 } : {}),
+    };
     state = applyExternalEvent(state, e, Date.now(), halfLifeMs);
     wakeRequested = true; // dampening should reach traffic now, not at the next scheduled cycle
   });

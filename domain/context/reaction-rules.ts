@@ -42,3 +42,36 @@ export function matchReactionRules(rules: readonly ReactionRule[], signal: Pick<
   });
   return out;
 }
+
+/** One experiment's rules, as configured. */
+export interface ExperimentRules {
+  experimentKey: string;
+  rules: readonly ReactionRule[];
+}
+
+export interface PlannedReaction extends Reaction {
+  experimentKey: string;
+  signal: ContextSignal;
+}
+
+/**
+ * Which experiments a batch of signals dampens. A signal concerns an experiment when its scope is
+ * global or lists the experiment; attribute-scoped signals describe some units, not the whole
+ * experiment's traffic, so they feed those units' features but fire no experiment-wide rule.
+ * Per (experiment, rule) only the newest firing signal counts, so a batch of history fires once.
+ */
+export function planReactions(experiments: readonly ExperimentRules[], signals: readonly ContextSignal[]): PlannedReaction[] {
+  const byRule = new Map<string, PlannedReaction>();
+  for (const exp of experiments) {
+    for (const s of signals) {
+      if (s.scope.kind === 'attributes') continue;
+      if (s.scope.kind === 'experiments' && !s.scope.experiments.includes(exp.experimentKey)) continue;
+      for (const r of matchReactionRules(exp.rules, s)) {
+        const k = `${exp.experimentKey}\u001f${r.ruleIndex}`;
+        const cur = byRule.get(k);
+        if (!cur || Date.parse(s.timestamp) > Date.parse(cur.signal.timestamp)) byRule.set(k, { ...r, experimentKey: exp.experimentKey, signal: s });
+      }
+    }
+  }
+  return [...byRule.values()];
+}

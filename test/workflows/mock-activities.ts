@@ -13,6 +13,8 @@ export interface ActivityScript {
   collectFailures?: { count: number; type: string };
   /** publishOverride takes this long, to hold an update handler open. */
   overrideDelayMs?: number;
+  /** pollContextSource fails (without retries) with this message. */
+  pollFailure?: string;
 }
 
 export function mockActivities(script: ActivityScript = {}) {
@@ -46,6 +48,14 @@ export function mockActivities(script: ActivityScript = {}) {
       if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
     },
+    pollContextSource: async (i) => {
+      if (script.pollFailure) {
+        record('pollContextSource', i, null);
+        throw ApplicationFailure.nonRetryable(script.pollFailure, 'FeedDown');
+      }
+      return record('pollContextSource', i, { fetched: 1, stored: 1, problems: [], reactions: [] });
+    },
+    recordContextSourceFailure: async (i) => record('recordContextSourceFailure', i, undefined),
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }

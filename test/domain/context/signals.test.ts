@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mapFeed, readPath } from '../../../domain/context/feed-mapping.js';
 import { deriveContextFeatures } from '../../../domain/context/derive-features.js';
-import { matchReactionRules, reactionRuleSchema } from '../../../domain/context/reaction-rules.js';
-import { currentSignals, signalFeatures, signalInScope, type ContextSignal } from '../../../domain/context/signals.js';
+import { matchReactionRules, planReactions, reactionRuleSchema } from '../../../domain/context/reaction-rules.js';
+import { currentSignals, signalFeatures, signalInScope, type ContextSignal, type SignalScope } from '../../../domain/context/signals.js';
 import { isValidTimeZone, timeFeatures } from '../../../domain/context/time-features.js';
 
 const T0 = Date.parse('2026-07-01T12:00:00Z');
@@ -10,14 +10,14 @@ const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 const sig = (over: Partial<ContextSignal>): ContextSignal => ({ source: 'news', name: 'sentiment', value: 0, timestamp: at(0), scope: { kind: 'global' }, ...over });
 
 describe('signal scope', () => {
-  it.each([
-    [{ kind: 'global' } as const, 'exp-a', {}, true],
-    [{ kind: 'experiments', experiments: ['exp-a', 'exp-b'] } as const, 'exp-a', {}, true],
-    [{ kind: 'experiments', experiments: ['exp-b'] } as const, 'exp-a', {}, false],
-    [{ kind: 'attributes', match: { country: 'PT' } } as const, 'exp-a', { country: 'PT' }, true],
-    [{ kind: 'attributes', match: { country: 'PT' } } as const, 'exp-a', { country: 'ES' }, false],
-    [{ kind: 'attributes', match: { country: 'PT', tier: 1 } } as const, 'exp-a', { country: 'PT', tier: '1' }, false],
-    [{ kind: 'attributes', match: { country: 'PT' } } as const, 'exp-a', {}, false],
+  it.each<[SignalScope, string, Record<string, unknown>, boolean]>([
+    [{ kind: 'global' }, 'exp-a', {}, true],
+    [{ kind: 'experiments', experiments: ['exp-a', 'exp-b'] }, 'exp-a', {}, true],
+    [{ kind: 'experiments', experiments: ['exp-b'] }, 'exp-a', {}, false],
+    [{ kind: 'attributes', match: { country: 'PT' } }, 'exp-a', { country: 'PT' }, true],
+    [{ kind: 'attributes', match: { country: 'PT' } }, 'exp-a', { country: 'ES' }, false],
+    [{ kind: 'attributes', match: { country: 'PT', tier: 1 } }, 'exp-a', { country: 'PT', tier: '1' }, false],
+    [{ kind: 'attributes', match: { country: 'PT' } }, 'exp-a', {}, false],
   ])('%j covers %s %j: %s', (scope, exp, ctx, expected) => {
     expect(signalInScope(scope, exp, ctx)).toBe(expected);
   });
@@ -122,5 +122,20 @@ describe('feed mapping', () => {
     expect(r.signals).toEqual([{ source: 'news', name: 'sentiment', value: -0.7, timestamp: at(0), ttlSeconds: null, scope: { kind: 'global' } }]);
     expect(readPath({ a: [{ b: 1 }] }, 'a.0.b')).toBe(1);
     expect(mapFeed({ x: 1 }, { items: 'rows', fields: { a: 'x' } }, { source: 's', now: at(0), scope: { kind: 'global' } }).problems).toEqual(['rows: not an array']);
+  });
+});
+
+describe('planReactions', () => {
+  const rules = [reactionRuleSchema.parse({ signal: 'news.sentiment', below: -0.5, dampen: 0.5 })];
+  const exps = [{ experimentKey: 'a', rules }, { experimentKey: 'b', rules }, { experimentKey: 'c', rules: [] }];
+  it('reaches global and listed experiments, never via attribute scopes, once per rule with the newest signal', () => {
+    const plan = planReactions(exps, [
+      sig({ value: -0.6, timestamp: at(-20) }),
+      sig({ value: -0.8, timestamp: at(-10) }),
+      sig({ value: -0.9, timestamp: at(-5), scope: { kind: 'attributes', match: { country: 'PT' } } }),
+      sig({ value: -0.7, timestamp: at(-1), scope: { kind: 'experiments', experiments: ['b'] } }),
+      sig({ value: 0.3, timestamp: at(0) }),
+    ]);
+    expect(plan.map((p) => [p.experimentKey, p.signal.value])).toEqual([['a', -0.8], ['b', -0.7]]);
   });
 });
