@@ -23,6 +23,8 @@ export interface RunningApi {
   server: Server;
   url: string;
   cache: SnapshotCache;
+  /** The current context signals this process serves (tests wait on it after POST /context). */
+  contextCache: ContextCache;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     server,
     url,
     cache,
+    contextCache,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
