@@ -31,8 +31,7 @@ export function pollContextSource(d: ActivityDeps) {
 
     const res = await fetch(src.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
     if (!res.ok) throw new Error(`GET ${src.url}: HTTP ${res.status}`);
-    const text = await res.text();
-    if (text.length > MAX_FEED_BYTES) throw new Error(`GET ${src.url}: body larger than ${MAX_FEED_BYTES} bytes`);
+    const text = await readCapped(res, MAX_FEED_BYTES, src.url);
     let doc: unknown;
     try {
       doc = JSON.parse(text);
@@ -66,4 +65,19 @@ export function recordContextSourceFailure(d: ActivityDeps) {
       update: {},
     });
   };
+}
+
+/** The body as text, refusing (without buffering it) one larger than `max` bytes. */
+async function readCapped(res: Response, max: number, url: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) throw new Error(`GET ${url}: body larger than ${max} bytes`);
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) throw new Error(`GET ${url}: body larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -4,7 +4,10 @@ import { feedMappingSchema } from '../domain/context/feed-mapping.js';
 import type { ContextSignal, SignalScope } from '../domain/context/signals.js';
 
 const experimentKey = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key');
-const attrValue = z.union([z.string().max(200), z.number().finite(), z.boolean()]);
+// PostgreSQL's jsonb cannot hold \u0000: refuse it here rather than fail the insert.
+const noNul = (v: string) => !v.includes('\u0000');
+const attrValue = z.union([z.string().max(200).refine(noNul, 'must not contain \\u0000'), z.number().finite(), z.boolean()]);
+const attrName = z.string().min(1).max(100).refine(noNul, 'must not contain \\u0000');
 
 /** "global" (default), a list of experiment keys, or an attribute filter such as {country: "PT"}. */
 export const scopeInputSchema = z
@@ -12,7 +15,7 @@ export const scopeInputSchema = z
     z.literal('global'),
     z.array(experimentKey).min(1).max(100),
     z
-      .record(z.string().min(1).max(100), attrValue)
+      .record(attrName, attrValue)
       .refine((m) => Object.keys(m).length > 0 && Object.keys(m).length <= 10, 'an attribute filter needs 1-10 attributes'),
   ])
   .default('global');

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { ContextSignal, SignalScope } from './signals.js';
 
-const path = z.string().min(1).max(200);
+const path = z.string().regex(/^[^\u0000]{1,200}$/, 'use 1-200 characters, no \\u0000');
 
 export const feedMappingSchema = z.object({
   /** Path to an array of records; omitted: the document itself is the one record. */
@@ -19,7 +19,7 @@ export const feedMappingSchema = z.object({
   /** Path of the observation time (ISO string, or epoch seconds/milliseconds); omitted: the poll time. */
   timestamp: path.optional(),
   /** Attribute name → path; when given, each record's signals are scoped to units with those attribute values. */
-  attributes: z.record(z.string().min(1).max(100), path).optional(),
+  attributes: z.record(z.string().regex(/^[^\u0000]{1,100}$/, 'use 1-100 characters, no \\u0000'), path).optional(),
 });
 
 export type FeedMapping = z.infer<typeof feedMappingSchema>;
@@ -97,6 +97,11 @@ export function mapFeed(
         const v = readPath(rec, p);
         if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
           problems.push(`${at}${p}: missing attribute ${attr}`);
+          return;
+        }
+        // Stored in jsonb, which cannot hold \u0000.
+        if (typeof v === 'string' && (v.includes('\u0000') || v.length > 200)) {
+          problems.push(`${at}${p}: attribute ${attr} is not storable`);
           return;
         }
         match[attr] = v;

@@ -185,9 +185,11 @@ describe('POST /context', () => {
       ['/context', { ...ok, value: 1e400 }, 'signals[0].value'],
       ['/context', { ...ok, timestamp: '0000-01-01T00:00:00Z' }, 'signals[0].timestamp'],
       ['/context', { signals: [] }, 'signals'],
+      ['/context', { ...ok, scope: { country: 'P\u0000T' } }, 'signals[0].scope'],
       ['/context/sources', { key: 'src-x', url: 'ftp://x', intervalSeconds: 10, mapping: { fields: { a: 'b' } } }, 'url'],
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 0, mapping: { fields: { a: 'b' } } }, 'intervalSeconds'],
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 10, mapping: { fields: {} } }, 'mapping.fields'],
+      ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 10, mapping: { fields: { a: 'b\u0000' } } }, 'mapping.fields.a'],
     ];
     for (const [path, body, field] of cases) {
       const r = await post(path, body);

@@ -108,13 +108,14 @@ describe('feed mapping', () => {
       { country: 'ES', temp: '33.5', at: 1782903600 },
       { country: 'FR', temp: 'hot', at: '2026-07-01T11:00:00Z' },
       { temp: 20, at: '2026-07-01T11:00:00Z' },
+      { country: 'P\u0000T', temp: 20, at: '2026-07-01T11:00:00Z' },
     ] };
     const r = mapFeed(doc, { items: 'data', fields: { temperature: 'temp' }, timestamp: 'at', attributes: { country: 'country' } }, { source: 'weather', now: at(0), ttlSeconds: 600, scope: { kind: 'global' } });
     expect(r.signals).toEqual([
       { source: 'weather', name: 'temperature', value: 31, timestamp: '2026-07-01T11:00:00.000Z', ttlSeconds: 600, scope: { kind: 'attributes', match: { country: 'PT' } } },
       { source: 'weather', name: 'temperature', value: 33.5, timestamp: new Date(1782903600 * 1000).toISOString(), ttlSeconds: 600, scope: { kind: 'attributes', match: { country: 'ES' } } },
     ]);
-    expect(r.problems).toEqual(['data[2].temp: not a finite number', 'data[3].country: missing attribute country']);
+    expect(r.problems).toEqual(['data[2].temp: not a finite number', 'data[3].country: missing attribute country', 'data[4].country: attribute country is not storable']);
   });
 
   it('reads a single document with the poll time and nested paths', () => {
