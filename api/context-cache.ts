@@ -4,11 +4,12 @@
  * network call. Expiry is re-checked on every read.
  */
 import type { Redis } from 'ioredis';
-import { currentSignals, type ContextSignal } from '../domain/context/signals.js';
+import { currentSignals, prepareSignals, type ContextSignal, type PreparedSignal } from '../domain/context/signals.js';
 import { CONTEXT_CHANNEL, loadCurrentSignals } from '../infra/context-store.js';
 
 export class ContextCache {
   private signals: ContextSignal[] = [];
+  private preparedSignals: PreparedSignal[] = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -33,8 +34,15 @@ export class ContextCache {
     return this.signals;
   }
 
+  /** The same, with times parsed once, for the hot path. */
+  prepared(): readonly PreparedSignal[] {
+    return this.preparedSignals;
+  }
+
   async refresh(): Promise<void> {
-    this.signals = currentSignals(await loadCurrentSignals(this.redis), this.now());
+    const signals = currentSignals(await loadCurrentSignals(this.redis), this.now());
+    this.signals = signals;
+    this.preparedSignals = prepareSignals(signals);
   }
 
   async stop(): Promise<void> {

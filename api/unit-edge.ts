@@ -4,7 +4,7 @@
  * in-scope signals), and the stored copy goes through the privacy policy (raw location only with
  * consent). Assignment itself sees the raw id and the full, enriched context, in memory only.
  */
-import { deriveContextFeatures } from '../domain/context/derive-features.js';
+import { withDerivedFeatures } from '../domain/context/derive-features.js';
 import { applyContextPolicy, compileContextPolicy, hasConsent, type ContextPolicy } from '../domain/privacy/context-policy.js';
 import { createPseudonymiser, type Pseudonymise } from '../infra/unit-pseudonym.js';
 import type { ContextCache } from './context-cache.js';
@@ -16,7 +16,7 @@ export class UnitEdge {
   constructor(
     unitIdKey: string,
     policy: ContextPolicy,
-    private readonly context: Pick<ContextCache, 'current'> | null,
+    private readonly context: Pick<ContextCache, 'prepared'> | null,
   ) {
     this.pseudonymise = createPseudonymiser(unitIdKey);
     this.policy = compileContextPolicy(policy);
@@ -24,8 +24,7 @@ export class UnitEdge {
 
   /** The request context plus derived features, as assignment sees it. */
   enrich<V>(experimentKey: string, timeZone: string | undefined, context: Readonly<Record<string, V>>, nowMs: number): Record<string, V | number> {
-    const derived = deriveContextFeatures({ experimentKey, timeZone: timeZone ?? 'UTC', context, signals: this.context?.current() ?? [], nowMs });
-    return { ...context, ...derived };
+    return withDerivedFeatures({ experimentKey, timeZone: timeZone ?? 'UTC', context, signals: this.context?.prepared() ?? [], nowMs });
   }
 
   /** The context as it may be stored (exposures, events). */

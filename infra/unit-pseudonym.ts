@@ -4,15 +4,16 @@
  * a guess, and Redis and Postgres only ever see the pseudonym. Assignment hashing still uses the
  * raw id (in memory), so pseudonymising changes no unit's variant.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /** base64url of the 32-byte HMAC: 43 characters. */
-export function pseudonymiseUnitId(key: string, unitId: string): string {
+export function pseudonymiseUnitId(key: string | KeyObject, unitId: string): string {
   return createHmac('sha256', key).update(unitId, 'utf8').digest('base64url');
 }
 
 export type Pseudonymise = (unitId: string) => string;
 
 export function createPseudonymiser(key: string): Pseudonymise {
-  return (unitId) => pseudonymiseUnitId(key, unitId);
+  const secret = createSecretKey(Buffer.from(key, 'utf8'));
+  return (unitId) => pseudonymiseUnitId(secret, unitId);
 }

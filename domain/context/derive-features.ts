@@ -1,24 +1,27 @@
 /**
  * The derived features attached to an exposure's context when it is logged and seen by assignment:
  * time features in the experiment's zone plus the current value of every in-scope signal.
- * Derived names (`time.*`, `signal.*`) overwrite a client attribute of the same name, so a client
- * cannot forge them.
+ * Client attributes named `time.*` or `signal.*` are dropped, so a client cannot forge them.
  */
-import { signalFeatures, type ContextSignal } from './signals.js';
+import { writeSignalFeatures, type PreparedSignal } from './signals.js';
 import { timeFeatures } from './time-features.js';
 
-export interface DeriveInput {
+export interface DeriveInput<V> {
   experimentKey: string;
   timeZone: string;
-  context: Readonly<Record<string, unknown>>;
-  /** The current signals (see `currentSignals`). */
-  signals: readonly ContextSignal[];
+  context: Readonly<Record<string, V>>;
+  /** The current signals, prepared (see `prepareSignals`). */
+  signals: readonly PreparedSignal[];
   nowMs: number;
 }
 
-export function deriveContextFeatures(input: DeriveInput): Record<string, number> {
-  return {
-    ...timeFeatures(input.nowMs, input.timeZone),
-    ...signalFeatures(input.signals, input.experimentKey, input.context, input.nowMs),
-  };
+/** The context plus its derived features, as one new object (the input is not modified). */
+export function withDerivedFeatures<V>(input: DeriveInput<V>): Record<string, V | number> {
+  const out: Record<string, V | number> = {};
+  for (const k in input.context) if (!k.startsWith('signal.') && !k.startsWith('time.')) out[k] = input.context[k]!;
+  const t = timeFeatures(input.nowMs, input.timeZone);
+  out['time.hourOfDay'] = t['time.hourOfDay'];
+  out['time.dayOfWeek'] = t['time.dayOfWeek'];
+  writeSignalFeatures(out, input.signals, input.experimentKey, input.context, input.nowMs);
+  return out;
 }

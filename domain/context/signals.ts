@@ -90,32 +90,83 @@ export function signalInScope(scope: SignalScope, experimentKey: string, context
 
 const SPECIFICITY: Record<SignalScope['kind'], number> = { global: 0, experiments: 1, attributes: 2 };
 
+/** One candidate value of a feature, with its times parsed once. */
+interface PreparedCandidate {
+  value: number;
+  atMs: number;
+  expiresMs: number;
+  scope: SignalScope;
+  /** Attribute filters as pairs, for a loop without `for…in`. */
+  match: Array<[string, string | number | boolean]> | null;
+}
+
 /**
- * The value of each in-scope, current signal as a feature (`signal.<source>.<name>`). `signals`
- * should already be the current set; expiry is re-checked so a cache between refreshes never
+ * Signals grouped by feature, each group's candidates ordered by precedence (most specific scope,
+ * then newest), built once per cache refresh: a request takes the first current, in-scope one.
+ */
+export interface PreparedSignal {
+  feature: string;
+  candidates: PreparedCandidate[];
+}
+
+export function prepareSignals(signals: readonly ContextSignal[]): PreparedSignal[] {
+  const byFeature = new Map<string, PreparedCandidate[]>();
+  for (const s of signals) {
+    const feature = signalFeatureName(s);
+    const list = byFeature.get(feature) ?? [];
+    list.push({
+      value: s.value,
+      atMs: Date.parse(s.timestamp),
+      expiresMs: expiresAt(s),
+      scope: s.scope,
+      match: s.scope.kind === 'attributes' ? Object.entries(s.scope.match) : null,
+    });
+    byFeature.set(feature, list);
+  }
+  return [...byFeature].map(([feature, candidates]) => ({
+    feature,
+    candidates: candidates.sort((a, b) => SPECIFICITY[b.scope.kind] - SPECIFICITY[a.scope.kind] || b.atMs - a.atMs),
+  }));
+}
+
+function candidateInScope(c: PreparedCandidate, experimentKey: string, context: Readonly<Record<string, unknown>>): boolean {
+  if (c.match) {
+    for (const [k, v] of c.match) if (context[k] !== v) return false;
+    return true;
+  }
+  return c.scope.kind !== 'experiments' || c.scope.experiments.includes(experimentKey);
+}
+
+/**
+ * Writes the value of each in-scope, current signal into `out` as a feature
+ * (`signal.<source>.<name>`). Expiry is checked against `nowMs`, so a cache between refreshes never
  * serves a stale value.
  */
+export function writeSignalFeatures(
+  out: Record<string, unknown>,
+  signals: readonly PreparedSignal[],
+  experimentKey: string,
+  context: Readonly<Record<string, unknown>>,
+  nowMs: number,
+): void {
+  for (const g of signals) {
+    for (const c of g.candidates) {
+      if (c.atMs > nowMs + FUTURE_SKEW_MS || c.expiresMs <= nowMs || !candidateInScope(c, experimentKey, context)) continue;
+      out[g.feature] = c.value;
+      break;
+    }
+  }
+}
+
+/** The value of each in-scope, current signal as a feature (`signal.<source>.<name>`). */
 export function signalFeatures(
   signals: readonly ContextSignal[],
   experimentKey: string,
   context: Readonly<Record<string, unknown>>,
   nowMs: number,
 ): Record<string, number> {
-  const chosen = new Map<string, ContextSignal>();
-  for (const s of signals) {
-    if (!isCurrent(s, nowMs) || !signalInScope(s.scope, experimentKey, context)) continue;
-    const name = signalFeatureName(s);
-    const cur = chosen.get(name);
-    if (
-      !cur ||
-      SPECIFICITY[s.scope.kind] > SPECIFICITY[cur.scope.kind] ||
-      (SPECIFICITY[s.scope.kind] === SPECIFICITY[cur.scope.kind] && Date.parse(s.timestamp) > Date.parse(cur.timestamp))
-    ) {
-      chosen.set(name, s);
-    }
-  }
   const out: Record<string, number> = {};
-  for (const [name, s] of chosen) out[name] = s.value;
+  writeSignalFeatures(out, prepareSignals(signals), experimentKey, context, nowMs);
   return out;
 }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mapFeed, readPath } from '../../../domain/context/feed-mapping.js';
-import { deriveContextFeatures } from '../../../domain/context/derive-features.js';
+import { withDerivedFeatures } from '../../../domain/context/derive-features.js';
 import { matchReactionRules, planReactions, reactionRuleSchema } from '../../../domain/context/reaction-rules.js';
-import { currentSignals, signalFeatures, signalInScope, type ContextSignal, type SignalScope } from '../../../domain/context/signals.js';
+import { currentSignals, prepareSignals, signalFeatures, signalInScope, type ContextSignal, type SignalScope } from '../../../domain/context/signals.js';
 import { isValidTimeZone, timeFeatures } from '../../../domain/context/time-features.js';
 
 const T0 = Date.parse('2026-07-01T12:00:00Z');
@@ -65,9 +65,11 @@ describe('time features', () => {
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
   });
 
-  it('derived features overwrite nothing but their own names', () => {
-    const f = deriveContextFeatures({ experimentKey: 'e', timeZone: 'UTC', context: {}, signals: [sig({ value: -0.7 })], nowMs: T0 });
-    expect(f).toEqual({ 'time.hourOfDay': 12, 'time.dayOfWeek': 3, 'signal.news.sentiment': -0.7 });
+  it('derived features replace client values under their names; forged ones are dropped', () => {
+    const context = { country: 'PT', 'time.hourOfDay': 3, 'signal.news.sentiment': 1, 'signal.forged.x': 9 };
+    const f = withDerivedFeatures({ experimentKey: 'e', timeZone: 'UTC', context, signals: prepareSignals([sig({ value: -0.7 })]), nowMs: T0 });
+    expect(f).toEqual({ country: 'PT', 'time.hourOfDay': 12, 'time.dayOfWeek': 3, 'signal.news.sentiment': -0.7 });
+    expect(context['time.hourOfDay']).toBe(3);
   });
 });
 
