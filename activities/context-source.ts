@@ -53,16 +53,15 @@ export function pollContextSource(d: ActivityDeps) {
   };
 }
 
-/** Records a poll that failed after its retries: on the source (for GET /context/sources) and in the audit log. */
+/** Records a poll that failed after its retries: on the source (for GET /context/sources) and in the audit log, together and once per run. */
 export function recordContextSourceFailure(d: ActivityDeps) {
   return async ({ sourceKey, message, runId }: { sourceKey: string; message: string; runId: string }): Promise<void> => {
-    const updated = await d.prisma.contextSource.updateMany({ where: { key: sourceKey }, data: { lastError: message.slice(0, 1000), failures: { increment: 1 } } });
-    if (!updated.count) return;
     const dedupeKey = `context-source-failed:${runId}`;
-    await d.prisma.auditLog.upsert({
-      where: { dedupeKey },
-      create: { actor: 'expflow', action: 'context.source_failed', target: `context-source:${sourceKey}`, reason: message.slice(0, 1000), dedupeKey },
-      update: {},
+    await d.prisma.$transaction(async (tx) => {
+      if (await tx.auditLog.findUnique({ where: { dedupeKey }, select: { id: true } })) return;
+      const updated = await tx.contextSource.updateMany({ where: { key: sourceKey }, data: { lastError: message.slice(0, 1000), failures: { increment: 1 } } });
+      if (!updated.count) return;
+      await tx.auditLog.create({ data: { actor: 'expflow', action: 'context.source_failed', target: `context-source:${sourceKey}`, reason: message.slice(0, 1000), dedupeKey } });
     });
   };
 }
