@@ -21,6 +21,8 @@ export interface PollResult {
 
 const FETCH_TIMEOUT_MS = 10_000;
 const MAX_FEED_BYTES = 5 * 1024 * 1024;
+/** More than this from one poll is a mapping mistake (or a hostile feed), not context. */
+const MAX_SIGNALS_PER_POLL = 10_000;
 
 export function pollContextSource(d: ActivityDeps) {
   return async ({ sourceKey }: { sourceKey: string }): Promise<PollResult> => {
@@ -42,6 +44,10 @@ export function pollContextSource(d: ActivityDeps) {
     const mapped = mapFeed(doc, mapping.data, { source: src.key, now: now.toISOString(), ttlSeconds: src.ttlSeconds, scope: src.scope as SignalScope });
     if (!mapped.signals.length) throw new Error(`GET ${src.url}: no signal could be read (${mapped.problems.slice(0, 3).join('; ') || 'empty feed'})`);
 
+    if (mapped.signals.length > MAX_SIGNALS_PER_POLL) {
+      mapped.problems.unshift(`${mapped.signals.length} signals; kept the first ${MAX_SIGNALS_PER_POLL}`);
+      mapped.signals.length = MAX_SIGNALS_PER_POLL;
+    }
     const fresh = await storeSignals(d.pool, mapped.signals);
     await publishCurrentSignals(d.redis, fresh, now.getTime());
     const reactions = fresh.length ? await reactToSignals({ ...d, temporal: Context.current().client }, fresh, `context-source:${src.key}`) : [];
