@@ -1,6 +1,8 @@
 /** Step 1: aggregate sufficient statistics in SQL. */
 import { controlVariant } from '../domain/experiment/snapshot.js';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { collectCellStats } from '../infra/aggregates.js';
+import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
 import { writeStepOnce } from './cycle-store.js';
@@ -18,15 +20,14 @@ export function collectData(d: ActivityDeps) {
     // cells are split by that treatment share (see collectCellStats).
     const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
     const { config } = exp.def;
+    // Events reach the cells through the per-unit aggregates, brought up to date first (cost grows
+    // with what arrived since the last cycle, not with the history).
+    const asOf = await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(config));
     const cells = await collectCellStats(d.pool, exp.id, config.metrics, {
       control: controlVariant(exp.def),
       contextual,
       postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
-      attribution: {
-        lookbackSeconds: config.attribution.lookbackSeconds,
-        windowSeconds: config.attribution.windowHours === undefined ? null : config.attribution.windowHours * 3600,
-      },
-    });
+    }, asOf);
     const primary = config.metrics.find((m) => m.role === 'primary')!.key;
     const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
     const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units });

@@ -3,7 +3,9 @@ import { collectData } from './collect.js';
 import { pollContextSource, recordContextSourceFailure } from './context-source.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
+import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
+import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
@@ -23,6 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     publishOverride: publishOverride(deps),
     pollContextSource: pollContextSource(deps),
     recordContextSourceFailure: recordContextSourceFailure(deps),
+    recordOperatorAction: recordOperatorAction(deps),
+    maintainStorage: maintainStorage(deps),
   };
 }
 

@@ -4,12 +4,16 @@ import { createExperimentSchema } from '../domain/experiment/config.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
-  eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
+  shadowScoresQuerySchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -27,17 +31,22 @@ import {
   toSignal,
   unitIdParam,
 } from './context-schemas.js';
-import type { UnitEdge } from './unit-edge.js';
 import type { UnitsService } from './units-service.js';
+import { mountEventRoutes } from './events-routes.js';
+import type { Pool } from 'pg';
+import type { Queue } from 'bullmq';
+import type { EventsJob } from '../infra/queues.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
+  eventsQueue: Queue<EventsJob>;
+  pool: Pool;
   models: ModelsService;
   context: ContextService;
   units: UnitsService;
-  /** Pseudonymises unit ids and applies the context privacy policy before anything is stored. */
-  edge: UnitEdge;
+  /** Unit id → its keyed pseudonym, applied before anything is stored. */
+  pseudonymise: (unitId: string) => string;
   apiToken?: string;
 }
 
@@ -110,20 +119,41 @@ export function createApp(d: AppDeps): express.Express {
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
   });
 
+  app.post('/experiments/:key/arms/reenable', async (req, res) => {
+    const body = parseOrThrow(reenableArmSchema, req.body ?? {});
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
+    const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
     res.status(201).json(await d.models.register(body, actorOf(req, {})));
+  });
+
+  app.post('/models/promote', async (req, res) => {
+    const body = parseOrThrow(promoteModelSchema, req.body ?? {});
+    res.json(await d.models.promoteShadow(body, actorOf(req, {})));
+  });
+
+  app.get('/models/shadow-scores', async (req, res) => {
+    res.json(await d.models.shadowScores(parseOrThrow(shadowScoresQuerySchema, req.query)));
+  });
+
+  app.post('/predictions', async (req, res) => {
+    const body = parseOrThrow(predictionsSchema, req.body ?? {});
+    // Stored under the unit's pseudonym, like its exposures, so scoring joins them.
+    res.json(await d.models.logPredictions({ ...body, predictions: body.predictions.map((p) => ({ ...p, unitId: d.pseudonymise(p.unitId) })) }));
   });
 
   app.get('/models', async (req, res) => {
     res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
   });
 
-  app.post('/events', async (req, res) => {
-    const body = parseOrThrow(eventsBatchSchema, req.body);
-    const events = body.events.map((e) => ({ ...e, unitId: d.edge.pseudonymise(e.unitId), context: d.edge.storable(e.context) }));
-    res.status(202).json(await d.events.enqueue(events));
-  });
+  mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.post('/context', async (req, res) => {
     const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));

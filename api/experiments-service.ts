@@ -12,7 +12,9 @@ import { deleteSnapshot } from '../infra/snapshot-store.js';
 import { saveSnapshot } from '../infra/snapshot-writer.js';
 import { SA } from '../workflows/search-attributes.js';
 import {
+  acknowledgeSrmUpdate,
   concludeUpdate,
+  reenableArmUpdate,
   experimentWorkflow,
   externalContextSignal,
   overrideAllocationUpdate,
@@ -78,7 +80,7 @@ export class ExperimentsService {
         key: input.key,
         seed: created.id,
         hashVersion: DEFAULT_HASH_VERSION,
-        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight })),
+        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight, payload: v.payload })),
         config: input.config,
       };
       const now = new Date().toISOString();
@@ -208,6 +210,16 @@ export class ExperimentsService {
   async conclude(key: string, body: { winner?: string; actor?: string; reason?: string }) {
     await this.requireExists(key);
     return this.update(() => this.handle(key).executeUpdate(concludeUpdate, { args: [body] }));
+  }
+
+  async reenableArm(key: string, body: { arm: string; actor: string; reason: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(reenableArmUpdate, { args: [body] }));
+  }
+
+  async acknowledgeSrm(key: string, body: { actor: string; reason: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(acknowledgeSrmUpdate, { args: [body] }));
   }
 
   private handle(key: string) {

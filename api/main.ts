@@ -30,14 +30,18 @@ export interface RunningApi {
 
 export async function startApi(config: Config = loadConfig(), port = config.apiPort): Promise<RunningApi> {
   const prisma = createPrisma(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, 4);
   // Auto-pipelining batches the sticky lookups of concurrent requests into one round trip.
   const redis = createRedis(config.redisUrl);
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
   const contextSubscriber = createRedis(config.redisUrl);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(queueConn);
+  const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
+  // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
+  const exposureConn = createRedis(config.redisUrl, { forBullmq: true, failFast: true });
+  exposureConn.on('error', () => {}); // reconnects on its own; failures surface as spooled sends
+  const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue });
+  const pool = createPool(config.databaseUrl, 4);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
 
@@ -46,16 +50,20 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const contextCache = new ContextCache(redis, contextSubscriber);
   await contextCache.start();
   const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache);
-  const exposures = new ExposureLog(queues.events);
+  const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
-  const events = new EventsIngress(queues.events, (k) => cache.has(k));
+  const events = new EventsIngress(queues.events, (k) => cache.has(k), {
+    maxBatch: config.events.maxBatch,
+    maxQueueDepth: config.events.maxQueueDepth,
+    retentionDays: config.events.retentionDays,
+  }, edge);
   const models = new ModelsService(prisma, experiments);
   const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
   const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
-  const app = createApp({ experiments, events, models, context, units, edge, apiToken: config.apiToken });
+  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, apiToken: config.apiToken });
   const server = createApiServer(app, new AssignService(cache, redis, exposures, edge));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
@@ -74,10 +82,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await cache.stop();
       await contextCache.stop();
       await queues.close();
+      await exposureQueues.close();
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, contextSubscriber, queueConn]) r.disconnect();
+      for (const r of [redis, subscriber, contextSubscriber, queueConn, exposureConn]) r.disconnect();
     },
   };
 }

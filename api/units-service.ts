@@ -1,8 +1,10 @@
 /**
  * Forgetting a unit (DELETE /units/:unitId): every row and Redis entry stored under its pseudonym
  * (and under the previous key's pseudonym during a rotation, and the raw id of rows written before
- * pseudonymisation existed), including exposures and events still queued for ingestion. The audit
- * entry records that an erasure happened and its counts, not who it was for.
+ * pseudonymisation existed): events, per-unit event aggregates, exposures, segment memberships,
+ * shadow-model predictions, dead letters, sticky records, and exposures and events still queued for
+ * ingestion (this process's spool is flushed onto the queue first). The audit entry records that an
+ * erasure happened and its counts, not who it was for.
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
@@ -25,13 +27,32 @@ export interface UnitsServiceDeps {
   activeJobWaitMs?: number;
 }
 
-export interface UnitDeletion {
-  requestId: string;
+interface RowCounts {
   events: number;
+  aggregates: number;
   exposures: number;
   memberships: number;
+  predictions: number;
+  deadLetters: number;
+}
+
+export interface UnitDeletion extends RowCounts {
+  requestId: string;
   stickyRecords: number;
   queuedItems: number;
+}
+
+const NO_ROWS: RowCounts = { events: 0, aggregates: 0, exposures: 0, memberships: 0, predictions: 0, deadLetters: 0 };
+
+function addCounts(a: RowCounts, b: RowCounts): RowCounts {
+  return {
+    events: a.events + b.events,
+    aggregates: a.aggregates + b.aggregates,
+    exposures: a.exposures + b.exposures,
+    memberships: a.memberships + b.memberships,
+    predictions: a.predictions + b.predictions,
+    deadLetters: a.deadLetters + b.deadLetters,
+  };
 }
 
 const QUEUE_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
@@ -61,18 +82,12 @@ export class UnitsService {
     // A job a worker took just before the scan still holds its own copy of the items: once the jobs
     // active now have finished, delete again (normally nothing).
     const inFlight = await this.activeJobIds();
-    let second = { events: 0, exposures: 0, memberships: 0 };
+    let second = NO_ROWS;
     if (inFlight.size) {
       await this.waitUntilFinished(inFlight);
       second = await this.deleteRows(ids);
     }
-    const counts = {
-      events: first.events + second.events,
-      exposures: first.exposures + second.exposures,
-      memberships: first.memberships + second.memberships,
-      stickyRecords,
-      queuedItems,
-    };
+    const counts = { ...addCounts(first, second), stickyRecords, queuedItems };
     await this.d.pool.query(`INSERT INTO "AuditLog" (actor, action, target, reason, data) VALUES ($1, 'unit.delete', 'units', 'erasure request', $2)`, [
       actor,
       JSON.stringify({ requestId, ...counts }),
@@ -80,15 +95,25 @@ export class UnitsService {
     return { requestId, ...counts };
   }
 
-  private async deleteRows(ids: string[]): Promise<{ events: number; exposures: number; memberships: number }> {
+  private async deleteRows(ids: string[]): Promise<RowCounts> {
     const client = await this.d.pool.connect();
+    const del = async (sql: string) => (await client.query(sql, [ids])).rowCount ?? 0;
     try {
       await client.query('BEGIN');
-      const events = (await client.query(`DELETE FROM "Event" WHERE "unitId" = ANY($1::text[])`, [ids])).rowCount ?? 0;
-      const exposures = (await client.query(`DELETE FROM "Assignment" WHERE "unitId" = ANY($1::text[])`, [ids])).rowCount ?? 0;
-      const memberships = (await client.query(`DELETE FROM "SegmentMembership" WHERE "unitId" = ANY($1::text[])`, [ids])).rowCount ?? 0;
+      const counts: RowCounts = {
+        events: await del(`DELETE FROM "Event" WHERE "unitId" = ANY($1::text[])`),
+        aggregates: await del(`DELETE FROM "UnitEventAggregate" WHERE "unitId" = ANY($1::text[])`),
+        exposures: await del(`DELETE FROM "Assignment" WHERE "unitId" = ANY($1::text[])`),
+        memberships: await del(`DELETE FROM "SegmentMembership" WHERE "unitId" = ANY($1::text[])`),
+        predictions: await del(`DELETE FROM "Prediction" WHERE "unitId" = ANY($1::text[])`),
+        // One queue item per letter, as JSON text (which may hold what jsonb cannot): match the
+        // serialised field exactly rather than parse every letter.
+        deadLetters: await del(
+          `DELETE FROM "DeadLetter" d WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS u(id) WHERE strpos(d.payload, '"unitId":' || to_json(u.id)::text) > 0)`,
+        ),
+      };
       await client.query('COMMIT');
-      return { events, exposures, memberships };
+      return counts;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;

@@ -3,6 +3,9 @@
  * the activities re-validate the stored JSON, so a bad row can never reach the statistics.
  */
 import { z } from 'zod';
+import { decisionPolicySchema } from '../decision/policy.js';
+import { notificationsSchema } from '../notifications/channels.js';
+import { findUnstorableText } from '../events/storable.js';
 import type { Rule } from '../types.js';
 import { reactionRuleSchema } from '../context/reaction-rules.js';
 import { isValidTimeZone } from '../context/time-features.js';
@@ -44,12 +47,29 @@ export const metricSchema = z.object({
   role: z.enum(['primary', 'guardrail', 'secondary']),
   direction: z.enum(['increase', 'decrease']).default('increase'),
   margin: z.number().min(0).max(1).optional(),
+  /** Guardrails: absolute limit on the arm's mean (percentiles are not collected). */
+  limit: z
+    .object({ max: z.number().optional(), min: z.number().optional() })
+    .refine((l) => l.max !== undefined || l.min !== undefined, 'limit needs max or min')
+    .refine((l) => l.max === undefined || l.min === undefined || l.min <= l.max, { message: 'min must not exceed max', path: ['min'] })
+    .optional(),
 });
+
+/** A variant's payload travels in every snapshot and every /assign answer: keep it small. */
+export const MAX_PAYLOAD_BYTES = 8192;
 
 export const variantSchema = z.object({
   key: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'use 1-40 letters, digits, dashes or underscores'),
   name: z.string().min(1).max(200).optional(),
-  payload: z.record(z.string(), z.unknown()).default({}),
+  /** Returned by /assign with the variant, so callers act on it without a lookup. */
+  payload: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((p) => JSON.stringify(p).length <= MAX_PAYLOAD_BYTES, `at most ${MAX_PAYLOAD_BYTES} bytes of JSON`)
+    .superRefine((p, ctx) => {
+      const bad = findUnstorableText(p);
+      if (bad) ctx.addIssue({ code: 'custom', path: bad.path ? [bad.path] : [], message: bad.message });
+    }),
   weight: z.number().positive().max(1),
   control: z.boolean().default(false),
 });
@@ -140,7 +160,11 @@ export const experimentConfigSchema = z.object({
   attribution: z
     .object({ lookbackSeconds: z.number().min(0).max(86_400).default(600), windowHours: z.number().positive().optional() })
     .default({ lookbackSeconds: 600 }),
+  /** How the experiment decides: a named preset with optional overrides (domain/decision/policy.ts). */
+  decision: decisionPolicySchema.default({ preset: 'balanced' }),
   webhookUrl: z.string().url().optional(),
+  /** Channels (signed webhook, Slack, e-mail) and the event types each receives. */
+  notifications: notificationsSchema.optional(),
   entity: z.string().max(200).optional(),
   /** IANA zone of the experiment's time features (`time.hourOfDay`, `time.dayOfWeek`). */
   timeZone: z.string().min(1).max(64).refine(isValidTimeZone, 'not an IANA time zone (e.g. "Europe/Lisbon")').default('UTC'),

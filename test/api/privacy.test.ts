@@ -148,6 +148,13 @@ describe('DELETE /units/:unitId', () => {
     const count = async (table: string, unit: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}" WHERE "unitId" = $1`, [pseudonym(unit)])).rows[0]!.n;
     await waitFor(async () => ((await count('Event', gone)) === 2 && (await count('Assignment', gone)) === 2 && (await count('Event', kept)) === 1 ? true : null), { what: 'rows ingested' });
     await db.query(`INSERT INTO "SegmentMembership" ("experimentId", "unitId", "segmentId", cycle) VALUES ($1, $2, 1, 1), ($1, $3, 0, 1)`, [idA, pseudonym(gone), pseudonym(kept)]);
+    // A shadow prediction and a dead letter of each (as POST /predictions and the writer store them).
+    const version = '00000000-0000-4000-8000-000000000001';
+    await db.query(`INSERT INTO "Prediction" ("modelVersionId", "unitId", score) VALUES ($1, $2, 0.5), ($1, $3, 0.5)`, [version, pseudonym(gone), pseudonym(kept)]);
+    await db.query(`INSERT INTO "DeadLetter" (kind, payload, reason) VALUES ('events', $1, 'test'), ('events', $2, 'test')`, [
+      JSON.stringify({ ...ev(a, pseudonym(gone), 'd1'), timestamp: new Date().toISOString(), context: {} }),
+      JSON.stringify({ ...ev(a, pseudonym(kept), 'd2'), timestamp: new Date().toISOString(), context: {} }),
+    ]);
     // Not yet ingested: a delayed job holding both units.
     const queued = await queues.events.add('events', { kind: 'events', items: [
       { ...ev(a, pseudonym(gone), 'q1'), timestamp: new Date().toISOString(), context: {} },
@@ -157,25 +164,26 @@ describe('DELETE /units/:unitId', () => {
     const res = await fetch(`${stack.api.url}/units/${encodeURIComponent(gone)}`, { method: 'DELETE', headers: { 'x-actor': 'dpo' } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
-    expect(body).toMatchObject({ events: 2, exposures: 2, memberships: 1, stickyRecords: 2 });
+    expect(body).toMatchObject({ events: 2, exposures: 2, memberships: 1, predictions: 1, deadLetters: 1, stickyRecords: 2 });
     expect(body.queuedItems).toBeGreaterThanOrEqual(1);
 
-    for (const table of ['Event', 'Assignment', 'SegmentMembership']) expect(await count(table, gone)).toBe(0);
+    for (const table of ['Event', 'UnitEventAggregate', 'Assignment', 'SegmentMembership', 'Prediction']) expect(await count(table, gone)).toBe(0);
     expect(await tableHits(pseudonym(gone))).toEqual([]);
     expect(await redisHits(pseudonym(gone))).toEqual([]);
     expect(await tableHits(gone)).toEqual([]);
     // Everyone else is untouched, the queued job included.
-    expect([await count('Event', kept), await count('Assignment', kept), await count('SegmentMembership', kept)]).toEqual([1, 1, 1]);
+    expect([await count('Event', kept), await count('Assignment', kept), await count('SegmentMembership', kept), await count('Prediction', kept)]).toEqual([1, 1, 1, 1]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM "DeadLetter" WHERE strpos(payload, $1) > 0`, [pseudonym(kept)])).rows[0].n).toBe(1);
     expect(await redis.hget(`expflow:sticky:${a}`, pseudonym(kept))).not.toBeNull();
     const job = await queues.events.getJob(queued.id!);
     expect(job!.data.items.map((i) => i.unitId)).toEqual([pseudonym(kept)]);
     await job!.remove();
     const audit = await db.query<{ actor: string; data: any }>(`SELECT actor, data FROM "AuditLog" WHERE action = 'unit.delete' AND data->>'requestId' = $1`, [body.requestId]);
-    expect(audit.rows).toEqual([{ actor: 'dpo', data: { requestId: body.requestId, events: 2, exposures: 2, memberships: 1, stickyRecords: 2, queuedItems: body.queuedItems } }]);
+    expect(audit.rows).toEqual([{ actor: 'dpo', data: { requestId: body.requestId, events: 2, aggregates: body.aggregates, exposures: 2, memberships: 1, predictions: 1, deadLetters: 1, stickyRecords: 2, queuedItems: body.queuedItems } }]);
 
     // The CLI does the same; a second deletion finds nothing.
     const cli = await exec(process.execPath, ['bin/expflow.js', 'units', 'delete', gone, '--api', stack.api.url]);
-    expect(JSON.parse(cli.stdout)).toMatchObject({ events: 0, exposures: 0, memberships: 0, stickyRecords: 0, queuedItems: 0 });
+    expect(JSON.parse(cli.stdout)).toMatchObject({ events: 0, aggregates: 0, exposures: 0, memberships: 0, predictions: 0, deadLetters: 0, stickyRecords: 0, queuedItems: 0 });
   });
 
   it('answers bad input with 400 or exit 2 naming the field', async () => {

@@ -44,6 +44,7 @@ export function mockActivities(script: ActivityScript = {}) {
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
+    recordOperatorAction: async (i) => record('recordOperatorAction', i, { recorded: true }),
     publishOverride: async (i) => {
       if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
@@ -56,6 +57,7 @@ export function mockActivities(script: ActivityScript = {}) {
       return record('pollContextSource', i, { fetched: 1, stored: 1, problems: [], reactions: [] });
     },
     recordContextSourceFailure: async (i) => record('recordContextSourceFailure', i, undefined),
+    maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }
