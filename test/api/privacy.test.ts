@@ -30,7 +30,7 @@ beforeAll(async () => {
   await db.connect();
   redis = createRedis(config.redisUrl);
   bull = createRedis(config.redisUrl, { forBullmq: true });
-  queues = createQueues(bull);
+  queues = createQueues(bull, { eventsQueue: config.events.queue });
 });
 afterAll(async () => {
   await db?.end();
