@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_CONTEXT_POLICY, contextPolicySchema, type ContextPolicy } from './domain/privacy/context-policy.js';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -39,7 +40,17 @@ const schema = z.object({
   EXPOSURE_SPOOL_DIR: z.string().min(1).default(join(ROOT, '.data', 'spool')),
   /** "off" keeps the worker from creating the storage maintenance schedule (tests, or a script owns it). */
   STORAGE_MAINTENANCE_SCHEDULE: z.enum(['on', 'off']).default('on'),
+  NODE_ENV: z.string().optional(),
+  /** HMAC-SHA256 key that pseudonymises unit ids before Redis or Postgres see them. */
+  UNIT_ID_KEY: z.string().min(16, 'use at least 16 characters').optional(),
+  /** The key before a rotation: deletion also removes what was stored under it. */
+  UNIT_ID_KEY_PREVIOUS: z.string().min(16, 'use at least 16 characters').optional(),
+  /** JSON classification of context attributes (allowed, coarsened, consent); default: raw location is consent-only. */
+  CONTEXT_POLICY: z.string().optional(),
 });
+
+/** Used only when UNIT_ID_KEY is unset (tests, a bare checkout); production must set its own. */
+const DEV_UNIT_ID_KEY = 'expflow-dev-unit-id-key-do-not-use-in-production';
 
 export interface Config {
   databaseUrl: string;
@@ -65,6 +76,9 @@ export interface Config {
   };
   exposureSpoolDir: string;
   maintenanceSchedule: boolean;
+  unitIdKey: string;
+  unitIdKeyPrevious?: string;
+  contextPolicy: ContextPolicy;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -110,7 +124,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     exposureSpoolDir: e.EXPOSURE_SPOOL_DIR,
     maintenanceSchedule: e.STORAGE_MAINTENANCE_SCHEDULE === 'on',
+    unitIdKey: e.UNIT_ID_KEY ?? devUnitIdKey(e.NODE_ENV),
+    unitIdKeyPrevious: e.UNIT_ID_KEY_PREVIOUS,
+    contextPolicy: parseContextPolicy(e.CONTEXT_POLICY),
   };
+}
+
+let warnedDevKey = false;
+function devUnitIdKey(nodeEnv: string | undefined): string {
+  if (nodeEnv === 'production' && !warnedDevKey) {
+    warnedDevKey = true;
+    console.error(
+      '\n[expflow] WARNING: UNIT_ID_KEY is not set. Unit ids are pseudonymised with a PUBLIC development key,\n' +
+        '[expflow] WARNING: so anyone can link stored pseudonyms back to unit ids. Set UNIT_ID_KEY to a secret of 32+ random bytes.\n',
+    );
+  }
+  return DEV_UNIT_ID_KEY;
+}
+
+function parseContextPolicy(raw: string | undefined): ContextPolicy {
+  if (!raw) return DEFAULT_CONTEXT_POLICY;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error('invalid configuration (CONTEXT_POLICY: not valid JSON)');
+  }
+  const parsed = contextPolicySchema.safeParse(json);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new Error(`invalid configuration (CONTEXT_POLICY.${i.path.join('.')}: ${i.message})`);
+  }
+  return parsed.data;
 }
 
 function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {

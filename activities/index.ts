@@ -1,5 +1,6 @@
 /** createActivities(deps): the activity functions the worker registers, as thin adapters over the domain. */
 import { collectData } from './collect.js';
+import { pollContextSource, recordContextSourceFailure } from './context-source.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
 import { nonRetryableOnInvalidData } from './failures.js';
@@ -23,6 +24,8 @@ export function createActivities(deps: ActivityDeps) {
     notify: notify(deps),
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
+    pollContextSource: pollContextSource(deps),
+    recordContextSourceFailure: recordContextSourceFailure(deps),
     recordOperatorAction: recordOperatorAction(deps),
     maintainStorage: maintainStorage(deps),
   });

@@ -70,7 +70,7 @@ export function reallocateTraffic(d: ActivityDeps) {
     const rng = createRng(seedFor(exp.def.seed, cycle, 'reallocate'));
     const halfLifeMs = config.policy.kind === 'contextual' ? config.policy.dampeningHalfLifeSeconds * 1000 : 3_600_000;
 
-    const events = input.externalEvents.map((e) => ({ at: Date.parse(e.at), severity: e.severity, kind: e.kind }));
+    const events = input.externalEvents.map((e) => ({ at: Date.parse(e.at), severity: e.severity, kind: e.kind, ...(e.halfLifeMs ? { halfLifeMs: e.halfLifeMs } : {}) }));
     const dampening = events.length ? dampeningFactor(events, now.getTime(), halfLifeMs) : 0;
     // Ramp state per segment is carried from the previous cycle; a step advances only while the
     // last decision saw no harm.

@@ -24,6 +24,17 @@ import type { EventsIngress } from './events-ingress.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertStorableText } from './storable-text.js';
+import type { ContextService } from './context-service.js';
+import {
+  contextSourceSchema,
+  listSignalsSchema,
+  parseSignalsBody,
+  signalsBatchSchema,
+  sourceKeyParam,
+  toSignal,
+  unitIdParam,
+} from './context-schemas.js';
+import type { UnitsService } from './units-service.js';
 import { mountEventRoutes } from './events-routes.js';
 import type { Pool } from 'pg';
 import type { Queue } from 'bullmq';
@@ -35,6 +46,10 @@ export interface AppDeps {
   eventsQueue: Queue<EventsJob>;
   pool: Pool;
   models: ModelsService;
+  context: ContextService;
+  units: UnitsService;
+  /** Unit id → its keyed pseudonym, applied before anything is stored. */
+  pseudonymise: (unitId: string) => string;
   apiToken?: string;
   /** Shown in the OpenAPI document's info.version. */
   version?: string;
@@ -108,7 +123,7 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/experiments/:key/external-context', async (req, res) => {
     const body = parseOrThrow(externalContextSchema, req.body ?? {});
-    res.status(202).json(await d.experiments.externalContext(keyOf(req), body));
+    res.status(202).json(await d.experiments.externalContext(keyOf(req), body, actorOf(req, {})));
   });
 
   app.post('/experiments/:key/allocation', async (req, res) => {
@@ -152,7 +167,8 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/predictions', async (req, res) => {
     const body = parseOrThrow(predictionsSchema, req.body ?? {});
-    res.json(await d.models.logPredictions(body));
+    // Stored under the unit's pseudonym, like its exposures, so scoring joins them.
+    res.json(await d.models.logPredictions({ ...body, predictions: body.predictions.map((p) => ({ ...p, unitId: d.pseudonymise(p.unitId) })) }));
   });
 
   app.get('/models', async (req, res) => {
@@ -160,6 +176,33 @@ export function createApp(d: AppDeps): express.Express {
   });
 
   mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
+
+  app.post('/context', async (req, res) => {
+    const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));
+    res.status(202).json(await d.context.ingest(body.signals.map(toSignal), actorOf(req, {})));
+  });
+
+  app.post('/context/sources', async (req, res) => {
+    const body = parseOrThrow(contextSourceSchema, req.body);
+    res.status(201).json(await d.context.registerSource(body, actorOf(req, {})));
+  });
+
+  app.get('/context/sources', async (_req, res) => {
+    res.json({ sources: await d.context.listSources() });
+  });
+
+  app.delete('/context/sources/:key', async (req, res) => {
+    res.json(await d.context.deleteSource(parseOrThrow(sourceKeyParam, req.params.key, 'key'), actorOf(req, {})));
+  });
+
+  app.get('/context/signals', async (req, res) => {
+    res.json({ signals: await d.context.listSignals(parseOrThrow(listSignalsSchema, req.query)) });
+  });
+
+  app.delete('/units/:unitId', async (req, res) => {
+    const unitId = parseOrThrow(unitIdParam, req.params.unitId, 'unitId');
+    res.json(await d.units.delete(unitId, actorOf(req, {})));
+  });
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));
   // Express 5 forwards rejected promises from async handlers here.

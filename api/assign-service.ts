@@ -11,6 +11,7 @@ import type { ExposureLog } from './exposure-log.js';
 import type { AssignRequest } from './schemas.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import { StickyStore, decodeSticky, encodeSticky } from './sticky-store.js';
+import type { UnitEdge } from './unit-edge.js';
 
 /** What POST /assign answers: the assignment, without internals. */
 export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'> & {
@@ -25,6 +26,8 @@ export class AssignService {
     private readonly cache: SnapshotCache,
     private readonly redis: Redis,
     private readonly exposures: ExposureLog,
+    /** Pseudonymises the unit id for storage and enriches/filters the context (privacy, derived features). */
+    private readonly edge: UnitEdge,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.sticky = new StickyStore(redis);
@@ -32,11 +35,19 @@ export class AssignService {
 
   private readonly sticky: StickyStore;
 
-  async assign(req: AssignRequest): Promise<AssignResponse> {
-    const prep = this.cache.get(req.experiment);
-    if (!prep) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${req.experiment}'`);
+  async assign(raw: AssignRequest): Promise<AssignResponse> {
+    const prep = this.cache.get(raw.experiment);
+    if (!prep) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${raw.experiment}'`);
     const snap = prep.snapshot;
-    let fresh: Assignment = assignPrepared(req.unitId, prep, req.context);
+    // Bucketing hashes the raw id (so pseudonymising moves nobody); Redis and Postgres get the pseudonym.
+    const rawUnitId = raw.unitId;
+    const req: AssignRequest = { ...raw, unitId: this.edge.pseudonymise(rawUnitId), context: this.edge.enrich(raw.experiment, snap.timeZone, raw.context, this.now().getTime()) };
+    return this.assignAs(rawUnitId, req, prep);
+  }
+
+  private async assignAs(rawUnitId: string, req: AssignRequest, prep: NonNullable<ReturnType<SnapshotCache['get']>>): Promise<AssignResponse> {
+    const snap = prep.snapshot;
+    let fresh: Assignment = assignPrepared(rawUnitId, prep, req.context);
     if (!snap.sticky && !prep.strata) return this.log(req, fresh, 'first');
 
     let previous: Assignment | null;
@@ -53,13 +64,13 @@ export class AssignService {
       previous = existing ? decodeSticky(existing) : null;
       if (!previous) {
         const counterKey = stratumCounterKey(prep, fresh, req.context);
-        if (counterKey) fresh = assignPrepared(req.unitId, prep, req.context, { counter: await this.redis.incr(counterKey) });
+        if (counterKey) fresh = assignPrepared(rawUnitId, prep, req.context, { counter: await this.redis.incr(counterKey) });
       }
     }
     const decision = resolveSticky(previous, fresh, prep.variantKeys);
     if (decision.persist && snap.sticky && !stored) {
       if (previous) await this.sticky.set(req.experiment, req.unitId, encodeSticky(decision.assignment));
-      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, encodeSticky(decision.assignment)))) return this.assign(req);
+      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, encodeSticky(decision.assignment)))) return this.assignAs(rawUnitId, req, prep);
     }
     // Returning units are logged too (at most every few minutes): if a crash lost the first exposure
     // after its sticky record was written, a later visit restores it (ingest keeps the first per unit).
@@ -75,7 +86,7 @@ export class AssignService {
         propensity: a.propensity,
         segment: a.segment,
         snapshotVersion: a.snapshotVersion,
-        context: req.context,
+        context: this.edge.storable(req.context, req.consent),
         assignedAt: this.now().toISOString(),
       };
       if (visit === 'first') this.exposures.push(record);

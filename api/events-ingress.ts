@@ -15,6 +15,7 @@ import { MAX_DAYS_AHEAD } from '../infra/ingest.js';
 import type { EventsJob, OutcomeEvent } from '../infra/queues.js';
 import { ApiError, type FieldIssue } from './errors.js';
 import { eventSchema } from './schemas.js';
+import type { UnitEdge } from './unit-edge.js';
 
 export interface IngressLimits {
   maxBatch: number;
@@ -47,6 +48,8 @@ export class EventsIngress {
     private readonly queue: Queue<EventsJob>,
     private readonly isKnownExperiment: (key: string) => boolean,
     private readonly limits: IngressLimits,
+    /** Pseudonymises the unit id and applies the context privacy policy to each accepted event. */
+    private readonly edge: Pick<UnitEdge, 'pseudonymise' | 'storable'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -96,14 +99,15 @@ export class EventsIngress {
     return {
       event: {
         eventId: e.eventId,
-        unitId: e.unitId,
+        // Validated raw, stored as its pseudonym (README, "Privacy").
+        unitId: this.edge.pseudonymise(e.unitId),
         name: e.name,
         value: e.value,
         // The client's own ISO string (zod checked it) or the receive time: Postgres parses either.
         timestamp: e.timestamp ?? now.toISOString(),
         ...(e.experiment === undefined ? {} : { experiment: e.experiment }),
         properties: e.properties,
-        context: e.context,
+        context: this.edge.storable(e.context as Record<string, unknown>),
       },
     };
   }

@@ -198,9 +198,11 @@ export class ExperimentsService {
     return { signalled: which };
   }
 
-  async externalContext(key: string, body: { kind: string; severity: number }) {
+  /** The manual override of reaction rules: dampens with the experiment's own half-life. */
+  async externalContext(key: string, body: { kind: string; severity: number }, actor = 'api') {
     await this.requireRunning(key);
     await this.send(() => this.handle(key).signal(externalContextSignal, body));
+    await this.d.prisma.auditLog.create({ data: { actor, action: 'experiment.dampen', target: key, reason: `manual external context: ${body.kind}`, data: { ...body, source: 'manual' } } });
     return { signalled: 'externalContext' };
   }
 

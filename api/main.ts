@@ -14,11 +14,17 @@ import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
 import { createApiServer } from './server.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { ContextCache } from './context-cache.js';
+import { ContextService } from './context-service.js';
+import { UnitEdge } from './unit-edge.js';
+import { UnitsService } from './units-service.js';
 
 export interface RunningApi {
   server: Server;
   url: string;
   cache: SnapshotCache;
+  /** The current context signals this process serves (tests wait on it after POST /context). */
+  contextCache: ContextCache;
   close(): Promise<void>;
 }
 
@@ -28,6 +34,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const redis = createRedis(config.redisUrl);
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
+  const contextSubscriber = createRedis(config.redisUrl);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
   // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
@@ -40,6 +47,9 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
 
   const cache = new SnapshotCache(redis, subscriber);
   await cache.start();
+  const contextCache = new ContextCache(redis, contextSubscriber);
+  await contextCache.start();
+  const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache);
   const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
@@ -49,10 +59,12 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     maxBatch: config.events.maxBatch,
     maxQueueDepth: config.events.maxQueueDepth,
     retentionDays: config.events.retentionDays,
-  });
+  }, edge);
   const models = new ModelsService(prisma, experiments);
-  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, apiToken: config.apiToken });
-  const server = createApiServer(app, new AssignService(cache, redis, exposures));
+  const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
+  const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
+  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, apiToken: config.apiToken });
+  const server = createApiServer(app, new AssignService(cache, redis, exposures, edge));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
@@ -62,17 +74,19 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     server,
     url,
     cache,
+    contextCache,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await exposures.stop();
       await cache.stop();
+      await contextCache.stop();
       await queues.close();
       await exposureQueues.close();
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, queueConn, exposureConn]) r.disconnect();
+      for (const r of [redis, subscriber, contextSubscriber, queueConn, exposureConn]) r.disconnect();
     },
   };
 }

@@ -16,6 +16,8 @@ export const assignRequestSchema = z.object({
   experiment: key,
   unitId: storable(z.string().min(1).max(200)),
   context: z.record(storable(z.string()), contextValue).default({}),
+  /** The unit consented to raw location being stored (README, "Privacy"); `context.consent: true` counts too. */
+  consent: z.boolean().optional(),
 });
 
 /**

@@ -12,6 +12,7 @@ const commands = {
   simulate: 'compare allocation policies on a simulated scenario',
   experiments: 'create, list and steer experiments through the API',
   'dead-letters': 'list, replay or drop events that could not be ingested',
+  units: 'forget a unit: delete every row and Redis key it left',
 };
 const usage = [
   'usage: expflow <command> [options]',

@@ -134,6 +134,8 @@ export interface AllocationSnapshot {
     >;
   };
   sticky: boolean;
+  /** IANA zone of the time features attached at assignment; absent = UTC. */
+  timeZone?: string;
   createdAt: string;
   reason: string;
 }

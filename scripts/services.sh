@@ -117,6 +117,9 @@ start_temporal() {
 }
 
 write_env() {
+  # A dev key for pseudonymising unit ids, generated once and kept: a new key would split every
+  # unit's history. Production sets UNIT_ID_KEY itself (see README, "Privacy").
+  [ -s "$DATA/unit-id-key" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DATA/unit-id-key")
   cat >"$DATA/env" <<ENV
 DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/expflow}
 TEST_DATABASE_URL=${TEST_DATABASE_URL:-${DATABASE_URL:-postgresql://postgres@127.0.0.1:$PG_PORT/expflow_test}}
@@ -124,6 +127,7 @@ REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}
 TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
 TEMPORAL_UI_URL=${TEMPORAL_UI_URL:-http://127.0.0.1:$TEMPORAL_UI_PORT}
 TEMPORAL_CLI=${TEMPORAL_CLI:-$VENV/bin/temporal}
+UNIT_ID_KEY=${UNIT_ID_KEY:-$(cat "$DATA/unit-id-key")}
 ENV
 }
 

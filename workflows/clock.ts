@@ -14,3 +14,8 @@ export function workflowNow(): number {
 export function isoAt(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** Milliseconds since the epoch of an ISO-8601 timestamp written by `isoAt`. */
+export function msAt(iso: string): number {
+  return Date.parse(iso);
+}

@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { isoAt, workflowNow } from './clock.js';
+import { isoAt, msAt, workflowNow } from './clock.js';
 import {
   applyConclude,
   applyCycleFailure,
@@ -40,6 +40,7 @@ import {
   type ExperimentState,
   type ExternalContextEvent,
 } from '../domain/experiment/state.js';
+import { dampeningFactor } from '../domain/allocation/dampening.js';
 import type { Weights } from '../domain/types.js';
 import { SA } from './search-attributes.js';
 
@@ -73,6 +74,8 @@ export interface ExperimentStatus {
   lastError: ExperimentState['lastError'] | null;
   /** Waiting for in-flight handlers before continuing as new (new cycles are refused meanwhile). */
   draining: boolean;
+  /** External-context dampening in force now (0..1 of test traffic moved to control) and the events behind it. */
+  dampening: { factor: number; events: ExternalContextEvent[] };
   /** Arms the circuit breaker stopped (routed to control). */
   stoppedArms: string[];
   /** True while an unacknowledged sample-ratio alarm holds decisions. */
@@ -94,7 +97,13 @@ export interface ActorReason {
 export const pauseSignal = defineSignal<[ActorReason]>('pause');
 export const resumeSignal = defineSignal<[ActorReason]>('resume');
 export const stopSignal = defineSignal<[ActorReason]>('stop');
-export const externalContextSignal = defineSignal<[{ kind: string; severity: number }]>('externalContext');
+/** From the manual endpoint or a reaction rule; a rule sends its own half-life. */
+export interface ExternalContextInput {
+  kind: string;
+  severity: number;
+  halfLifeSeconds?: number;
+}
+export const externalContextSignal = defineSignal<[ExternalContextInput]>('externalContext');
 
 export const overrideAllocationUpdate = defineUpdate<
   { version: number; weights: Record<string, Weights> },
@@ -153,6 +162,14 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     override: state.override ?? null,
     lastError: state.lastError ?? null,
     draining,
+    dampening: {
+      factor: dampeningFactor(
+        state.externalEvents.map((e) => ({ at: msAt(e.at), severity: e.severity, halfLifeMs: e.halfLifeMs })),
+        workflowNow(),
+        halfLifeMs,
+      ),
+      events: state.externalEvents,
+    },
     stoppedArms: state.stoppedArms ?? [],
     srmAlarm: state.srmAlarm ?? false,
   }));
@@ -172,8 +189,14 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     state = applyStop(state, reason ?? 'stopped');
     notePhaseChange(actor, reason ?? 'stopped');
   });
-  setHandler(externalContextSignal, ({ kind, severity }) => {
-    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: isoAt(workflowNow()) };
+  setHandler(externalContextSignal, ({ kind, severity, halfLifeSeconds }) => {
+    // State only, no new command: histories recorded before halfLifeSeconds existed replay unchanged.
+    const e: ExternalContextEvent = {
+      kind,
+      severity: Math.min(1, Math.max(0, severity)),
+      at: isoAt(workflowNow()),
+      ...(typeof halfLifeSeconds === 'number' && halfLifeSeconds > 0 ? { halfLifeMs: halfLifeSeconds * 1000 } : {}),
+    };
     state = applyExternalEvent(state, e, workflowNow(), halfLifeMs);
     wakeRequested = true; // dampening should reach traffic now, not at the next scheduled cycle
   });

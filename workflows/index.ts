@@ -1,3 +1,4 @@
 /** The single workflowsPath the worker bundles. */
 export { experimentWorkflow } from './experiment.js';
+export { contextSourceWorkflow } from './context-source.js';
 export { storageMaintenanceWorkflow } from './storage-maintenance.js';

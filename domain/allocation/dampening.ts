@@ -10,6 +10,8 @@ export interface ExternalContextEvent {
   at: number;
   severity: number;
   kind?: string;
+  /** This event's own half-life (a reaction rule's); absent = the experiment's. */
+  halfLifeMs?: number;
 }
 
 /** Fraction (0..1) by which test allocation is reduced at `now`; future events are ignored. */
@@ -19,7 +21,8 @@ export function dampeningFactor(events: readonly ExternalContextEvent[], now: nu
     const age = now - e.at;
     if (age < 0) continue;
     const s = Math.min(Math.max(e.severity, 0), 1);
-    const decay = halfLifeMs > 0 ? Math.pow(2, -age / halfLifeMs) : 0;
+    const h = e.halfLifeMs ?? halfLifeMs;
+    const decay = h > 0 ? Math.pow(2, -age / h) : 0;
     keep *= 1 - s * decay;
   }
   return 1 - keep;

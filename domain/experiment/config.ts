@@ -7,6 +7,8 @@ import { decisionPolicySchema } from '../decision/policy.js';
 import { notificationsSchema } from '../notifications/channels.js';
 import { findUnstorableText } from '../events/storable.js';
 import type { Rule } from '../types.js';
+import { reactionRuleSchema } from '../context/reaction-rules.js';
+import { isValidTimeZone } from '../context/time-features.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
 const fraction = z.number().min(0).max(1);
@@ -164,6 +166,10 @@ export const experimentConfigSchema = z.object({
   /** Channels (signed webhook, Slack, e-mail) and the event types each receives. */
   notifications: notificationsSchema.optional(),
   entity: z.string().max(200).optional(),
+  /** IANA zone of the experiment's time features (`time.hourOfDay`, `time.dayOfWeek`). */
+  timeZone: z.string().min(1).max(64).refine(isValidTimeZone, 'not an IANA time zone (e.g. "Europe/Lisbon")').default('UTC'),
+  /** External signals that dampen test traffic, e.g. {signal: "news.sentiment", below: -0.5, dampen: 0.5, halfLifeSeconds: 3600}. */
+  reactionRules: z.array(reactionRuleSchema).max(20).default([]),
 });
 
 export const createExperimentSchema = z

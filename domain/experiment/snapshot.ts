@@ -60,6 +60,7 @@ export function buildSnapshot(def: ExperimentDefinition, parts: SnapshotParts): 
     ...(config.holdout ? { holdout: config.holdout } : {}),
     randomization: config.randomization,
     sticky: config.sticky,
+    ...(config.timeZone && config.timeZone !== 'UTC' ? { timeZone: config.timeZone } : {}),
     ...(parts.contextual ? { contextual: parts.contextual } : {}),
     createdAt: parts.now,
     reason: parts.reason,

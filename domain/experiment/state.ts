@@ -24,6 +24,8 @@ export interface ExternalContextEvent {
   /** 0..1: how strongly to dampen test allocation right after the event. */
   severity: number;
   at: string;
+  /** Set by reaction rules: this event's own half-life; absent = the experiment's. */
+  halfLifeMs?: number;
 }
 
 export interface ExperimentState {
@@ -97,8 +99,7 @@ export function applyOverride(s: ExperimentState, o: AllocationOverride | undefi
 
 /** Keeps only the events that still matter: older than 20 half-lives they weigh under 1e-6. */
 export function applyExternalEvent(s: ExperimentState, e: ExternalContextEvent, nowMs: number, halfLifeMs: number): ExperimentState {
-  const horizon = nowMs - 20 * halfLifeMs;
-  const kept = s.externalEvents.filter((x) => Date.parse(x.at) >= horizon).slice(-49);
+  const kept = s.externalEvents.filter((x) => Date.parse(x.at) >= nowMs - 20 * (x.halfLifeMs ?? halfLifeMs)).slice(-49);
   return { ...s, externalEvents: [...kept, e] };
 }
 

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -84,7 +85,8 @@ describe('POST /assign', () => {
         );
         return r.rows.length ? r.rows : null;
       }, { what: 'exposure row' });
-      expect(rows).toEqual([{ unitId: 'x3', propensity: 0.5, snapshotVersion: yes.snapshotVersion }]);
+      // Stored under its keyed pseudonym, never the raw id.
+      expect(rows).toEqual([{ unitId: pseudonymiseUnitId(config.unitIdKey, 'x3'), propensity: 0.5, snapshotVersion: yes.snapshotVersion }]);
     } finally {
       await db.end();
     }

@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { startApi } from '../../api/main.js';
 import { writeExposures } from '../../infra/ingest.js';
+import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { createRedis } from '../../infra/redis.js';
 import { useActivities } from '../helpers/activity-deps.js';
 import { abExperiment, createExperimentRow } from '../helpers/fixtures.js';
@@ -17,6 +18,8 @@ import { useStack } from '../helpers/stack.js';
 const stack = useStack();
 const env = useActivities();
 
+/** How the API stores a unit id (README, "Privacy"). */
+const stored = (unitId: string) => pseudonymiseUnitId(stack.config.unitIdKey, unitId);
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
 
 async function eventCount(prefix: string): Promise<number> {
@@ -25,7 +28,7 @@ async function eventCount(prefix: string): Promise<number> {
 }
 
 async function expose(key: string, unitId: string, assignedAt: string) {
-  await writeExposures(env.pool, [{ experiment: key, unitId, variant: 'control', propensity: 0.5, segment: 0, snapshotVersion: 1, context: {}, assignedAt }]);
+  await writeExposures(env.pool, [{ experiment: key, unitId: stored(unitId), variant: 'control', propensity: 0.5, segment: 0, snapshotVersion: 1, context: {}, assignedAt }]);
 }
 
 /** Purchases counted for the experiment by the cycle's collect step. */
@@ -165,7 +168,7 @@ describe('dead letters', () => {
     const poison = `${s}-poison`;
     const fn = `refuse_${s}`;
     await env.pool.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW."unitId" = '${poison}' THEN RAISE EXCEPTION 'unit ${poison} refused'; END IF; RETURN NEW; END $$`);
+      BEGIN IF NEW."unitId" = '${stored(poison)}' THEN RAISE EXCEPTION 'unit ${poison} refused'; END IF; RETURN NEW; END $$`);
     await env.pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "Event" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     let id: string;
     try {
@@ -174,7 +177,7 @@ describe('dead letters', () => {
       await waitFor(async () => (await eventCount(`${s}-`)) === 19, { what: 'the 19 good events' });
       const listed = await waitFor(async () => {
         const r = await stack.get('/dead-letters?limit=1000');
-        return r.body.deadLetters.find((d: any) => JSON.parse(d.payload).unitId === poison);
+        return r.body.deadLetters.find((d: any) => JSON.parse(d.payload).unitId === stored(poison));
       }, { what: 'the dead letter' });
       expect(listed.kind).toBe('events');
       expect(listed.reason).toBe(`unit ${poison} refused`);
@@ -201,7 +204,7 @@ describe('dead letters', () => {
     // Refuses the unit's rows with a serialization failure (not the data's fault) twice, then lets them in.
     await env.pool.query(`CREATE SEQUENCE ${fn}_tries`);
     await env.pool.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW."unitId" = '${s}-flaky' THEN IF nextval('${fn}_tries') <= 2 THEN
+      BEGIN IF NEW."unitId" = '${stored(`${s}-flaky`)}' THEN IF nextval('${fn}_tries') <= 2 THEN
         RAISE EXCEPTION 'try again later' USING ERRCODE = '40001'; END IF; END IF; RETURN NEW; END $$`);
     await env.pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "Event" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     try {

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents, writeExposures } from '../../infra/ingest.js';
+import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { uniqueSuffix } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -38,9 +39,11 @@ beforeAll(async () => {
     ['u1', 'a', 0.5], ['u2', 'b', 0.5], ['u3', 'a', 0.5], ['u4', 'b', 0.5], ['u5', 'a', 0.5], ['u6', 'b', 0.5],
     ['p1', 'a', 0.5], ['p2', 'b', 0.5], ['p3', 'b', 0.25], ['p4', 'a', 0.75],
   ];
-  await writeExposures(pool, served.map(([unitId, variant, propensity]) => ({ experiment: key, unitId: u(unitId), variant, propensity, segment: 0, snapshotVersion: 1, context: {}, assignedAt: now })));
+  // Written as the API would store them: under each unit's pseudonym (POST /predictions pseudonymises too).
+  const stored = (unitId: string) => pseudonymiseUnitId(stack.config.unitIdKey, u(unitId));
+  await writeExposures(pool, served.map(([unitId, variant, propensity]) => ({ experiment: key, unitId: stored(unitId), variant, propensity, segment: 0, snapshotVersion: 1, context: {}, assignedAt: now })));
   const purchases: Array<[string, number]> = [['u1', 1], ['u2', 1], ['u3', 1], ['p1', 1], ['p2', 1], ['p3', 2]];
-  await writeEvents(pool, purchases.map(([unitId, value], i) => ({ eventId: `${key}-e${i}`, experiment: key, unitId: u(unitId), name: 'purchase', value, timestamp: now, context: {} })));
+  await writeEvents(pool, purchases.map(([unitId, value], i) => ({ eventId: `${key}-e${i}`, experiment: key, unitId: stored(unitId), name: 'purchase', value, timestamp: now, context: {} })));
 });
 
 describe('shadow mode', () => {

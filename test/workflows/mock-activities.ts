@@ -13,6 +13,8 @@ export interface ActivityScript {
   collectFailures?: { count: number; type: string };
   /** The first publishOverride (the update handler's) takes this long, to hold the handler open. */
   overrideDelayMs?: number;
+  /** pollContextSource fails (without retries) with this message. */
+  pollFailure?: string;
 }
 
 export function mockActivities(script: ActivityScript = {}) {
@@ -50,6 +52,14 @@ export function mockActivities(script: ActivityScript = {}) {
       if (script.overrideDelayMs && started.length === 1) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
     },
+    pollContextSource: async (i) => {
+      if (script.pollFailure) {
+        record('pollContextSource', i, null);
+        throw ApplicationFailure.nonRetryable(script.pollFailure, 'FeedDown');
+      }
+      return record('pollContextSource', i, { fetched: 1, stored: 1, problems: [], reactions: [] });
+    },
+    recordContextSourceFailure: async (i) => record('recordContextSourceFailure', i, undefined),
     maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
   return { activities, calls, started, names: () => calls.map((c) => c.name) };

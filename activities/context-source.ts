@@ -1,0 +1,88 @@
+/**
+ * Polling a pull source (scheduled by Temporal, `context-source-<key>`): fetch its URL, map the
+ * JSON to signals, store the new observations, make them current for the API, and deliver the
+ * reaction rules they fire. A failure (network, status, unreadable JSON or mapping) throws so
+ * Temporal retries it; after the retries the workflow records it on the source.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { feedMappingSchema, mapFeed } from '../domain/context/feed-mapping.js';
+import type { SignalScope } from '../domain/context/signals.js';
+import { publishCurrentSignals, storeSignals } from '../infra/context-store.js';
+import { reactToSignals, type DeliveredReaction } from '../infra/context-reactions.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface PollResult {
+  fetched: number;
+  stored: number;
+  problems: string[];
+  reactions: DeliveredReaction[];
+}
+
+const FETCH_TIMEOUT_MS = 10_000;
+const MAX_FEED_BYTES = 5 * 1024 * 1024;
+/** More than this from one poll is a mapping mistake (or a hostile feed), not context. */
+const MAX_SIGNALS_PER_POLL = 10_000;
+
+export function pollContextSource(d: ActivityDeps) {
+  return async ({ sourceKey }: { sourceKey: string }): Promise<PollResult> => {
+    const src = await d.prisma.contextSource.findUnique({ where: { key: sourceKey } });
+    if (!src) throw ApplicationFailure.nonRetryable(`context source '${sourceKey}' does not exist`, 'InvalidConfig');
+    const mapping = feedMappingSchema.safeParse(src.mapping);
+    if (!mapping.success) throw ApplicationFailure.nonRetryable(`context source '${sourceKey}': stored mapping is invalid`, 'InvalidConfig');
+
+    const res = await fetch(src.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`GET ${src.url}: HTTP ${res.status}`);
+    const text = await readCapped(res, MAX_FEED_BYTES, src.url);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw new Error(`GET ${src.url}: body is not JSON`);
+    }
+    const now = (d.now ?? (() => new Date()))();
+    const mapped = mapFeed(doc, mapping.data, { source: src.key, now: now.toISOString(), ttlSeconds: src.ttlSeconds, scope: src.scope as SignalScope });
+    if (!mapped.signals.length) throw new Error(`GET ${src.url}: no signal could be read (${mapped.problems.slice(0, 3).join('; ') || 'empty feed'})`);
+
+    if (mapped.signals.length > MAX_SIGNALS_PER_POLL) {
+      mapped.problems.unshift(`${mapped.signals.length} signals; kept the first ${MAX_SIGNALS_PER_POLL}`);
+      mapped.signals.length = MAX_SIGNALS_PER_POLL;
+    }
+    const fresh = await storeSignals(d.pool, mapped.signals);
+    await publishCurrentSignals(d.redis, fresh, now.getTime());
+    const reactions = fresh.length ? await reactToSignals({ ...d, temporal: Context.current().client }, fresh, `context-source:${src.key}`) : [];
+    await d.prisma.contextSource.update({
+      where: { key: src.key },
+      data: { lastPolledAt: now, lastSignals: fresh.length, lastError: mapped.problems.length ? mapped.problems.slice(0, 5).join('; ') : null, failures: 0 },
+    });
+    return { fetched: mapped.signals.length, stored: fresh.length, problems: mapped.problems.slice(0, 20), reactions };
+  };
+}
+
+/** Records a poll that failed after its retries: on the source (for GET /context/sources) and in the audit log, together and once per run. */
+export function recordContextSourceFailure(d: ActivityDeps) {
+  return async ({ sourceKey, message, runId }: { sourceKey: string; message: string; runId: string }): Promise<void> => {
+    const dedupeKey = `context-source-failed:${runId}`;
+    await d.prisma.$transaction(async (tx) => {
+      if (await tx.auditLog.findUnique({ where: { dedupeKey }, select: { id: true } })) return;
+      const updated = await tx.contextSource.updateMany({ where: { key: sourceKey }, data: { lastError: message.slice(0, 1000), failures: { increment: 1 } } });
+      if (!updated.count) return;
+      await tx.auditLog.create({ data: { actor: 'expflow', action: 'context.source_failed', target: `context-source:${sourceKey}`, reason: message.slice(0, 1000), dedupeKey } });
+    });
+  };
+}
+
+/** The body as text, refusing (without buffering it) one larger than `max` bytes. */
+async function readCapped(res: Response, max: number, url: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (declared > max) throw new Error(`GET ${url}: body larger than ${max} bytes`);
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) throw new Error(`GET ${url}: body larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
