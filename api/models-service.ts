@@ -122,14 +122,21 @@ export class ModelsService {
   /** Scores a version's logged predictions against the outcomes of the units the experiment served. */
   async shadowScores(q: ShadowScoresQuery) {
     const row = await this.requireVersion(q);
-    const exp = await this.prisma.experiment.findUnique({ where: { key: q.experiment }, select: { id: true } });
+    const exp = await this.prisma.experiment.findUnique({ where: { key: q.experiment }, select: { id: true, config: true } });
     if (!exp) throw new ApiError(404, 'not_found', `experiment: '${q.experiment}' does not exist`);
+    // Events belong to units: one counts for the experiment when it names no experiment or this one,
+    // and falls in the unit's attribution window (lookback before exposure, windowHours after).
+    const attribution = experimentConfigSchema.safeParse(exp.config).data?.attribution ?? { lookbackSeconds: 600 };
+    const windowSeconds = attribution.windowHours === undefined ? null : attribution.windowHours * 3600;
     const rows = await this.prisma.$queryRaw<Array<{ score: number | null; action: string | null; variant: string; propensity: number; events: number; reward: number }>>`
       SELECT p.score, p.action, a.variant, a.propensity,
              count(e."eventId")::int AS events, COALESCE(sum(e.value), 0)::float8 AS reward
       FROM "Prediction" p
       JOIN "Assignment" a ON a."experimentId" = ${exp.id}::uuid AND a."unitId" = p."unitId"
-      LEFT JOIN "Event" e ON e."experimentId" = a."experimentId" AND e."unitId" = a."unitId" AND e.name = ${q.event}
+      LEFT JOIN "Event" e ON e."unitId" = a."unitId" AND e.name = ${q.event}
+        AND (e."experimentId" IS NULL OR e."experimentId" = a."experimentId")
+        AND e.timestamp >= a."assignedAt" - make_interval(secs => ${attribution.lookbackSeconds})
+        AND (${windowSeconds}::float8 IS NULL OR e.timestamp <= a."assignedAt" + make_interval(secs => ${windowSeconds}::float8))
       WHERE p."modelVersionId" = ${row.id}::uuid
       GROUP BY p.id, a.variant, a.propensity`;
     const base = { model: { entity: row.entity, modelType: row.modelType, version: row.version, status: row.status }, experiment: q.experiment, event: q.event, servedUnits: rows.length };

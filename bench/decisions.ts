@@ -180,7 +180,7 @@ const se = Math.sqrt((ALPHA * (1 - ALPHA)) / SIMS);
 const bound = ALPHA + 3 * se;
 
 console.log(`A/A/A with Thompson reallocation: ${SIMS} runs × ${CYCLES} looks × ${UNITS_PER_CYCLE} units, α=${ALPHA}, Holm across 2 comparisons`);
-console.log(`false-positive rate (any ship/stop_harm at any look); bound α + 3·SE = ${(100 * bound).toFixed(2)}%`);
+console.log(`false-positive rate (any ship, stop_harm or arm stop at any look); bound α + 3·SE = ${(100 * bound).toFixed(2)}%`);
 console.log(`segment level: 2 segments × 2 arms, running-minimum always-valid p, Holm across the 4; any segment conclusion is a false positive`);
 console.log(
   ['scenario'.padEnd(18), 'expflow (stratified)'.padStart(22), 'always-valid pooled'.padStart(21), 'naive z every look'.padStart(20), 'segments stratified'.padStart(21), 'segments pooled (old)'.padStart(22)].join(' '),

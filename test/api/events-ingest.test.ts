@@ -104,14 +104,14 @@ describe('POST /events answers', () => {
     const s = uniqueSuffix();
     const r = await stack.post('/events', {
       events: [
-        { eventId: `${s}-0`, unitId: 'u0', name: 'click' },
-        { eventId: `${s}-1`, unitId: 'u1', name: 'click', value: 'x' },
-        { eventId: `${s}-2`, unitId: 'u2', name: 'click', properties: { plan: 'pro' } },
-        { eventId: `${s}-3`, unitId: 'u\u00003', name: 'click' },
-        { eventId: `${s}-4`, unitId: 'u4', name: 'click', timestamp: '0000-01-01T00:00:00Z' },
-        { eventId: `${s}-5`, unitId: 'u5', name: 'click', context: { geo: { city: 'Lis\u0000bon' } } },
-        { eventId: `${s}-6`, unitId: 'u6', name: 'click', properties: { note: 'half \ud83d' } },
-        { eventId: `${s}-7`, unitId: 'u7', name: 'click', properties: deep(40) },
+        { eventId: `${s}-0`, unitId: 'u0', name: 'ingest-test' },
+        { eventId: `${s}-1`, unitId: 'u1', name: 'ingest-test', value: 'x' },
+        { eventId: `${s}-2`, unitId: 'u2', name: 'ingest-test', properties: { plan: 'pro' } },
+        { eventId: `${s}-3`, unitId: 'u\u00003', name: 'ingest-test' },
+        { eventId: `${s}-4`, unitId: 'u4', name: 'ingest-test', timestamp: '0000-01-01T00:00:00Z' },
+        { eventId: `${s}-5`, unitId: 'u5', name: 'ingest-test', context: { geo: { city: 'Lis\u0000bon' } } },
+        { eventId: `${s}-6`, unitId: 'u6', name: 'ingest-test', properties: { note: 'half \ud83d' } },
+        { eventId: `${s}-7`, unitId: 'u7', name: 'ingest-test', properties: deep(40) },
       ],
     });
     expect(r.status).toBe(202);
@@ -125,7 +125,7 @@ describe('POST /events answers', () => {
 
   it('takes NDJSON, answering an unparsable line by its index', async () => {
     const s = uniqueSuffix();
-    const body = [`{"eventId":"${s}-0","unitId":"u0","name":"click"}`, '{not json', `{"eventId":"${s}-2","unitId":"u2","name":"click","value":2.5}`, ''].join('\n');
+    const body = [`{"eventId":"${s}-0","unitId":"u0","name":"ingest-test"}`, '{not json', `{"eventId":"${s}-2","unitId":"u2","name":"ingest-test","value":2.5}`, ''].join('\n');
     const res = await fetch(`${stack.api.url}/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
     const json = (await res.json()) as any;
     expect(res.status).toBe(202);
@@ -142,7 +142,7 @@ describe('POST /events answers', () => {
     const api = await startApi(config, 0); // no worker drains this queue
     const bull = createRedis(config.redisUrl, { forBullmq: true });
     try {
-      const send = () => fetch(`${api.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ eventId: uniqueSuffix(), unitId: 'u', name: 'click' }]) });
+      const send = () => fetch(`${api.url}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ eventId: uniqueSuffix(), unitId: 'u', name: 'ingest-test' }]) });
       expect((await send()).status).toBe(202);
       expect((await send()).status).toBe(202);
       const full = await send();
@@ -169,7 +169,7 @@ describe('dead letters', () => {
     await env.pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "Event" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     let id: string;
     try {
-      const events = Array.from({ length: 20 }, (_, i) => ({ eventId: `${s}-${i}`, unitId: i === 7 ? poison : `u${i}`, name: 'click' }));
+      const events = Array.from({ length: 20 }, (_, i) => ({ eventId: `${s}-${i}`, unitId: i === 7 ? poison : `u${i}`, name: 'ingest-test' }));
       expect((await stack.post('/events', events)).status).toBe(202);
       await waitFor(async () => (await eventCount(`${s}-`)) === 19, { what: 'the 19 good events' });
       const listed = await waitFor(async () => {
@@ -205,7 +205,7 @@ describe('dead letters', () => {
         RAISE EXCEPTION 'try again later' USING ERRCODE = '40001'; END IF; END IF; RETURN NEW; END $$`);
     await env.pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON "Event" FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     try {
-      const events = Array.from({ length: 5 }, (_, i) => ({ eventId: `${s}-${i}`, unitId: i === 2 ? `${s}-flaky` : `u${i}`, name: 'click' }));
+      const events = Array.from({ length: 5 }, (_, i) => ({ eventId: `${s}-${i}`, unitId: i === 2 ? `${s}-flaky` : `u${i}`, name: 'ingest-test' }));
       expect((await stack.post('/events', events)).status).toBe(202);
       await waitFor(async () => (await eventCount(`${s}-`)) === 5, { what: 'all five events after the retries' });
     } finally {

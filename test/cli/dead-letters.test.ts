@@ -26,7 +26,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 describe('expflow dead-letters', () => {
   it('lists a dead letter and replays it onto the queue', async () => {
     const eventId = `cli-dl-${uniqueSuffix()}`;
-    await insertDeadLetters(pool, 'events', [{ eventId, unitId: 'u1', name: 'click', value: 1, timestamp: new Date().toISOString() }], 'refused earlier');
+    await insertDeadLetters(pool, 'events', [{ eventId, unitId: 'cli-u1', name: 'cli-test', value: 1, timestamp: new Date().toISOString() }], 'refused earlier');
     const id = (await pool.query<{ id: string }>(`SELECT id::text FROM "DeadLetter" WHERE payload LIKE $1`, [`%${eventId}%`])).rows[0]!.id;
 
     const listed = await cli('list', '--after', String(BigInt(id) - 1n), '--limit', '1');

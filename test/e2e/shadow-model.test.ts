@@ -15,6 +15,8 @@ afterAll(async () => pool.end());
 
 const key = `shadow-${uniqueSuffix()}`;
 const entity = `store-${uniqueSuffix()}`;
+// Events are unit-scoped: unit ids of this file's own, so no other suite's events are its units'.
+const u = (id: string) => `${key}-${id}`;
 const comparison = { config: { metrics: [{ key: 'conv', event: 'purchase', type: 'binary', role: 'primary' }], cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } } };
 
 beforeAll(async () => {
@@ -36,9 +38,9 @@ beforeAll(async () => {
     ['u1', 'a', 0.5], ['u2', 'b', 0.5], ['u3', 'a', 0.5], ['u4', 'b', 0.5], ['u5', 'a', 0.5], ['u6', 'b', 0.5],
     ['p1', 'a', 0.5], ['p2', 'b', 0.5], ['p3', 'b', 0.25], ['p4', 'a', 0.75],
   ];
-  await writeExposures(pool, served.map(([unitId, variant, propensity]) => ({ experiment: key, unitId, variant, propensity, segment: 0, snapshotVersion: 1, context: {}, assignedAt: now })));
+  await writeExposures(pool, served.map(([unitId, variant, propensity]) => ({ experiment: key, unitId: u(unitId), variant, propensity, segment: 0, snapshotVersion: 1, context: {}, assignedAt: now })));
   const purchases: Array<[string, number]> = [['u1', 1], ['u2', 1], ['u3', 1], ['p1', 1], ['p2', 1], ['p3', 2]];
-  await writeEvents(pool, purchases.map(([unitId, value], i) => ({ eventId: `e${i}`, experiment: key, unitId, name: 'purchase', value, timestamp: now, context: {} })));
+  await writeEvents(pool, purchases.map(([unitId, value], i) => ({ eventId: `${key}-e${i}`, experiment: key, unitId: u(unitId), name: 'purchase', value, timestamp: now, context: {} })));
 });
 
 describe('shadow mode', () => {
@@ -53,9 +55,9 @@ describe('shadow mode', () => {
 
     // Binary scores: positives 0.9, 0.6, 0.4; negatives 0.7, 0.2, 0.1; 'ghost' was never served.
     const scores: Array<[string, number]> = [['u1', 0.9], ['u2', 0.6], ['u3', 0.4], ['u4', 0.7], ['u5', 0.2], ['u6', 0.1], ['ghost', 0.5]];
-    const logged = await stack.post('/predictions', { entity, modelType: 'ranker', version: 'v2', predictions: scores.map(([unitId, score]) => ({ unitId, score })) });
+    const logged = await stack.post('/predictions', { entity, modelType: 'ranker', version: 'v2', predictions: scores.map(([unitId, score]) => ({ unitId: u(unitId), score })) });
     expect(logged.body).toEqual({ accepted: 7, duplicates: 0 });
-    const again = await stack.post('/predictions', { entity, modelType: 'ranker', version: 'v2', predictions: [{ unitId: 'u1', score: 0.1 }] });
+    const again = await stack.post('/predictions', { entity, modelType: 'ranker', version: 'v2', predictions: [{ unitId: u('u1'), score: 0.1 }] });
     expect(again.body).toEqual({ accepted: 0, duplicates: 1 });
 
     const q = new URLSearchParams({ entity, modelType: 'ranker', version: 'v2', experiment: key, event: 'purchase', bins: '2' });
@@ -69,7 +71,7 @@ describe('shadow mode', () => {
     // A shadow policy: the action it would take per unit, scored where the served action matches.
     await stack.post('/models', { entity, modelType: 'ranker', version: 'v3', uri: 's3://models/v3', shadow: true });
     const actions: Array<[string, string]> = [['p1', 'a'], ['p2', 'a'], ['p3', 'b'], ['p4', 'b']];
-    await stack.post('/predictions', { entity, modelType: 'ranker', version: 'v3', predictions: actions.map(([unitId, action]) => ({ unitId, action })) });
+    await stack.post('/predictions', { entity, modelType: 'ranker', version: 'v3', predictions: actions.map(([unitId, action]) => ({ unitId: u(unitId), action })) });
     const policy = await stack.get(`/models/shadow-scores?${new URLSearchParams({ entity, modelType: 'ranker', version: 'v3', experiment: key, event: 'purchase', kind: 'policy' })}`);
     // Matched: p1 (reward 1 / 0.5 = 2) and p3 (2 / 0.25 = 8); N = 4 → 2.5.
     expect(policy.body.scores).toMatchObject({ n: 4, matched: 2, value: 2.5, matchedMeanReward: 1.5 });

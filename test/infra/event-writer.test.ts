@@ -14,7 +14,7 @@ const pool = createPool(testConfig().databaseUrl, 12);
 afterAll(() => pool.end());
 
 const ev = (id: string, unitId: string, extra: Partial<OutcomeEvent> = {}): OutcomeEvent => ({
-  eventId: id, unitId, name: 'purchase', value: 1, timestamp: new Date().toISOString(), ...extra,
+  eventId: id, unitId, name: 'writer-test', value: 1, timestamp: new Date().toISOString(), ...extra,
 });
 
 async function storedIds(prefix: string): Promise<string[]> {
