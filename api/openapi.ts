@@ -67,7 +67,7 @@ const modelRow = z.looseObject({
   version: z.string(),
   uri: z.string(),
   metadata: json,
-  status: z.enum(['candidate', 'champion', 'retired', 'rejected']),
+  status: z.enum(['candidate', 'champion', 'retired', 'rejected', 'shadow']),
   experimentKey: z.string().nullable(),
   createdAt: z.string(),
 });
