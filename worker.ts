@@ -2,6 +2,7 @@
  * The worker process: the Temporal worker (experiment workflows and their activities) plus the
  * BullMQ workers that ingest events and deliver notifications. Stateless: run as many as needed.
  */
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,13 @@ import { createPrisma } from './infra/prisma.js';
 import { EVENTS_QUEUE, NOTIFICATIONS_QUEUE, createQueues, type EventsJob, type NotificationJob } from './infra/queues.js';
 import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
+import { instrumentActivities, startWorkerObservability, writtenOf } from './worker-observability.js';
 
 export interface RunningWorker {
   /** Resolves when the Temporal worker stops. */
   done: Promise<void>;
+  /** The worker's own Prometheus endpoint. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -41,21 +45,44 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const redis = createRedis(config.redisUrl);
   const bull = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(bull);
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const observability = await startWorkerObservability({
+    queues,
+    port: config.workerMetricsPort,
+    host: config.workerMetricsHost,
+    scanIntervalMs: config.alerts.scanIntervalMs,
+    scan: { prisma, queues, temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }), thresholds: config.alerts, opsWebhookUrl: config.alerts.webhookUrl },
+  });
+  const { metrics } = observability;
 
   const ingest = new QueueWorker<EventsJob>(
     EVENTS_QUEUE,
-    async (job) => (job.data.kind === 'events' ? writeEvents(pool, job.data.items) : writeExposures(pool, job.data.items)),
+    async (job) => {
+      const written = writtenOf(job.data.kind === 'events' ? await writeEvents(pool, job.data.items) : await writeExposures(pool, job.data.items));
+      metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000);
+      return written;
+    },
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 8 },
   );
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,
-    async (job) => deliverNotification(prisma, job.data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
+    async (job) => {
+      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const kind = String(job.data.body.type ?? 'unknown');
+      try {
+        await deliverNotification(prisma, job.data, { finalAttempt });
+        metrics.notification('delivered', kind);
+      } catch (e) {
+        metrics.notification(finalAttempt ? 'failed' : 'retrying', kind);
+        throw e;
+      }
+    },
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
   );
   for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = createActivities({ prisma, pool, redis, queues });
+  const activities = instrumentActivities(createActivities({ prisma, pool, redis, queues }), metrics);
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const workers = [
     await TemporalWorker.create({
@@ -75,9 +102,12 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
 
   return {
     done,
+    metricsUrl: observability.metricsUrl,
     async close() {
       for (const w of workers) w.shutdown();
       await done.catch(() => {});
+      await observability.close();
+      await clientConnection.close();
       await Promise.all([ingest.close(), notifier.close()]);
       await queues.close();
       await connection.close();

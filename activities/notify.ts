@@ -43,12 +43,13 @@ export function notify(d: ActivityDeps) {
  * neither duplicates the row nor the delivery.
  */
 export async function enqueueWebhook(
-  d: ActivityDeps,
-  n: { idempotencyKey: string; decisionId: string | null; experimentKey: string; url: string; body: Record<string, unknown> },
+  d: Pick<ActivityDeps, 'prisma' | 'queues'>,
+  n: { idempotencyKey: string; decisionId: string | null; experimentKey: string; url: string; body: Record<string, unknown>; channel?: string },
 ): Promise<void> {
   const row = await d.prisma.notification.upsert({
     where: { idempotencyKey: n.idempotencyKey },
-    create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel: 'webhook', idempotencyKey: n.idempotencyKey },
+    // "webhook" is the experiment's own webhook; alerts also go to the operators' ("ops-webhook").
+    create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel: n.channel ?? 'webhook', idempotencyKey: n.idempotencyKey },
     update: {},
   });
   await d.queues.notifications.add('webhook', { notificationId: row.id, url: n.url, body: n.body }, { jobId: n.idempotencyKey });

@@ -17,22 +17,27 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import { latencyMiddleware, mountObserveRoutes, type ObserveDeps } from './observe-routes.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
   models: ModelsService;
   apiToken?: string;
+  /** Reports, dashboard and /metrics (api/observe-routes.ts). */
+  observe?: ObserveDeps;
 }
 
 export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (d.observe?.metrics) app.use(latencyMiddleware(d.observe.metrics));
   app.use(express.json({ limit: '2mb' }));
 
   // Optional bearer token for the control plane; assignment and events stay open to apps.
   app.use((req, _res, next) => {
-    if (!d.apiToken || req.path === '/events' || req.path === '/health') return next();
+    // The dashboard's static files hold no data; the page sends the token with its API calls.
+    if (!d.apiToken || req.path === '/events' || req.path === '/health' || req.path.startsWith('/dashboard/') || req.path === '/dashboard') return next();
     if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
     next();
   });
@@ -106,7 +111,10 @@ export function createApp(d: AppDeps): express.Express {
   app.post('/events', async (req, res) => {
     const body = parseOrThrow(eventsBatchSchema, req.body);
     res.status(202).json(await d.events.enqueue(body.events));
+    for (const e of body.events) d.observe?.metrics?.eventsAccepted(e.experiment, 1);
   });
+
+  if (d.observe) mountObserveRoutes(app, d.observe);
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));
   // Express 5 forwards rejected promises from async handlers here.

@@ -12,6 +12,9 @@ import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
 import { createApiServer } from './server.js';
+import { createPool } from '../infra/pg.js';
+import { createApiMetrics } from '../infra/metrics.js';
+import { ReportService } from './report-service.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
 export interface RunningApi {
@@ -41,8 +44,12 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     onSnapshot: (s) => cache.offer(s) });
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
   const models = new ModelsService(prisma, experiments);
-  const app = createApp({ experiments, events, models, apiToken: config.apiToken });
-  const server = createApiServer(app, new AssignService(cache, redis, exposures));
+  const pool = createPool(config.databaseUrl, 4);
+  const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots() }) : undefined;
+  const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, cellsTtlMs: config.reportCacheSeconds * 1000 });
+  const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
+  const app = createApp({ experiments, events, models, apiToken: config.apiToken, observe });
+  const server = createApiServer(app, new AssignService(cache, redis, exposures), metrics);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
@@ -60,6 +67,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await queues.close();
       await connection.close();
       await prisma.$disconnect();
+      await pool.end();
       for (const r of [redis, subscriber, queueConn]) r.disconnect();
     },
   };

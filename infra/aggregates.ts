@@ -43,51 +43,11 @@ export interface CellDesign {
  * propensity for treatment units, 1 − propensity for control units, rounded to 1e-6.
  */
 export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[], design?: CellDesign): Promise<CellStats[]> {
-  const contextual = design?.contextual === true;
-  const postStratify = design?.postStratify ?? [];
-  const attribution = design?.attribution ?? { lookbackSeconds: ATTRIBUTION_LOOKBACK_SECONDS, windowSeconds: null };
   const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
-    `WITH a AS (
-       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period, a."assignedAt",
-              CASE WHEN $5::boolean
-                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
-              END AS share,
-              CASE WHEN cardinality($7::text[]) > 0
-                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
-              END AS stratum
-       FROM "Assignment" a
-       WHERE a."experimentId" = $1
-     ),
-     ev AS (
-       SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
-       FROM "Event" e JOIN a ON a."unitId" = e."unitId"
-       WHERE e."experimentId" = $1 AND e.name = ANY($3::text[])
-         AND e."timestamp" >= a."assignedAt" - make_interval(secs => $8)
-         AND ($9::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $9))
-       GROUP BY e."unitId", e.name
-     ),
-     mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
-     y AS (
-       SELECT mt.key, a.variant, a.seg, a.period, a.share, a.stratum,
-              CASE WHEN mt.type = 'binary' THEN (CASE WHEN ev.c > 0 THEN 1.0 ELSE 0.0 END)
-                   WHEN mt.type = 'count' THEN COALESCE(ev.c, 0)
-                   ELSE COALESCE(ev.s, 0) END AS y
-       FROM a CROSS JOIN mt
-       LEFT JOIN ev ON ev."unitId" = a."unitId" AND ev.name = mt.event
-     )
+    `WITH ${unitValueCtes()}
      SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
      FROM y GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
-    [
-      experimentId,
-      metrics.map((m) => m.key),
-      metrics.map((m) => m.event),
-      metrics.map((m) => m.type),
-      contextual,
-      design?.control ?? '',
-      postStratify,
-      attribution.lookbackSeconds,
-      attribution.windowSeconds,
-    ],
+    unitValueParams(experimentId, metrics, design),
   );
   return res.rows.map((r) => ({
     metric: r.metric,
@@ -98,6 +58,63 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
     ...(r.stratum === null ? {} : { stratum: r.stratum }),
     moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
   }));
+}
+
+/**
+ * The CTEs behind every per-unit aggregate: `a` (the experiment's units with their cell keys and
+ * `extra` expressions over "Assignment" a), `ev` (their attributed events) and `y` (one row per unit ×
+ * metric with its value). Parameters $1..$9 come from unitValueParams.
+ */
+export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], opts: { asOfParam?: string } = {}): string {
+  // As of a moment (a parameter placeholder): only units exposed and events sent by then.
+  const asOfUnits = opts.asOfParam ? ` AND a."assignedAt" <= ${opts.asOfParam}::timestamp` : '';
+  const asOfEvents = opts.asOfParam ? ` AND e."timestamp" <= ${opts.asOfParam}::timestamp` : '';
+  const selected = extra.map((x) => ` ${x.expr} AS ${x.as},`).join('');
+  const carried = extra.map((x) => `a.${x.as}, `).join('');
+  return `a AS (
+       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period, a."assignedAt",${selected}
+              CASE WHEN $5::boolean
+                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
+              END AS share,
+              CASE WHEN cardinality($7::text[]) > 0
+                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
+              END AS stratum
+       FROM "Assignment" a
+       WHERE a."experimentId" = $1${asOfUnits}
+     ),
+     ev AS (
+       SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
+       FROM "Event" e JOIN a ON a."unitId" = e."unitId"
+       WHERE e."experimentId" = $1 AND e.name = ANY($3::text[])
+         AND e."timestamp" >= a."assignedAt" - make_interval(secs => $8)
+         AND ($9::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $9))${asOfEvents}
+       GROUP BY e."unitId", e.name
+     ),
+     mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
+     y AS (
+       SELECT mt.key, a.variant, a.seg, a.period, a.share, a.stratum, ${carried}
+              CASE WHEN mt.type = 'binary' THEN (CASE WHEN ev.c > 0 THEN 1.0 ELSE 0.0 END)
+                   WHEN mt.type = 'count' THEN COALESCE(ev.c, 0)
+                   ELSE COALESCE(ev.s, 0) END AS y
+       FROM a CROSS JOIN mt
+       LEFT JOIN ev ON ev."unitId" = a."unitId" AND ev.name = mt.event
+     )`;
+}
+
+/** $1..$9 of unitValueCtes. */
+export function unitValueParams(experimentId: string, metrics: MetricSpec[], design?: CellDesign): unknown[] {
+  const attribution = design?.attribution ?? { lookbackSeconds: ATTRIBUTION_LOOKBACK_SECONDS, windowSeconds: null };
+  return [
+    experimentId,
+    metrics.map((m) => m.key),
+    metrics.map((m) => m.event),
+    metrics.map((m) => m.type),
+    design?.contextual === true,
+    design?.control ?? '',
+    design?.postStratify ?? [],
+    attribution.lookbackSeconds,
+    attribution.windowSeconds,
+  ];
 }
 
 /**

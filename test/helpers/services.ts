@@ -5,11 +5,22 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../config.js';
 
-/** Config pointing at the test database; each suite gets its own task queue. */
+/**
+ * Config pointing at the test database; each suite gets its own task queue, a free port for the
+ * worker's /metrics, and no timed alert scan (tests that need one run it themselves).
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig();
   const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
-  return { ...base, databaseUrl, taskQueue: `test-${uniqueSuffix()}`, apiPort: 0, ...overrides };
+  return {
+    ...base,
+    databaseUrl,
+    taskQueue: `test-${uniqueSuffix()}`,
+    apiPort: 0,
+    workerMetricsPort: 0,
+    alerts: { ...base.alerts, scanIntervalMs: 3_600_000 },
+    ...overrides,
+  };
 }
 
 export function uniqueSuffix(): string {
