@@ -191,33 +191,33 @@ function renderReportCharts(r) {
       data: r.overall.daily.map((d) => d.means.find((m) => m.arm === v.key && m.metric === primary.key)?.mean ?? null),
     })),
   });
-  // Allocation: weights of every arm in each segment over snapshot versions, reasons in the tooltip.
-  const segIds = [...new Set(r.allocation.flatMap((c) => c.segments.map((s) => s.id)))];
-  const seg = segIds.includes(0) ? 0 : segIds[0];
+  // Allocation: every arm's weight in every segment over snapshot versions (a segment absent from
+  // a version has no point there), coverage dashed; the tooltip gives each version's reasons.
+  const segIds = [...new Set(r.allocation.flatMap((c) => c.segments.map((s) => s.id)))].sort((a, b) => a - b);
   const reasonAt = new Map(r.allocation.map((c) => [c.version, c]));
   chart('chart-allocation', {
-    title: { text: `Allocation over time (segment ${seg ?? '–'}), with reasons`, textStyle: { fontSize: 13 } },
+    title: { text: 'Allocation over time by segment, with reasons', textStyle: { fontSize: 13 } },
     tooltip: {
       trigger: 'axis',
       formatter: (ps) => {
         const c = reasonAt.get(Number(ps[0]?.axisValue));
-        const lines = ps.map((p) => `${p.marker}${p.seriesName}: ${fmt(p.value[1])}`);
+        const lines = ps.filter((p) => p.value[1] !== null).map((p) => `${p.marker}${p.seriesName}: ${fmt(p.value[1])}`);
         return `v${ps[0]?.axisValue} · ${c ? esc(c.kinds.join(', ')) : ''}<br>${lines.join('<br>')}<br><span style="white-space:normal">${c ? esc(c.reason).slice(0, 200) : ''}</span>`;
       },
     },
-    legend: { bottom: 0 },
+    legend: { bottom: 0, type: 'scroll' },
     xAxis: { type: 'value', name: 'version', minInterval: 1 },
     yAxis: { type: 'value', min: 0, max: 1 },
-    series: [
+    series: segIds.flatMap((seg, j) => [
       ...r.experiment.variants.map((v, i) => ({
-        name: v.key,
+        name: `seg ${seg} · ${v.key}`,
         type: 'line',
         step: 'end',
-        color: palette[i % palette.length],
+        color: palette[(i + j * r.experiment.variants.length) % palette.length],
         data: r.allocation.map((c) => [c.version, c.segments.find((s) => s.id === seg)?.weights[v.key] ?? null]),
       })),
-      { name: 'coverage', type: 'line', step: 'end', lineStyle: { type: 'dashed' }, color: '#64748b', data: r.allocation.map((c) => [c.version, c.segments.find((s) => s.id === seg)?.coverage ?? null]) },
-    ],
+      { name: `seg ${seg} · coverage`, type: 'line', step: 'end', lineStyle: { type: 'dashed' }, color: '#64748b', data: r.allocation.map((c) => [c.version, c.segments.find((s) => s.id === seg)?.coverage ?? null]) },
+    ]),
   });
   const srm = r.srm.current;
   chart('chart-srm', {
@@ -238,7 +238,8 @@ function renderReportCharts(r) {
     xAxis: { type: 'value', name: 'cycle of prediction', minInterval: 1 },
     yAxis: { type: 'value', name: 'predicted cycle' },
     series: r.timeToSignificance.flatMap((s, i) => [
-      { name: `segment ${s.segment}`, type: 'line', color: palette[i % palette.length], data: s.predictions.map((p) => [p.cycle, p.predictedCycle]) },
+      // Predictions beyond any useful horizon would flatten the chart; the table lists them.
+      { name: `segment ${s.segment}`, type: 'line', color: palette[i % palette.length], data: s.predictions.map((p) => [p.cycle, p.predictedCycle !== null && p.predictedCycle < 10_000 ? p.predictedCycle : null]) },
       ...(s.realisedCycle === null ? [] : [{ name: `segment ${s.segment} realised`, type: 'line', color: palette[i % palette.length], lineStyle: { type: 'dashed' }, symbol: 'none', data: s.predictions.map((p) => [p.cycle, s.realisedCycle]) }]),
     ]),
   });

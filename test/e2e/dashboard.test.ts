@@ -98,8 +98,9 @@ describe('dashboard', () => {
     const lower = options.lift.series.find((s: { name: string }) => s.name === 'new_flow lower');
     expect(lower.data.map((p: [number, number]) => p[1])).toEqual(report.byCycle.map((c: any) => c.arms.find((a: any) => a.arm === 'new_flow' && a.metric === 'activation')?.relative?.ci[0] ?? null));
     // Allocation over versions, one point per published snapshot.
-    const control = options.allocation.series.find((s: { name: string }) => s.name === 'control');
+    const control = options.allocation.series.find((s: { name: string }) => s.name === 'seg 0 · control');
     expect(control.data.map((p: [number, number]) => p[0])).toEqual(report.allocation.map((c: { version: number }) => c.version));
+    expect(control.data[0][1]).toBe(report.allocation[0].segments[0].weights.control);
     // Sample-ratio bars are the report's observed counts: every enrolled unit.
     expect(options.srm.series[0].data).toEqual(report.srm.current.observed);
     expect(options.srm.series[0].data.reduce((a: number, b: number) => a + b, 0)).toBe(units);
