@@ -46,11 +46,19 @@ export async function enqueueWebhook(
   d: Pick<ActivityDeps, 'prisma' | 'queues'>,
   n: { idempotencyKey: string; decisionId: string | null; experimentKey: string; url: string; body: Record<string, unknown>; channel?: string },
 ): Promise<void> {
-  const row = await d.prisma.notification.upsert({
-    where: { idempotencyKey: n.idempotencyKey },
-    // "webhook" is the experiment's own webhook; alerts also go to the operators' ("ops-webhook").
-    create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel: n.channel ?? 'webhook', idempotencyKey: n.idempotencyKey },
-    update: {},
-  });
+  const where = { idempotencyKey: n.idempotencyKey };
+  let row;
+  try {
+    row = await d.prisma.notification.upsert({
+      where,
+      // "webhook" is the experiment's own webhook; alerts also go to the operators' ("ops-webhook").
+      create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel: n.channel ?? 'webhook', idempotencyKey: n.idempotencyKey },
+      update: {},
+    });
+  } catch (e) {
+    // Prisma's upsert is a read then a write: a concurrent caller can insert in between.
+    if ((e as { code?: string }).code !== 'P2002') throw e;
+    row = await d.prisma.notification.findUniqueOrThrow({ where });
+  }
   await d.queues.notifications.add('webhook', { notificationId: row.id, url: n.url, body: n.body }, { jobId: n.idempotencyKey });
 }
