@@ -116,6 +116,7 @@ interface HttpTarget {
 const httpTargets: HttpTarget[] = [
   { name: 'bare node:http (constant reply)', args: ['bare'], body: (i) => JSON.stringify({ unitId: ids[i % UNITS] }) },
   { name: 'POST /assign, real API (no stickiness)', args: ['api'], body: (i, key) => JSON.stringify({ experiment: key, unitId: ids[i % UNITS], context: {} }) },
+  { name: 'POST /assign, real API (no stickiness, metrics off)', args: ['api', '--no-metrics'], body: (i, key) => JSON.stringify({ experiment: key, unitId: ids[i % UNITS], context: {} }) },
   { name: 'POST /assign, real API (sticky, Redis)', args: ['api', '--sticky'], body: (i, key) => JSON.stringify({ experiment: key, unitId: ids[i % UNITS], context: {} }) },
 ];
 
@@ -196,12 +197,17 @@ async function main() {
   console.log(`split on the same units: expflow ${JSON.stringify(r.split.expflow)}, GrowthBook ${JSON.stringify(r.split.growthbook)}`);
 
   let httpResults: Awaited<ReturnType<typeof http>> | null = null;
+  let metricsOverhead: number | null = null;
   if (process.argv.includes('--http')) {
     httpResults = await http(Number(process.env.BENCH_HTTP_SECONDS ?? 5));
     console.log('\nHTTP (autocannon, 50 connections)');
     const bare = httpResults[0]!.reqPerSec;
     for (const h of httpResults) console.log(`${h.name.padEnd(50)} ${h.reqPerSec.toFixed(0).padStart(8)} req/s  p99 ${String(h.p99Ms).padStart(3)} ms  ${(h.reqPerSec / bare).toFixed(2)}× bare`);
     console.log('goal: POST /assign ≥ 0.6× bare');
+    const on = httpResults.find((h) => h.name === 'POST /assign, real API (no stickiness)')!.reqPerSec;
+    const off = httpResults.find((h) => h.name.endsWith('metrics off)'))!.reqPerSec;
+    metricsOverhead = 1 - on / off;
+    console.log(`Prometheus metrics cost on POST /assign: ${(100 * metricsOverhead).toFixed(1)}% of throughput (goal ≤ 10%)`);
   }
   const json = {
     bench: 'assign',
@@ -218,7 +224,9 @@ async function main() {
       vsGrowthbook: vsGrowthbook >= 2,
       vsRawHash: vsRawHash >= 0.5,
       ...(httpResults ? { httpVsBare: httpResults.slice(1).map((h) => +(h.reqPerSec / httpResults![0]!.reqPerSec).toFixed(2)) } : {}),
+      ...(metricsOverhead === null ? {} : { metricsOverheadAtMost10Pct: metricsOverhead <= 0.1 }),
     },
+    ...(metricsOverhead === null ? {} : { metricsOverhead: +metricsOverhead.toFixed(3) }),
     http: httpResults,
   };
   console.log(JSON.stringify(json));
