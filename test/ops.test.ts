@@ -23,7 +23,7 @@ async function exportedNames(): Promise<Set<string>> {
   const worker = createWorkerMetrics({ queueDepth: async () => [] });
   for (const m of [...(await api.registry.getMetricsAsJSON()), ...(await worker.registry.getMetricsAsJSON())]) {
     names.add(m.name);
-    if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
+    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
   }
   return names;
 }
