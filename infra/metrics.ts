@@ -13,6 +13,79 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+/**
+ * Hot-path metrics kept in plain maps and formatted only when scraped: prom-client hashes the
+ * label object on every call (~1 µs), which POST /assign would pay per request. Registered as
+ * custom metrics (anything with get()) so they come out with the rest of the registry.
+ */
+class HotCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly entries = new Map<string, { labels: Record<string, string>; value: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  /** `key` identifies the label values; `labels` builds them on first use only. */
+  inc(key: string, labels: () => Record<string, string>, n = 1): void {
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { labels: labels(), value: 0 };
+      this.entries.set(key, e);
+    }
+    e.value += n;
+  }
+  get() {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.entries.values()].map((e) => ({ labels: e.labels, value: e.value })) };
+  }
+  reset(): void {
+    this.entries.clear();
+  }
+}
+
+class HotHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly entries = new Map<string, { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {}
+  observe(key: string, labels: () => Record<string, string>, v: number): void {
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { labels: labels(), counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+      this.entries.set(key, e);
+    }
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (v <= this.buckets[i]!) {
+        e.counts[i]!++;
+        break;
+      }
+    }
+    e.sum += v;
+    e.count++;
+  }
+  get() {
+    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    for (const e of this.entries.values()) {
+      let cum = 0;
+      this.buckets.forEach((b, i) => {
+        cum += e.counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...e.labels, le: b }, value: cum });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...e.labels, le: '+Inf' }, value: e.count });
+      values.push({ metricName: `${this.name}_sum`, labels: e.labels, value: e.sum });
+      values.push({ metricName: `${this.name}_count`, labels: e.labels, value: e.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+  reset(): void {
+    this.entries.clear();
+  }
+}
+
 /** A counter whose labelled children are cached by a joined key (labels in declaration order). */
 function cachedCounter<L extends string>(c: Counter<L>, labels: readonly L[]) {
   const children = new Map<string, { inc(n?: number): void }>();
@@ -41,9 +114,11 @@ export interface ApiMetrics {
 export function createApiMetrics(opts: { snapshots: () => Array<{ experimentKey: string; version: number; createdAt: string }>; now?: () => number }): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'expflow_api_' });
-  const assignments = new Counter({ name: 'expflow_assignments_total', help: 'Assignments answered by POST /assign', labelNames: ['experiment', 'variant', 'enrolled'] as const, registers: [registry] });
+  const assignments = new HotCounter('expflow_assignments_total', 'Assignments answered by POST /assign');
   const events = new Counter({ name: 'expflow_events_accepted_total', help: 'Outcome events accepted by POST /events (queued durably)', labelNames: ['experiment'] as const, registers: [registry] });
-  const latency = new Histogram({ name: 'expflow_http_request_duration_seconds', help: 'API request latency', labelNames: ['method', 'route', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const latency = new HotHistogram('expflow_http_request_duration_seconds', 'API request latency', LATENCY_BUCKETS);
+  registry.registerMetric(assignments as never);
+  registry.registerMetric(latency as never);
   const now = opts.now ?? Date.now;
   new Gauge({
     name: 'expflow_snapshot_version',
@@ -65,22 +140,13 @@ export function createApiMetrics(opts: { snapshots: () => Array<{ experimentKey:
       for (const s of opts.snapshots()) this.set({ experiment: s.experimentKey }, Math.max(0, (now() - Date.parse(s.createdAt)) / 1000));
     },
   });
-  const countAssignment = cachedCounter(assignments, ['experiment', 'variant', 'enrolled']);
   const countEvents = cachedCounter(events, ['experiment']);
-  const latencyChildren = new Map<string, { observe(v: number): void }>();
   return {
     registry,
-    assignment: (experiment, variant, enrolled) => countAssignment([experiment, variant, enrolled ? 'true' : 'false']),
+    assignment: (experiment, variant, enrolled) =>
+      assignments.inc(`${experiment}\u0000${variant}\u0000${enrolled ? 1 : 0}`, () => ({ experiment, variant, enrolled: enrolled ? 'true' : 'false' })),
     eventsAccepted: (experiment, n) => countEvents([experiment], n),
-    request(method, route, status, seconds) {
-      const k = `${method} ${route} ${status}`;
-      let child = latencyChildren.get(k);
-      if (!child) {
-        child = latency.labels({ method, route, status: String(status) });
-        latencyChildren.set(k, child);
-      }
-      child.observe(seconds);
-    },
+    request: (method, route, status, seconds) => latency.observe(`${method}\u0000${route}\u0000${status}`, () => ({ method, route, status: String(status) }), seconds),
   };
 }
 
