@@ -43,13 +43,30 @@ export interface CellDesign {
  * propensity for treatment units, 1 − propensity for control units, rounded to 1e-6.
  */
 export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[], design?: CellDesign): Promise<CellStats[]> {
-  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
+  const res = await pool.query<CellRow>(
     `WITH ${unitValueCtes()}
      SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
      FROM y GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
     unitValueParams(experimentId, metrics, design),
   );
-  return res.rows.map((r) => ({
+  return res.rows.map(toCellStats);
+}
+
+/** One aggregated row (the columns every cell query selects) as a cell. */
+export interface CellRow {
+  metric: string;
+  variant: string;
+  segment: number;
+  period: number;
+  share: number | null;
+  stratum: string | null;
+  n: number;
+  sum: number;
+  ss: number;
+}
+
+export function toCellStats(r: CellRow): CellStats {
+  return {
     metric: r.metric,
     variant: r.variant,
     segment: r.segment,
@@ -57,7 +74,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
     ...(r.share === null ? {} : { propensityStratum: r.share }),
     ...(r.stratum === null ? {} : { stratum: r.stratum }),
     moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
-  }));
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ import type { DatedCell } from '../domain/report/estimates.js';
 import type { FactorCell } from '../domain/report/breakdown.js';
 import type { EntityReportInput } from '../domain/report/entity-report.js';
 import type { AllocationSnapshot, ExperimentPhase } from '../domain/types.js';
-import { unitValueCtes, unitValueParams, type CellDesign } from './aggregates.js';
+import { toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
 import { loadExperiment, type LoadedExperiment } from './experiment-repo.js';
 import type { PrismaClient } from './prisma.js';
 
@@ -19,7 +19,7 @@ import type { PrismaClient } from './prisma.js';
 export const MAX_FACTOR_VALUES = 50;
 const FACTOR_SAMPLE = 20_000;
 
-type CellRow = { factor: number; value: string | null; metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number };
+type FactorRow = CellRow & { factor: number; value: string | null };
 
 /** How an experiment's units were randomised, as its decisions' cells are keyed (see activities/collect.ts). */
 export function cellDesignOf(exp: LoadedExperiment): CellDesign {
@@ -63,7 +63,7 @@ export async function loadReportCells(pool: Pool, experimentId: string, metrics:
     await client.query('BEGIN');
     // Hash aggregation in memory instead of external sorts; JIT costs more than it saves here.
     await client.query(`SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`);
-    res = await client.query<CellRow>(
+    res = await client.query<FactorRow>(
       `WITH ${unitValueCtes(cols)}
        SELECT CASE ${cols.map((c, i) => `WHEN GROUPING(${c.as}) = 0 THEN ${i}`).join(' ')} END AS factor,
               COALESCE(${cols.map((c) => c.as).join(', ')}) AS value,
@@ -82,15 +82,7 @@ export async function loadReportCells(pool: Pool, experimentId: string, metrics:
   const dailyCells: DatedCell[] = [];
   const factorCells: FactorCell[] = [];
   for (const r of res.rows) {
-    const cell = {
-      metric: r.metric,
-      variant: r.variant,
-      segment: r.segment,
-      period: r.period,
-      ...(r.share === null ? {} : { propensityStratum: r.share }),
-      ...(r.stratum === null ? {} : { stratum: r.stratum }),
-      moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
-    };
+    const cell = toCellStats(r);
     const factor = factors[r.factor]?.name ?? 'unknown';
     // A unit without the attribute has no value for it: it is not part of that breakdown.
     if (r.value === null) continue;
@@ -164,7 +156,7 @@ export async function loadEntityReportInput(prisma: PrismaClient, pool: Pool, en
       const { config } = exp.def;
       const design = cellDesignOf(exp);
       const [cells, snap, recent, variants] = await Promise.all([
-        pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
+        pool.query<CellRow>(
           `WITH ${unitValueCtes([], { asOfParam: '$10' })}
            SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
            FROM y GROUP BY 1, 2, 3, 4, 5, 6`,
@@ -187,15 +179,7 @@ export async function loadEntityReportInput(prisma: PrismaClient, pool: Pool, en
         tuningN: config.sequentialTuningN,
         variants: variants.map((v) => ({ key: v.key, isControl: v.isControl, modelVersionId: ((v.payload ?? {}) as { modelVersionId?: string }).modelVersionId ?? null })),
         snapshot: snap && s ? { version: snap.version, phase: s.phase, segments: s.segments.map((g) => ({ id: g.id, coverage: g.coverage, weights: g.weights })) } : null,
-        cells: cells.rows.map((r) => ({
-          metric: r.metric,
-          variant: r.variant,
-          segment: r.segment,
-          period: r.period,
-          ...(r.share === null ? {} : { propensityStratum: r.share }),
-          ...(r.stratum === null ? {} : { stratum: r.stratum }),
-          moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
-        })),
+        cells: cells.rows.map(toCellStats),
         recentUnits: Object.fromEntries(recent.rows.map((r) => [r.variant, r.n])),
       };
     }),

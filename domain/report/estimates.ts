@@ -4,6 +4,7 @@
  * only regroups cells and calls domain/decision's analyzeArms, it adds no statistics of its own.
  */
 import { analyzeArms } from '../decision/analyze-arms.js';
+import type { ArmMetricResult } from '../decision/types.js';
 import { addMoments } from '../experiment/cells.js';
 import type { CellStats, MetricSpec, Moments } from '../types.js';
 
@@ -13,19 +14,7 @@ export interface DatedCell extends CellStats {
 }
 
 /** One arm against control on one metric: the decision's fields a chart needs. */
-export interface ArmEstimate {
-  arm: string;
-  metric: string;
-  controlN: number;
-  treatmentN: number;
-  controlMean: number;
-  treatmentMean: number;
-  estimate: number;
-  /** Always-valid interval of treatment − control (null when an arm has too little data). */
-  ci: [number, number] | null;
-  relative: { estimate: number; ci: [number, number] } | null;
-  pValue: number;
-}
+export type ArmEstimate = Pick<ArmMetricResult, 'arm' | 'metric' | 'controlN' | 'treatmentN' | 'controlMean' | 'treatmentMean' | 'estimate' | 'ci' | 'relative' | 'pValue'>;
 
 /** Mean of one metric for one arm (units and per-unit mean), the arm's own line on a chart. */
 export interface ArmMean {
