@@ -51,7 +51,7 @@ function toPolicy(
     case 'fixed':
       return { kind: 'fixed', weights: initial };
     case 'thompson':
-      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', draws: p.draws, topTwo: p.topTwo ? 0.5 : undefined };
+      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', topTwo: p.topTwo ? 0.5 : undefined };
     case 'ucb1':
       return { kind: 'ucb1' };
     case 'epsilon_greedy':

@@ -145,7 +145,7 @@ function simulate(rng: Rng, side: Rng, rate: (cycle: number) => number): Outcome
     // Reallocate as the activity does, from pooled per-variant moments.
     const stats = Object.fromEntries(VARIANTS.map((v, i) => [v, { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k }]));
     weights = computeAllocation({
-      policy: { kind: 'thompson', model: 'bernoulli', draws: 1000 },
+      policy: { kind: 'thompson', model: 'bernoulli' },
       variants: VARIANTS.map((key) => ({ key, isControl: key === 'control' })),
       stats,
       previous: weights,

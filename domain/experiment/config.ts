@@ -62,6 +62,7 @@ export const boundsSchema = z
 
 export const policySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed') }),
+  // `draws` is kept so stored configs still parse; P(best) is now exact and does not use it (issue 14).
   z.object({ kind: z.literal('thompson'), topTwo: z.boolean().default(false), draws: z.number().int().min(100).max(100_000).default(5000) }),
   z.object({ kind: z.literal('ucb1') }),
   z.object({ kind: z.literal('epsilon_greedy'), epsilon: fraction.default(0.1) }),

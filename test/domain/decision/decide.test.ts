@@ -102,3 +102,15 @@ describe('decideSegments', () => {
     }
   });
 });
+
+describe('guardrail harm when the treatment mean is 0 (relative lift has no interval of its own)', () => {
+  const checkout: MetricSpec = { key: 'checkout', event: 'checkout', type: 'binary', role: 'guardrail', direction: 'increase', margin: 0.05 };
+  it('a treatment with no conversions at all is still judged beyond the margin, from the always-valid absolute interval', () => {
+    const cells = [binary('conv', 'A', 5000, 0.1), binary('conv', 'B', 5000, 0.1), binary('checkout', 'A', 5000, 0.08), binary('checkout', 'B', 5000, 0)];
+    const d = decideExperiment({ metrics: [conv, checkout], cells, control: 'A', variants: ['A', 'B'], alpha: 0.05, look: 3 });
+    const r = d.arms.find((x) => x.arm === 'B' && x.metric === 'checkout')!;
+    expect(r.relative).toBeNull();
+    expect(r.harmful).toBe(true);
+    expect(d.outcome).toBe('stop_harm');
+  });
+});
