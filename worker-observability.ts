@@ -6,7 +6,7 @@
 import { alertScanLoopDeps, runAlertScan, type AlertScanDeps } from './activities/alert-scan.js';
 import { createWorkerMetrics, type WorkerMetrics } from './infra/metrics.js';
 import { startMetricsServer } from './infra/metrics-server.js';
-import { EVENTS_QUEUE, NOTIFICATIONS_QUEUE, type Queues } from './infra/queues.js';
+import type { Queues } from './infra/queues.js';
 
 /** Wraps every activity function to time it; the decide step's outcome is counted too. */
 export function instrumentActivities<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, metrics: WorkerMetrics): T {
@@ -36,7 +36,8 @@ export function writtenOf(result: number | { written: number }): number {
 
 export async function queueDepth(queues: Queues): Promise<Array<{ queue: string; state: string; count: number }>> {
   const out: Array<{ queue: string; state: string; count: number }> = [];
-  for (const [name, q] of [[EVENTS_QUEUE, queues.events], [NOTIFICATIONS_QUEUE, queues.notifications]] as const) {
+  for (const q of [queues.events, queues.notifications]) {
+    const name = q.name;
     const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
     for (const [state, count] of Object.entries(counts)) out.push({ queue: name, state, count });
   }

@@ -8,13 +8,19 @@ import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from './activities/index.js';
 import { loadConfig, type Config } from './config.js';
-import { writeEvents, writeExposures } from './infra/ingest.js';
+import { createIngestWorker } from './infra/ingest-worker.js';
+import { ensureMaintenanceSchedule } from './infra/maintenance-schedule.js';
 import { createPool } from './infra/pg.js';
 import { createPrisma } from './infra/prisma.js';
-import { EVENTS_QUEUE, NOTIFICATIONS_QUEUE, createQueues, type EventsJob, type NotificationJob } from './infra/queues.js';
+import { NOTIFICATIONS_QUEUE, createQueues, type NotificationJob } from './infra/queues.js';
 import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
 import { instrumentActivities, startWorkerObservability, writtenOf } from './worker-observability.js';
+
+/** What the storage maintenance schedule runs with: this worker's retention and dedupe window. */
+function maintenanceInput(config: Config) {
+  return { retentionDays: config.events.retentionDays, daysAhead: 3, dedupeWindowSeconds: config.events.dedupeWindowSeconds };
+}
 
 export interface RunningWorker {
   /** Resolves when the Temporal worker stops. */
@@ -44,7 +50,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const pool = createPool(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   const bull = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(bull);
+  const queues = createQueues(bull, { eventsQueue: config.events.queue });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const observability = await startWorkerObservability({
     queues,
@@ -55,22 +61,18 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   });
   const { metrics } = observability;
 
-  const ingest = new QueueWorker<EventsJob>(
-    EVENTS_QUEUE,
-    async (job) => {
-      const written = writtenOf(job.data.kind === 'events' ? await writeEvents(pool, job.data.items) : await writeExposures(pool, job.data.items));
-      metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000);
-      return written;
-    },
-    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 8 },
-  );
+  const ingest = createIngestWorker(config, pool);
+  ingest.on('completed', (job, result) => {
+    const written = typeof result === 'number' || (result && typeof (result as { written?: unknown }).written === 'number') ? writtenOf(result as number | { written: number }) : job.data.items.length;
+    metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000);
+  });
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,
     async (job) => {
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const kind = String(job.data.body.type ?? 'unknown');
       try {
-        await deliverNotification(prisma, job.data, { finalAttempt });
+        await deliverNotification(prisma, job.data, { finalAttempt, webhookSecret: config.webhookSecret, smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom });
         metrics.notification('delivered', kind);
       } catch (e) {
         metrics.notification(finalAttempt ? 'failed' : 'retrying', kind);
@@ -89,7 +91,8 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
       connection,
       namespace: config.temporalNamespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      // index.ts from a checkout (tsx), index.js from the build in dist/.
+      workflowsPath: fileURLToPath(new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
       activities,
     }),
   ];
@@ -99,6 +102,16 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
     workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities }));
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  if (config.maintenanceSchedule) {
+    // A worker that cannot create the schedule still serves its queues; the next start retries.
+    try {
+      const client = new Client({ connection: await Connection.connect({ address: config.temporalAddress }), namespace: config.temporalNamespace });
+      await ensureMaintenanceSchedule(client, { taskQueue, input: maintenanceInput(config) });
+      await client.connection.close();
+    } catch (e) {
+      console.error(`[worker] could not create the storage maintenance schedule: ${(e as Error).message}`);
+    }
+  }
 
   return {
     done,

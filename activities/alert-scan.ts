@@ -9,7 +9,8 @@ import type { Client } from '@temporalio/client';
 import { alertConditions, planAlerts, type AlertCondition, type AlertThresholds, type ExperimentObservation, type Observations } from '../domain/alerts/rules.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
-import { enqueueWebhook } from './notify.js';
+import { enqueueNotification, routeFor } from './notify.js';
+import { experimentConfigSchema } from '../domain/experiment/config.js';
 import { statusQuery } from '../workflows/experiment.js';
 
 export interface AlertScanDeps {
@@ -46,7 +47,7 @@ export async function observe(d: AlertScanDeps): Promise<Observations> {
       ? d.prisma.$queryRaw<Array<{ experimentKey: string; status: string; attempts: number }>>`
           SELECT "experimentKey", status::text, attempts FROM (
             SELECT "experimentKey", status, attempts, row_number() OVER (PARTITION BY "experimentKey" ORDER BY "createdAt" DESC) AS rn
-            FROM "Notification" WHERE channel = 'webhook' AND "experimentKey" = ANY(${keys}::text[])
+            FROM "Notification" WHERE channel = 'webhook' AND "experimentKey" = ANY(${keys}::text[]) AND "idempotencyKey" NOT LIKE 'alert-%'
           ) n WHERE rn <= ${DELIVERY_WINDOW} ORDER BY "experimentKey", rn`
       : [],
     d.queues.events.getJobs(['wait'], 0, 0, true),
@@ -120,18 +121,17 @@ export async function runAlertScan(d: AlertScanDeps): Promise<{ fired: string[];
 
 async function sendAlert(d: AlertScanDeps, a: { key: string; kind: string; subject: string; experimentKey: string | null; severity: string; message: string; data: unknown; firedAt: Date }) {
   const body = { type: 'expflow.alert', alert: a.kind, key: a.key, severity: a.severity, experiment: a.experimentKey, subject: a.subject, message: a.message, data: a.data, firedAt: a.firedAt.toISOString() };
-  const targets: Array<{ channel: string; url: string }> = [];
-  if (d.opsWebhookUrl) targets.push({ channel: 'ops-webhook', url: d.opsWebhookUrl });
-  // A failing webhook is not told about itself.
+  const deliveries: Array<{ channel: 'webhook' | 'slack' | 'email'; url: string; idempotencyKey: string }> = [];
+  if (d.opsWebhookUrl) deliveries.push({ channel: 'webhook', url: d.opsWebhookUrl, idempotencyKey: `alert-${a.key}-ops` });
+  // The experiment's own channels (those that want alerts); a failing webhook is not told about itself.
   if (a.experimentKey && a.kind !== ('webhook_failing' satisfies AlertCondition['kind'])) {
     const exp = await d.prisma.experiment.findUnique({ where: { key: a.experimentKey }, select: { config: true } });
-    const url = (exp?.config as { webhookUrl?: string } | null)?.webhookUrl;
-    if (url) targets.push({ channel: 'webhook', url });
+    const parsed = exp ? experimentConfigSchema.safeParse(exp.config) : null;
+    if (parsed?.success) deliveries.push(...routeFor(parsed.data, [{ event: 'alert', key: '', body }], `alert-${a.key}`));
   }
-  for (const t of targets) {
-    const idempotencyKey = `alert-${a.key}-${t.channel}`;
-    if (await d.prisma.notification.findUnique({ where: { idempotencyKey }, select: { id: true } })) continue;
-    await enqueueWebhook(d, { idempotencyKey, decisionId: null, experimentKey: a.experimentKey ?? '', url: t.url, body, channel: t.channel });
+  for (const t of deliveries) {
+    if (await d.prisma.notification.findUnique({ where: { idempotencyKey: t.idempotencyKey }, select: { id: true } })) continue;
+    await enqueueNotification(d, { idempotencyKey: t.idempotencyKey, decisionId: null, experimentKey: a.experimentKey ?? '', url: t.url, body, channel: t.channel });
   }
 }
 

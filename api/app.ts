@@ -4,12 +4,16 @@ import { createExperimentSchema } from '../domain/experiment/config.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
-  eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
+  shadowScoresQuerySchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -18,26 +22,44 @@ import {
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
 import { latencyMiddleware, mountObserveRoutes, type ObserveDeps } from './observe-routes.js';
+import { DOCS_PAGE } from './docs-page.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { assertStorableText } from './storable-text.js';
+import { mountEventRoutes } from './events-routes.js';
+import type { Pool } from 'pg';
+import type { Queue } from 'bullmq';
+import type { EventsJob } from '../infra/queues.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
+  eventsQueue: Queue<EventsJob>;
+  pool: Pool;
   models: ModelsService;
   apiToken?: string;
   /** Reports, dashboard and /metrics (api/observe-routes.ts). */
   observe?: ObserveDeps;
+  /** Shown in the OpenAPI document's info.version. */
+  version?: string;
 }
+
+/** Routes open without the bearer token: apps send events; the contract and its page are public. */
+const OPEN_PATHS = new Set(['/events', '/health', '/openapi.json', '/docs']);
 
 export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (d.observe?.metrics) app.use(latencyMiddleware(d.observe.metrics));
   app.use(express.json({ limit: '2mb' }));
+  app.use((req, _res, next) => {
+    assertStorableText(req.body);
+    next();
+  });
 
   // Optional bearer token for the control plane; assignment and events stay open to apps.
   app.use((req, _res, next) => {
     // The dashboard's static files hold no data; the page sends the token with its API calls.
-    if (!d.apiToken || req.path === '/events' || req.path === '/health' || req.path.startsWith('/dashboard/') || req.path === '/dashboard') return next();
+    if (!d.apiToken || OPEN_PATHS.has(req.path) || req.path === '/dashboard' || req.path.startsWith('/dashboard/')) return next();
     if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
     next();
   });
@@ -47,6 +69,14 @@ export function createApp(d: AppDeps): express.Express {
 
   app.get('/health', (_req, res) => {
     res.json({ ok: true });
+  });
+
+  const openapi = JSON.stringify(buildOpenApiDocument(d.version ?? '0.0.0'));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('text/html').send(DOCS_PAGE);
   });
 
   app.post('/experiments', async (req, res) => {
@@ -99,20 +129,40 @@ export function createApp(d: AppDeps): express.Express {
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
   });
 
+  app.post('/experiments/:key/arms/reenable', async (req, res) => {
+    const body = parseOrThrow(reenableArmSchema, req.body ?? {});
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
+    const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
     res.status(201).json(await d.models.register(body, actorOf(req, {})));
+  });
+
+  app.post('/models/promote', async (req, res) => {
+    const body = parseOrThrow(promoteModelSchema, req.body ?? {});
+    res.json(await d.models.promoteShadow(body, actorOf(req, {})));
+  });
+
+  app.get('/models/shadow-scores', async (req, res) => {
+    res.json(await d.models.shadowScores(parseOrThrow(shadowScoresQuerySchema, req.query)));
+  });
+
+  app.post('/predictions', async (req, res) => {
+    const body = parseOrThrow(predictionsSchema, req.body ?? {});
+    res.json(await d.models.logPredictions(body));
   });
 
   app.get('/models', async (req, res) => {
     res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
   });
 
-  app.post('/events', async (req, res) => {
-    const body = parseOrThrow(eventsBatchSchema, req.body);
-    res.status(202).json(await d.events.enqueue(body.events));
-    for (const e of body.events) d.observe?.metrics?.eventsAccepted(e.experiment, 1);
-  });
+  mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   if (d.observe) mountObserveRoutes(app, d.observe);
 

@@ -31,24 +31,32 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(queueConn);
+  const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
+  // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
+  const exposureConn = createRedis(config.redisUrl, { forBullmq: true, failFast: true });
+  exposureConn.on('error', () => {}); // reconnects on its own; failures surface as spooled sends
+  const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue });
+  const pool = createPool(config.databaseUrl, 4);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
 
   const cache = new SnapshotCache(redis, subscriber);
   await cache.start();
-  const exposures = new ExposureLog(queues.events);
+  const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
-  const events = new EventsIngress(queues.events, (k) => cache.has(k));
+  const events = new EventsIngress(queues.events, (k) => cache.has(k), {
+    maxBatch: config.events.maxBatch,
+    maxQueueDepth: config.events.maxQueueDepth,
+    retentionDays: config.events.retentionDays,
+  });
   const models = new ModelsService(prisma, experiments);
-  const pool = createPool(config.databaseUrl, 4);
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots() }) : undefined;
   const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, cellsTtlMs: config.reportCacheSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
-  const app = createApp({ experiments, events, models, apiToken: config.apiToken, observe });
+  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, apiToken: config.apiToken, observe });
   const server = createApiServer(app, new AssignService(cache, redis, exposures), metrics);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
@@ -65,10 +73,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await exposures.stop();
       await cache.stop();
       await queues.close();
+      await exposureQueues.close();
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, queueConn]) r.disconnect();
+      for (const r of [redis, subscriber, queueConn, exposureConn]) r.disconnect();
     },
   };
 }

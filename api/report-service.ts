@@ -13,7 +13,6 @@ import type { LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { cellDesignOf, loadEntityReportInput, loadExperimentReportInput, loadReportCells, type ReportCells } from '../infra/report-loader.js';
 import { ApiError } from './errors.js';
-import { workflowIdFor } from './experiments-service.js';
 
 export interface ReportServiceOptions {
   /** Base URL of the Temporal Web UI; workflow links point there. */
@@ -42,7 +41,7 @@ export class ReportService {
 
   /** Link to the experiment's workflow in the Temporal UI. */
   workflowUrl(key: string): string {
-    return `${this.opts.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.opts.namespace)}/workflows/${encodeURIComponent(workflowIdFor(key))}`;
+    return `${this.opts.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.opts.namespace)}/workflows/${encodeURIComponent(`experiment-${key}`)}`;
   }
 
   async experimentReport(key: string): Promise<ExperimentReport & { cellsComputedAt: string }> {

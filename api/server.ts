@@ -9,6 +9,7 @@ import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
 import { assignRequestSchema } from './schemas.js';
 import type { ApiMetrics } from '../infra/metrics.js';
+import { assertStorableText } from './storable-text.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
@@ -35,6 +36,7 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
     } catch {
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
+    assertStorableText(json);
     const request = parseOrThrow(assignRequestSchema, json);
     const result = await assigner.assign(request);
     const body = JSON.stringify(result);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { toJsonSafe } from '../domain/decision/json-safe.js';
+import { toJsonSafe } from '../domain/json-safe.js';
 import {
   betaBinomialPosterior,
   checkSampleRatio,

@@ -28,7 +28,6 @@ export function cellDesignOf(exp: LoadedExperiment): CellDesign {
     control: controlVariant(exp.def),
     contextual: config.policy.kind === 'contextual' && exp.def.variants.length === 2,
     postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
-    attribution: { lookbackSeconds: config.attribution.lookbackSeconds, windowSeconds: config.attribution.windowHours === undefined ? null : config.attribution.windowHours * 3600 },
   };
 }
 
@@ -54,7 +53,7 @@ export async function loadReportCells(pool: Pool, experimentId: string, metrics:
     { name: 'day', expr: `to_char(a."assignedAt", 'YYYY-MM-DD')` },
     { name: 'hour', expr: `extract(hour FROM a."assignedAt")::int::text` },
     { name: 'weekday', expr: `extract(isodow FROM a."assignedAt")::int::text` },
-    ...factorKeys.map((k, i) => ({ name: `context.${k}`, expr: `a.context ->> ($10::text[])[${i + 1}]` })),
+    ...factorKeys.map((k, i) => ({ name: `context.${k}`, expr: `a.context ->> ($8::text[])[${i + 1}]` })),
   ];
   const cols = factors.map((f, i) => ({ expr: f.expr, as: `f${i}` }));
   const client = await pool.connect();
@@ -157,7 +156,7 @@ export async function loadEntityReportInput(prisma: PrismaClient, pool: Pool, en
       const design = cellDesignOf(exp);
       const [cells, snap, recent, variants] = await Promise.all([
         pool.query<CellRow>(
-          `WITH ${unitValueCtes([], { asOfParam: '$10' })}
+          `WITH ${unitValueCtes([], { asOfParam: '$8' })}
            SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
            FROM y GROUP BY 1, 2, 3, 4, 5, 6`,
           [...unitValueParams(exp.id, config.metrics, design), asOf],

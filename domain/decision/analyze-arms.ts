@@ -69,7 +69,10 @@ export function classify(results: ArmMetricResult[], metrics: readonly MetricSpe
     const goodHigh = Math.max(sign * r.ci[0], sign * r.ci[1]);
     r.better = significant && goodLow > 0;
     let harmful = significant && goodHigh < 0;
-    const margin = byKey.get(r.metric)?.margin ?? 0;
+    const spec = byKey.get(r.metric);
+    const margin = spec?.margin ?? 0;
+    // A guardrail with only an absolute limit is judged against the limit (decision/guardrails.ts).
+    if (r.role === 'guardrail' && spec?.limit && spec.margin === undefined) harmful = false;
     if (harmful && r.role === 'guardrail' && margin > 0) {
       // Harm must be significantly beyond the tolerated relative loss.
       const bounds = relativeBounds(r);

@@ -5,7 +5,7 @@
  * and not corrected across values: a breakdown points at where to look, the segment rules decide.
  */
 import type { CellStats, MetricSpec } from '../types.js';
-import { addMoments } from '../experiment/cells.js';
+import { addMoments } from '../stats/moments.js';
 import { estimateArms, type ArmEstimate, type EstimateOptions } from './estimates.js';
 
 /** A collected cell of the units whose `factor` had `value` at exposure. */

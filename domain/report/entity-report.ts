@@ -6,7 +6,7 @@
 import type { CellStats, ExperimentPhase, MetricSpec, Weights } from '../types.js';
 import { estimateArms, type ArmEstimate } from './estimates.js';
 
-export type ModelStatus = 'candidate' | 'champion' | 'retired' | 'rejected';
+export type ModelStatus = 'candidate' | 'champion' | 'retired' | 'rejected' | 'shadow';
 
 export interface ModelVersionRow {
   id: string;
@@ -65,6 +65,8 @@ export function modelStatusAt(m: ModelVersionRow, at: string, promotedAt: string
       return 'candidate';
     case 'rejected':
       return 'candidate';
+    case 'shadow':
+      return 'shadow';
     case 'champion':
       // The first version is champion from registration; a challenger from its promotion.
       return m.experimentKey === null ? 'champion' : 'candidate';

@@ -5,7 +5,7 @@
  */
 import { analyzeArms } from '../decision/analyze-arms.js';
 import type { ArmMetricResult } from '../decision/types.js';
-import { addMoments } from '../experiment/cells.js';
+import { addMoments } from '../stats/moments.js';
 import type { CellStats, MetricSpec, Moments } from '../types.js';
 
 /** A collected cell of the units first exposed on one UTC day ("YYYY-MM-DD"). */

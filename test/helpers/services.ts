@@ -12,11 +12,18 @@ import { loadConfig, type Config } from '../../config.js';
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig();
   const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
+  // The analytics queue too: left at the default, a test's workflows would send their analytics steps
+  // to any worker on 'expflow' (a running demo's, on another database).
+  // No maintenance schedule per suite: it would outlive the suite's task queue.
+  const taskQueue = `test-${uniqueSuffix()}`;
+  // A free port for the worker's /metrics and no timed alert scan (tests that need one run it).
   return {
     ...base,
     databaseUrl,
-    taskQueue: `test-${uniqueSuffix()}`,
+    taskQueue,
+    analyticsTaskQueue: taskQueue,
     apiPort: 0,
+    maintenanceSchedule: false,
     workerMetricsPort: 0,
     alerts: { ...base.alerts, scanIntervalMs: 3_600_000 },
     ...overrides,
