@@ -162,6 +162,16 @@ export function createApp(d: AppDeps): express.Express {
     res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
   });
 
+  if (d.observe?.metrics) {
+    const metrics = d.observe.metrics;
+    app.post('/events', (req, res, next) => {
+      res.on('finish', () => {
+        const events = (req.body as { events?: Array<{ experiment?: unknown }> } | undefined)?.events;
+        if (res.statusCode === 202 && Array.isArray(events)) for (const e of events) metrics.eventsAccepted(typeof e.experiment === 'string' ? e.experiment : '', 1);
+      });
+      next();
+    });
+  }
   mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   if (d.observe) mountObserveRoutes(app, d.observe);

@@ -11,6 +11,8 @@ import { buildEntityReport, type EntityReport } from '../domain/report/entity-re
 import { buildExperimentReport, type ExperimentReport } from '../domain/report/experiment-report.js';
 import type { LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
+import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { cellDesignOf, loadEntityReportInput, loadExperimentReportInput, loadReportCells, type ReportCells } from '../infra/report-loader.js';
 import { ApiError } from './errors.js';
 
@@ -86,6 +88,8 @@ export class ReportService {
     const running = this.inflight.get(exp.id);
     if (running) return running;
     const p = (async () => {
+      // Outcomes come from the per-unit aggregates: bring them up to date (incremental) first.
+      await refreshUnitAggregates(this.pool, exp.id, aggregationSpec(exp.def.config));
       const cells = await loadReportCells(this.pool, exp.id, exp.def.config.metrics, cellDesignOf(exp));
       const entry: CachedCells = { ...cells, computedAt: this.now().toISOString() };
       // Kept well past freshness so a stale copy can be served while the next refresh runs.

@@ -77,6 +77,6 @@ describe('prometheus metrics', () => {
     for (const d of decisions) expect(sample(workerText, 'expflow_decisions_total', { outcome: d.outcome })).toBe(d.n);
     expect(sample(workerText, 'expflow_activity_duration_seconds_count', { activity: 'collectData', outcome: 'ok' })).toBe(decisions.reduce((a, d) => a + d.n, 0));
     expect(sample(workerText, 'expflow_ingest_lag_seconds_count', {})).toBeGreaterThan(0);
-    expect(workerText).toMatch(/expflow_queue_jobs\{queue="expflow-events",state="waiting"\} \d+/);
+    expect(workerText).toMatch(/expflow_queue_jobs\{queue="[^"]+",state="waiting"\} \d+/);
   }, 180_000);
 });
