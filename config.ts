@@ -22,6 +22,15 @@ const schema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),
   API_TOKEN: z.string().optional(),
+  METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  REPORT_CACHE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
+  ALERT_WEBHOOK_URL: z.string().url().optional(),
+  ALERT_SCAN_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  ALERT_INGEST_LAG_SECONDS: z.coerce.number().min(1).default(300),
+  ALERT_SNAPSHOT_STALE_CYCLES: z.coerce.number().min(1).default(3),
+  ALERT_WEBHOOK_FAILURES: z.coerce.number().int().min(1).default(3),
   /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
   EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
@@ -79,6 +88,25 @@ export interface Config {
   unitIdKey: string;
   unitIdKeyPrevious?: string;
   contextPolicy: ContextPolicy;
+  /** Prometheus counters on the API (off only to measure their cost). */
+  metricsEnabled: boolean;
+  /** The worker's own /metrics port; 0 picks a free one. */
+  workerMetricsPort: number;
+  workerMetricsHost: string;
+  reportCacheSeconds: number;
+  alerts: AlertConfig;
+}
+
+/** The alert scan (domain/alerts/rules.ts): where alerts go and the thresholds. */
+export interface AlertConfig {
+  /** Operators' webhook: every alert goes here, besides the experiment's own webhook. */
+  webhookUrl?: string;
+  scanIntervalMs: number;
+  ingestLagSeconds: number;
+  /** A running experiment's snapshot is stale after this many cycle intervals without a new one. */
+  snapshotStaleCycles: number;
+  /** Consecutive failed deliveries to an experiment's webhook that raise an alert. */
+  webhookFailures: number;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -112,6 +140,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
     apiToken: e.API_TOKEN,
+    metricsEnabled: e.METRICS_ENABLED === 'true',
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    workerMetricsHost: e.WORKER_METRICS_HOST,
+    reportCacheSeconds: e.REPORT_CACHE_SECONDS,
+    alerts: {
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+      scanIntervalMs: e.ALERT_SCAN_INTERVAL_SECONDS * 1000,
+      ingestLagSeconds: e.ALERT_INGEST_LAG_SECONDS,
+      snapshotStaleCycles: e.ALERT_SNAPSHOT_STALE_CYCLES,
+      webhookFailures: e.ALERT_WEBHOOK_FAILURES,
+    },
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.SMTP_FROM,

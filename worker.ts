@@ -15,6 +15,7 @@ import { createPrisma } from './infra/prisma.js';
 import { NOTIFICATIONS_QUEUE, createQueues, type NotificationJob } from './infra/queues.js';
 import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
+import { instrumentActivities, startWorkerObservability, writtenOf } from './worker-observability.js';
 
 /** What the storage maintenance schedule runs with: this worker's retention and dedupe window. */
 function maintenanceInput(config: Config) {
@@ -24,6 +25,8 @@ function maintenanceInput(config: Config) {
 export interface RunningWorker {
   /** Resolves when the Temporal worker stops. */
   done: Promise<void>;
+  /** The worker's own Prometheus endpoint. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -48,23 +51,40 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const redis = createRedis(config.redisUrl);
   const bull = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(bull, { eventsQueue: config.events.queue });
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const observability = await startWorkerObservability({
+    queues,
+    port: config.workerMetricsPort,
+    host: config.workerMetricsHost,
+    scanIntervalMs: config.alerts.scanIntervalMs,
+    scan: { prisma, queues, temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }), thresholds: config.alerts, opsWebhookUrl: config.alerts.webhookUrl },
+  });
+  const { metrics } = observability;
 
   const ingest = createIngestWorker(config, pool);
+  ingest.on('completed', (job, result) => {
+    const written = typeof result === 'number' || (result && typeof (result as { written?: unknown }).written === 'number') ? writtenOf(result as number | { written: number }) : job.data.items.length;
+    metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000);
+  });
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,
-    async (job) =>
-      deliverNotification(prisma, job.data, {
-        finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-        webhookSecret: config.webhookSecret,
-        smtpUrl: config.smtpUrl,
-        smtpFrom: config.smtpFrom,
-      }),
+    async (job) => {
+      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const kind = String(job.data.body.type ?? 'unknown');
+      try {
+        await deliverNotification(prisma, job.data, { finalAttempt, webhookSecret: config.webhookSecret, smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom });
+        metrics.notification('delivered', kind);
+      } catch (e) {
+        metrics.notification(finalAttempt ? 'failed' : 'retrying', kind);
+        throw e;
+      }
+    },
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
   );
   for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = createActivities({ prisma, pool, redis, queues });
+  const activities = instrumentActivities(createActivities({ prisma, pool, redis, queues }), metrics);
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const workers = [
     await TemporalWorker.create({
@@ -95,9 +115,12 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
 
   return {
     done,
+    metricsUrl: observability.metricsUrl,
     async close() {
       for (const w of workers) w.shutdown();
       await done.catch(() => {});
+      await observability.close();
+      await clientConnection.close();
       await Promise.all([ingest.close(), notifier.close()]);
       await queues.close();
       await connection.close();

@@ -91,14 +91,22 @@ export function routeFor(config: ExperimentConfig, events: OutgoingEvent[], keyP
  * neither duplicates the row nor the delivery.
  */
 export async function enqueueNotification(
-  d: ActivityDeps,
+  d: Pick<ActivityDeps, 'prisma' | 'queues'>,
   n: { idempotencyKey: string; decisionId: string | null; experimentKey: string; url: string; body: Record<string, unknown>; channel?: Delivery['channel'] },
 ): Promise<void> {
   const channel = n.channel ?? 'webhook';
-  const row = await d.prisma.notification.upsert({
-    where: { idempotencyKey: n.idempotencyKey },
-    create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel, idempotencyKey: n.idempotencyKey },
-    update: {},
-  });
+  const where = { idempotencyKey: n.idempotencyKey };
+  let row;
+  try {
+    row = await d.prisma.notification.upsert({
+      where,
+      create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel, idempotencyKey: n.idempotencyKey },
+      update: {},
+    });
+  } catch (e) {
+    // Prisma's upsert is a read then a write: a concurrent caller can insert in between.
+    if ((e as { code?: string }).code !== 'P2002') throw e;
+    row = await d.prisma.notification.findUniqueOrThrow({ where });
+  }
   await d.queues.notifications.add(channel, { notificationId: row.id, url: n.url, body: n.body, ...(channel === 'webhook' ? {} : { channel }) }, { jobId: n.idempotencyKey });
 }

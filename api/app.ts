@@ -21,6 +21,7 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import { latencyMiddleware, mountObserveRoutes, type ObserveDeps } from './observe-routes.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertStorableText } from './storable-text.js';
@@ -51,6 +52,8 @@ export interface AppDeps {
   /** Unit id → its keyed pseudonym, applied before anything is stored. */
   pseudonymise: (unitId: string) => string;
   apiToken?: string;
+  /** Reports, dashboard and /metrics (api/observe-routes.ts). */
+  observe?: ObserveDeps;
   /** Shown in the OpenAPI document's info.version. */
   version?: string;
 }
@@ -61,6 +64,7 @@ const OPEN_PATHS = new Set(['/events', '/health', '/openapi.json', '/docs']);
 export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (d.observe?.metrics) app.use(latencyMiddleware(d.observe.metrics));
   app.use(express.json({ limit: '2mb' }));
   app.use((req, _res, next) => {
     // POST /events checks each event on its own (events-ingress.ts): one unstorable event is
@@ -71,7 +75,8 @@ export function createApp(d: AppDeps): express.Express {
 
   // Optional bearer token for the control plane; assignment and events stay open to apps.
   app.use((req, _res, next) => {
-    if (!d.apiToken || OPEN_PATHS.has(req.path)) return next();
+    // The dashboard's static files hold no data; the page sends the token with its API calls.
+    if (!d.apiToken || OPEN_PATHS.has(req.path) || req.path === '/dashboard' || req.path.startsWith('/dashboard/')) return next();
     if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
     next();
   });
@@ -175,6 +180,16 @@ export function createApp(d: AppDeps): express.Express {
     res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
   });
 
+  if (d.observe?.metrics) {
+    const metrics = d.observe.metrics;
+    app.post('/events', (req, res, next) => {
+      res.on('finish', () => {
+        const events = (req.body as { events?: Array<{ experiment?: unknown }> } | undefined)?.events;
+        if (res.statusCode === 202 && Array.isArray(events)) for (const e of events) metrics.eventsAccepted(typeof e.experiment === 'string' ? e.experiment : '', 1);
+      });
+      next();
+    });
+  }
   mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.post('/context', async (req, res) => {
@@ -203,6 +218,7 @@ export function createApp(d: AppDeps): express.Express {
     const unitId = parseOrThrow(unitIdParam, req.params.unitId, 'unitId');
     res.json(await d.units.delete(unitId, actorOf(req, {})));
   });
+  if (d.observe) mountObserveRoutes(app, d.observe);
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));
   // Express 5 forwards rejected promises from async handlers here.

@@ -8,22 +8,24 @@ import type express from 'express';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
 import { assignRequestSchema } from './schemas.js';
+import type { ApiMetrics } from '../infra/metrics.js';
 import { assertStorableText } from './storable-text.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
 /** Assignment, like events, stays open to apps; API_TOKEN guards the control plane only. */
-export function createApiServer(app: express.Express, assigner: AssignService): Server {
+export function createApiServer(app: express.Express, assigner: AssignService, metrics?: ApiMetrics): Server {
   return createServer((req, res) => {
     if (req.method === 'POST' && (req.url === '/assign' || req.url?.startsWith('/assign?'))) {
-      void handleAssign(req, res, assigner);
+      void handleAssign(req, res, assigner, metrics);
       return;
     }
     app(req, res);
   });
 }
 
-async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService): Promise<void> {
+async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService, metrics?: ApiMetrics): Promise<void> {
+  const start = metrics ? process.hrtime.bigint() : 0n;
   try {
     const ct = req.headers['content-type'];
     if (!ct || !ct.startsWith('application/json')) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
@@ -35,12 +37,18 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
     assertStorableText(json);
-    const result = await assigner.assign(parseOrThrow(assignRequestSchema, json));
+    const request = parseOrThrow(assignRequestSchema, json);
+    const result = await assigner.assign(request);
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
+    if (metrics) {
+      metrics.assignment(request.experiment, result.variant, result.enrolled);
+      metrics.request('POST', '/assign', 200, Number(process.hrtime.bigint() - start) / 1e9);
+    }
   } catch (e) {
     writeError(res, e);
+    if (metrics) metrics.request('POST', '/assign', res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
   }
 }
 

@@ -35,6 +35,11 @@ export class SnapshotCache {
     return this.byKey.get(experimentKey);
   }
 
+  /** Every snapshot held (for the snapshot version and age gauges). */
+  snapshots(): AllocationSnapshot[] {
+    return [...this.byKey.values()].map((p) => p.snapshot);
+  }
+
   has(experimentKey: string): boolean {
     return this.byKey.has(experimentKey);
   }

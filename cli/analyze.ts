@@ -148,7 +148,7 @@ function posteriorFor(input: AnalyzeInput, a: Arm): Posterior | null {
 }
 
 /** Pure analysis of a validated input: one result per non-control arm, plus the SRM check. */
-function analyze(input: AnalyzeInput) {
+export function analyze(input: AnalyzeInput) {
   const controlIndex = input.arms.findIndex((a) => a.key === input.control);
   const control = input.arms[controlIndex];
   if (!control) throw new RangeError(`control ${quote(input.control)} is not an arm`);

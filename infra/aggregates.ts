@@ -79,7 +79,24 @@ export async function collectCellStats(
       asOf?.hi ?? null,
     ],
   );
-  return res.rows.map((r) => ({
+  return res.rows.map(toCellStats);
+}
+
+/** One aggregated row (the columns every cell query selects) as a cell. */
+export interface CellRow {
+  metric: string;
+  variant: string;
+  segment: number;
+  period: number;
+  share: number | null;
+  stratum: string | null;
+  n: number;
+  sum: number;
+  ss: number;
+}
+
+export function toCellStats(r: CellRow): CellStats {
+  return {
     metric: r.metric,
     variant: r.variant,
     segment: r.segment,
@@ -87,7 +104,53 @@ export async function collectCellStats(
     ...(r.share === null ? {} : { propensityStratum: r.share }),
     ...(r.stratum === null ? {} : { stratum: r.stratum }),
     moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
-  }));
+  };
+}
+
+/**
+ * The CTEs behind every per-unit aggregate: `a` (the experiment's units with their cell keys and
+ * `extra` expressions over "Assignment" a), `ev` (their attributed events) and `y` (one row per unit ×
+ * metric with its value). Parameters $1..$9 come from unitValueParams.
+ */
+export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], opts: { asOfParam?: string } = {}): string {
+  // As of a moment (a parameter placeholder): only units exposed by then. Their outcomes come from
+  // the per-unit aggregates, which hold everything ingested so far.
+  const asOfUnits = opts.asOfParam ? ` AND a."assignedAt" <= ${opts.asOfParam}::timestamp` : '';
+  const selected = extra.map((x) => ` ${x.expr} AS ${x.as},`).join('');
+  const carried = extra.map((x) => `a.${x.as}, `).join('');
+  return `a AS (
+       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period,${selected}
+              CASE WHEN $5::boolean
+                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
+              END AS share,
+              CASE WHEN cardinality($7::text[]) > 0
+                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
+              END AS stratum
+       FROM "Assignment" a
+       WHERE a."experimentId" = $1${asOfUnits}
+     ),
+     mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
+     y AS (
+       SELECT mt.key, a.variant, a.seg, a.period, a.share, a.stratum, ${carried}
+              CASE WHEN mt.type = 'binary' THEN (CASE WHEN g.count > 0 THEN 1.0 ELSE 0.0 END)
+                   WHEN mt.type = 'count' THEN COALESCE(g.count, 0)
+                   ELSE COALESCE(g.sum, 0) END AS y
+       FROM a CROSS JOIN mt
+       LEFT JOIN "UnitEventAggregate" g ON g."experimentId" = $1 AND g."unitId" = a."unitId" AND g.name = mt.event
+     )`;
+}
+
+/** $1..$7 of unitValueCtes, as collectCellStats binds them. */
+export function unitValueParams(experimentId: string, metrics: MetricSpec[], design?: CellDesign): unknown[] {
+  return [
+    experimentId,
+    metrics.map((m) => m.key),
+    metrics.map((m) => m.event),
+    metrics.map((m) => m.type),
+    design?.contextual === true,
+    design?.control ?? '',
+    design?.postStratify ?? [],
+  ];
 }
 
 /**

@@ -10,6 +10,15 @@ if command -v docker >/dev/null && ! docker compose version >/dev/null 2>&1 && !
   echo "[test] installing docker-compose to validate docker-compose.yml" >&2
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq docker-compose >/dev/null; fi
 fi
+# The dashboard's browser test drives Debian's chromium (playwright-core, executablePath); the alert
+# rules are checked with promtool from Debian's prometheus package.
+browser_pkgs=()
+[ -x /usr/bin/chromium ] || browser_pkgs+=(chromium)
+command -v promtool >/dev/null || browser_pkgs+=(prometheus)
+if [ ${#browser_pkgs[@]} -gt 0 ]; then
+  echo "[test] installing ${browser_pkgs[*]} for the dashboard and alert-rule tests" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser_pkgs[@]}" >/dev/null; else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${browser_pkgs[@]}" >/dev/null; fi
+fi
 # The whole suite (no file arguments, as CI runs it) first checks types, lint and the frozen histories.
 if [ $# -eq 0 ]; then
   echo "[test] typecheck" >&2; npx tsc -p tsconfig.json --noEmit

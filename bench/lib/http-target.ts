@@ -2,7 +2,8 @@
  * A server for the HTTP part of bench:assign, run in its own process so autocannon (in the parent)
  * and the server compete for the two cores as a real client and server would.
  *   tsx bench/lib/http-target.ts bare            constant JSON after reading the body (the ceiling)
- *   tsx bench/lib/http-target.ts api [--sticky]  the real API process (snapshot cache, zod, Redis)
+ *   tsx bench/lib/http-target.ts api [--sticky] [--no-metrics]  the real API process (snapshot
+ *                                                  cache, zod, Redis), with or without its Prometheus counters
  * Prints "READY <url>" when listening; exits on SIGTERM.
  */
 import { createServer } from 'node:http';
@@ -34,7 +35,7 @@ if (mode === 'bare') {
   const base = loadConfig();
   const url = new URL(base.redisUrl);
   url.pathname = '/15';
-  const config = { ...base, redisUrl: url.toString() };
+  const config = { ...base, redisUrl: url.toString(), metricsEnabled: !process.argv.includes('--no-metrics') };
   const redis = createRedis(config.redisUrl);
   await redis.flushdb();
   const snapshot = benchSnapshot(key, sticky);
@@ -45,6 +46,6 @@ if (mode === 'bare') {
   console.log(`READY ${api.url} ${key}`);
   process.on('SIGTERM', () => void api.close().then(() => process.exit(0)));
 } else {
-  console.error('usage: http-target.ts bare | api [--sticky]');
+  console.error('usage: http-target.ts bare | api [--sticky] [--no-metrics]');
   process.exit(2);
 }

@@ -57,6 +57,31 @@ export function unitsByRandomisationCell(cells: readonly CellStats[], metric: st
   return [...out.values()];
 }
 
+/** One randomisation cell with the weights its units were randomised with (see sampleRatioInputs). */
+export interface WeightedCell {
+  cell: RandomisationCell;
+  /** Aligned with the variants; null when unknown (the cell counts as observed only). */
+  weights: number[] | null;
+  n: number;
+}
+
+/** Every randomisation cell of one metric with the weights in force for its units. */
+export function weightedRandomisationCells(
+  cells: readonly CellStats[],
+  metric: string,
+  variants: readonly string[],
+  control: string,
+  segmentWeights: (period: number, segment: number) => Weights | undefined,
+): WeightedCell[] {
+  return unitsByRandomisationCell(cells, metric).map((cell) => {
+    const n = variants.reduce((a, v) => a + (cell.counts[v] ?? 0), 0);
+    const q = cell.propensityStratum;
+    if (q !== undefined && variants.length === 2) return { cell, weights: variants.map((v) => (v === control ? 1 - q : q)), n };
+    const w = segmentWeights(cell.period, cell.segment);
+    return { cell, weights: w ? variants.map((v) => w[v] ?? 0) : null, n };
+  });
+}
+
 /**
  * The two sides of the sample-ratio check: per randomisation cell, the weights its units were
  * randomised with and how many there were, plus the observed totals per variant. The weights are
@@ -73,16 +98,9 @@ export function sampleRatioInputs(
 ): { periods: Array<{ weights: number[]; n: number }>; observed: number[] } {
   const observed = variants.map(() => 0);
   const periods: Array<{ weights: number[]; n: number }> = [];
-  for (const cell of unitsByRandomisationCell(cells, metric)) {
-    const n = variants.reduce((a, v) => a + (cell.counts[v] ?? 0), 0);
+  for (const { cell, weights, n } of weightedRandomisationCells(cells, metric, variants, control, segmentWeights)) {
     variants.forEach((v, i) => (observed[i]! += cell.counts[v] ?? 0));
-    const q = cell.propensityStratum;
-    if (q !== undefined && variants.length === 2) {
-      periods.push({ weights: variants.map((v) => (v === control ? 1 - q : q)), n });
-      continue;
-    }
-    const w = segmentWeights(cell.period, cell.segment);
-    if (w) periods.push({ weights: variants.map((v) => w[v] ?? 0), n });
+    if (weights) periods.push({ weights, n });
   }
   return { periods, observed };
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 
-const NOTIFICATION_EVENTS = ['decision', 'segment_conclusion', 'arm_stopped', 'srm_alarm', 'experiment_ended'] as const;
+const NOTIFICATION_EVENTS = ['decision', 'segment_conclusion', 'arm_stopped', 'srm_alarm', 'experiment_ended', 'alert'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 const events = z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional();

@@ -4,7 +4,8 @@ import { applyMigrations } from '../../db/schema-engine.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
-  'AggregateWatermark', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'ContextSignal', 'ContextSource', 'CycleStats', 'DeadLetter',
+  'AggregateWatermark', 'Alert', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'ContextSignal',
+  'ContextSource', 'CycleStats', 'DeadLetter',
   'Decision', 'Event', 'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt',
   'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant',
   '_prisma_migrations',

@@ -5,7 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../config.js';
 
-/** Config pointing at the test database; each suite gets its own task queue. */
+/**
+ * Config pointing at the test database; each suite gets its own task queue, a free port for the
+ * worker's /metrics, and no timed alert scan (tests that need one run it themselves).
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig();
   const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
@@ -13,7 +16,18 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   // to any worker on 'expflow' (a running demo's, on another database).
   // No maintenance schedule per suite: it would outlive the suite's task queue.
   const taskQueue = `test-${uniqueSuffix()}`;
-  return { ...base, databaseUrl, taskQueue, analyticsTaskQueue: taskQueue, apiPort: 0, maintenanceSchedule: false, ...overrides };
+  // A free port for the worker's /metrics and no timed alert scan (tests that need one run it).
+  return {
+    ...base,
+    databaseUrl,
+    taskQueue,
+    analyticsTaskQueue: taskQueue,
+    apiPort: 0,
+    maintenanceSchedule: false,
+    workerMetricsPort: 0,
+    alerts: { ...base.alerts, scanIntervalMs: 3_600_000 },
+    ...overrides,
+  };
 }
 
 export function uniqueSuffix(): string {

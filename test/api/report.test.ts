@@ -1,0 +1,113 @@
+/**
+ * The experiment report on real Postgres and Redis, checked against `expflow analyze` on the same
+ * counts: the cumulative always-valid estimate and interval, and the sample-ratio check with its
+ * per-period expected counts. Plus the context breakdown, the report's cell cache, and the entity
+ * report's view of a moment in time.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { ReportService } from '../../api/report-service.js';
+import { analyze, AnalyzeInputSchema } from '../../cli/analyze.js';
+import { createPool } from '../../infra/pg.js';
+import { createPrisma } from '../../infra/prisma.js';
+import { createRedis } from '../../infra/redis.js';
+import { abExperiment, createExperimentRow, seedUnits } from '../helpers/fixtures.js';
+import { testConfig, uniqueSuffix } from '../helpers/services.js';
+
+const config = testConfig();
+const prisma = createPrisma(config.databaseUrl);
+const pool = createPool(config.databaseUrl);
+const redis = createRedis(config.redisUrl);
+let clock = new Date();
+const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: 'http://ui.example:8233/', namespace: 'default', cellsTtlMs: 60_000, now: () => clock });
+
+afterAll(async () => {
+  await prisma.$disconnect();
+  await pool.end();
+  redis.disconnect();
+});
+
+describe('experiment report', () => {
+  it('agrees with expflow analyze on the same counts', async () => {
+    const key = `report-${uniqueSuffix()}`;
+    await createExperimentRow(prisma, redis, abExperiment(key));
+    await seedUnits(pool, {
+      experiment: key,
+      n: 4000,
+      variants: ['control', 'treatment'],
+      rates: { control: 0.1, treatment: 0.14 },
+      seed: 11,
+      context: (i) => ({ country: ['PT', 'US', 'DE'][i % 3] as unknown as number, tier: i % 4 === 0 ? 1 : 0 }),
+    });
+    const report = await reports.experimentReport(key);
+    expect(report.experiment.workflowUrl).toBe(`http://ui.example:8233/namespaces/default/workflows/experiment-${key}`);
+    const last = report.overall.cumulative.at(-1)!;
+    expect(last.units).toBe(4000);
+    const mean = (arm: string) => last.means.find((m) => m.arm === arm && m.metric === 'purchase')!;
+    const input = AnalyzeInputSchema.parse({
+      metric: { type: 'binary' },
+      method: 'sequential',
+      control: 'control',
+      arms: ['control', 'treatment'].map((a) => ({ key: a, n: mean(a).n, sum: Math.round(mean(a).mean! * mean(a).n) })),
+      periods: [{ weights: [0.5, 0.5], n: 4000 }],
+    });
+    const cli = analyze(input);
+    const mine = last.arms.find((a) => a.arm === 'treatment' && a.metric === 'purchase')!;
+    const theirs = cli.results[0]!;
+    expect(mine.estimate).toBeCloseTo(theirs.estimate, 12);
+    expect(mine.ci![0]).toBeCloseTo(theirs.ci![0], 10);
+    expect(mine.ci![1]).toBeCloseTo(theirs.ci![1], 10);
+    expect(mine.pValue).toBeCloseTo(theirs.pValue, 10);
+    expect(report.srm.current.observed).toEqual(cli.srm.observed);
+    expect(report.srm.current.pValue).toBeCloseTo(cli.srm.pValue, 12);
+    // Per-period expected counts: the one period (snapshot 1) expects half of its units per arm.
+    expect(report.srm.current.periods).toEqual([{ period: 1, segment: 0, weights: [0.5, 0.5], n: 4000, expected: [2000, 2000], observed: cli.srm.observed }]);
+
+    const country = report.breakdown.factors.find((f) => f.factor === 'context.country')!;
+    expect(country.values.map((v) => [v.value, v.units])).toEqual([['DE', 1333], ['PT', 1334], ['US', 1333]]);
+    expect(report.breakdown.factors.map((f) => f.factor)).toEqual(['context.country', 'context.tier', 'hour', 'weekday']);
+    expect(report.allocation.map((c) => c.kinds)).toEqual([['initial']]);
+  });
+
+  it('serves cached cells while fresh and recomputes once stale', async () => {
+    const key = `report-cache-${uniqueSuffix()}`;
+    await createExperimentRow(prisma, redis, abExperiment(key));
+    await seedUnits(pool, { experiment: key, n: 200, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.1 }, seed: 2 });
+    const first = await reports.experimentReport(key);
+    await seedUnits(pool, { experiment: `${key}`, n: 400, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.1 }, seed: 2 });
+    const cached = await reports.experimentReport(key);
+    expect(cached.cellsComputedAt).toBe(first.cellsComputedAt);
+    expect(cached.overall.cumulative.at(-1)!.units).toBe(200);
+    clock = new Date(clock.getTime() + 120_000);
+    // Stale: this answer still serves the cached cells while the refresh runs; the next is fresh.
+    await reports.experimentReport(key);
+    const fresh = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        const r = await reports.experimentReport(key);
+        if (r.overall.cumulative.at(-1)!.units === 400) return r;
+        await new Promise((res) => setImmediate(res));
+      }
+      return reports.experimentReport(key);
+    })();
+    expect(fresh.overall.cumulative.at(-1)!.units).toBe(400);
+  });
+});
+
+describe('entity report', () => {
+  it('shows the entity’s experiments and champion as of a time', async () => {
+    const entity = `shop-${uniqueSuffix()}`;
+    const key = `entity-${uniqueSuffix()}`;
+    await createExperimentRow(prisma, redis, abExperiment(key, { entity }));
+    await seedUnits(pool, { experiment: key, n: 600, variants: ['control', 'treatment'], rates: { control: 0.2, treatment: 0.3 }, seed: 5 });
+    const before = new Date(Date.now() - 3600_000);
+    await prisma.modelVersion.create({ data: { entity, modelType: 'ranker', version: 'v1', uri: 's3://m/v1', status: 'champion' } });
+    const now = await reports.entityReport(entity, new Date(Date.now() + 1000));
+    expect(now.experiments.map((e) => [e.key, e.units])).toEqual([[key, 600]]);
+    expect(now.traffic.map((t) => [t.variant, t.units])).toEqual([['control', 300], ['treatment', 300]]);
+    expect(now.traffic.map((t) => t.share)).toEqual([0.5, 0.5]);
+    expect(now.models).toMatchObject([{ modelType: 'ranker', champion: { version: 'v1' }, challengers: [] }]);
+    // An hour earlier neither the experiment nor the model existed.
+    const earlier = await reports.entityReport(entity, before);
+    expect(earlier.experiments).toEqual([]);
+    expect(earlier.models).toEqual([]);
+  });
+});

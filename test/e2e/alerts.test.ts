@@ -1,0 +1,125 @@
+/**
+ * Alerts through the notification pipeline, on the real database, Redis and notification worker,
+ * with a webhook receiver standing in for the operators' and the experiment's endpoints: an SRM
+ * alarm, a guardrail breach, a failing webhook, ingestion lag and a stale snapshot each reach the
+ * receiver exactly once however many scans run (also concurrently), and clear when they stop.
+ */
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAlertScan, type AlertScanDeps } from '../../activities/alert-scan.js';
+import { createPrisma } from '../../infra/prisma.js';
+import { createQueues, type EventsJob } from '../../infra/queues.js';
+import { createRedis } from '../../infra/redis.js';
+import { abExperiment, createExperimentRow } from '../helpers/fixtures.js';
+import { uniqueSuffix, waitFor } from '../helpers/services.js';
+import { useStack } from '../helpers/stack.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const stack = useStack();
+const prisma = createPrisma(stack.config.databaseUrl);
+const redis = createRedis(stack.config.redisUrl);
+const bull = createRedis(stack.config.redisUrl, { forBullmq: true });
+const queues = createQueues(bull);
+// An events queue of this test's own, which no worker drains, so its backlog stays put.
+const lagQueue = new Queue<EventsJob>(`alerts-test-events-${uniqueSuffix()}`, { connection: bull });
+let ops: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let own: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let deps: AlertScanDeps;
+
+beforeAll(async () => {
+  ops = await startWebhookReceiver();
+  own = await startWebhookReceiver();
+  deps = { prisma, queues: { ...queues, events: lagQueue }, thresholds: { ingestLagSeconds: 120, snapshotStaleCycles: 3, webhookFailures: 3 }, opsWebhookUrl: ops.url };
+});
+afterAll(async () => {
+  await lagQueue.obliterate({ force: true });
+  await lagQueue.close();
+  await queues.close();
+  await ops?.close();
+  await own?.close();
+  await prisma.$disconnect();
+  redis.disconnect();
+  bull.disconnect();
+});
+
+const alertsFor = (received: typeof ops.received, key: string) => received.filter((w) => w.body.type === 'expflow.alert' && (w.body.experiment === key || String(w.body.subject).startsWith(key)));
+
+describe('alerts', () => {
+  it('raise an SRM alarm and a guardrail breach once each, to the operators and the experiment', async () => {
+    const key = `alert-srm-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, abExperiment(key, { webhookUrl: own.url, cycleIntervalSeconds: 3600 }));
+    await prisma.decision.create({
+      data: {
+        experimentId: exp.id,
+        cycle: 1,
+        outcome: 'continue',
+        rationale: 'sample-ratio mismatch; not shipping',
+        statistics: {
+          srm: { alarm: true, pValue: 1e-7 },
+          arms: [{ arm: 'treatment', metric: 'latency', role: 'guardrail', harmful: true, estimate: 0.2, adjustedP: 0.001 }],
+        },
+      },
+    });
+    // Several scans, two of them racing: each alert is stored and sent once.
+    await Promise.all([runAlertScan(deps), runAlertScan(deps)]);
+    await runAlertScan(deps);
+    const rows = await prisma.alert.findMany({ where: { experimentKey: key }, orderBy: { kind: 'asc' } });
+    expect(rows.map((r) => [r.kind, r.key])).toEqual([
+      ['guardrail', `guardrail:${key}/treatment/latency:1`],
+      ['srm', `srm:${key}:1`],
+    ]);
+    await waitFor(async () => alertsFor(ops.received, key).length === 2 && alertsFor(own.received, key).length === 2, { what: 'alert deliveries' });
+    await runAlertScan(deps);
+    // Nothing more arrives: the notification rows for both channels are delivered, once.
+    const notes = await prisma.notification.findMany({ where: { experimentKey: key }, orderBy: { idempotencyKey: 'asc' } });
+    expect(notes.map((n) => [n.idempotencyKey, n.channel, n.status])).toEqual([
+      [`alert-guardrail:${key}/treatment/latency:1-ops`, 'webhook', 'delivered'],
+      [`alert-guardrail:${key}/treatment/latency:1-webhook`, 'webhook', 'delivered'],
+      [`alert-srm:${key}:1-ops`, 'webhook', 'delivered'],
+      [`alert-srm:${key}:1-webhook`, 'webhook', 'delivered'],
+    ]);
+    expect(alertsFor(ops.received, key).map((w) => w.body.alert).sort()).toEqual(['guardrail', 'srm']);
+    expect(new Set(ops.received.map((w) => w.headers['x-expflow-idempotency-key'])).size).toBe(ops.received.length);
+
+    // The next decision is clean: both alerts resolve; a new alarm later is a new episode.
+    await prisma.decision.create({ data: { experimentId: exp.id, cycle: 2, outcome: 'continue', rationale: 'ok', statistics: { srm: { alarm: false, pValue: 0.5 }, arms: [] } } });
+    await runAlertScan(deps);
+    expect((await prisma.alert.findMany({ where: { experimentKey: key, resolvedAt: null } })).length).toBe(0);
+    await prisma.decision.create({ data: { experimentId: exp.id, cycle: 3, outcome: 'continue', rationale: 'srm again', statistics: { srm: { alarm: true, pValue: 1e-5 }, arms: [] } } });
+    const again = await runAlertScan(deps);
+    expect(again.fired).toEqual([`srm:${key}:2`]);
+  });
+
+  it('tell the operators, not the broken endpoint, about a webhook that keeps failing', async () => {
+    const key = `hook-${uniqueSuffix()}`;
+    await createExperimentRow(prisma, redis, abExperiment(key, { webhookUrl: 'http://127.0.0.1:9/nothing-listens', cycleIntervalSeconds: 3600 }));
+    for (let i = 0; i < 3; i++) {
+      await prisma.notification.create({ data: { experimentKey: key, channel: 'webhook', status: 'failed', attempts: 6, lastError: 'ECONNREFUSED', idempotencyKey: `${key}-n${i}` } });
+    }
+    await runAlertScan(deps);
+    await runAlertScan(deps);
+    await waitFor(async () => alertsFor(ops.received, key).length === 1, { what: 'webhook alert' });
+    expect(alertsFor(ops.received, key)[0]!.body).toMatchObject({ alert: 'webhook_failing', experiment: key, severity: 'warning' });
+    // Only the operators' copy exists: the failing endpoint is not told about itself.
+    const sent = await prisma.notification.findMany({ where: { experimentKey: key, idempotencyKey: { startsWith: 'alert-webhook_failing:' } } });
+    expect(sent.map((n) => n.idempotencyKey)).toEqual([`alert-webhook_failing:${key}:1-ops`]);
+  });
+
+  it('flag ingestion lag and a snapshot that stopped refreshing, and clear them', async () => {
+    const key = `alert-stale-${uniqueSuffix()}`;
+    const exp = await createExperimentRow(prisma, redis, abExperiment(key, { cycleIntervalSeconds: 60 }));
+    await prisma.allocationSnapshot.updateMany({ where: { experimentId: exp.id }, data: { createdAt: new Date(Date.now() - 3600_000) } });
+    const job = await lagQueue.add('exposures', { kind: 'exposures', items: [] }, { timestamp: Date.now() - 600_000 });
+    const first = await runAlertScan(deps);
+    expect(first.fired).toContain(`snapshot_stale:${key}:1`);
+    const lag = await prisma.alert.findMany({ where: { kind: 'ingest_lag', resolvedAt: null } });
+    expect(lag.length).toBe(1);
+    await waitFor(async () => ops.received.some((w) => w.body.alert === 'ingest_lag' && w.body.key === lag[0]!.key) && alertsFor(ops.received, key).length === 1, { what: 'lag and stale alerts' });
+
+    await job.remove();
+    await prisma.allocationSnapshot.updateMany({ where: { experimentId: exp.id }, data: { createdAt: new Date() } });
+    const cleared = await runAlertScan(deps);
+    expect(cleared.resolved).toEqual(expect.arrayContaining([`snapshot_stale:${key}:1`, lag[0]!.key]));
+    expect(alertsFor(ops.received, key).length).toBe(1);
+  });
+});
