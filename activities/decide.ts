@@ -5,14 +5,10 @@
  * with Holm across every segment × arm ever tested; and a sample-ratio check against the weights
  * each unit was randomised with. One Decision row per cycle.
  */
-import { decideExperiment, type ExperimentDecision } from '../domain/decision/index.js';
-import { sampleRatioInputs } from '../domain/experiment/cells.js';
-import { applyBranching, servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
-import { controlVariant } from '../domain/experiment/snapshot.js';
+import { decideCycle, type CycleDecision } from '../domain/experiment/decide-cycle.js';
 import { type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
-import { segmentArmKey, segmentLevelDecisions } from '../domain/segment-rules/segment-evidence.js';
-import { checkSampleRatio, type SampleRatioCheck } from '../domain/stats/srm.js';
-import type { AllocationSnapshot, MetricSpec } from '../domain/types.js';
+import { type SampleRatioCheck } from '../domain/stats/srm.js';
+import type { AllocationSnapshot } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
@@ -21,7 +17,7 @@ import type { SegmentPayload } from './segment.js';
 
 export interface DecidePayload {
   decisionId: string;
-  outcome: ExperimentDecision['outcome'];
+  outcome: CycleDecision['outcome'];
   winner: string | null;
   rationale: string;
   segmentDecisions: SegmentArmDecision[];
@@ -38,7 +34,7 @@ export interface DecidePayload {
 }
 
 export interface DecideResult {
-  outcome: ExperimentDecision['outcome'];
+  outcome: CycleDecision['outcome'];
   winner: string | null;
   rationale: string;
   /** Segment-level conclusions new at this look. */
@@ -59,55 +55,19 @@ export function decide(d: ActivityDeps) {
     const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
     const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
-    const { config } = exp.def;
-    const variants = exp.def.variants.map((v) => v.key);
-    const control = controlVariant(exp.def);
-    const primary = config.metrics.find((m) => m.role === 'primary')!;
-
-    const srm = await sampleRatioCheck(d, exp.id, collected, primary.key, variants, control);
-    const decision = decideExperiment({
-      metrics: config.metrics,
-      cells: collected.cells,
-      control,
-      variants,
-      alpha: config.alpha,
-      tuningN: config.sequentialTuningN,
-      minSamplePerArm: config.minSamplePerArm,
-      maxSamplePerArm: config.maxSamplePerArm,
-      look: cycle,
-    });
-    let { outcome, rationale } = decision;
-    let winner = decision.winner ?? null;
-    // A sample-ratio mismatch means the data cannot be trusted: never ship on it.
-    if (srm.alarm && outcome === 'ship') {
-      outcome = 'continue';
-      winner = null;
-      rationale = `sample-ratio mismatch (p=${srm.pValue.toExponential(2)} < ${srm.threshold}); not shipping: ${rationale}`;
-    }
-
     const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
-    if (segmented.enabled && segmented.segments.length > 1) {
-      const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
-      ({ outcome, winner, rationale } = applyBranching({
-        outcome,
-        winner,
-        rationale,
-        segments: segmented.segments.map((s) => s.id),
-        settled: servingForConcludedSegments(previous?.segmentDecisions ?? [], control),
-        terminated: new Set(terminated.map((t) => t.segmentId)),
-        control,
-      }));
-    }
-    // Once tested, a segment × arm stays in the family, so a cycle with fewer segments still runs it.
-    const tested = Object.keys(previous?.segmentPMin ?? {}).length > 0;
-    const { decisions: segmentDecisions, state } =
-      segmented.enabled && (segmented.segments.length > 1 || tested)
-        ? segmentLevel(collected, segmented, primary, variants, control, config.alpha, previous)
-        : { decisions: [], state: { pMin: {}, tau: {} } };
-    const concluded = segmentDecisions.filter((s) => s.outcome !== 'none');
-    if (concluded.length) rationale += ` Segments: ${concluded.map((s) => s.reason).join('; ')}.`;
-    const before = new Set((previous?.segmentDecisions ?? []).filter((s) => s.outcome !== 'none').map((s) => `${s.segmentId}:${s.arm}:${s.outcome}`));
-    const newSegmentConclusions = concluded.filter((s) => !before.has(`${s.segmentId}:${s.arm}:${s.outcome}`)).length;
+    const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
+    const snapshots = await d.prisma.allocationSnapshot.findMany({ where: { experimentId: exp.id }, select: { version: true, snapshot: true } });
+    const decided = decideCycle({
+      def: exp.def,
+      cycle,
+      cells: collected.cells,
+      segments: { enabled: segmented.enabled, ids: segmented.segments.map((s) => s.id) },
+      terminated: new Set(terminated.map((t) => t.segmentId)),
+      snapshots: new Map(snapshots.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot])),
+      previous,
+    });
+    const { outcome, winner, rationale, segmentDecisions, newSegmentConclusions, srm } = decided;
 
     const row = await d.prisma.decision.upsert({
       where: { experimentId_cycle: { experimentId: exp.id, cycle } },
@@ -116,56 +76,13 @@ export function decide(d: ActivityDeps) {
         cycle,
         outcome,
         rationale,
-        statistics: jsonSafe({ arms: decision.arms, srm, segments: segmentDecisions }) as object,
+        statistics: jsonSafe({ arms: decided.arms, srm, segments: segmentDecisions }) as object,
       },
       update: {},
     });
-    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: state.pMin, segmentTau: state.tau, srm };
+    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: decided.segmentPMin, segmentTau: decided.segmentTau, srm };
     return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload));
   };
-}
-
-/**
- * Per segment × arm always-valid p-values (running minimum across looks), corrected by Holm across
- * every key ever tested: stratified effects, τ fixed per key at its first look (see
- * domain/segment-rules/segment-evidence.ts).
- */
-function segmentLevel(
-  collected: CollectPayload,
-  segmented: SegmentPayload,
-  metric: MetricSpec,
-  variants: string[],
-  control: string,
-  alpha: number,
-  previous: DecidePayload | undefined,
-) {
-  const estimate: Record<string, number> = {};
-  for (const e of previous?.segmentDecisions ?? []) if (Number.isFinite(e.estimate)) estimate[segmentArmKey(e.segmentId, e.arm)] = e.estimate;
-  return segmentLevelDecisions({
-    cells: collected.cells,
-    metric,
-    // One segment is the whole experiment (judged by the experiment rule): only carried keys then.
-    segments: segmented.segments.length > 1 ? segmented.segments.map((s) => s.id) : [],
-    variants,
-    control,
-    alpha,
-    previous: { pMin: previous?.segmentPMin ?? {}, tau: previous?.segmentTau ?? {}, estimate },
-  });
-}
-
-/**
- * Expected counts come from the weights each unit was randomised with: its segment's weights in the
- * snapshot of its period, or — two-arm contextual experiments — its context leaf's treatment share
- * (the cell's propensity stratum).
- */
-async function sampleRatioCheck(d: ActivityDeps, experimentId: string, collected: CollectPayload, metric: string, variants: string[], control: string) {
-  const rows = await d.prisma.allocationSnapshot.findMany({ where: { experimentId }, select: { version: true, snapshot: true } });
-  const byVersion = new Map(rows.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot]));
-  const segmentWeights = (period: number, segment: number) => {
-    const snap = byVersion.get(period);
-    return (snap?.segments.find((s) => s.id === segment) ?? snap?.segments[0])?.weights;
-  };
-  return checkSampleRatio(sampleRatioInputs(collected.cells, metric, variants, control, segmentWeights));
 }
 
 /** Replaces NaN and ±Infinity with null so the payload survives JSON columns and Temporal. */
