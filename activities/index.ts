@@ -2,6 +2,7 @@
 import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
+import { runEvaluationActivity } from './evaluate.js';
 import { notify } from './notify.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     notify: notify(deps),
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
+    runEvaluation: runEvaluationActivity(deps),
   };
 }
 

@@ -17,11 +17,13 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import { evaluationIdParam, listDatasetsSchema, postEvaluationSchema, type EvaluationsService } from './evaluations-service.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
   models: ModelsService;
+  evaluations: EvaluationsService;
   apiToken?: string;
 }
 
@@ -101,6 +103,24 @@ export function createApp(d: AppDeps): express.Express {
 
   app.get('/models', async (req, res) => {
     res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
+  });
+
+  app.post('/evaluations', async (req, res) => {
+    const body = parseOrThrow(postEvaluationSchema, req.body);
+    const out = await d.evaluations.create(body);
+    res.status(out.status).json(out.body);
+  });
+
+  app.get('/evaluations/:id', async (req, res) => {
+    res.json(await d.evaluations.get(parseOrThrow(evaluationIdParam, req.params.id, 'id')));
+  });
+
+  app.get('/datasets', async (req, res) => {
+    res.json({ datasets: await d.evaluations.listDatasets(parseOrThrow(listDatasetsSchema, req.query)) });
+  });
+
+  app.get('/datasets/:id', async (req, res) => {
+    res.json(await d.evaluations.dataset(parseOrThrow(evaluationIdParam, req.params.id, 'id')));
   });
 
   app.post('/events', async (req, res) => {

@@ -11,6 +11,8 @@ import { EventsIngress } from './events-ingress.js';
 import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
+import { EvaluationsService } from './evaluations-service.js';
+import { createPool } from '../infra/pg.js';
 import { createApiServer } from './server.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
@@ -41,7 +43,9 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     onSnapshot: (s) => cache.offer(s) });
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
   const models = new ModelsService(prisma, experiments);
-  const app = createApp({ experiments, events, models, apiToken: config.apiToken });
+  const pool = createPool(config.databaseUrl, 4);
+  const evaluations = new EvaluationsService({ prisma, pool, temporal, taskQueue: config.taskQueue, evaluationDataDir: config.evaluationDataDir });
+  const app = createApp({ experiments, events, models, evaluations, apiToken: config.apiToken });
   const server = createApiServer(app, new AssignService(cache, redis, exposures));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
@@ -60,6 +64,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await queues.close();
       await connection.close();
       await prisma.$disconnect();
+      await pool.end();
       for (const r of [redis, subscriber, queueConn]) r.disconnect();
     },
   };

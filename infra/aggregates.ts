@@ -5,6 +5,7 @@
  */
 import type { Pool } from 'pg';
 import type { CellStats, MetricSpec } from '../domain/types.js';
+import { controlVariant, type ExperimentDefinition } from '../domain/experiment/snapshot.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
 
 /** Events may precede the exposure they belong to by this much: app and API clocks differ. */
@@ -30,6 +31,26 @@ export interface CellDesign {
    * (tolerance for clock skew between apps and the API) to `windowSeconds` after it (null: no end).
    */
   attribution?: { lookbackSeconds: number; windowSeconds: number | null };
+  /** Only exposures logged at or before this time (offline replay of a past cycle); default all. */
+  asOf?: Date;
+}
+
+/**
+ * The analysis cells an experiment's design calls for. Two-arm contextual experiments randomise each
+ * unit with its context leaf's weights, so their cells are split by that treatment share.
+ */
+export function cellDesignFor(def: ExperimentDefinition, asOf?: Date): CellDesign {
+  const { config } = def;
+  return {
+    control: controlVariant(def),
+    contextual: config.policy.kind === 'contextual' && def.variants.length === 2,
+    postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
+    attribution: {
+      lookbackSeconds: config.attribution.lookbackSeconds,
+      windowSeconds: config.attribution.windowHours === undefined ? null : config.attribution.windowHours * 3600,
+    },
+    ...(asOf ? { asOf } : {}),
+  };
 }
 
 /**
@@ -56,7 +77,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
                    THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
               END AS stratum
        FROM "Assignment" a
-       WHERE a."experimentId" = $1
+       WHERE a."experimentId" = $1 AND ($10::timestamptz IS NULL OR a."assignedAt" <= $10::timestamptz)
      ),
      ev AS (
        SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
@@ -87,6 +108,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
       postStratify,
       attribution.lookbackSeconds,
       attribution.windowSeconds,
+      design?.asOf ?? null,
     ],
   );
   return res.rows.map((r) => ({

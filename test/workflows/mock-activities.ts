@@ -46,6 +46,8 @@ export function mockActivities(script: ActivityScript = {}) {
       if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
     },
+    // The evaluation workflow's activity; experiment workflows never call it.
+    runEvaluation: async (i) => record('runEvaluation', i, { status: 'succeeded' as const, error: null }),
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }
