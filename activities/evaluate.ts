@@ -14,7 +14,7 @@ import { evaluatePolicy, type EvaluationRow, type PolicyEvaluation } from '../do
 import { replayDecisions, type ReplayResult } from '../domain/evaluation/replay.js';
 import { evaluationRequestSchema, parseDuration, policyLabel, standardAlternatives, type EvaluationRequest } from '../domain/evaluation/request.js';
 import { evaluateRunningWindows, windowEnds, type WindowRow } from '../domain/evaluation/running-window.js';
-import { TargetPolicyError } from '../domain/evaluation/target-policy.js';
+import { resolveTargetPolicy, TargetPolicyError } from '../domain/evaluation/target-policy.js';
 import { DatasetScopeError, exportDataset, type ExportedDataset } from '../infra/evaluation-export.js';
 import { windowCells } from '../infra/evaluation-window.js';
 import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
@@ -94,18 +94,20 @@ export async function runEvaluation(d: Deps, req: EvaluationRequest): Promise<{ 
       }
       case 'policy': {
         const metric = req.metric ? metricOf(exp!, req.metric) : exp!.def.config.metrics.find((m) => m.role === 'primary')!;
-        const rows = await readRows(conn, exp!.def.key, metric.key);
         const variants = exp!.def.variants.map((v) => ({ key: v.key, isControl: v.isControl }));
         const targets = req.policies?.map((p) => ({ label: policyLabel(p), policy: p })) ?? standardAlternatives(variants.map((v) => v.key));
-        const policies = targets.map((t, i) => {
+        // Check every target against the arms before reading any data.
+        targets.forEach((t, i) => {
           try {
-            return { label: t.label, evaluation: evaluatePolicy({ rows, variants, metric, policy: t.policy, alpha: req.alpha }) };
+            resolveTargetPolicy(t.policy, { variants, armStats: {}, metricType: metric.type, direction: metric.direction });
           } catch (err) {
             if (err instanceof TargetPolicyError) throw new EvaluationInputError(err.path.replace(/^policy/, `policies.${i}`), err.message.replace(/^[^:]*: /, ''));
-            if (err instanceof RangeError) throw new EvaluationInputError('metric', err.message);
             throw err;
           }
         });
+        const rows = await readRows(conn, exp!.def.key, metric.key);
+        if (rows.length === 0) throw new EvaluationInputError('from', `no exposures of '${exp!.def.key}' between ${from.toISOString()} and ${to.toISOString()}`);
+        const policies = targets.map((t) => ({ label: t.label, evaluation: evaluatePolicy({ rows, variants, metric, policy: t.policy, alpha: req.alpha }) }));
         return { result: { kind: 'policy', dataset: summary, policies }, datasetId: dataset.id };
       }
       default:
@@ -173,10 +175,13 @@ export function runEvaluationActivity(d: ActivityDeps) {
   return async ({ runId }: { runId: string }) => executeEvaluationRun(d, runId);
 }
 
-/** Creates the run row for a validated request. */
-export async function createEvaluationRun(prisma: PrismaClient, req: EvaluationRequest, workflowId: string | null = null): Promise<string> {
-  const row = await prisma.evaluationRun.create({ data: { kind: req.kind, request: JSON.parse(JSON.stringify(req)) as object, workflowId } });
-  return row.id;
+/** Runs a request in process and stores it as a finished EvaluationRun; bad input throws EvaluationInputError and stores nothing. */
+export async function runAndRecord(d: Deps, req: EvaluationRequest): Promise<{ runId: string; result: EvaluationResult; datasetId: string | null }> {
+  const { result, datasetId } = await runEvaluation(d, req);
+  const row = await d.prisma.evaluationRun.create({
+    data: { kind: req.kind, request: JSON.parse(JSON.stringify(req)) as object, status: 'succeeded', result: toJsonSafe(result) as object, datasetId, finishedAt: new Date() },
+  });
+  return { runId: row.id, result, datasetId };
 }
 
 /** Exposures an evaluation would read: decides inline vs workflow. */

@@ -23,7 +23,7 @@ export function parseDuration(s: string): number {
 const duration = z
   .string()
   .regex(DURATION, 'use a duration like 7d, 12h, 30m or 90s')
-  .refine((s) => parseDuration(s) > 0, 'must be positive');
+  .refine((s) => !DURATION.test(s) || parseDuration(s) > 0, 'must be positive');
 const key = z.string().min(1).max(200);
 
 export const evaluationRequestSchema = z
