@@ -8,8 +8,7 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { EvaluationInputError, exposureCount, runEvaluation } from '../activities/evaluate.js';
-import { toJsonSafe } from '../domain/decision/json-safe.js';
+import { EvaluationInputError, exposureCount, runAndRecord } from '../activities/evaluate.js';
 import { evaluationRequestSchema, type EvaluationRequest } from '../domain/evaluation/request.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { evaluationWorkflow } from '../workflows/evaluation.js';
@@ -49,11 +48,8 @@ export class EvaluationsService {
 
   private async inline(req: EvaluationRequest) {
     try {
-      const { result, datasetId } = await runEvaluation(this.d, req);
-      const row = await this.d.prisma.evaluationRun.create({
-        data: { kind: req.kind, request: JSON.parse(JSON.stringify(req)) as object, status: 'succeeded', result: toJsonSafe(result) as object, datasetId, finishedAt: new Date() },
-      });
-      return this.get(row.id);
+      const { runId } = await runAndRecord(this.d, req);
+      return this.get(runId);
     } catch (err) {
       if (err instanceof EvaluationInputError) throw new ApiError(400, 'invalid_request', err.message, { issues: [{ field: err.field, message: err.message }] });
       throw err;

@@ -31,15 +31,19 @@ export interface CellDesign {
    * (tolerance for clock skew between apps and the API) to `windowSeconds` after it (null: no end).
    */
   attribution?: { lookbackSeconds: number; windowSeconds: number | null };
-  /** Only exposures logged at or before this time (offline replay of a past cycle); default all. */
-  asOf?: Date;
+  /**
+   * Offline replay of a past cycle: only the rows that cycle could see. Id watermarks (the largest
+   * Assignment and Event ids when it collected) are exact up to out-of-order commits; without them,
+   * exposures assigned after `time` are left out (rows still in flight then are not).
+   */
+  asOf?: { time: Date; assignmentId?: string; eventId?: string };
 }
 
 /**
  * The analysis cells an experiment's design calls for. Two-arm contextual experiments randomise each
  * unit with its context leaf's weights, so their cells are split by that treatment share.
  */
-export function cellDesignFor(def: ExperimentDefinition, asOf?: Date): CellDesign {
+export function cellDesignFor(def: ExperimentDefinition, asOf?: CellDesign['asOf']): CellDesign {
   const { config } = def;
   return {
     control: controlVariant(def),
@@ -78,6 +82,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
               END AS stratum
        FROM "Assignment" a
        WHERE a."experimentId" = $1 AND ($10::timestamptz IS NULL OR a."assignedAt" <= $10::timestamptz)
+         AND ($11::bigint IS NULL OR a.id <= $11::bigint)
      ),
      ev AS (
        SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
@@ -85,6 +90,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
        WHERE e."experimentId" = $1 AND e.name = ANY($3::text[])
          AND e."timestamp" >= a."assignedAt" - make_interval(secs => $8)
          AND ($9::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $9))
+         AND ($12::bigint IS NULL OR e.id <= $12::bigint)
        GROUP BY e."unitId", e.name
      ),
      mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
@@ -108,7 +114,9 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
       postStratify,
       attribution.lookbackSeconds,
       attribution.windowSeconds,
-      design?.asOf ?? null,
+      design?.asOf && design.asOf.assignmentId === undefined ? design.asOf.time : null,
+      design?.asOf?.assignmentId ?? null,
+      design?.asOf?.eventId ?? null,
     ],
   );
   return res.rows.map((r) => ({

@@ -33,7 +33,10 @@ export async function loadReplayInput(deps: { prisma: PrismaClient; pool: Pool }
     // The decide step saw the Segment table right after this cycle's throttle step.
     const throttle = at(d.cycle, 'throttle')?.payload as ThrottlePayload | undefined;
     if (throttle?.results?.length) terminated = new Set(throttle.results.filter((r) => r.status === 'terminated').map((r) => r.id));
-    const asOf = collected.asOf ? new Date(collected.asOf) : collect.createdAt;
+    const time = collected.asOf ? new Date(collected.asOf) : collect.createdAt;
+    // An empty table had no max id: nothing was visible, so nothing may be counted.
+    const w = collected.watermark;
+    const asOf = w ? { time, assignmentId: w.assignmentId ?? '0', eventId: w.eventId ?? '0' } : { time };
     const loggedCells = await collectCellStats(deps.pool, exp.id, config.metrics, cellDesignFor(exp.def, asOf));
     cycles.push({
       cycle: d.cycle,
