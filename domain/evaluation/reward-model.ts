@@ -8,6 +8,7 @@
  * q̂ only narrows its interval.
  */
 import type { Rng } from '../rng.js';
+import { solveLinearSystem } from '../segmentation/logistic.js';
 
 export interface RewardModelOptions {
   folds?: number;
@@ -99,30 +100,10 @@ export function fitRidge(xs: readonly (readonly number[])[], ys: readonly number
       for (let l = 0; l < d; l++) A[j]![l]! += z[j]! * z[l]!;
     }
   });
-  const beta = solve(A, b);
+  const beta = solveLinearSystem(A, b);
   return (x) => {
     let y = yMean;
     for (let j = 0; j < d; j++) y += beta[j]! * (((x[j] ?? 0) - mu[j]!) / sd[j]!);
     return y;
   };
-}
-
-/** Gaussian elimination with partial pivoting (A is symmetric positive definite for λ > 0). */
-function solve(A: number[][], b: number[]): number[] {
-  const d = b.length;
-  const M = A.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < d; c++) {
-    let p = c;
-    for (let r = c + 1; r < d; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    [M[c], M[p]] = [M[p]!, M[c]!];
-    const piv = M[c]![c]!;
-    if (Math.abs(piv) < 1e-12) continue;
-    for (let r = 0; r < d; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]! / piv;
-      if (f === 0) continue;
-      for (let k = c; k <= d; k++) M[r]![k]! -= f * M[c]![k]!;
-    }
-  }
-  return M.map((row, i) => (Math.abs(row[i]!) < 1e-12 ? 0 : row[d]! / row[i]!));
 }

@@ -5,6 +5,7 @@
  * the windows in order shows how an effect moves: novelty that decays, day-of-week swings.
  */
 import { analyzeArms } from '../decision/analyze-arms.js';
+import type { ArmMetricResult } from '../decision/types.js';
 import type { CellStats, MetricSpec } from '../types.js';
 
 /** Window ends from `from + window` stepping by `step` while ≤ `to`; one window over the whole range if it is shorter. */
@@ -17,22 +18,11 @@ export function windowEnds(from: Date, to: Date, windowSeconds: number, stepSeco
   return ends;
 }
 
-export interface WindowRow {
-  windowStart: string;
-  windowEnd: string;
-  /** null: all segments pooled (stratified); else one assignment segment. */
-  segment: number | null;
-  arm: string;
-  metric: string;
-  controlN: number;
-  treatmentN: number;
-  controlMean: number;
-  treatmentMean: number;
-  estimate: number;
-  ci: [number, number] | null;
-  relative: { estimate: number; ci: [number, number] } | null;
-  pValue: number;
-}
+/** One window (and segment): the decision rule's comparison of an arm with control. */
+export type WindowRow = { windowStart: string; windowEnd: string; /** null: all segments pooled (stratified); else one assignment segment. */ segment: number | null } & Pick<
+  ArmMetricResult,
+  'arm' | 'metric' | 'controlN' | 'treatmentN' | 'controlMean' | 'treatmentMean' | 'estimate' | 'ci' | 'relative' | 'pValue'
+>;
 
 export interface RunningWindowInput {
   windows: ReadonlyArray<{ end: Date; cells: readonly CellStats[] }>;
