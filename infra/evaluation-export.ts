@@ -182,14 +182,14 @@ export async function copyJoinToCsv(pool: Pool, experiments: readonly ScopedExpe
   return queries;
 }
 
-const columnsSpec = () => `{${DATASET_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ')}}`;
 const ORDER = 'experiment_key, unit_id, metric';
+const columnsSpec = () => `{${DATASET_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ')}}`;
 const sqlPath = (p: string) => `'${p.replace(/'/g, "''")}'`;
 
-/** Loads an exported CSV into a DuckDB table named `name`. */
+/** Loads an exported CSV into a DuckDB table named `name`, in canonical order (sorted once, written as stored). */
 export async function loadCsvIntoDuckDb(conn: DuckDBConnection, csvPath: string, name = 'ds'): Promise<void> {
   await conn.run(
-    `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_csv(${sqlPath(csvPath)}, header = false, quote = '"', escape = '"', allow_quoted_nulls = false, auto_detect = false, columns = ${columnsSpec()})`,
+    `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_csv(${sqlPath(csvPath)}, header = false, quote = '"', escape = '"', allow_quoted_nulls = false, auto_detect = false, columns = ${columnsSpec()}) ORDER BY ${ORDER}`,
   );
 }
 
@@ -227,11 +227,12 @@ export async function exportDataset(deps: { prisma: PrismaClient; pool: Pool }, 
     const queries = await copyJoinToCsv(deps.pool, experiments, scope.from, scope.to, csv);
     await loadCsvIntoDuckDb(conn, csv);
     // The canonical NDJSON is always written: the hash is of it.
-    await conn.run(`COPY (SELECT * FROM ds ORDER BY ${ORDER}) TO ${sqlPath(ndjson)} (FORMAT json)`);
+    // DuckDB keeps insertion order by default (preserve_insertion_order), so the files come out sorted.
+    await conn.run(`COPY ds TO ${sqlPath(ndjson)} (FORMAT json)`);
     if (formats.includes('ndjson')) files.ndjson = ndjson;
     if (formats.includes('parquet')) {
       files.parquet = join(dir, `${id}.parquet`);
-      await conn.run(`COPY (SELECT * FROM ds ORDER BY ${ORDER}) TO ${sqlPath(files.parquet)} (FORMAT parquet)`);
+      await conn.run(`COPY ds TO ${sqlPath(files.parquet)} (FORMAT parquet)`);
     }
     const count = await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM ds');
     const rowCount = Number(count.getRowObjects()[0]!.n);
