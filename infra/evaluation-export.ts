@@ -90,8 +90,10 @@ export async function resolveScope(prisma: PrismaClient, scope: Omit<DatasetScop
     where = { OR: [{ config: { path: ['entity'], equals: scope.entity } }, { key: { in: models.map((m) => m.experimentKey!) } }] };
   } else {
     const versions = await prisma.modelVersion.findMany({ where: { version: scope.modelVersion }, select: { id: true } });
-    const variants = await prisma.variant.findMany({ where: { OR: versions.map((v) => ({ payload: { path: ['modelVersionId'], equals: v.id } })) }, select: { experimentId: true } });
-    where = { id: { in: versions.length ? variants.map((v) => v.experimentId) : [] } };
+    // A comparison's arms carry their model version id in the variant payload (domain/models/comparison.ts).
+    const variants = await prisma.$queryRaw<Array<{ experimentId: string }>>`
+      SELECT DISTINCT "experimentId"::text AS "experimentId" FROM "Variant" WHERE payload->>'modelVersionId' = ANY(${versions.map((v) => v.id)}::text[])`;
+    where = { id: { in: variants.map((v) => v.experimentId) } };
   }
   const rows = await prisma.experiment.findMany({ where, include: { variants: { orderBy: { key: 'asc' } } }, orderBy: { key: 'asc' } });
   if (rows.length === 0) {

@@ -4,7 +4,7 @@ import { applyMigrations } from '../../db/schema-engine.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
-  'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'Decision', 'Event',
+  'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'Decision', 'EvaluationDataset', 'EvaluationRun', 'Event',
   'Experiment', 'ModelVersion', 'Notification', 'Segment', 'SegmentMembership', 'Variant', '_prisma_migrations',
 ];
 
