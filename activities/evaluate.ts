@@ -45,6 +45,9 @@ export type EvaluationResult =
   | { kind: 'replay'; experiment: string; replay: ReplayResult }
   | { kind: 'policy'; dataset: DatasetSummary; policies: Array<{ label: string; evaluation: PolicyEvaluation }> };
 
+/** Bound on the windows one evaluation computes. */
+export const MAX_WINDOWS = 1000;
+
 type Deps = Pick<ActivityDeps, 'prisma' | 'pool' | 'evaluationDataDir' | 'now'>;
 
 const datasetDir = (d: Deps) => d.evaluationDataDir ?? join(process.cwd(), '.data', 'datasets');
@@ -76,7 +79,10 @@ export async function runEvaluation(d: Deps, req: EvaluationRequest): Promise<{ 
         return { result: { kind: 'export', dataset: summary }, datasetId: dataset.id };
       case 'window': {
         const windowSeconds = parseDuration(req.window);
-        const ends = windowEnds(from, to, windowSeconds, parseDuration(req.step));
+        const stepSeconds = parseDuration(req.step);
+        const count = Math.floor((to.getTime() - from.getTime()) / 1000 / stepSeconds);
+        if (count > MAX_WINDOWS) throw new EvaluationInputError('step', `${count} windows in the range; at most ${MAX_WINDOWS}: use a larger step or a shorter range`);
+        const ends = windowEnds(from, to, windowSeconds, stepSeconds);
         const { config } = exp!.def;
         const control = exp!.def.variants.find((v) => v.isControl)!.key;
         const cells = await windowCells(conn, { experimentKey: exp!.def.key, control, contextual: config.policy.kind === 'contextual' && exp!.def.variants.length === 2, ends, windowSeconds });
@@ -173,6 +179,13 @@ export async function executeEvaluationRun(d: Deps, runId: string): Promise<{ st
 /** The activity behind evaluationWorkflow. */
 export function runEvaluationActivity(d: ActivityDeps) {
   return async ({ runId }: { runId: string }) => executeEvaluationRun(d, runId);
+}
+
+/** Records a run that could not finish (the workflow's retries ran out). */
+export function failEvaluationActivity(d: ActivityDeps) {
+  return async ({ runId, error }: { runId: string; error: string }) => {
+    await d.prisma.evaluationRun.updateMany({ where: { id: runId, status: 'running' }, data: { status: 'failed', error, finishedAt: new Date() } });
+  };
 }
 
 /** Runs a request in process and stores it as a finished EvaluationRun; bad input throws EvaluationInputError and stores nothing. */

@@ -2,7 +2,7 @@
 import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
-import { runEvaluationActivity } from './evaluate.js';
+import { failEvaluationActivity, runEvaluationActivity } from './evaluate.js';
 import { notify } from './notify.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
@@ -22,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
     runEvaluation: runEvaluationActivity(deps),
+    failEvaluation: failEvaluationActivity(deps),
   };
 }
 

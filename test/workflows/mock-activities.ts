@@ -48,6 +48,7 @@ export function mockActivities(script: ActivityScript = {}) {
     },
     // The evaluation workflow's activity; experiment workflows never call it.
     runEvaluation: async (i) => record('runEvaluation', i, { status: 'succeeded' as const, error: null }),
+    failEvaluation: async (i) => record('failEvaluation', i, undefined),
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }
