@@ -207,7 +207,8 @@ export async function main(argv: string[], io: { out: (s: string) => void; err: 
     return result.kind === 'replay' && result.replay.firstDifference ? 1 : 0;
   } catch (e) {
     if (e instanceof EvaluationInputError) {
-      io.err(`expflow evaluate: --${e.field === 'modelVersion' ? 'model-version' : e.field}: ${e.message.replace(/^[^:]*: /, '')}\n`);
+      const option = e.field === 'modelVersion' ? '--model-version' : e.field.startsWith('policies.') ? `--policy: ${e.field}` : `--${e.field}`;
+      io.err(`expflow evaluate: ${option}: ${e.message.replace(/^[^:]*: /, '')}\n`);
       return 2;
     }
     if (e instanceof z.ZodError) {

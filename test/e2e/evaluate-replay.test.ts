@@ -6,6 +6,7 @@
  * evaluations run through `POST /evaluations`, inline and as an evaluationWorkflow.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -169,6 +170,7 @@ describe('offline evaluation of a real run', () => {
       [{ kind: 'policy', experiment: key, metric: 'revenue' }, 'metric'],
       [{ kind: 'window', experiment: `missing-${uniqueSuffix()}` }, 'experiment'],
       [{ kind: 'export', experiment: key, from: '2026-02-01', to: '2026-01-01' }, 'from'],
+      [{ kind: 'window', experiment: key, window: '1h', step: '1s', from: '2026-01-01' }, 'step'],
     ];
     for (const [body, field] of cases) {
       const r = await stack.post('/evaluations', body);
@@ -179,6 +181,12 @@ describe('offline evaluation of a real run', () => {
     expect((await stack.get('/evaluations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await stack.get('/datasets')).status).toBe(400);
 
+    const arm = join(dataDir, 'policy.json');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(arm, JSON.stringify([{ kind: 'uniform' }, { kind: 'always', arm: 'purple' }]));
+    const unknownArm = await cli('--experiment', key, '--policy', arm);
+    expect(unknownArm.code).toBe(2);
+    expect(unknownArm.stderr).toContain("--policy: policies.1.arm: unknown arm 'purple'");
     const bad = await cli('--experiment', key, '--policy', '/nonexistent.json');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--policy');
