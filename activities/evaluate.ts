@@ -7,6 +7,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ApplicationFailure } from '@temporalio/common';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { toJsonSafe } from '../domain/decision/json-safe.js';
@@ -15,7 +16,9 @@ import { replayDecisions, type ReplayResult } from '../domain/evaluation/replay.
 import { evaluationRequestSchema, parseDuration, policyLabel, standardAlternatives, type EvaluationRequest } from '../domain/evaluation/request.js';
 import { evaluateRunningWindows, windowEnds, type WindowRow } from '../domain/evaluation/running-window.js';
 import { resolveTargetPolicy, TargetPolicyError } from '../domain/evaluation/target-policy.js';
-import { DatasetScopeError, exportDataset, type ExportedDataset } from '../infra/evaluation-export.js';
+import { DATASET_COLUMNS, DatasetScopeError, exportDataset, type ExportedDataset } from '../infra/evaluation-export.js';
+
+const duckColumns = () => `{${DATASET_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ')}}`;
 import { windowCells } from '../infra/evaluation-window.js';
 import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
@@ -60,29 +63,36 @@ export async function runEvaluation(d: Deps, req: EvaluationRequest): Promise<{ 
     const replay = replayDecisions(await loadReplayInput(d, exp!));
     return { result: { kind: 'replay', experiment: exp!.def.key, replay }, datasetId: null };
   }
-  const from = req.from ?? (exp ? (await d.prisma.experiment.findUniqueOrThrow({ where: { id: exp.id } })).createdAt : new Date(0));
-  const to = req.to ?? now;
   const duck = await DuckDBInstance.create(':memory:');
   const conn = await duck.connect();
   try {
-    const dataset = await exportDataset(
-      d,
-      { from, to, ...(req.experiment !== undefined ? { experiment: req.experiment } : {}), ...(req.entity !== undefined ? { entity: req.entity } : {}), ...(req.modelVersion !== undefined ? { modelVersion: req.modelVersion } : {}) },
-      { dir: datasetDir(d), formats: req.formats, duckdb: duck },
-    ).catch((err: unknown) => {
-      if (err instanceof DatasetScopeError) throw new EvaluationInputError(err.field, err.message);
-      throw err;
-    });
+    let dataset: { id: string; contentHash: string; rowCount: number; files: ExportedDataset['files'] };
+    let from: Date;
+    let to: Date;
+    if (req.dataset !== undefined) {
+      // Re-evaluate a tracked dataset as it was exported: no new export, the same rows.
+      ({ dataset, from, to } = await loadTrackedDataset(d.prisma, conn, req.dataset, exp!.def.key));
+      checkWindowCount(req, from, to);
+    } else {
+      from = req.from ?? (exp ? (await d.prisma.experiment.findUniqueOrThrow({ where: { id: exp.id } })).createdAt : new Date(0));
+      to = req.to ?? now;
+      checkWindowCount(req, from, to);
+      dataset = await exportDataset(
+        d,
+        { from, to, ...(req.experiment !== undefined ? { experiment: req.experiment } : {}), ...(req.entity !== undefined ? { entity: req.entity } : {}), ...(req.modelVersion !== undefined ? { modelVersion: req.modelVersion } : {}) },
+        { dir: datasetDir(d), formats: req.formats, duckdb: duck },
+      ).catch((err: unknown) => {
+        if (err instanceof DatasetScopeError) throw new EvaluationInputError(err.field, err.message);
+        throw err;
+      });
+    }
     const summary: DatasetSummary = { id: dataset.id, contentHash: dataset.contentHash, rowCount: dataset.rowCount, files: dataset.files };
     switch (req.kind) {
       case 'export':
         return { result: { kind: 'export', dataset: summary }, datasetId: dataset.id };
       case 'window': {
         const windowSeconds = parseDuration(req.window);
-        const stepSeconds = parseDuration(req.step);
-        const count = Math.floor((to.getTime() - from.getTime()) / 1000 / stepSeconds);
-        if (count > MAX_WINDOWS) throw new EvaluationInputError('step', `${count} windows in the range; at most ${MAX_WINDOWS}: use a larger step or a shorter range`);
-        const ends = windowEnds(from, to, windowSeconds, stepSeconds);
+        const ends = windowEnds(from, to, windowSeconds, parseDuration(req.step));
         const { config } = exp!.def;
         const control = exp!.def.variants.find((v) => v.isControl)!.key;
         const cells = await windowCells(conn, { experimentKey: exp!.def.key, control, contextual: config.policy.kind === 'contextual' && exp!.def.variants.length === 2, ends, windowSeconds });
@@ -123,6 +133,27 @@ export async function runEvaluation(d: Deps, req: EvaluationRequest): Promise<{ 
     conn.closeSync();
     duck.closeSync();
   }
+}
+
+/** Refuses a window request with more than MAX_WINDOWS windows before any work is done. */
+function checkWindowCount(req: EvaluationRequest, from: Date, to: Date): void {
+  if (req.kind !== 'window') return;
+  const count = Math.floor((to.getTime() - from.getTime()) / 1000 / parseDuration(req.step));
+  if (count > MAX_WINDOWS) throw new EvaluationInputError('step', `${count} windows in the range; at most ${MAX_WINDOWS}: use a larger step or a shorter range`);
+}
+
+/** Loads a registered dataset's file into DuckDB as table `ds`; it must cover the experiment. */
+async function loadTrackedDataset(prisma: PrismaClient, conn: DuckDBConnection, id: string, experimentKey: string) {
+  const row = await prisma.evaluationDataset.findUnique({ where: { id } });
+  if (!row) throw new EvaluationInputError('dataset', `dataset ${id} does not exist`);
+  const scope = row.scope as { experiments?: Array<{ key: string }> };
+  if (!scope.experiments?.some((e) => e.key === experimentKey)) throw new EvaluationInputError('dataset', `dataset ${id} does not cover experiment '${experimentKey}'`);
+  const files = row.files as ExportedDataset['files'];
+  const path = files.parquet ?? files.ndjson;
+  if (!path || !existsSync(path)) throw new EvaluationInputError('dataset', `dataset ${id}'s files are no longer at ${path ?? '(none)'}`);
+  const sqlPath = `'${path.replace(/'/g, "''")}'`;
+  await conn.run(`CREATE OR REPLACE TABLE ds AS SELECT * FROM ${files.parquet ? `read_parquet(${sqlPath})` : `read_json(${sqlPath}, format = 'newline_delimited', columns = ${duckColumns()})`}`);
+  return { dataset: { id: row.id, contentHash: row.contentHash, rowCount: row.rowCount, files }, from: row.rangeStart, to: row.rangeEnd };
 }
 
 async function loadExisting(prisma: PrismaClient, key: string): Promise<LoadedExperiment> {

@@ -8,7 +8,8 @@
  *   --experiment K --policy FILE                                     off-policy estimates of FILE's target(s)
  *   --experiment K --what-if                                         …of each arm always, uniform, current
  *   --export (--experiment K | --entity E | --model-version V) [--format ndjson,parquet]
- * Common: --from ISO --to ISO (default: the experiment's start → now), --alpha 0.05, --out DIR,
+ * Common: --from ISO --to ISO (default: the experiment's start → now) or --dataset ID (a registered
+ * dataset, evaluated as exported), --alpha 0.05, --out DIR,
  * --json (machine-readable). Exit codes: 0 ok; 1 replay found a cycle that differs (a bug);
  * 2 bad input (the message names the field).
  */
@@ -38,6 +39,7 @@ export const HELP = `usage: expflow evaluate --experiment KEY [--window 7d --ste
   --format LIST         dataset formats: ndjson,parquet (default both)
   --out DIR             where datasets are written (default $EVALUATION_DATA_DIR or .data/datasets)
   --alpha A             interval level (default 0.05)
+  --dataset ID          evaluate a registered dataset instead of exporting the range again
   --json                print JSON instead of a table
 `;
 
@@ -66,6 +68,7 @@ export function parseEvaluateArgs(argv: string[]): { request: EvaluationRequest;
         format: { type: 'string' },
         out: { type: 'string' },
         alpha: { type: 'string' },
+        dataset: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -117,6 +120,7 @@ export function parseEvaluateArgs(argv: string[]): { request: EvaluationRequest;
     ...(v.to !== undefined ? { to: v.to } : {}),
     ...(v.format !== undefined ? { formats: v.format.split(',').map((s) => s.trim()) } : {}),
     ...(alpha !== undefined ? { alpha } : {}),
+    ...(v.dataset !== undefined ? { dataset: v.dataset } : {}),
     ...(policies !== undefined ? { policies } : {}),
   };
   const r = evaluationRequestSchema.safeParse(candidate);

@@ -41,11 +41,16 @@ export const evaluationRequestSchema = z
     metric: z.string().regex(/^[a-z0-9_]{1,40}$/).optional(),
     policies: z.array(targetPolicySchema).min(1).max(20).optional(),
     alpha: z.number().gt(0).lt(1).default(0.05),
+    /** Evaluate a registered dataset (by id) instead of exporting the range again. */
+    dataset: z.string().uuid().optional(),
   })
   .superRefine((r, ctx) => {
     const scopes = (['experiment', 'entity', 'modelVersion'] as const).filter((k) => r[k] !== undefined);
     if (scopes.length !== 1) ctx.addIssue({ code: 'custom', path: ['experiment'], message: 'give exactly one of experiment, entity or modelVersion' });
     if (r.kind !== 'export' && r.experiment === undefined) ctx.addIssue({ code: 'custom', path: ['experiment'], message: `required for kind '${r.kind}'` });
+    if (r.dataset !== undefined && r.kind === 'export') ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'an export makes a dataset; give a range instead' });
+    if (r.dataset !== undefined && r.kind === 'replay') ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'replay reads the logs and stored cycles, not a dataset' });
+    if (r.dataset !== undefined && (r.from || r.to)) ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'a dataset has its own range; omit from/to' });
     if (r.from && r.to && !(r.from.getTime() < r.to.getTime())) ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before to' });
     if (r.from && Number.isNaN(r.from.getTime())) ctx.addIssue({ code: 'custom', path: ['from'], message: 'not a date' });
     if (r.to && Number.isNaN(r.to.getTime())) ctx.addIssue({ code: 'custom', path: ['to'], message: 'not a date' });

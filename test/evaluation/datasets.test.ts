@@ -117,7 +117,16 @@ describe('evaluation datasets', () => {
     expect(pooled.at(-1)!.ci![0]).toBeLessThan(0);
     // Per segment: one assignment segment here, equal to the pooled row.
     expect(result.rows.filter((r) => r.segment === 0).map((r) => r.estimate)).toEqual(pooled.map((r) => r.estimate));
-  }, 180_000);
+
+    // The registered dataset evaluates again as exported, without a new export.
+    const before = await deps.prisma.evaluationDataset.count();
+    const again = await runEvaluation(d(), request({ kind: 'window', experiment: key, window: '7d', step: '1d', segments: true, dataset: result.dataset.id }));
+    expect(again.datasetId).toBe(result.dataset.id);
+    expect(again.result.kind === 'window' && again.result.rows).toEqual(result.rows);
+    expect(await deps.prisma.evaluationDataset.count()).toBe(before);
+    const other = await runEvaluation(d(), request({ kind: 'window', experiment: (await seedExperiment(`shop-${uniqueSuffix()}`, 10)).key, dataset: result.dataset.id })).then(() => null, (e: unknown) => e);
+    expect((other as EvaluationInputError).field).toBe('dataset');
+  }, 240_000);
 
   it('estimates what each standard alternative would have earned, and names a bad arm', async () => {
     const { key, truth } = await seedExperiment(`shop-${uniqueSuffix()}`);
