@@ -165,11 +165,11 @@ LEFT JOIN w ON w.version = a."snapshotVersion" AND w.segment = a.segment`;
 export async function copyJoinToCsv(pool: Pool, experiments: readonly ScopedExperiment[], from: Date, to: Date, csvPath: string): Promise<string[]> {
   const client = await pool.connect();
   const queries: string[] = [];
+  const out = createWriteStream(csvPath);
   try {
     // UTC: to_char of a timestamp column and the timestamptz literals agree only there. No JIT:
     // compiling this one-pass join costs more than it saves (measured by bench:evaluate).
     await client.query(`SET TIME ZONE 'UTC'; SET jit = off`);
-    const out = createWriteStream(csvPath);
     for (const exp of experiments) {
       const q = exportQuery(exp, from, to);
       queries.push(q);
@@ -177,9 +177,13 @@ export async function copyJoinToCsv(pool: Pool, experiments: readonly ScopedExpe
       await pipeline(stream, out, { end: false });
     }
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
-  } finally {
-    await client.query('RESET TIME ZONE; RESET jit').catch(() => undefined);
+    await client.query('RESET TIME ZONE; RESET jit');
     client.release();
+  } catch (err) {
+    out.destroy();
+    // A connection interrupted mid-COPY is not returned to the pool.
+    client.release(err as Error);
+    throw err;
   }
   return queries;
 }
