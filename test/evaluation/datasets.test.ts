@@ -75,7 +75,7 @@ describe('evaluation datasets', () => {
     const duck = await DuckDBInstance.create(':memory:');
     const conn = await duck.connect();
     const pq = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n, sum(value)::DOUBLE AS s FROM '${a.result.dataset.files.parquet}'`);
-    const events = await deps.pool.query<{ n: number }>(`SELECT count(DISTINCT e."unitId")::int AS n FROM "Event" e JOIN "Experiment" x ON x.id = e."experimentId" WHERE x.key = $1`, [key]);
+    const events = await deps.pool.query<{ n: number }>(`SELECT count(DISTINCT "unitId")::int AS n FROM "Event" WHERE "unitId" LIKE $1 || '-u%'`, [key]);
     expect(pq.getRowObjects()[0]).toEqual({ n: units, s: events.rows[0]!.n });
     conn.closeSync();
     duck.closeSync();
@@ -92,7 +92,7 @@ describe('evaluation datasets', () => {
 
     // One outcome changes → the hash changes.
     await deps.pool.query(
-      `DELETE FROM "Event" WHERE id = (SELECT e.id FROM "Event" e JOIN "Experiment" x ON x.id = e."experimentId" WHERE x.key = $1 ORDER BY e.id LIMIT 1)`,
+      `DELETE FROM "Event" WHERE id = (SELECT id FROM "Event" WHERE "unitId" LIKE $1 || '-u%' ORDER BY id LIMIT 1)`,
       [key],
     );
     const c = await runEvaluation(d(), req);
