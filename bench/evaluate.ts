@@ -38,9 +38,10 @@ if (!Number.isInteger(N) || N < 1000) {
   console.error('--exposures: give an integer ≥ 1000');
   process.exit(2);
 }
-const KEY = `bench-evaluate-${N}`;
 const DAY = 86_400_000;
-const START = new Date('2026-01-05T00:00:00.000Z');
+// The last 14 whole days: events older than the retention period are not stored.
+const START = new Date(Math.floor(Date.now() / DAY) * DAY - 15 * DAY);
+const KEY = `bench-evaluate-${N}-${START.toISOString().slice(0, 10)}`;
 const END = new Date(START.getTime() + 14 * DAY);
 
 const base = loadConfig().databaseUrl;

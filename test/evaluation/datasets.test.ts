@@ -18,7 +18,8 @@ import { uniqueSuffix } from '../helpers/services.js';
 
 const deps = useActivities();
 const DAY = 86_400_000;
-const START = new Date('2026-03-02T00:00:00.000Z');
+// Recent days: stored events are kept for a retention period counted back from today.
+const START = new Date(Math.floor(Date.now() / DAY) * DAY - 20 * DAY);
 const END = new Date(START.getTime() + 14 * DAY);
 const dir = join(tmpdir(), `expflow-datasets-${uniqueSuffix()}`);
 
