@@ -108,7 +108,7 @@ describe('offline evaluation of a real run', () => {
     const table = await cli('--experiment', key, '--replay');
     expect(table.code).toBe(0);
     expect(table.stdout).toContain(`replay reproduces all ${onlineDecisions.length} cycles; final decision ship (green)`);
-  });
+  }, 180_000);
 
   it('reports the first cycle whose stored decision the rules do not reproduce, and exits 1', async () => {
     const last = onlineDecisions.at(-1)!;
@@ -121,7 +121,7 @@ describe('offline evaluation of a real run', () => {
     } finally {
       await db.query(`UPDATE "Decision" SET outcome = $3 WHERE "experimentId" = (SELECT id FROM "Experiment" WHERE key = $1) AND cycle = $2`, [key, last.cycle, last.outcome]);
     }
-  });
+  }, 180_000);
 
   it('runs a running window and a what-if through the CLI', async () => {
     const w = await cli('--experiment', key, '--window', '1h', '--step', '30m', '--json');
@@ -132,7 +132,7 @@ describe('offline evaluation of a real run', () => {
     const p = await cli('--experiment', key, '--what-if');
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout).toMatch(/always green\s+dr\s+0\.\d+/);
-  });
+  }, 180_000);
 
   it('serves the same evaluations over the API: inline, as a workflow, linked from the dataset', async () => {
     const inline = await stack.post('/evaluations', { kind: 'window', experiment: key, window: '1h', step: '1h' });
@@ -159,7 +159,7 @@ describe('offline evaluation of a real run', () => {
     expect(ds.evaluations.map((e: any) => e.href)).toContain(`/evaluations/${started.body.id}`);
     const one = await stack.get(`/datasets/${done.dataset.id}`);
     expect(one.body.query).toContain('"Assignment"');
-  });
+  }, 180_000);
 
   it('rejects bad evaluation requests naming the field', async () => {
     const cases: Array<[unknown, string]> = [
@@ -191,5 +191,5 @@ describe('offline evaluation of a real run', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--policy');
     expect((await cli('--help')).code).toBe(0);
-  });
+  }, 180_000);
 });
