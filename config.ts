@@ -22,6 +22,11 @@ const schema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_TOKEN: z.string().optional(),
   EVALUATION_DATA_DIR: z.string().min(1).optional(),
+  /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
+  EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
+  SMTP_URL: z.string().url().optional(),
+  SMTP_FROM: z.string().default('expflow <expflow@localhost>'),
 });
 
 export interface Config {
@@ -38,6 +43,9 @@ export interface Config {
   apiToken?: string;
   /** Where evaluation datasets (NDJSON, Parquet) are written. */
   evaluationDataDir: string;
+  webhookSecret?: string;
+  smtpUrl?: string;
+  smtpFrom: string;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -72,6 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiHost: e.API_HOST,
     apiToken: e.API_TOKEN,
     evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
+    webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
   };
 }
 

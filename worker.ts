@@ -49,7 +49,13 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   );
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,
-    async (job) => deliverNotification(prisma, job.data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
+    async (job) =>
+      deliverNotification(prisma, job.data, {
+        finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        webhookSecret: config.webhookSecret,
+        smtpUrl: config.smtpUrl,
+        smtpFrom: config.smtpFrom,
+      }),
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
   );
   for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));

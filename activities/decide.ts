@@ -1,23 +1,30 @@
 /**
- * Step 6: the decision. Always-valid (sequential) analysis of every arm against control on the
- * primary and guardrail metrics, period-stratified so adaptive allocation does not bias it, Holm
- * across arms × metrics; segment-level conclusions, stratified the same way within each segment,
- * with Holm across every segment × arm ever tested; and a sample-ratio check against the weights
- * each unit was randomised with. One Decision row per cycle.
+ * Step 6: the decision, by the experiment's decision policy (domain/decision): readiness, the
+ * sample-ratio hold, the per-arm circuit breaker, the method's evidence, practical significance,
+ * the horizon; then segment-level conclusions (always-valid, Holm across every segment × arm ever
+ * tested, starved arms ended on the posterior, guardrails blocking a segment's ship). An arm stopped
+ * at this look is routed to control in a snapshot written here, in the same cycle. One Decision row
+ * per cycle.
  */
-import { decideCycle, type CycleDecision } from '../domain/experiment/decide-cycle.js';
-import { type SegmentArmDecision } from '../domain/segment-rules/segment-decisions.js';
+import { type ExperimentDecision, type SegmentArmDecision } from '../domain/decision/index.js';
+import { routeStoppedArms, type WeightAction } from '../domain/decision/arm-weights.js';
+import type { FixedHorizonPlan } from '../domain/decision/fixed-horizon.js';
+import { decideCycle, type StoppedArm } from '../domain/experiment/decide-cycle.js';
+import { controlVariant } from '../domain/experiment/snapshot.js';
 import { type SampleRatioCheck } from '../domain/stats/srm.js';
-import type { AllocationSnapshot } from '../domain/types.js';
+import type { AllocationSnapshot, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
+import { saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 
+export type { StoppedArm };
+
 export interface DecidePayload {
   decisionId: string;
-  outcome: CycleDecision['outcome'];
+  outcome: ExperimentDecision['outcome'];
   winner: string | null;
   rationale: string;
   segmentDecisions: SegmentArmDecision[];
@@ -30,34 +37,64 @@ export interface DecidePayload {
   segmentPMin: Record<string, number>;
   /** Mixture sd of each segment × arm's mSPRT, fixed at the key's first look and carried (absent in payloads written before it existed). */
   segmentTau?: Record<string, number>;
+  /** Segment × arm keys ended on the posterior (starved arms), with their reasons. */
+  segmentEnded?: Record<string, string>;
   srm: SampleRatioCheck;
+  /** Arms stopped so far (routed to control), by arm. Absent in payloads written before the breaker. */
+  stoppedArms?: Record<string, StoppedArm>;
+  /** Arms stopped at this look (alerted once). */
+  newlyStopped?: string[];
+  /** Arms an operator re-enabled: the breaker leaves them alone. */
+  exemptArms?: string[];
+  /** The look whose sample-ratio alarm is in force (null: no alarm), and whether decisions are held. */
+  srmAlarmSince?: number | null;
+  srmHold?: boolean;
+  /** Raise/lower weight steps for policies that do not set weights themselves, applied by the next reallocation. */
+  weightActions?: Array<Pick<WeightAction, 'arm' | 'action'>>;
+  plan?: FixedHorizonPlan | null;
+  /** The decision's time (epoch ms), so an offline replay decides at the same moment (absent before). */
+  decidedAt?: number;
 }
 
 export interface DecideResult {
-  outcome: CycleDecision['outcome'];
+  outcome: ExperimentDecision['outcome'];
   winner: string | null;
   rationale: string;
   /** Segment-level conclusions new at this look. */
   segmentConclusions: number;
+  /** Alerts new at this look: arms stopped, a sample-ratio alarm raised. */
+  alerts?: number;
+  /** Arms stopped so far (the workflow validates re-enable requests against them). */
+  stoppedArms?: string[];
+  /** True while an unacknowledged sample-ratio alarm is in force. */
+  srmAlarm?: boolean;
+  /** The snapshot that routed newly stopped arms to control in this cycle. */
+  snapshot?: { version: number; weights: Record<string, Weights> };
 }
 
 export function decide(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<DecideResult> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const summary = (p: DecidePayload): DecideResult => ({
+    const summary = (p: DecidePayload, snapshot?: DecideResult['snapshot']): DecideResult => ({
       outcome: p.outcome,
       winner: p.winner,
       rationale: p.rationale,
       segmentConclusions: p.newSegmentConclusions,
+      alerts: (p.newlyStopped?.length ?? 0) + (p.srmAlarmSince === cycle ? 1 : 0),
+      stoppedArms: Object.keys(p.stoppedArms ?? {}),
+      srmAlarm: p.srmHold ?? false,
+      ...(snapshot ? { snapshot } : {}),
     });
     const done = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
-    if (done) return summary(done);
+    if (done) return summary(done, await breakerSnapshot(d, exp.id, controlVariant(exp.def), cycle, done));
     const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
     const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
     const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const actions = await d.prisma.operatorAction.findMany({ where: { experimentId: exp.id }, orderBy: { at: 'asc' } });
     const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
     const snapshots = await d.prisma.allocationSnapshot.findMany({ where: { experimentId: exp.id }, select: { version: true, snapshot: true } });
+    const now = (d.now ?? (() => new Date()))().getTime();
     const decided = decideCycle({
       def: exp.def,
       cycle,
@@ -66,8 +103,12 @@ export function decide(d: ActivityDeps) {
       terminated: new Set(terminated.map((t) => t.segmentId)),
       snapshots: new Map(snapshots.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot])),
       previous,
+      actions,
+      startedAt: exp.createdAt.getTime(),
+      now,
     });
-    const { outcome, winner, rationale, segmentDecisions, newSegmentConclusions, srm } = decided;
+    const { outcome, winner, rationale, decision, policy, segmentDecisions, newSegmentConclusions, srm } = decided;
+    const control = controlVariant(exp.def);
 
     const row = await d.prisma.decision.upsert({
       where: { experimentId_cycle: { experimentId: exp.id, cycle } },
@@ -76,13 +117,55 @@ export function decide(d: ActivityDeps) {
         cycle,
         outcome,
         rationale,
-        statistics: jsonSafe({ arms: decided.arms, srm, segments: segmentDecisions }) as object,
+        statistics: jsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
       },
       update: {},
     });
-    const payload: DecidePayload = { decisionId: row.id, outcome, winner, rationale, segmentDecisions, newSegmentConclusions, segmentPMin: decided.segmentPMin, segmentTau: decided.segmentTau, srm };
-    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload));
+    const payload: DecidePayload = {
+      decisionId: row.id,
+      outcome,
+      winner,
+      rationale,
+      segmentDecisions,
+      newSegmentConclusions,
+      segmentPMin: decided.segmentPMin,
+      segmentTau: decided.segmentTau,
+      segmentEnded: decided.segmentEnded,
+      srm,
+      stoppedArms: decided.stoppedArms,
+      newlyStopped: decision.stopArms.map((s) => s.arm),
+      exemptArms: decided.exemptArms,
+      srmAlarmSince: decided.srmAlarmSince,
+      srmHold: decision.srmHold,
+      weightActions: decision.weightActions.map(({ arm, action }) => ({ arm, action })),
+      plan: decision.plan,
+      decidedAt: now,
+    };
+    const stored = await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload);
+    return summary(stored, await breakerSnapshot(d, exp.id, control, cycle, stored));
   };
+}
+
+/**
+ * Routes the arms stopped at this look to control, in every segment, in a snapshot of this cycle:
+ * the circuit breaker acts in the cycle that found the breach, not at the next reallocation.
+ */
+async function breakerSnapshot(d: ActivityDeps, experimentId: string, control: string, cycle: number, p: DecidePayload): Promise<DecideResult['snapshot']> {
+  const newly = p.newlyStopped ?? [];
+  if (!newly.length || p.outcome !== 'continue') return undefined;
+  const stopped = Object.keys(p.stoppedArms ?? {});
+  const snapshot = await saveSnapshot(d.prisma, d.redis, experimentId, { cycle, step: 'breaker' }, (version, latest) => {
+    if (!latest) throw new Error('no snapshot to route stopped arms in');
+    return {
+      ...latest,
+      version,
+      cycle,
+      segments: latest.segments.map((s) => ({ ...s, weights: routeStoppedArms(s.weights, stopped, control) })),
+      reason: `circuit breaker: ${newly.map((a) => p.stoppedArms?.[a]?.reason ?? a).join('; ')}`,
+      createdAt: (d.now ?? (() => new Date()))().toISOString(),
+    };
+  });
+  return { version: snapshot.version, weights: Object.fromEntries(snapshot.segments.map((s) => [String(s.id), s.weights])) };
 }
 
 /** Replaces NaN and ±Infinity with null so the payload survives JSON columns and Temporal. */

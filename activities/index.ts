@@ -4,6 +4,7 @@ import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
 import { failEvaluationActivity, runEvaluationActivity } from './evaluate.js';
 import { notify } from './notify.js';
+import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     publishOverride: publishOverride(deps),
     runEvaluation: runEvaluationActivity(deps),
     failEvaluation: failEvaluationActivity(deps),
+    recordOperatorAction: recordOperatorAction(deps),
   };
 }
 

@@ -2,11 +2,13 @@
  * Step 4: compute each segment's arm weights with the configured policy (Thompson by default) within
  * the bounds, apply a manual override or external-event dampening, and publish a new snapshot.
  */
-import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationPolicy, type RampState } from '../domain/allocation/index.js';
+import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationPolicy, type AllocationResult, type RampState } from '../domain/allocation/index.js';
+import { resolvePolicy } from '../domain/decision/policy.js';
 import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
-import { servingForConcludedSegments, servingWeights } from '../domain/experiment/segment-conclusions.js';
+import { applyWeightActions, routeStoppedArms } from '../domain/decision/arm-weights.js';
+import { closedArmsBySegment, servingForConcludedSegments, servingWeights } from '../domain/decision/segment-conclusions.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';
@@ -34,6 +36,8 @@ interface ContextualFitSummary {
 interface ReallocatePayload {
   ramp: Record<number, RampState>;
   contextual: ContextualFitSummary | null;
+  /** Fixed policy: weights as moved by the decision's raise/lower steps, the base of the next step. */
+  stepped?: Record<number, Weights>;
 }
 
 /** Maps the experiment's configured policy to the allocation domain's policy for one segment. */
@@ -51,7 +55,7 @@ function toPolicy(
     case 'fixed':
       return { kind: 'fixed', weights: initial };
     case 'thompson':
-      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', draws: p.draws, topTwo: p.topTwo ? 0.5 : undefined };
+      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', topTwo: p.topTwo ? 0.5 : undefined };
     case 'ucb1':
       return { kind: 'ucb1' };
     case 'epsilon_greedy':
@@ -63,6 +67,13 @@ function toPolicy(
     default:
       return assertNever(p);
   }
+}
+
+/** Weights summing to 1 (all to control when nothing is left). */
+function renormalise(w: Weights, control: string): Weights {
+  const total = Object.values(w).reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return Object.fromEntries(Object.keys(w).map((k) => [k, k === control ? 1 : 0]));
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v / total]));
 }
 
 function assertNever(x: never): never {
@@ -96,6 +107,11 @@ export function reallocateTraffic(d: ActivityDeps) {
     const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
     const guardrailOk = prevDecision?.outcome !== 'stop_harm';
     const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
+    // Arms stopped by the breaker (everywhere) or harmful/ended in a segment get no traffic there.
+    const stoppedArms = Object.keys(prevDecision?.stoppedArms ?? {});
+    const closedInSegment = closedArmsBySegment(prevDecision?.segmentDecisions ?? []);
+    const stepped: Record<number, Weights> = {};
+    const policyStep = resolvePolicy(config.decision).arms.weightStep;
     const rampFor = (id: number): RampState => prevRealloc?.ramp[id] ?? { step: 0, enteredAt: now.getTime() };
     const rampStates: Record<number, RampState> = {};
     const rampCoverage: Record<number, number> = {};
@@ -109,19 +125,23 @@ export function reallocateTraffic(d: ActivityDeps) {
       let weights: Weights;
       const conclusion = concluded.get(s.id);
       if (input.override) {
-        weights = input.override;
+        // The breaker wins over an override: a stopped arm returns only when an operator re-enables it.
+        weights = stoppedArms.length ? routeStoppedArms(input.override, stoppedArms, control) : input.override;
         reasons.push(`segment ${s.id}: manual override`);
       } else if (conclusion) {
         // The segment has its answer; everyone in it gets the concluded variant.
         weights = servingWeights(variants, conclusion.serve);
         reasons.push(conclusion.reason);
       } else {
-        const stats = poolByVariant(collected.cells, primary.key, variants, s.id);
-        const result = computeAllocation({
-          policy: toPolicy(config, primary.type, rampFor(s.id), guardrailOk, initialWeights(exp.def), control, variants),
-          variants: exp.def.variants.map((v) => ({ key: v.key, isControl: v.isControl })),
+        const closed = new Set([...stoppedArms, ...(closedInSegment.get(s.id) ?? [])].filter((v) => v !== control));
+        const open = variants.filter((v) => !closed.has(v));
+        const restrict = (w: Weights) => (closed.size === 0 ? w : renormalise(Object.fromEntries(open.map((v) => [v, w[v] ?? 0])), control));
+        const stats = poolByVariant(collected.cells, primary.key, open, s.id);
+        const result = open.length < 2 ? { weights: servingWeights(open, control), reason: `every arm closed, serve ${control}` } as AllocationResult : computeAllocation({
+          policy: toPolicy(config, primary.type, rampFor(s.id), guardrailOk, restrict(initialWeights(exp.def)), control, open),
+          variants: exp.def.variants.filter((v) => open.includes(v.key)).map((v) => ({ key: v.key, isControl: v.isControl })),
           stats,
-          previous: prev?.weights ?? initialWeights(exp.def),
+          previous: restrict(prev?.weights ?? initialWeights(exp.def)),
           bounds: { ...config.bounds, minUnitsPerArm: config.minSamplePerArm },
           direction: primary.direction,
           rng,
@@ -129,7 +149,16 @@ export function reallocateTraffic(d: ActivityDeps) {
           // Dampening goes through the policy so the bounds (floor, max change) still hold after it.
           externalContext: events.length ? { events, halfLifeMs } : undefined,
         });
-        weights = result.weights;
+        weights = { ...Object.fromEntries(variants.map((v) => [v, 0])), ...result.weights };
+        if (closed.size) reasons.push(`segment ${s.id}: ${[...closed].join(', ')} closed, routed to ${control}`);
+        // Fixed weights move only by the decision policy's per-arm raise/lower steps.
+        const actions = prevDecision?.weightActions ?? [];
+        const base = prevRealloc?.stepped?.[s.id];
+        if (config.policy.kind === 'fixed' && (actions.length || base)) {
+          weights = applyWeightActions(base ?? weights, actions, policyStep, [...closed], control);
+          stepped[s.id] = weights;
+          if (actions.length) reasons.push(`segment ${s.id}: ${actions.map((a) => `${a.action} ${a.arm}`).join(', ')} (decision policy)`);
+        }
         if (result.ramp) rampStates[s.id] = result.ramp;
         if (result.coverage !== undefined) rampCoverage[s.id] = result.coverage;
         reasons.push(`segment ${s.id}: ${result.reason}`);
@@ -167,7 +196,7 @@ export function reallocateTraffic(d: ActivityDeps) {
       reasons.push(`contextual model: ${contextual.leaves} contexts from ${contextual.rowsUsed} units, ${contextual.highRisk} high-risk`);
     }
 
-    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates, contextual });
+    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates, contextual, ...(Object.keys(stepped).length ? { stepped } : {}) });
     const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'reallocate' }, (version) =>
       buildSnapshot(exp.def, {
         version,

@@ -5,9 +5,9 @@
  * and goes into a new snapshot; terminated segments are served control.
  */
 import { poolByVariant } from '../domain/experiment/cells.js';
-import { servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
+import { servingForConcludedSegments } from '../domain/decision/segment-conclusions.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
-import { segmentArmKey, segmentEffects } from '../domain/segment-rules/segment-evidence.js';
+import { segmentArmKey, segmentEffects } from '../domain/decision/segment-conclusions.js';
 import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
 import type { SegmentStatus, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';

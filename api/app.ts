@@ -4,12 +4,17 @@ import { createExperimentSchema } from '../domain/experiment/config.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
   eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
+  shadowScoresQuerySchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -96,9 +101,33 @@ export function createApp(d: AppDeps): express.Express {
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
   });
 
+  app.post('/experiments/:key/arms/reenable', async (req, res) => {
+    const body = parseOrThrow(reenableArmSchema, req.body ?? {});
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
+  app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
+    const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+  });
+
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
     res.status(201).json(await d.models.register(body, actorOf(req, {})));
+  });
+
+  app.post('/models/promote', async (req, res) => {
+    const body = parseOrThrow(promoteModelSchema, req.body ?? {});
+    res.json(await d.models.promoteShadow(body, actorOf(req, {})));
+  });
+
+  app.get('/models/shadow-scores', async (req, res) => {
+    res.json(await d.models.shadowScores(parseOrThrow(shadowScoresQuerySchema, req.query)));
+  });
+
+  app.post('/predictions', async (req, res) => {
+    const body = parseOrThrow(predictionsSchema, req.body ?? {});
+    res.json(await d.models.logPredictions(body));
   });
 
   app.get('/models', async (req, res) => {

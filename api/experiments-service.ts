@@ -12,7 +12,9 @@ import { deleteSnapshot } from '../infra/snapshot-store.js';
 import { saveSnapshot } from '../infra/snapshot-writer.js';
 import { SA } from '../workflows/search-attributes.js';
 import {
+  acknowledgeSrmUpdate,
   concludeUpdate,
+  reenableArmUpdate,
   experimentWorkflow,
   externalContextSignal,
   overrideAllocationUpdate,
@@ -206,6 +208,16 @@ export class ExperimentsService {
   async conclude(key: string, body: { winner?: string; actor?: string; reason?: string }) {
     await this.requireExists(key);
     return this.update(() => this.handle(key).executeUpdate(concludeUpdate, { args: [body] }));
+  }
+
+  async reenableArm(key: string, body: { arm: string; actor: string; reason: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(reenableArmUpdate, { args: [body] }));
+  }
+
+  async acknowledgeSrm(key: string, body: { actor: string; reason: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(acknowledgeSrmUpdate, { args: [body] }));
   }
 
   private handle(key: string) {

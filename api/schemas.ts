@@ -47,6 +47,16 @@ export const concludeSchema = z.object({
   reason: z.string().max(2000).optional(),
 });
 
+/** Re-enabling an arm the circuit breaker stopped: who and why are required (audited). */
+export const reenableArmSchema = z.object({
+  arm: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'not a valid variant key'),
+  actor: z.string().min(1).max(200).optional(),
+  reason: z.string().min(1).max(2000),
+});
+
+/** Acknowledging a sample-ratio alarm lifts its hold on decisions (audited). */
+export const acknowledgeSrmSchema = z.object({ actor: z.string().min(1).max(200).optional(), reason: z.string().min(1).max(2000) });
+
 export const externalContextSchema = z.object({ kind: z.string().min(1).max(100), severity: z.number().min(0).max(1) });
 
 export const experimentKeyParam = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key');
@@ -72,9 +82,45 @@ export const registerModelSchema = z.object({
       challengerShare: z.number().min(0.01).max(0.99).default(0.5),
     })
     .optional(),
+  /** A shadow version is never served: callers log its predictions (POST /predictions) to score it. */
+  shadow: z.boolean().default(false),
+});
+
+const modelRef = { entity: name, modelType: name, version: name };
+
+export const MAX_PREDICTIONS_PER_BATCH = 1000;
+export const predictionsSchema = z.object({
+  ...modelRef,
+  predictions: z
+    .array(
+      z
+        .object({ unitId: z.string().min(1).max(200), score: z.number().min(0).max(1).optional(), action: z.string().min(1).max(100).optional() })
+        .refine((p) => p.score !== undefined || p.action !== undefined, 'score or action: one is required'),
+    )
+    .min(1)
+    .max(MAX_PREDICTIONS_PER_BATCH, `at most ${MAX_PREDICTIONS_PER_BATCH} predictions per batch`),
+});
+
+export const shadowScoresQuerySchema = z.object({
+  ...modelRef,
+  /** The served experiment whose units' outcomes score the predictions. */
+  experiment: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key'),
+  /** The outcome event: binary = the unit sent it; policy reward = the sum of its values. */
+  event: z.string().min(1).max(100),
+  kind: z.enum(['binary', 'policy']).default('binary'),
+  bins: z.coerce.number().int().min(2).max(50).default(10),
+});
+
+export const promoteModelSchema = z.object({
+  ...modelRef,
+  owner: z.string().min(1).max(200).default('model-registry'),
+  comparison: registerModelSchema.shape.comparison,
 });
 
 export const listModelsSchema = z.object({ entity: name.optional(), modelType: name.optional() });
 
 export type AssignRequest = z.infer<typeof assignRequestSchema>;
 export type RegisterModelInput = z.infer<typeof registerModelSchema>;
+export type PredictionsInput = z.infer<typeof predictionsSchema>;
+export type ShadowScoresQuery = z.infer<typeof shadowScoresQuerySchema>;
+export type PromoteModelInput = z.infer<typeof promoteModelSchema>;

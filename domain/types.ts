@@ -23,6 +23,8 @@ export interface MetricSpec {
   direction: 'increase' | 'decrease';
   /** Guardrails: largest tolerated relative harm (0.02 = 2%) before the arm or segment is stopped. */
   margin?: number;
+  /** Guardrails: absolute limit on the arm's mean (e.g. mean latency ≤ 100 ms); percentiles are not collected. */
+  limit?: { max?: number; min?: number };
 }
 
 /**

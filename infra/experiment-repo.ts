@@ -8,6 +8,8 @@ export interface LoadedExperiment {
   id: string;
   status: string;
   kind: 'ab' | 'multi_arm' | 'model_comparison';
+  /** When the experiment was created (its runtime counts from here). */
+  createdAt: Date;
   def: ExperimentDefinition;
 }
 
@@ -23,6 +25,7 @@ export async function loadExperiment(prisma: PrismaClient, key: string): Promise
     id: row.id,
     status: row.status,
     kind: row.kind,
+    createdAt: row.createdAt,
     def: {
       key: row.key,
       seed: row.id,

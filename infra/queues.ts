@@ -30,8 +30,11 @@ export type EventsJob = { kind: 'events'; items: OutcomeEvent[] } | { kind: 'exp
 
 export interface NotificationJob {
   notificationId: string;
+  /** Webhook or Slack URL, or `mailto:a@x,b@y` for e-mail. */
   url: string;
   body: Record<string, unknown>;
+  /** Absent: a plain webhook (the job shape before channels existed). */
+  channel?: 'webhook' | 'slack' | 'email';
 }
 
 export interface Queues {

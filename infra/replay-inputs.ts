@@ -21,6 +21,9 @@ export async function loadReplayInput(deps: { prisma: PrismaClient; pool: Pool }
   const decidePayloads = await deps.prisma.cycleStats.findMany({ where: { experimentId: exp.id, step: 'decide' }, select: { cycle: true, payload: true } });
   const winners = new Map(decidePayloads.map((d) => [d.cycle, ((d.payload as { winner?: string | null }).winner ?? null) as string | null]));
   const snapshots = await deps.prisma.allocationSnapshot.findMany({ where: { experimentId: exp.id }, select: { version: true, snapshot: true } });
+  const actions = await deps.prisma.operatorAction.findMany({ where: { experimentId: exp.id }, orderBy: { at: 'asc' } });
+  const decidedAt = new Map(decidePayloads.map((d) => [d.cycle, (d.payload as { decidedAt?: number }).decidedAt]));
+  const started = await deps.prisma.experiment.findUniqueOrThrow({ where: { id: exp.id }, select: { createdAt: true } });
   const at = (cycle: number, step: string) => steps.find((s) => s.cycle === cycle && s.step === step);
   const cycles: ReplayCycle[] = [];
   let terminated = new Set<number>();
@@ -38,8 +41,12 @@ export async function loadReplayInput(deps: { prisma: PrismaClient; pool: Pool }
     const w = collected.watermark;
     const asOf = w ? { time, assignmentId: w.assignmentId ?? '0', eventId: w.eventId ?? '0' } : { time };
     const loggedCells = await collectCellStats(deps.pool, exp.id, config.metrics, cellDesignFor(exp.def, asOf));
+    // The decision's own time when it recorded one, else when its row was written.
+    const when = decidedAt.get(d.cycle) ?? d.createdAt.getTime();
     cycles.push({
       cycle: d.cycle,
+      decidedAt: when,
+      actions: actions.filter((a) => a.at.getTime() <= when),
       loggedCells,
       storedCells: collected.cells,
       segments: { enabled: segmented.enabled, ids: segmented.segments.map((s) => s.id) },
@@ -49,6 +56,7 @@ export async function loadReplayInput(deps: { prisma: PrismaClient; pool: Pool }
   }
   return {
     def: exp.def,
+    startedAt: started.createdAt.getTime(),
     snapshots: new Map(snapshots.map((s) => [s.version, s.snapshot as unknown as AllocationSnapshot])),
     cycles,
   };

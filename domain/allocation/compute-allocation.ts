@@ -19,8 +19,6 @@ export type AllocationPolicy =
   | {
       kind: 'thompson';
       model: OutcomeModel;
-      /** Monte Carlo rounds for P(best) (default 2000). */
-      draws?: number;
       /** Top-two Thompson: probability β of playing the leader (e.g. 0.5). */
       topTwo?: number;
     }
@@ -60,7 +58,7 @@ export interface AllocationResult {
   /** Ramp only: coverage to serve and the ramp state to carry to the next cycle. */
   coverage?: number;
   ramp?: RampState;
-  /** Thompson only: the Monte Carlo P(best) per variant behind the weights. */
+  /** Thompson only: the exact P(best) per variant behind the weights. */
   pBest?: Weights;
 }
 
@@ -90,7 +88,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
         break;
       case 'thompson': {
         const oriented = orient(stats, input.direction, policy.model);
-        const pBest = probabilityBest(oriented, policy.model, policy.draws ?? 2000, input.rng);
+        const pBest = probabilityBest(oriented, policy.model);
         const w = policy.topTwo !== undefined ? topTwoWeights(pBest, policy.topTwo) : pBest;
         raw = toWeights(keys, w);
         extra = { pBest: toWeights(keys, pBest) };

@@ -1,6 +1,6 @@
 /** Public surface of allocation: policies, bounds, ramp, dampening, the contextual controller, simulation. */
 export { type AllocationBounds, DEFAULT_BOUNDS, applyBounds, resolveBounds } from './bounds.js';
-export { type OutcomeModel, type ArmPosterior, armPosteriors, drawPosterior } from './posterior.js';
+export { type OutcomeModel, armPosteriors } from './posterior.js';
 export { probabilityBest, sampleThompsonArm, topTwoWeights } from './thompson.js';
 export { argmaxWeights, ucb1Indices, ucb1Weights } from './ucb.js';
 export { epsilonGreedyWeights } from './epsilon-greedy.js';

@@ -38,6 +38,7 @@ export const simPolicySchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('thompson'),
     label: z.string().optional(),
+    /** Accepted for old scenario files and ignored: P(best) is computed exactly (issue 14). */
     draws: z.number().int().min(10).max(100_000).optional(),
     topTwo: z.number().gt(0).lt(1).optional(),
   }),

@@ -223,7 +223,7 @@ function toAllocationPolicy(p: SimPolicy, model: Scenario['outcome']): Allocatio
     case 'fixed':
       return { kind: 'fixed', weights: p.weights };
     case 'thompson':
-      return { kind: 'thompson', model, draws: p.draws ?? 1000, topTwo: p.topTwo };
+      return { kind: 'thompson', model, topTwo: p.topTwo };
     case 'ucb1':
       return { kind: 'ucb1', c: p.c, scale: p.scale };
     case 'epsilon_greedy':

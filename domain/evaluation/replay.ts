@@ -10,7 +10,7 @@
  *   rules — the rules on the very cells the online run stored decide differently: a bug (or a
  *           change of the decision code since the run).
  */
-import { decideCycle, type CycleDecisionState, type DecideCycleInput } from '../experiment/decide-cycle.js';
+import { decideCycle, type CycleDecisionState, type CycleOperatorAction, type DecideCycleInput } from '../experiment/decide-cycle.js';
 import type { CellStats } from '../types.js';
 
 export interface ReplayCycle {
@@ -21,12 +21,18 @@ export interface ReplayCycle {
   storedCells: CellStats[];
   segments: DecideCycleInput['segments'];
   terminated: ReadonlySet<number>;
+  /** Operator actions taken by the time of the online decision. */
+  actions: readonly CycleOperatorAction[];
+  /** The online decision's time (epoch ms). */
+  decidedAt: number;
   online: { outcome: string; winner: string | null };
 }
 
 export interface ReplayInput {
   def: DecideCycleInput['def'];
   snapshots: DecideCycleInput['snapshots'];
+  /** Epoch ms the experiment started. */
+  startedAt: number;
   cycles: readonly ReplayCycle[];
 }
 
@@ -66,7 +72,7 @@ export function replayDecisions(input: ReplayInput): ReplayResult {
   const out: ReplayedCycle[] = [];
   let firstDifference: ReplayResult['firstDifference'] = null;
   for (const c of input.cycles) {
-    const base = { def: input.def, cycle: c.cycle, segments: c.segments, terminated: c.terminated, snapshots: input.snapshots };
+    const base = { def: input.def, cycle: c.cycle, segments: c.segments, terminated: c.terminated, snapshots: input.snapshots, actions: c.actions, startedAt: input.startedAt, now: c.decidedAt };
     const fromLogs = decideCycle({ ...base, cells: c.loggedCells, previous: logged });
     const fromStored = decideCycle({ ...base, cells: c.storedCells, previous: stored });
     logged = fromLogs;

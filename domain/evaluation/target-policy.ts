@@ -29,7 +29,7 @@ export const targetPolicySchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('bandit'),
     policy: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('thompson'), topTwo: z.number().min(0).max(1).optional(), draws: z.number().int().min(100).max(100_000).default(5000) }),
+      z.object({ kind: z.literal('thompson'), topTwo: z.number().min(0).max(1).optional() }),
       z.object({ kind: z.literal('ucb1'), c: z.number().positive().optional() }),
       z.object({ kind: z.literal('epsilon_greedy'), epsilon: z.number().min(0).max(1).default(0.1) }),
     ]),
@@ -113,7 +113,7 @@ function banditWeights(policy: Extract<TargetPolicy, { kind: 'bandit' }>, ctx: T
   let allocation: AllocationPolicy;
   switch (p.kind) {
     case 'thompson':
-      allocation = { kind: 'thompson', model: ctx.metricType === 'binary' ? 'bernoulli' : 'gaussian', draws: p.draws, ...(p.topTwo === undefined ? {} : { topTwo: p.topTwo }) };
+      allocation = { kind: 'thompson', model: ctx.metricType === 'binary' ? 'bernoulli' : 'gaussian', ...(p.topTwo === undefined ? {} : { topTwo: p.topTwo }) };
       break;
     case 'ucb1':
       allocation = { kind: 'ucb1', ...(p.c === undefined ? {} : { c: p.c }) };

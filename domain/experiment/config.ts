@@ -3,6 +3,8 @@
  * the activities re-validate the stored JSON, so a bad row can never reach the statistics.
  */
 import { z } from 'zod';
+import { decisionPolicySchema } from '../decision/policy.js';
+import { notificationsSchema } from '../notifications/channels.js';
 import type { Rule } from '../types.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
@@ -42,6 +44,12 @@ export const metricSchema = z.object({
   role: z.enum(['primary', 'guardrail', 'secondary']),
   direction: z.enum(['increase', 'decrease']).default('increase'),
   margin: z.number().min(0).max(1).optional(),
+  /** Guardrails: absolute limit on the arm's mean (percentiles are not collected). */
+  limit: z
+    .object({ max: z.number().optional(), min: z.number().optional() })
+    .refine((l) => l.max !== undefined || l.min !== undefined, 'limit needs max or min')
+    .refine((l) => l.max === undefined || l.min === undefined || l.min <= l.max, { message: 'min must not exceed max', path: ['min'] })
+    .optional(),
 });
 
 export const variantSchema = z.object({
@@ -62,6 +70,7 @@ export const boundsSchema = z
 
 export const policySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed') }),
+  // `draws` is kept so stored configs still parse; P(best) is now exact and does not use it (issue 14).
   z.object({ kind: z.literal('thompson'), topTwo: z.boolean().default(false), draws: z.number().int().min(100).max(100_000).default(5000) }),
   z.object({ kind: z.literal('ucb1') }),
   z.object({ kind: z.literal('epsilon_greedy'), epsilon: fraction.default(0.1) }),
@@ -137,7 +146,11 @@ export const experimentConfigSchema = z.object({
   attribution: z
     .object({ lookbackSeconds: z.number().min(0).max(86_400).default(600), windowHours: z.number().positive().optional() })
     .default({ lookbackSeconds: 600 }),
+  /** How the experiment decides: a named preset with optional overrides (domain/decision/policy.ts). */
+  decision: decisionPolicySchema.default({ preset: 'balanced' }),
   webhookUrl: z.string().url().optional(),
+  /** Channels (signed webhook, Slack, e-mail) and the event types each receives. */
+  notifications: notificationsSchema.optional(),
   entity: z.string().max(200).optional(),
 });
 

@@ -5,7 +5,7 @@ import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
   'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'Decision', 'EvaluationDataset', 'EvaluationRun', 'Event',
-  'Experiment', 'ModelVersion', 'Notification', 'Segment', 'SegmentMembership', 'Variant', '_prisma_migrations',
+  'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership', 'Variant', '_prisma_migrations',
 ];
 
 describe('migrations', () => {

@@ -42,6 +42,7 @@ export function mockActivities(script: ActivityScript = {}) {
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
+    recordOperatorAction: async (i) => record('recordOperatorAction', i, { recorded: true }),
     publishOverride: async (i) => {
       if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });

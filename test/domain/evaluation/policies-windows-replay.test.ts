@@ -145,20 +145,22 @@ describe('replay of decisions', () => {
     storedCells: stored,
     segments: { enabled: false, ids: [0] },
     terminated: new Set(),
+    actions: [],
+    decidedAt: 1_000 + k,
     online: { outcome: online, winner },
   });
 
   it('reproduces a continue → ship run and reports nothing', () => {
-    const r = replayDecisions({ def, snapshots: new Map([[1, snapshot]]), cycles: [cycle(1, cells(50, 5, 6), 'continue'), cycle(2, cells(4000, 400, 640), 'ship', 'b')] });
+    const r = replayDecisions({ def, startedAt: 0, snapshots: new Map([[1, snapshot]]), cycles: [cycle(1, cells(50, 5, 6), 'continue'), cycle(2, cells(4000, 400, 640), 'ship', 'b')] });
     expect(r.firstDifference).toBeNull();
     expect(r.final!.replayed).toMatchObject({ outcome: 'ship', winner: 'b' });
   });
 
   it('names the first differing cycle and whether the data or the rules differ', () => {
-    const rules = replayDecisions({ def, snapshots: new Map([[1, snapshot]]), cycles: [cycle(1, cells(50, 5, 6), 'continue'), cycle(2, cells(4000, 400, 640), 'continue'), cycle(3, cells(5000, 500, 800), 'continue')] });
+    const rules = replayDecisions({ def, startedAt: 0, snapshots: new Map([[1, snapshot]]), cycles: [cycle(1, cells(50, 5, 6), 'continue'), cycle(2, cells(4000, 400, 640), 'continue'), cycle(3, cells(5000, 500, 800), 'continue')] });
     expect(rules.firstDifference).toMatchObject({ cycle: 2, cause: 'rules', online: { outcome: 'continue' }, replayed: { outcome: 'ship' } });
     // The stored cells still give the online decision; the logs now say otherwise (late rows).
-    const data = replayDecisions({ def, snapshots: new Map([[1, snapshot]]), cycles: [cycle(1, cells(50, 5, 6), 'continue'), cycle(2, cells(4000, 400, 410), 'continue', null, cells(4000, 400, 640))] });
+    const data = replayDecisions({ def, startedAt: 0, snapshots: new Map([[1, snapshot]]), cycles: [cycle(1, cells(50, 5, 6), 'continue'), cycle(2, cells(4000, 400, 410), 'continue', null, cells(4000, 400, 640))] });
     expect(data.firstDifference).toMatchObject({ cycle: 2, cause: 'data' });
     expect(data.cycles[1]!.dataMatches).toBe(false);
   });
