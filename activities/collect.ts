@@ -1,5 +1,8 @@
 /** Step 1: aggregate sufficient statistics in SQL. */
-import { cellDesignFor, collectCellStats } from '../infra/aggregates.js';
+import { controlVariant } from '../domain/experiment/snapshot.js';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
+import { collectCellStats } from '../infra/aggregates.js';
+import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
 import { writeStepOnce } from './cycle-store.js';
@@ -9,22 +12,30 @@ export interface CollectPayload {
   cells: CellStats[];
   units: number;
   /**
-   * What the aggregation could see: database time and the largest Assignment and Event ids just
-   * before it. Offline replay recomputes the cells as of them (absent in payloads written before).
+   * The transaction-id watermark the cells were read below (rows with txid < hi): offline replay
+   * recomputes the cycle's cells from the logged rows under it (absent in payloads written before).
    */
-  asOf?: string;
-  watermark?: { assignmentId: string | null; eventId: string | null };
+  watermark?: string;
 }
 
 export function collectData(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ units: number; cells: number }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
+    // Two-arm contextual experiments randomise each unit with its context leaf's weights: the
+    // cells are split by that treatment share (see collectCellStats).
+    const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
     const { config } = exp.def;
-    const seen = (await d.pool.query<{ t: Date; a: string | null; e: string | null }>(`SELECT now() AS t, (SELECT max(id) FROM "Assignment")::text AS a, (SELECT max(id) FROM "Event")::text AS e`)).rows[0]!;
-    const cells = await collectCellStats(d.pool, exp.id, config.metrics, cellDesignFor(exp.def));
+    // Events reach the cells through the per-unit aggregates, brought up to date first (cost grows
+    // with what arrived since the last cycle, not with the history).
+    const asOf = await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(config));
+    const cells = await collectCellStats(d.pool, exp.id, config.metrics, {
+      control: controlVariant(exp.def),
+      contextual,
+      postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
+    }, asOf);
     const primary = config.metrics.find((m) => m.role === 'primary')!.key;
     const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
-    const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units, asOf: seen.t.toISOString(), watermark: { assignmentId: seen.a, eventId: seen.e } });
+    const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units, watermark: asOf.hi });
     return { units: stored.units, cells: stored.cells.length };
   };
 }

@@ -3,6 +3,7 @@ import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
 import { failEvaluationActivity, runEvaluationActivity } from './evaluate.js';
+import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
 import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     runEvaluation: runEvaluationActivity(deps),
     failEvaluation: failEvaluationActivity(deps),
     recordOperatorAction: recordOperatorAction(deps),
+    maintainStorage: maintainStorage(deps),
   };
 }
 

@@ -8,7 +8,6 @@ import {
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
-  eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
   predictionsSchema,
@@ -22,11 +21,17 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import { mountEventRoutes } from './events-routes.js';
+import type { Pool } from 'pg';
+import type { Queue } from 'bullmq';
+import type { EventsJob } from '../infra/queues.js';
 import { evaluationIdParam, listDatasetsSchema, postEvaluationSchema, type EvaluationsService } from './evaluations-service.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
+  eventsQueue: Queue<EventsJob>;
+  pool: Pool;
   models: ModelsService;
   evaluations: EvaluationsService;
   apiToken?: string;
@@ -152,10 +157,7 @@ export function createApp(d: AppDeps): express.Express {
     res.json(await d.evaluations.dataset(parseOrThrow(evaluationIdParam, req.params.id, 'id')));
   });
 
-  app.post('/events', async (req, res) => {
-    const body = parseOrThrow(eventsBatchSchema, req.body);
-    res.status(202).json(await d.events.enqueue(body.events));
-  });
+  mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));
   // Express 5 forwards rejected promises from async handlers here.

@@ -13,7 +13,12 @@ import type { SnapshotCache } from './snapshot-cache.js';
 import { StickyStore, decodeSticky, encodeSticky } from './sticky-store.js';
 
 /** What POST /assign answers: the assignment, without internals. */
-export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'>;
+export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'> & {
+  /** The served variant's payload from the experiment config ({} when it has none). */
+  payload: Record<string, unknown>;
+};
+
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export class AssignService {
   constructor(
@@ -76,6 +81,7 @@ export class AssignService {
       if (visit === 'first') this.exposures.push(record);
       else this.exposures.pushReturning(record);
     }
-    return { variant: a.variant, propensity: a.propensity, segment: a.segment, snapshotVersion: a.snapshotVersion, enrolled: a.enrolled, reason: a.reason };
+    const payload = this.cache.get(req.experiment)?.snapshot.variants.find((v) => v.key === a.variant)?.payload ?? EMPTY;
+    return { variant: a.variant, propensity: a.propensity, segment: a.segment, snapshotVersion: a.snapshotVersion, enrolled: a.enrolled, reason: a.reason, payload };
   }
 }

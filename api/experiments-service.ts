@@ -80,7 +80,7 @@ export class ExperimentsService {
         key: input.key,
         seed: created.id,
         hashVersion: DEFAULT_HASH_VERSION,
-        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight })),
+        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight, payload: v.payload })),
         config: input.config,
       };
       const now = new Date().toISOString();

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config.js';
+import { createPool } from '../infra/pg.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
 import { createRedis } from '../infra/redis.js';
@@ -12,7 +13,6 @@ import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
 import { EvaluationsService } from './evaluations-service.js';
-import { createPool } from '../infra/pg.js';
 import { createApiServer } from './server.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
@@ -30,22 +30,30 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(queueConn);
+  const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
+  // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
+  const exposureConn = createRedis(config.redisUrl, { forBullmq: true, failFast: true });
+  exposureConn.on('error', () => {}); // reconnects on its own; failures surface as spooled sends
+  const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue });
+  const pool = createPool(config.databaseUrl, 4);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
 
   const cache = new SnapshotCache(redis, subscriber);
   await cache.start();
-  const exposures = new ExposureLog(queues.events);
+  const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
-  const events = new EventsIngress(queues.events, (k) => cache.has(k));
+  const events = new EventsIngress(queues.events, (k) => cache.has(k), {
+    maxBatch: config.events.maxBatch,
+    maxQueueDepth: config.events.maxQueueDepth,
+    retentionDays: config.events.retentionDays,
+  });
   const models = new ModelsService(prisma, experiments);
-  const pool = createPool(config.databaseUrl, 4);
   const evaluations = new EvaluationsService({ prisma, pool, temporal, taskQueue: config.taskQueue, evaluationDataDir: config.evaluationDataDir });
-  const app = createApp({ experiments, events, models, evaluations, apiToken: config.apiToken });
+  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, evaluations, apiToken: config.apiToken });
   const server = createApiServer(app, new AssignService(cache, redis, exposures));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
@@ -62,10 +70,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await exposures.stop();
       await cache.stop();
       await queues.close();
+      await exposureQueues.close();
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, queueConn]) r.disconnect();
+      for (const r of [redis, subscriber, queueConn, exposureConn]) r.disconnect();
     },
   };
 }

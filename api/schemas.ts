@@ -1,30 +1,43 @@
 /** Request schemas for every route; types are inferred from them. */
 import { z } from 'zod';
+import { findUnstorableText } from '../domain/events/storable.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 
 const key = z.string().min(1).max(100);
-const contextValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+/** Text Postgres cannot store (NUL, unpaired surrogates) is refused here rather than losing a batch later. */
+const storable = (s: z.ZodString) =>
+  s.superRefine((v, ctx) => {
+    const bad = findUnstorableText(v);
+    if (bad) ctx.addIssue({ code: 'custom', message: bad.message });
+  });
+const contextValue = z.union([storable(z.string().max(1000)), z.number(), z.boolean(), z.null()]);
 
 export const assignRequestSchema = z.object({
   experiment: key,
-  unitId: z.string().min(1).max(200),
-  context: z.record(z.string(), contextValue).default({}),
+  unitId: storable(z.string().min(1).max(200)),
+  context: z.record(storable(z.string()), contextValue).default({}),
 });
+
+/**
+ * One outcome event. It counts for every experiment with a metric on `name` that exposed `unitId`
+ * (within its attribution window); `experiment` restricts it to that one. Checked one by one, so a
+ * batch's good events are taken and its bad ones answered by index. NUL characters and
+ * unstorable timestamps are refused here (events-ingress.ts), before Postgres would refuse them.
+ */
+// A plain JSON object, checked without copying it key by key (z.record would, for every event).
+const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
 
 export const eventSchema = z.object({
   eventId: z.string().min(1).max(200),
-  experiment: key,
   unitId: z.string().min(1).max(200),
   name: z.string().min(1).max(100),
+  experiment: key.optional(),
   value: z.number().finite().default(1),
   timestamp: z.iso.datetime({ offset: true }).optional(),
-  context: z.record(z.string(), z.unknown()).default({}),
+  properties: jsonObject.default({}),
+  context: jsonObject.default({}),
 });
-
-export const MAX_EVENTS_PER_BATCH = 1000;
-export const eventsBatchSchema = z.object({
-  events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH, `at most ${MAX_EVENTS_PER_BATCH} events per batch`),
-});
+export type EventInput = z.infer<typeof eventSchema>;
 
 export const actorReasonSchema = z
   .object({ actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() })

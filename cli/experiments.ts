@@ -13,18 +13,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { apiTarget, runApiCall, UsageError, type ApiCall } from './api-call.js';
 
-class UsageError extends Error {}
 
 const COMMANDS = ['list', 'get', 'decisions', 'create', 'pause', 'resume', 'stop', 'run-cycle', 'override', 'conclude'] as const;
 type Command = (typeof COMMANDS)[number];
 const KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
-interface Request {
-  method: 'GET' | 'POST';
-  path: string;
-  body?: unknown;
-}
+type Request = ApiCall['request'];
 
 /** Turns argv into one API request, or throws UsageError naming what is wrong. */
 export function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
@@ -51,16 +47,7 @@ export function toRequest(argv: string[]): { request: Request; api: string; head
   const needsKey = cmd !== 'list' && cmd !== 'create';
   if (needsKey && (!key || !KEY.test(key))) throw new UsageError('key: give the experiment key (2-63 lowercase letters, digits or dashes)');
   if (!needsKey && key) throw new UsageError(`unexpected argument '${key}'`);
-  const api = values.api ?? process.env.EXPFLOW_API_URL ?? 'http://127.0.0.1:3000';
-  try {
-    new URL(api);
-  } catch {
-    throw new UsageError(`--api: '${api}' is not a URL`);
-  }
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const token = values.token ?? process.env.API_TOKEN;
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (values.actor) headers['x-actor'] = values.actor;
+  const { api, headers } = apiTarget(values);
   const withReason = (body: Record<string, unknown> = {}) => (values.reason ? { ...body, reason: values.reason } : body);
 
   const request = ((): Request => {
@@ -100,7 +87,7 @@ export function toRequest(argv: string[]): { request: Request; api: string; head
         return { method: 'POST', path: `/experiments/${key}/conclude`, body: withReason(values.winner ? { winner: values.winner } : {}) };
     }
   })();
-  return { request, api: api.replace(/\/$/, ''), headers };
+  return { request, api, headers };
 }
 
 function parseWeights(s: string): Record<string, number> {
@@ -113,35 +100,4 @@ function parseWeights(s: string): Record<string, number> {
   return out;
 }
 
-async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = toRequest(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`expflow experiments: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const { request, api, headers } = parsed;
-  let res: Response;
-  try {
-    res = await fetch(`${api}${request.path}`, { method: request.method, headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) });
-  } catch (e) {
-    process.stderr.write(`expflow experiments: cannot reach the API at ${api} (${(e as Error).message})\n`);
-    return 1;
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      // not our envelope; print it as it came
-    }
-    process.stderr.write(`expflow experiments: ${res.status} ${message}\n`);
-    return 1;
-  }
-  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-  return 0;
-}
-
-process.exitCode = await main();
+process.exitCode = await runApiCall('expflow experiments', () => toRequest(process.argv.slice(2)));

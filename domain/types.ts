@@ -90,6 +90,8 @@ export type Rule =
 export interface VariantRef {
   key: string;
   isControl: boolean;
+  /** What a caller acts on when served this variant (a model URI, parameters); omitted when empty. */
+  payload?: Record<string, unknown>;
 }
 
 /**

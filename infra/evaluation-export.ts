@@ -138,7 +138,7 @@ mt AS (SELECT * FROM unnest(${arr(exp.metrics.map((m) => m.key))}, ${arr(exp.met
 ev AS (
   SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
   FROM "Event" e JOIN a ON a."unitId" = e."unitId"
-  WHERE e."experimentId" = ${lit(exp.id)}::uuid AND e.name = ANY(${arr(exp.metrics.map((m) => m.event))})
+  WHERE (e."experimentId" IS NULL OR e."experimentId" = ${lit(exp.id)}::uuid) AND e.name = ANY(${arr(exp.metrics.map((m) => m.event))})
     AND e."timestamp" >= a."assignedAt" - make_interval(secs => ${Number(exp.attribution.lookbackSeconds)}) ${window}
     AND e."timestamp" < ${t}::timestamptz
   GROUP BY e."unitId", e.name

@@ -30,7 +30,7 @@ export async function loadExperiment(prisma: PrismaClient, key: string): Promise
       key: row.key,
       seed: row.id,
       hashVersion: typeof stored.hashVersion === 'number' ? stored.hashVersion : 1,
-      variants: row.variants.map((v) => ({ key: v.key, isControl: v.isControl, weight: v.initialWeight })),
+      variants: row.variants.map((v) => ({ key: v.key, isControl: v.isControl, weight: v.initialWeight, payload: v.payload as Record<string, unknown> })),
       config: parsed.data,
     },
   };

@@ -89,7 +89,9 @@ start_redis() {
   [ -n "${REDIS_URL:-}" ] && { log "using REDIS_URL"; return; }
   if port_open "$REDIS_PORT"; then log "redis already on :$REDIS_PORT"; return; fi
   mkdir -p "$DATA/redis"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes \
+  # AOF fsync'd every second: an acknowledged write survives a Redis crash; a power loss can cost
+  # at most the last second (the durability window POST /events documents).
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" --save ''
   wait_port "$REDIS_PORT" redis
   mark_started redis

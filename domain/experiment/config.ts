@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { decisionPolicySchema } from '../decision/policy.js';
 import { notificationsSchema } from '../notifications/channels.js';
+import { findUnstorableText } from '../events/storable.js';
 import type { Rule } from '../types.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
@@ -52,10 +53,21 @@ export const metricSchema = z.object({
     .optional(),
 });
 
+/** A variant's payload travels in every snapshot and every /assign answer: keep it small. */
+export const MAX_PAYLOAD_BYTES = 8192;
+
 export const variantSchema = z.object({
   key: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'use 1-40 letters, digits, dashes or underscores'),
   name: z.string().min(1).max(200).optional(),
-  payload: z.record(z.string(), z.unknown()).default({}),
+  /** Returned by /assign with the variant, so callers act on it without a lookup. */
+  payload: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((p) => JSON.stringify(p).length <= MAX_PAYLOAD_BYTES, `at most ${MAX_PAYLOAD_BYTES} bytes of JSON`)
+    .superRefine((p, ctx) => {
+      const bad = findUnstorableText(p);
+      if (bad) ctx.addIssue({ code: 'custom', path: bad.path ? [bad.path] : [], message: bad.message });
+    }),
   weight: z.number().positive().max(1),
   control: z.boolean().default(false),
 });

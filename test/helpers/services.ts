@@ -11,8 +11,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
   // The analytics queue too: left at the default, a test's workflows would send their analytics steps
   // to any worker on 'expflow' (a running demo's, on another database).
+  // No maintenance schedule per suite: it would outlive the suite's task queue.
   const taskQueue = `test-${uniqueSuffix()}`;
-  return { ...base, databaseUrl, taskQueue, analyticsTaskQueue: taskQueue, apiPort: 0, ...overrides };
+  return { ...base, databaseUrl, taskQueue, analyticsTaskQueue: taskQueue, apiPort: 0, maintenanceSchedule: false, ...overrides };
 }
 
 export function uniqueSuffix(): string {

@@ -50,6 +50,7 @@ export function mockActivities(script: ActivityScript = {}) {
     // The evaluation workflow's activity; experiment workflows never call it.
     runEvaluation: async (i) => record('runEvaluation', i, { status: 'succeeded' as const, error: null }),
     failEvaluation: async (i) => record('failEvaluation', i, undefined),
+    maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
   return { activities, calls, names: () => calls.map((c) => c.name) };
 }
