@@ -31,6 +31,8 @@ import { exportDataset, exportQuery, resolveScope } from '../infra/evaluation-ex
 import { windowCells } from '../infra/evaluation-window.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createRng } from '../domain/rng.js';
+import { dayOf } from '../domain/storage/partition-plan.js';
+import { createEventPartitions } from '../infra/event-partitions.js';
 
 const { values } = parseArgs({ options: { exposures: { type: 'string', default: '1000000' } } });
 const N = Number(values.exposures);
@@ -103,6 +105,8 @@ async function seed(): Promise<void> {
     }
   }
   await copyIn(`COPY "Assignment" ("experimentId", "unitId", variant, propensity, segment, "snapshotVersion", context, "assignedAt") FROM STDIN`, exposures());
+  // Events are partitioned by day: the bench's days need their partitions before COPY.
+  await createEventPartitions(pool, Array.from({ length: 16 }, (_, i) => dayOf(new Date(START.getTime() + i * DAY))));
   await copyIn(`COPY "Event" ("eventId", "experimentId", "unitId", name, value, context, "timestamp") FROM STDIN`, conversions);
   await pool.query('ANALYZE "Assignment"; ANALYZE "Event"');
   console.error(`[bench] seeded ${N} exposures and ${conversions.length} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
