@@ -17,7 +17,7 @@ import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
 
 /** What the storage maintenance schedule runs with: this worker's retention and dedupe window. */
-export function maintenanceInput(config: Config) {
+function maintenanceInput(config: Config) {
   return { retentionDays: config.events.retentionDays, daysAhead: 3, dedupeWindowSeconds: config.events.dedupeWindowSeconds };
 }
 
@@ -71,7 +71,8 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
       connection,
       namespace: config.temporalNamespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      // index.ts from a checkout (tsx), index.js from the build in dist/.
+      workflowsPath: fileURLToPath(new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
       activities,
     }),
   ];

@@ -12,11 +12,13 @@ import type { FixedHorizonPlan } from '../domain/decision/fixed-horizon.js';
 import { decideCycle, type StoppedArm } from '../domain/experiment/decide-cycle.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { type SampleRatioCheck } from '../domain/stats/srm.js';
-import type { AllocationSnapshot, Weights } from '../domain/types.js';
+import type { Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
-import { saveSnapshot } from '../infra/snapshot-writer.js';
+import { parseSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
+import { toJsonSafe } from '../domain/json-safe.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { collectPayloadSchema, decidePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 
@@ -75,6 +77,7 @@ export interface DecideResult {
 export function decide(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<DecideResult> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const summary = (p: DecidePayload, snapshot?: DecideResult['snapshot']): DecideResult => ({
       outcome: p.outcome,
       winner: p.winner,
@@ -85,12 +88,12 @@ export function decide(d: ActivityDeps) {
       srmAlarm: p.srmHold ?? false,
       ...(snapshot ? { snapshot } : {}),
     });
-    const done = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
+    const done = await readStep(stepRef, 'decide', decidePayloadSchema);
     if (done) return summary(done, await breakerSnapshot(d, exp.id, controlVariant(exp.def), cycle, done));
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
-    const previous = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const previous = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     const actions = await d.prisma.operatorAction.findMany({ where: { experimentId: exp.id }, orderBy: { at: 'asc' } });
     const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
     const snapshots = await d.prisma.allocationSnapshot.findMany({ where: { experimentId: exp.id }, select: { version: true, snapshot: true } });
@@ -101,7 +104,7 @@ export function decide(d: ActivityDeps) {
       cells: collected.cells,
       segments: { enabled: segmented.enabled, ids: segmented.segments.map((s) => s.id) },
       terminated: new Set(terminated.map((t) => t.segmentId)),
-      snapshots: new Map(snapshots.map((r) => [r.version, r.snapshot as unknown as AllocationSnapshot])),
+      snapshots: new Map(snapshots.map((r) => [r.version, parseSnapshot(r.snapshot, exp.id)])),
       previous,
       actions,
       startedAt: exp.createdAt.getTime(),
@@ -117,7 +120,7 @@ export function decide(d: ActivityDeps) {
         cycle,
         outcome,
         rationale,
-        statistics: jsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
+        statistics: toJsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
       },
       update: {},
     });
@@ -141,7 +144,7 @@ export function decide(d: ActivityDeps) {
       plan: decision.plan,
       decidedAt: now,
     };
-    const stored = await writeStepOnce(d.prisma, exp.id, cycle, 'decide', jsonSafe(payload) as DecidePayload);
+    const stored = await writeStepOnce(stepRef, 'decide', decidePayloadSchema, payload);
     return summary(stored, await breakerSnapshot(d, exp.id, control, cycle, stored));
   };
 }
@@ -166,9 +169,4 @@ async function breakerSnapshot(d: ActivityDeps, experimentId: string, control: s
     };
   });
   return { version: snapshot.version, weights: Object.fromEntries(snapshot.segments.map((s) => [String(s.id), s.weights])) };
-}
-
-/** Replaces NaN and ±Infinity with null so the payload survives JSON columns and Temporal. */
-function jsonSafe(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
 }

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import { toJsonSafe } from '../domain/decision/json-safe.js';
+import { toJsonSafe } from '../domain/json-safe.js';
 import { evaluatePolicy, type EvaluationRow, type PolicyEvaluation } from '../domain/evaluation/evaluate-policy.js';
 import { replayDecisions, type ReplayResult } from '../domain/evaluation/replay.js';
 import { evaluationRequestSchema, parseDuration, policyLabel, standardAlternatives, type EvaluationRequest } from '../domain/evaluation/request.js';

@@ -3,6 +3,7 @@ import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
 import { failEvaluationActivity, runEvaluationActivity } from './evaluate.js';
+import { nonRetryableOnInvalidData } from './failures.js';
 import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
 import { recordOperatorAction } from './operator.js';
@@ -13,7 +14,7 @@ import { segmentUnits } from './segment.js';
 import { throttleOrTerminate } from './throttle.js';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return withPermanentFailures({
     collectData: collectData(deps),
     segmentUnits: segmentUnits(deps),
     predictSignificance: predictSignificance(deps),
@@ -27,7 +28,12 @@ export function createActivities(deps: ActivityDeps) {
     failEvaluation: failEvaluationActivity(deps),
     recordOperatorAction: recordOperatorAction(deps),
     maintainStorage: maintainStorage(deps),
-  };
+  });
+}
+
+/** Every activity fails without retries on stored data that cannot be used (see failures.ts). */
+function withPermanentFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, nonRetryableOnInvalidData(fn)])) as T;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -10,12 +10,14 @@ import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { readStep } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
+import { decidePayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 
 export function notify(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ enqueued: number }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const decision = await readStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide');
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const decision = await readStep(stepRef, 'decide', decidePayloadSchema);
     if (!decision) throw new Error(`cycle ${cycle}: decide must run before notify`);
     const events = decisionEvents(experimentKey, cycle, decision);
     const deliveries = routeFor(exp.def.config, events, `decision-${decision.decisionId}`);
@@ -33,7 +35,7 @@ export function notify(d: ActivityDeps) {
 }
 
 /** What a decision announces: the decision itself when final or new segment conclusions exist, and its alerts. */
-export function decisionEvents(experimentKey: string, cycle: number, decision: DecidePayload): OutgoingEvent[] {
+function decisionEvents(experimentKey: string, cycle: number, decision: DecidePayload): OutgoingEvent[] {
   const events: OutgoingEvent[] = [];
   if (decision.outcome !== 'continue' || decision.newSegmentConclusions > 0) {
     events.push({

@@ -2,9 +2,9 @@
  * Step 4: compute each segment's arm weights with the configured policy (Thompson by default) within
  * the bounds, apply a manual override or external-event dampening, and publish a new snapshot.
  */
-import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationPolicy, type AllocationResult, type RampState } from '../domain/allocation/index.js';
+import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationResult, type RampState } from '../domain/allocation/index.js';
 import { resolvePolicy } from '../domain/decision/policy.js';
-import type { ExperimentConfig } from '../domain/experiment/config.js';
+import { policyFor } from '../domain/experiment/allocation-plan.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
 import { applyWeightActions, routeStoppedArms } from '../domain/decision/arm-weights.js';
@@ -20,6 +20,7 @@ import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
+import { collectPayloadSchema, decidePayloadSchema, reallocatePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 import { seedFor } from './seed.js';
@@ -35,40 +36,11 @@ interface ContextualFitSummary {
   highRisk: number;
 }
 
-interface ReallocatePayload {
+export interface ReallocatePayload {
   ramp: Record<number, RampState>;
   contextual: ContextualFitSummary | null;
   /** Fixed policy: weights as moved by the decision's raise/lower steps, the base of the next step. */
   stepped?: Record<number, Weights>;
-}
-
-/** Maps the experiment's configured policy to the allocation domain's policy for one segment. */
-function toPolicy(
-  config: ExperimentConfig,
-  metricType: 'binary' | 'continuous' | 'count',
-  ramp: RampState,
-  guardrailOk: boolean,
-  initial: Weights,
-  control: string,
-  variants: string[],
-): AllocationPolicy {
-  const p = config.policy;
-  switch (p.kind) {
-    case 'fixed':
-      return { kind: 'fixed', weights: initial };
-    case 'thompson':
-      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', topTwo: p.topTwo ? 0.5 : undefined };
-    case 'ucb1':
-      return { kind: 'ucb1' };
-    case 'epsilon_greedy':
-      return { kind: 'epsilon_greedy', epsilon: p.epsilon };
-    case 'ramp':
-      return { kind: 'ramp', schedule: p.steps.map((s) => ({ coverage: s.coverage, minHoldMs: s.minHoldSeconds * 1000 })), state: ramp, guardrailOk, weights: initial };
-    case 'contextual':
-      return { kind: 'contextual', baseline: p.baseline, treatment: variants.find((v) => v !== control)! };
-    default:
-      return assertNever(p);
-  }
 }
 
 /** Weights summing to 1 (all to control when nothing is left). */
@@ -78,16 +50,13 @@ function renormalise(w: Weights, control: string): Weights {
   return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v / total]));
 }
 
-function assertNever(x: never): never {
-  throw new Error(`unknown policy ${JSON.stringify(x)}`);
-}
-
 export function reallocateTraffic(d: ActivityDeps) {
   return async (input: ReallocateInput): Promise<{ version: number; weights: Record<string, Weights> }> => {
     const { experimentKey, cycle } = input;
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before reallocate`);
     const { config } = exp.def;
     const primary = config.metrics.find((m) => m.role === 'primary')!;
@@ -105,8 +74,8 @@ export function reallocateTraffic(d: ActivityDeps) {
     const dampening = events.length ? dampeningFactor(events, now.getTime(), halfLifeMs) : 0;
     // Ramp state per segment is carried from the previous cycle; a step advances only while the
     // last decision saw no harm.
-    const prevRealloc = (await readPreviousStep<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate'))?.payload;
-    const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const prevRealloc = (await readPreviousStep(stepRef, 'reallocate', reallocatePayloadSchema))?.payload;
+    const prevDecision = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     const guardrailOk = prevDecision?.outcome !== 'stop_harm';
     const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
     // Arms stopped by the breaker (everywhere) or harmful/ended in a segment get no traffic there.
@@ -140,7 +109,7 @@ export function reallocateTraffic(d: ActivityDeps) {
         const restrict = (w: Weights) => (closed.size === 0 ? w : renormalise(Object.fromEntries(open.map((v) => [v, w[v] ?? 0])), control));
         const stats = poolByVariant(collected.cells, primary.key, open, s.id);
         const result = open.length < 2 ? { weights: servingWeights(open, control), reason: `every arm closed, serve ${control}` } as AllocationResult : computeAllocation({
-          policy: toPolicy(config, primary.type, rampFor(s.id), guardrailOk, restrict(initialWeights(exp.def)), control, open),
+          policy: policyFor(config, primary.type, rampFor(s.id), guardrailOk, restrict(initialWeights(exp.def)), open.find((v) => v !== control) ?? control),
           variants: exp.def.variants.filter((v) => open.includes(v.key)).map((v) => ({ key: v.key, isControl: v.isControl })),
           stats,
           previous: restrict(prev?.weights ?? initialWeights(exp.def)),
@@ -199,7 +168,7 @@ export function reallocateTraffic(d: ActivityDeps) {
       reasons.push(`contextual model: ${contextual.leaves} contexts from ${contextual.rowsUsed} units, ${contextual.highRisk} high-risk`);
     }
 
-    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates, contextual, ...(Object.keys(stepped).length ? { stepped } : {}) });
+    await writeStepOnce(stepRef, 'reallocate', reallocatePayloadSchema, { ramp: rampStates, contextual, ...(Object.keys(stepped).length ? { stepped } : {}) });
     const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'reallocate' }, (version) =>
       buildSnapshot(exp.def, {
         version,

@@ -21,6 +21,9 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import { DOCS_PAGE } from './docs-page.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { assertStorableText } from './storable-text.js';
 import { mountEventRoutes } from './events-routes.js';
 import type { Pool } from 'pg';
 import type { Queue } from 'bullmq';
@@ -35,16 +38,25 @@ export interface AppDeps {
   models: ModelsService;
   evaluations: EvaluationsService;
   apiToken?: string;
+  /** Shown in the OpenAPI document's info.version. */
+  version?: string;
 }
+
+/** Routes open without the bearer token: apps send events; the contract and its page are public. */
+const OPEN_PATHS = new Set(['/events', '/health', '/openapi.json', '/docs']);
 
 export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '2mb' }));
+  app.use((req, _res, next) => {
+    assertStorableText(req.body);
+    next();
+  });
 
   // Optional bearer token for the control plane; assignment and events stay open to apps.
   app.use((req, _res, next) => {
-    if (!d.apiToken || req.path === '/events' || req.path === '/health') return next();
+    if (!d.apiToken || OPEN_PATHS.has(req.path)) return next();
     if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
     next();
   });
@@ -54,6 +66,14 @@ export function createApp(d: AppDeps): express.Express {
 
   app.get('/health', (_req, res) => {
     res.json({ ok: true });
+  });
+
+  const openapi = JSON.stringify(buildOpenApiDocument(d.version ?? '0.0.0'));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('text/html').send(DOCS_PAGE);
   });
 
   app.post('/experiments', async (req, res) => {

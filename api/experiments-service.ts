@@ -27,7 +27,10 @@ import {
 } from '../workflows/experiment.js';
 import { ApiError } from './errors.js';
 
-export const workflowIdFor = (key: string) => `experiment-${key}`;
+/** How long GET /experiments/:key waits for the workflow's status query. */
+const LIVE_STATUS_TIMEOUT_MS = 3_000;
+
+const workflowIdFor = (key: string) => `experiment-${key}`;
 
 export interface ServiceDeps {
   prisma: PrismaClient;
@@ -169,7 +172,13 @@ export class ExperimentsService {
     let live: ExperimentStatus | null = null;
     let liveError: string | null = null;
     try {
-      live = await this.handle(key).query(statusQuery);
+      // Bounded: with no worker polling, a query would wait for one (tens of seconds); the row
+      // is still worth returning, with the reason the live status is missing.
+      const deadline = Date.now() + LIVE_STATUS_TIMEOUT_MS;
+      live = await this.d.temporal.connection.withDeadline(deadline, () => this.handle(key).query(statusQuery)).catch((e: Error) => {
+        if (Date.now() >= deadline) throw new Error(`the workflow did not answer its status query within ${LIVE_STATUS_TIMEOUT_MS / 1000} s (is a worker polling its task queue?)`);
+        throw e;
+      });
     } catch (e) {
       liveError = (e as Error).message;
     }

@@ -101,7 +101,7 @@ export const registerModelSchema = z.object({
 
 const modelRef = { entity: name, modelType: name, version: name };
 
-export const MAX_PREDICTIONS_PER_BATCH = 1000;
+const MAX_PREDICTIONS_PER_BATCH = 1000;
 export const predictionsSchema = z.object({
   ...modelRef,
   predictions: z

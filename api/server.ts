@@ -8,6 +8,7 @@ import type express from 'express';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
 import { assignRequestSchema } from './schemas.js';
+import { assertStorableText } from './storable-text.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
@@ -33,6 +34,7 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
     } catch {
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
+    assertStorableText(json);
     const result = await assigner.assign(parseOrThrow(assignRequestSchema, json));
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { toJsonSafe } from '../domain/decision/json-safe.js';
+import { toJsonSafe } from '../domain/json-safe.js';
 import {
   betaBinomialPosterior,
   checkSampleRatio,
@@ -148,7 +148,7 @@ function posteriorFor(input: AnalyzeInput, a: Arm): Posterior | null {
 }
 
 /** Pure analysis of a validated input: one result per non-control arm, plus the SRM check. */
-export function analyze(input: AnalyzeInput) {
+function analyze(input: AnalyzeInput) {
   const controlIndex = input.arms.findIndex((a) => a.key === input.control);
   const control = input.arms[controlIndex];
   if (!control) throw new RangeError(`control ${quote(input.control)} is not an arm`);

@@ -1,6 +1,24 @@
 /** Shared by the API-backed CLI commands: send one request, print the JSON answer, map failures to exit codes. */
 
 export class UsageError extends Error {}
+/** `--help` was asked for: runApiCall prints the message on stdout and exits 0. */
+export class HelpRequest extends Error {}
+
+/** Each subcommand's arguments and what it does. */
+export type Subcommands = Record<string, readonly [args: string, what: string]>;
+
+export const API_OPTIONS_HELP = `options:
+  --api URL      the API (default $EXPFLOW_API_URL or http://127.0.0.1:3000)
+  --token T      bearer token (default $API_TOKEN)
+  -h, --help     show this help`;
+
+/** The usage of `prog` (listing its subcommands), or of one subcommand. */
+export function usageText(prog: string, subcommands: Subcommands, options: string, sub?: string): string {
+  const one = sub !== undefined ? subcommands[sub] : undefined;
+  if (sub !== undefined && one) return `usage: ${prog} ${sub} ${one[0]}\n\n${one[1]}.\n\n${options}\n`;
+  const lines = Object.entries(subcommands).map(([name, [args]]) => `  ${name.padEnd(10)} ${args}`);
+  return `usage: ${prog} <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n${options}\n\nRun '${prog} <command> --help' for one command.\n`;
+}
 
 export interface ApiCall {
   request: { method: 'GET' | 'POST'; path: string; body?: unknown };
@@ -29,6 +47,10 @@ export async function runApiCall(prog: string, parse: () => ApiCall): Promise<nu
   try {
     parsed = parse();
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      process.stdout.write(e.message);
+      return 0;
+    }
     process.stderr.write(`${prog}: ${(e as Error).message}\n`);
     return 2;
   }

@@ -9,12 +9,17 @@
  * option), 1 the API refused (its error message is printed) or could not be reached.
  */
 import { parseArgs } from 'node:util';
-import { apiTarget, runApiCall, UsageError, type ApiCall } from './api-call.js';
+import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
+
+const SUBCOMMANDS = {
+  list: ['[--limit 100] [--after ID] [--all]', 'list dead letters (--all includes those already replayed)'],
+  replay: ['--id 12,13 | --all [--limit N]', 'put them back on the ingest queue'],
+} as const;
 
 const ID = /^\d{1,19}$/;
 
 /** Turns argv into one API request, or throws UsageError naming what is wrong. */
-export function toDeadLetterRequest(argv: string[]): ApiCall {
+function toDeadLetterRequest(argv: string[]): ApiCall {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -25,10 +30,12 @@ export function toDeadLetterRequest(argv: string[]): ApiCall {
       after: { type: 'string' },
       id: { type: 'string' },
       all: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   const [command, ...rest] = positionals;
+  if (values.help) throw new HelpRequest(usageText('expflow dead-letters', SUBCOMMANDS, API_OPTIONS_HELP, command));
   if (command !== 'list' && command !== 'replay') throw new UsageError('command: expected list or replay');
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const limit = values.limit === undefined ? undefined : Number(values.limit);

@@ -18,8 +18,8 @@ import { insertDeadLetters, type DeadLetterKind } from './dead-letters.js';
 import { createEventPartitions, listEventPartitions } from './event-partitions.js';
 import type { ExposureRecord, OutcomeEvent } from './queues.js';
 
-export const DEFAULT_DEDUPE_WINDOW_SECONDS = 7 * 86_400;
-export const DEFAULT_RETENTION_DAYS = 90;
+const DEFAULT_DEDUPE_WINDOW_SECONDS = 7 * 86_400;
+const DEFAULT_RETENTION_DAYS = 90;
 /** How far ahead of the writer's clock an event's day may lie (client clocks run fast). */
 export const MAX_DAYS_AHEAD = 1;
 

@@ -6,7 +6,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { StorageMaintenanceInput } from '../workflows/storage-maintenance.js';
 
-export const MAINTENANCE_SCHEDULE_ID = 'expflow-storage-maintenance';
+const MAINTENANCE_SCHEDULE_ID = 'expflow-storage-maintenance';
 
 export async function ensureMaintenanceSchedule(
   client: Client,

@@ -2,7 +2,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-export const EVENTS_QUEUE = 'expflow-events';
+const EVENTS_QUEUE = 'expflow-events';
 export const NOTIFICATIONS_QUEUE = 'expflow-notifications';
 
 /**

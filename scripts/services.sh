@@ -33,11 +33,10 @@ apt_install() {
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 install_missing() {
-  # `npm install` rather than `npm ci`: the registry here serves only this platform's optional
-  # packages, so the lock lacks the others and `npm ci` refuses it. With the lock present, install
-  # still resolves to the locked versions.
+  # `npm ci` installs exactly the committed lock (complete for every platform's optional packages),
+  # so a fresh clone's install changes no tracked file.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "npm install"; npm install --no-audit --no-fund >/dev/null
+    log "npm ci"; npm ci --no-audit --no-fund >/dev/null
   fi
   if [ ! -f node_modules/.prisma-generated ] || [ prisma/schema.prisma -nt node_modules/.prisma-generated ]; then
     bash scripts/prisma-generate.sh; touch node_modules/.prisma-generated

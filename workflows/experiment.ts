@@ -23,6 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { isoAt, workflowNow } from './clock.js';
 import {
   applyConclude,
   applyCycleFailure,
@@ -70,6 +71,8 @@ export interface ExperimentStatus {
   override: ExperimentState['override'] | null;
   /** The last cycle that failed after its activity retries, if the experiment has not since recovered. */
   lastError: ExperimentState['lastError'] | null;
+  /** Waiting for in-flight handlers before continuing as new (new cycles are refused meanwhile). */
+  draining: boolean;
   /** Arms the circuit breaker stopped (routed to control). */
   stoppedArms: string[];
   /** True while an unacknowledged sample-ratio alarm holds decisions. */
@@ -146,9 +149,10 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     weights: state.weights,
     snapshotVersion: state.snapshotVersion,
     lastDecision: state.lastDecision ?? null,
-    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : new Date(nextCycleAt).toISOString(),
+    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : isoAt(nextCycleAt),
     override: state.override ?? null,
     lastError: state.lastError ?? null,
+    draining,
     stoppedArms: state.stoppedArms ?? [],
     srmAlarm: state.srmAlarm ?? false,
   }));
@@ -169,8 +173,8 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     notePhaseChange(actor, reason ?? 'stopped');
   });
   setHandler(externalContextSignal, ({ kind, severity }) => {
-    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: new Date(Date.now()).toISOString() };
-    state = applyExternalEvent(state, e, Date.now(), halfLifeMs);
+    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: isoAt(workflowNow()) };
+    state = applyExternalEvent(state, e, workflowNow(), halfLifeMs);
     wakeRequested = true; // dampening should reach traffic now, not at the next scheduled cycle
   });
 
@@ -322,7 +326,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
         notePhaseChange('expflow', state.stopReason!);
         break;
       }
-      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, new Date(Date.now()).toISOString());
+      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, isoAt(workflowNow()));
       log.warn('cycle failed; retrying at the next interval', { cycle: state.cycle + 1, error: err.message });
     } finally {
       cycleInProgress = false;
@@ -346,7 +350,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       break;
     }
 
-    nextCycleAt = Date.now() + input.cycleIntervalMs;
+    nextCycleAt = workflowNow() + input.cycleIntervalMs;
     await condition(() => wakeRequested || pendingPhaseChanges.length > 0 || isFinished(state), input.cycleIntervalMs);
     wakeRequested = false;
   }

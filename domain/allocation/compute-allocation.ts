@@ -12,6 +12,7 @@ import type { OutcomeModel } from './posterior.js';
 import { type RampState, type RampStep, advanceRamp } from './ramp.js';
 import { probabilityBest, topTwoWeights } from './thompson.js';
 import { ucb1Weights } from './ucb.js';
+import { assertNever } from '../assert-never.js';
 
 /** Allocation policy of an experiment (or of one segment). */
 export type AllocationPolicy =
@@ -117,7 +118,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
         break;
       }
       default:
-        return assertNever(policy);
+        return assertNever(policy, 'allocation policy');
     }
   }
 
@@ -148,8 +149,4 @@ function toWeights(keys: readonly string[], w: readonly number[]): Weights {
 
 function pick(keys: readonly string[], w: Weights): Weights {
   return toWeights(keys, keys.map((k) => w[k] ?? 0));
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled allocation policy ${JSON.stringify(x)}`);
 }

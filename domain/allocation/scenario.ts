@@ -33,7 +33,7 @@ const boundsSchema = z
   .partial();
 
 /** Policies the simulator can run (ramp changes coverage, not arms, so it is not simulated). */
-export const simPolicySchema = z.discriminatedUnion('kind', [
+const simPolicySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed'), label: z.string().optional(), weights: z.record(z.string(), z.number().min(0)).optional() }),
   z.object({
     kind: z.literal('thompson'),
@@ -61,7 +61,7 @@ export const simPolicySchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const scenarioSchema = z
+const scenarioSchema = z
   .object({
     name: z.string().default('scenario'),
     seed: z.union([z.number().int(), z.string()]).default(1),

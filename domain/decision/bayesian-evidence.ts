@@ -31,7 +31,7 @@ function pooled(cells: readonly CellStats[], metric: string, variant: string): M
 }
 
 /** Posterior of treatment − control on one metric over the given cells. */
-export function effectPosterior(cells: readonly CellStats[], metric: Pick<MetricSpec, 'key' | 'type' | 'direction'>, control: string, arm: string, alpha: number): { posterior: EffectPosterior; controlMean: number; controlN: number; treatmentN: number } {
+function effectPosterior(cells: readonly CellStats[], metric: Pick<MetricSpec, 'key' | 'type' | 'direction'>, control: string, arm: string, alpha: number): { posterior: EffectPosterior; controlMean: number; controlN: number; treatmentN: number } {
   const own = cells.filter((c) => c.metric === metric.key);
   const s = stratifiedDifference(own, { metricType: metric.type, control, treatment: arm, alpha, strata: 'segment-period' });
   const c = pooled(own, metric.key, control);

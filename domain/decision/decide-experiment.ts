@@ -22,7 +22,7 @@ import { armWeightActions, type WeightAction } from './arm-weights.js';
 import { bayesianArm, bayesianVerdict, probabilityBestByArm } from './bayesian-evidence.js';
 import { advanceLooks, designPower, detectableLift, fixedHorizonArm, planPower, planSamplePerArm, type FixedHorizonPlan } from './fixed-horizon.js';
 import { guardrailBreaches } from './guardrails.js';
-import { toJsonSafe } from './json-safe.js';
+import { toJsonSafe } from '../json-safe.js';
 import { PRESET_POLICIES, type DecisionPolicy } from './policy.js';
 import { clearsMinimumLift } from './practical-significance.js';
 import { checkReadiness } from './readiness.js';

@@ -15,7 +15,7 @@ import type { CellStats, MetricSpec, Moments } from '../types.js';
 import { fmt, type RuleNote } from './rule-note.js';
 
 /** Interim analyses at every this much of the planned information. */
-export const LOOK_STEP = 0.1;
+const LOOK_STEP = 0.1;
 
 /** Carried from look to look. */
 export interface FixedHorizonPlan {

@@ -21,7 +21,7 @@ export interface GuardrailBreach {
 }
 
 /** Always-valid interval of one arm's mean on one metric (pooled over its cells). */
-export function armMeanInterval(cells: readonly CellStats[], metric: MetricSpec, arm: string, alpha: number, tuningN = DEFAULT_TUNING_N): { mean: number; n: number; ci: [number, number] | null } {
+function armMeanInterval(cells: readonly CellStats[], metric: MetricSpec, arm: string, alpha: number, tuningN = DEFAULT_TUNING_N): { mean: number; n: number; ci: [number, number] | null } {
   let m = emptyMoments();
   for (const c of cells) if (c.metric === metric.key && c.variant === arm) m = addMoments(m, c.moments);
   if (m.n < 2) return { mean: m.n ? meanOf(m) : NaN, n: m.n, ci: null };

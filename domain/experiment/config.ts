@@ -38,7 +38,7 @@ function isValidRegex(p: string): boolean {
   }
 }
 
-export const metricSchema = z.object({
+const metricSchema = z.object({
   key: z.string().regex(/^[a-z0-9_]{1,40}$/),
   event: z.string().min(1).max(100),
   type: z.enum(['binary', 'continuous', 'count']),
@@ -54,9 +54,9 @@ export const metricSchema = z.object({
 });
 
 /** A variant's payload travels in every snapshot and every /assign answer: keep it small. */
-export const MAX_PAYLOAD_BYTES = 8192;
+const MAX_PAYLOAD_BYTES = 8192;
 
-export const variantSchema = z.object({
+const variantSchema = z.object({
   key: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'use 1-40 letters, digits, dashes or underscores'),
   name: z.string().min(1).max(200).optional(),
   /** Returned by /assign with the variant, so callers act on it without a lookup. */
@@ -72,7 +72,7 @@ export const variantSchema = z.object({
   control: z.boolean().default(false),
 });
 
-export const boundsSchema = z
+const boundsSchema = z
   .object({
     floor: z.number().min(0).max(0.5).default(0.01),
     max: z.number().min(0).max(1).default(0.99),
@@ -80,7 +80,7 @@ export const boundsSchema = z
   })
   .refine((b) => b.floor <= b.max, { message: 'floor must not exceed max', path: ['floor'] });
 
-export const policySchema = z.discriminatedUnion('kind', [
+const policySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed') }),
   // `draws` is kept so stored configs still parse; P(best) is now exact and does not use it (issue 14).
   z.object({ kind: z.literal('thompson'), topTwo: z.boolean().default(false), draws: z.number().int().min(100).max(100_000).default(5000) }),
@@ -102,7 +102,7 @@ export const policySchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const segmentationSchema = z.object({
+const segmentationSchema = z.object({
   enabled: z.boolean().default(false),
   kMin: z.number().int().min(1).max(20).default(2),
   kMax: z.number().int().min(1).max(20).default(6),

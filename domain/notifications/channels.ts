@@ -7,12 +7,12 @@
  */
 import { z } from 'zod';
 
-export const NOTIFICATION_EVENTS = ['decision', 'segment_conclusion', 'arm_stopped', 'srm_alarm', 'experiment_ended'] as const;
+const NOTIFICATION_EVENTS = ['decision', 'segment_conclusion', 'arm_stopped', 'srm_alarm', 'experiment_ended'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 const events = z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional();
 
-export const channelSchema = z.discriminatedUnion('kind', [
+const channelSchema = z.discriminatedUnion('kind', [
   /** POST of the JSON body, signed with HMAC-SHA256 (header x-expflow-signature). */
   z.object({ kind: z.literal('webhook'), url: z.string().url(), events }),
   /** Slack-compatible incoming webhook ({ text, blocks }). */

@@ -8,6 +8,7 @@
  * decision method (domain/decision/fixed-horizon.ts) uses them at its interim looks.
  */
 import { normalCdf, normalPdf, normalQuantile, normalSf } from './normal.js';
+import { assertNever } from '../assert-never.js';
 
 export type SpendingFunction = 'obrien-fleming' | 'pocock';
 
@@ -35,12 +36,8 @@ export function alphaSpent(spending: SpendingFunction, t: number, alpha: number)
     case 'pocock':
       return alpha * Math.log(1 + (Math.E - 1) * t);
     default:
-      return assertNever(spending);
+      return assertNever(spending, 'spending function');
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected spending function ${String(x)}`);
 }
 
 interface Grid {

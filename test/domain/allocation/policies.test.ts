@@ -102,7 +102,16 @@ describe('computeAllocation', () => {
         expect(r.weights[k]!).toBeGreaterThanOrEqual(0.05 - 1e-9);
         expect(Math.abs(r.weights[k]! - 1 / 3)).toBeLessThanOrEqual(0.2 + 1e-9);
       }
-      expect(r.reason).toBeTruthy();
+      // Each policy names itself (and its parameters) in the reason the audit log records.
+      const expectedReason: Record<AllocationPolicy['kind'], RegExp> = {
+        fixed: /^fixed$/,
+        thompson: 'topTwo' in policy && policy.topTwo !== undefined ? /^thompson top-two \(β=0\.5\)$/ : /^thompson P\(best\)$/,
+        ucb1: /^ucb1$/,
+        epsilon_greedy: /^epsilon_greedy \(ε=0\.1\)$/,
+        ramp: /^ramp .*: step \d+ at coverage [\d.]+$/,
+        contextual: /^contextual: segment baseline/,
+      };
+      expect(r.reason).toMatch(expectedReason[policy.kind]);
     },
   );
   it('adaptive policies hold the previous weights until every arm has the minimum data', () => {
