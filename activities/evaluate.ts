@@ -49,7 +49,7 @@ export type EvaluationResult =
   | { kind: 'policy'; dataset: DatasetSummary; policies: Array<{ label: string; evaluation: PolicyEvaluation }> };
 
 /** Bound on the windows one evaluation computes. */
-export const MAX_WINDOWS = 1000;
+const MAX_WINDOWS = 1000;
 
 type Deps = Pick<ActivityDeps, 'prisma' | 'pool' | 'evaluationDataDir' | 'now'>;
 
@@ -189,7 +189,7 @@ async function readRows(conn: DuckDBConnection, experimentKey: string, metric: s
  * Runs a stored EvaluationRun and records its result (or its error). Idempotent: a run that
  * already finished returns its stored status, so an activity retry never evaluates twice.
  */
-export async function executeEvaluationRun(d: Deps, runId: string): Promise<{ status: 'succeeded' | 'failed'; error: string | null }> {
+async function executeEvaluationRun(d: Deps, runId: string): Promise<{ status: 'succeeded' | 'failed'; error: string | null }> {
   const run = await d.prisma.evaluationRun.findUnique({ where: { id: runId } });
   if (!run) throw ApplicationFailure.nonRetryable(`evaluation run ${runId} does not exist`, 'InvalidConfig');
   if (run.status !== 'running') return { status: run.status, error: run.error };

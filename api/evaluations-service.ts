@@ -15,7 +15,7 @@ import { evaluationWorkflow } from '../workflows/evaluation.js';
 import { ApiError } from './errors.js';
 
 /** Above this many exposures an `auto` evaluation runs as a workflow. */
-export const INLINE_MAX_EXPOSURES = 50_000;
+const INLINE_MAX_EXPOSURES = 50_000;
 
 export const postEvaluationSchema = z.intersection(evaluationRequestSchema, z.object({ mode: z.enum(['auto', 'inline', 'workflow']).default('auto') }));
 export const listDatasetsSchema = z.object({ entity: z.string().min(1).max(200), limit: z.coerce.number().int().min(1).max(500).default(100) });

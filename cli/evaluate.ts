@@ -23,9 +23,9 @@ import { loadConfig } from '../config.js';
 import { createPool } from '../infra/pg.js';
 import { createPrisma } from '../infra/prisma.js';
 
-export class UsageError extends Error {}
+class UsageError extends Error {}
 
-export const HELP = `usage: expflow evaluate --experiment KEY [--window 7d --step 1d [--segments] | --replay | --policy FILE | --what-if] [options]
+const HELP = `usage: expflow evaluate --experiment KEY [--window 7d --step 1d [--segments] | --replay | --policy FILE | --what-if] [options]
        expflow evaluate --export (--experiment KEY | --entity NAME | --model-version V) [options]
 
   --window D --step D   running-window comparison of every arm with control (always-valid intervals)
@@ -44,7 +44,7 @@ export const HELP = `usage: expflow evaluate --experiment KEY [--window 7d --ste
 `;
 
 /** argv → a validated evaluation request; UsageError names the option or field. */
-export function parseEvaluateArgs(argv: string[]): { request: EvaluationRequest; json: boolean; out?: string; help: boolean } {
+function parseEvaluateArgs(argv: string[]): { request: EvaluationRequest; json: boolean; out?: string; help: boolean } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -142,7 +142,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /** The table a person reads. */
-export function formatResult(result: EvaluationResult, runId: string): string {
+function formatResult(result: EvaluationResult, runId: string): string {
   const ds = 'dataset' in result ? `dataset ${result.dataset.id}  sha256 ${result.dataset.contentHash}  ${result.dataset.rowCount} rows  ${Object.values(result.dataset.files).join('  ')}\n` : '';
   const footer = `\nrun ${runId}`;
   switch (result.kind) {
@@ -187,7 +187,7 @@ export function formatResult(result: EvaluationResult, runId: string): string {
 }
 
 /** Runs the CLI; returns the exit code. */
-export async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+async function main(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   let args;
   try {
     args = parseEvaluateArgs(argv);

@@ -13,7 +13,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -162,7 +162,7 @@ LEFT JOIN w ON w.version = a."snapshotVersion" AND w.segment = a.segment`;
 }
 
 /** Streams each experiment's join to one CSV file with COPY; returns the queries run. */
-export async function copyJoinToCsv(pool: Pool, experiments: readonly ScopedExperiment[], from: Date, to: Date, csvPath: string): Promise<string[]> {
+async function copyJoinToCsv(pool: Pool, experiments: readonly ScopedExperiment[], from: Date, to: Date, csvPath: string): Promise<string[]> {
   const client = await pool.connect();
   const queries: string[] = [];
   const out = createWriteStream(csvPath);
@@ -193,14 +193,14 @@ const columnsSpec = () => `{${DATASET_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).
 const sqlPath = (p: string) => `'${p.replace(/'/g, "''")}'`;
 
 /** Loads an exported CSV into a DuckDB table named `name`, in canonical order (sorted once, written as stored). */
-export async function loadCsvIntoDuckDb(conn: DuckDBConnection, csvPath: string, name = 'ds'): Promise<void> {
+async function loadCsvIntoDuckDb(conn: DuckDBConnection, csvPath: string, name = 'ds'): Promise<void> {
   await conn.run(
     `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_csv(${sqlPath(csvPath)}, header = false, quote = '"', escape = '"', allow_quoted_nulls = false, auto_detect = false, columns = ${columnsSpec()}) ORDER BY ${ORDER}`,
   );
 }
 
 /** SHA-256 of a file's bytes. */
-export async function hashFile(path: string): Promise<string> {
+async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');
   await pipeline(createReadStream(path), h);
   return h.digest('hex');
@@ -271,11 +271,4 @@ export async function exportDataset(deps: { prisma: PrismaClient; pool: Pool }, 
     conn.closeSync();
     if (!opts.duckdb) instance.closeSync();
   }
-}
-
-/** Size in bytes of each written file (for reports). */
-export async function fileSizes(files: Partial<Record<DatasetFormat, string>>): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [k, p] of Object.entries(files)) if (p) out[k] = (await stat(p)).size;
-  return out;
 }

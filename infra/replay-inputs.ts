@@ -66,7 +66,7 @@ export async function loadReplayInput(deps: { prisma: PrismaClient; pool: Pool }
  * attribution window of the unit's exposure). Cycles collected before the watermark was recorded
  * fall back to exposures assigned by the collect step's time.
  */
-export async function cellsBelowWatermark(pool: Pool, exp: LoadedExperiment, hi: string | null, collectedAt: Date): Promise<CellStats[]> {
+async function cellsBelowWatermark(pool: Pool, exp: LoadedExperiment, hi: string | null, collectedAt: Date): Promise<CellStats[]> {
   const def: ExperimentDefinition = exp.def;
   const { config } = def;
   const contextual = config.policy.kind === 'contextual' && def.variants.length === 2;

@@ -22,7 +22,6 @@ export interface LoggedRound {
 }
 
 export type OpeEstimator = 'ips' | 'snips' | 'dr';
-export const OPE_ESTIMATORS: readonly OpeEstimator[] = ['ips', 'snips', 'dr'];
 
 export interface OpeEstimate {
   estimator: OpeEstimator;
@@ -76,7 +75,7 @@ function interval(value: number, se: number, alpha: number): [number, number] {
 }
 
 /** Importance weights π(a_i|x_i)/μ(a_i|x_i). Throws on a round whose propensity is not in (0, 1]. */
-export function importanceWeights(rounds: readonly LoggedRound[], target: readonly (readonly number[])[]): number[] {
+function importanceWeights(rounds: readonly LoggedRound[], target: readonly (readonly number[])[]): number[] {
   return rounds.map((r, i) => {
     if (!(r.propensity > 0 && r.propensity <= 1)) throw new RangeError(`round ${i}: propensity ${r.propensity} is not in (0, 1]`);
     const p = target[i]?.[r.action];
@@ -86,7 +85,7 @@ export function importanceWeights(rounds: readonly LoggedRound[], target: readon
 }
 
 /** Kish effective sample size of a set of weights. */
-export function effectiveSampleSize(w: readonly number[]): number {
+function effectiveSampleSize(w: readonly number[]): number {
   let s = 0;
   let s2 = 0;
   for (const x of w) {
@@ -153,7 +152,7 @@ export function estimatePolicyValue(input: OpeInput): OpeResult {
  * weights, actions the target plays that were never logged, unsupported target mass when the logging
  * distribution is known, and an effective sample size below 10% of n.
  */
-export function supportWarnings(input: OpeInput, w: readonly number[], ess: number): SupportWarning[] {
+function supportWarnings(input: OpeInput, w: readonly number[], ess: number): SupportWarning[] {
   const out: SupportWarning[] = [];
   const n = input.rounds.length;
   const threshold = input.minPropensity ?? 0.01;

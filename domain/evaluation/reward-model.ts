@@ -82,7 +82,7 @@ function fitPerAction(input: RewardModelInput, rows: readonly number[], opts: Re
 }
 
 /** Ridge on centred and scaled features; the intercept is the mean, unpenalised. */
-export function fitRidge(xs: readonly (readonly number[])[], ys: readonly number[], lambda: number): Predictor {
+function fitRidge(xs: readonly (readonly number[])[], ys: readonly number[], lambda: number): Predictor {
   const n = xs.length;
   const d = xs[0]!.length;
   const mu = new Array<number>(d).fill(0);

@@ -24,11 +24,11 @@ export function syntheticProblem(seed: number, nActions = 3, dim = 3, epsilon = 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
-export function expectedRewards(p: SyntheticProblem, x: readonly number[]): number[] {
+function expectedRewards(p: SyntheticProblem, x: readonly number[]): number[] {
   return p.theta.map((t, a) => sigmoid(dot(t, x) + p.bias[a]!));
 }
 
-export function loggingDist(p: SyntheticProblem, x: readonly number[]): number[] {
+function loggingDist(p: SyntheticProblem, x: readonly number[]): number[] {
   const s = p.logging.map((w) => dot(w, x));
   const m = Math.max(...s);
   const e = s.map((v) => Math.exp(v - m));
@@ -36,7 +36,7 @@ export function loggingDist(p: SyntheticProblem, x: readonly number[]): number[]
   return e.map((v) => v / z);
 }
 
-export function targetDist(p: SyntheticProblem, x: readonly number[]): number[] {
+function targetDist(p: SyntheticProblem, x: readonly number[]): number[] {
   const q = expectedRewards(p, x);
   const best = q.indexOf(Math.max(...q));
   return q.map((_, a) => p.epsilon / p.nActions + (a === best ? 1 - p.epsilon : 0));
