@@ -31,6 +31,7 @@ const schema = z.object({
   ALERT_INGEST_LAG_SECONDS: z.coerce.number().min(1).default(300),
   ALERT_SNAPSHOT_STALE_CYCLES: z.coerce.number().min(1).default(3),
   ALERT_WEBHOOK_FAILURES: z.coerce.number().int().min(1).default(3),
+  EVALUATION_DATA_DIR: z.string().min(1).optional(),
   /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
   EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
@@ -73,6 +74,8 @@ export interface Config {
   apiPort: number;
   apiHost: string;
   apiToken?: string;
+  /** Where evaluation datasets (NDJSON, Parquet) are written. */
+  evaluationDataDir: string;
   webhookSecret?: string;
   smtpUrl?: string;
   smtpFrom: string;
@@ -151,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       snapshotStaleCycles: e.ALERT_SNAPSHOT_STALE_CYCLES,
       webhookFailures: e.ALERT_WEBHOOK_FAILURES,
     },
+    evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.SMTP_FROM,

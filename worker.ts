@@ -84,7 +84,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = instrumentActivities(createActivities({ prisma, pool, redis, queues }), metrics);
+  const activities = instrumentActivities(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir }), metrics);
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const workers = [
     await TemporalWorker.create({

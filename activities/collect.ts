@@ -12,6 +12,11 @@ import type { ActivityDeps, CycleRef } from './deps.js';
 export interface CollectPayload {
   cells: CellStats[];
   units: number;
+  /**
+   * The transaction-id watermark the cells were read below (rows with txid < hi): offline replay
+   * recomputes the cycle's cells from the logged rows under it (absent in payloads written before).
+   */
+  watermark?: string;
 }
 
 export function collectData(d: ActivityDeps) {
@@ -33,7 +38,7 @@ export function collectData(d: ActivityDeps) {
       }, asOf);
       const primary = config.metrics.find((m) => m.role === 'primary')!.key;
       const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
-      return { cells, units };
+      return { cells, units, watermark: asOf.hi };
     });
     return { units: stored.units, cells: stored.cells.length };
   };

@@ -6,24 +6,13 @@
  * at this look is routed to control in a snapshot written here, in the same cycle. One Decision row
  * per cycle.
  */
-import {
-  applyBranching,
-  decideExperiment,
-  resolvePolicy,
-  segmentArmKey,
-  segmentGuardrailBlocks,
-  segmentLevelDecisions,
-  servingForConcludedSegments,
-  type ExperimentDecision,
-  type SegmentArmDecision,
-  type SrmAcknowledgement,
-} from '../domain/decision/index.js';
+import { type ExperimentDecision, type SegmentArmDecision } from '../domain/decision/index.js';
 import { routeStoppedArms, type WeightAction } from '../domain/decision/arm-weights.js';
 import type { FixedHorizonPlan } from '../domain/decision/fixed-horizon.js';
-import { sampleRatioInputs } from '../domain/experiment/cells.js';
+import { decideCycle, type StoppedArm } from '../domain/experiment/decide-cycle.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
-import { checkSampleRatio, type SampleRatioCheck } from '../domain/stats/srm.js';
-import type { AllocationSnapshot, Weights } from '../domain/types.js';
+import { type SampleRatioCheck } from '../domain/stats/srm.js';
+import type { Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { parseSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import { toJsonSafe } from '../domain/json-safe.js';
@@ -33,12 +22,7 @@ import { collectPayloadSchema, decidePayloadSchema, segmentPayloadSchema } from 
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 
-/** An arm the circuit breaker (or the harm rule) stopped, carried from look to look. */
-export interface StoppedArm {
-  cycle: number;
-  rule: 'guardrail' | 'harm';
-  reason: string;
-}
+export type { StoppedArm };
 
 export interface DecidePayload {
   decisionId: string;
@@ -70,6 +54,8 @@ export interface DecidePayload {
   /** Raise/lower weight steps for policies that do not set weights themselves, applied by the next reallocation. */
   weightActions?: Array<Pick<WeightAction, 'arm' | 'action'>>;
   plan?: FixedHorizonPlan | null;
+  /** The decision's time (epoch ms), so an offline replay decides at the same moment (absent before). */
+  decidedAt?: number;
 }
 
 export interface DecideResult {
@@ -107,94 +93,25 @@ export function decide(d: ActivityDeps) {
     const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
     const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
-    const { config } = exp.def;
-    const policy = resolvePolicy(config.decision);
-    const variants = exp.def.variants.map((v) => v.key);
-    const control = controlVariant(exp.def);
-    const primary = config.metrics.find((m) => m.role === 'primary');
-    if (!primary) throw new Error('no primary metric');
     const previous = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     const actions = await d.prisma.operatorAction.findMany({ where: { experimentId: exp.id }, orderBy: { at: 'asc' } });
-
-    // Operator actions: a re-enable lifts the stop it follows and exempts the arm from the breaker;
-    // an acknowledgement lifts the hold of the alarm in force when it was given.
-    const stopped: Record<string, StoppedArm> = { ...(previous?.stoppedArms ?? {}) };
-    const exempt = new Set(previous?.exemptArms ?? []);
-    for (const a of actions.filter((x) => x.kind === 'arm.reenable' && x.arm)) {
-      const arm = a.arm as string;
-      const stop = stopped[arm];
-      if (stop && a.cycle >= stop.cycle) delete stopped[arm];
-      exempt.add(arm);
-    }
-    const srm = await sampleRatioCheck(d, exp.id, collected, primary.key, variants, control);
-    const alarmSince = srm.alarm ? (previous?.srmAlarmSince ?? cycle) : null;
-    const ackRow = alarmSince === null ? undefined : actions.filter((x) => x.kind === 'srm.acknowledge' && x.cycle >= alarmSince).at(-1);
-    const acknowledged: SrmAcknowledgement | null = ackRow ? { actor: ackRow.actor, reason: ackRow.reason } : null;
-
-    const decision = decideExperiment({
-      metrics: config.metrics,
+    const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
+    const snapshots = await d.prisma.allocationSnapshot.findMany({ where: { experimentId: exp.id }, select: { version: true, snapshot: true } });
+    const now = (d.now ?? (() => new Date()))().getTime();
+    const decided = decideCycle({
+      def: exp.def,
+      cycle,
       cells: collected.cells,
-      control,
-      variants,
-      alpha: config.alpha,
-      tuningN: config.sequentialTuningN,
-      minSamplePerArm: config.minSamplePerArm,
-      maxSamplePerArm: config.maxSamplePerArm,
-      look: cycle,
-      policy,
-      mde: config.mde,
+      segments: { enabled: segmented.enabled, ids: segmented.segments.map((s) => s.id) },
+      terminated: new Set(terminated.map((t) => t.segmentId)),
+      snapshots: new Map(snapshots.map((r) => [r.version, parseSnapshot(r.snapshot, exp.id)])),
+      previous,
+      actions,
       startedAt: exp.createdAt.getTime(),
-      now: (d.now ?? (() => new Date()))().getTime(),
-      srm,
-      srmAcknowledged: acknowledged,
-      stoppedArms: Object.keys(stopped),
-      exemptArms: [...exempt],
-      plan: previous?.plan ?? null,
-      weightActions: config.policy.kind === 'fixed',
+      now,
     });
-    let { outcome, rationale } = decision;
-    let winner = decision.winner ?? null;
-    for (const s of decision.stopArms) stopped[s.arm] = { cycle, rule: s.rule, reason: s.reason };
-
-    if (segmented.enabled && segmented.segments.length > 1) {
-      const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
-      ({ outcome, winner, rationale } = applyBranching({
-        outcome,
-        winner,
-        rationale,
-        segments: segmented.segments.map((s) => s.id),
-        settled: servingForConcludedSegments(previous?.segmentDecisions ?? [], control),
-        terminated: new Set(terminated.map((t) => t.segmentId)),
-        control,
-      }));
-    }
-    // Once tested, a segment × arm stays in the family, so a cycle with fewer segments still runs it.
-    const tested = Object.keys(previous?.segmentPMin ?? {}).length > 0;
-    let segmentDecisions: SegmentArmDecision[] = [];
-    let segmentState: { pMin: Record<string, number>; tau: Record<string, number>; ended: Record<string, string> } = { pMin: {}, tau: {}, ended: {} };
-    if (segmented.enabled && (segmented.segments.length > 1 || tested)) {
-      // One segment is the whole experiment (judged by the experiment rule): only carried keys then.
-      const segments = segmented.segments.length > 1 ? segmented.segments.map((s) => s.id) : [];
-      const estimate: Record<string, number> = {};
-      for (const e of previous?.segmentDecisions ?? []) if (Number.isFinite(e.estimate)) estimate[segmentArmKey(e.segmentId, e.arm)] = e.estimate;
-      const result = segmentLevelDecisions({
-        cells: collected.cells,
-        metric: primary,
-        segments,
-        variants,
-        control,
-        alpha: config.alpha,
-        previous: { pMin: previous?.segmentPMin ?? {}, tau: previous?.segmentTau ?? {}, estimate, ended: previous?.segmentEnded ?? {} },
-        endArm: { belowChanceToWin: policy.segments.endArmBelowChanceToWin, maxExpectedLoss: policy.segments.endArmMaxExpectedLoss, minSample: policy.segments.endArmMinSample },
-        blocked: segmentGuardrailBlocks({ cells: collected.cells, metrics: config.metrics, segments, variants, control, alpha: config.alpha, stoppedArms: Object.keys(stopped) }),
-      });
-      segmentDecisions = result.decisions;
-      segmentState = result.state;
-    }
-    const concluded = segmentDecisions.filter((s) => s.outcome !== 'none');
-    if (concluded.length) rationale += ` Segments: ${concluded.map((s) => s.reason).join('; ')}.`;
-    const before = new Set((previous?.segmentDecisions ?? []).filter((s) => s.outcome !== 'none').map((s) => `${s.segmentId}:${s.arm}:${s.outcome}`));
-    const newSegmentConclusions = concluded.filter((s) => !before.has(`${s.segmentId}:${s.arm}:${s.outcome}`)).length;
+    const { outcome, winner, rationale, decision, policy, segmentDecisions, newSegmentConclusions, srm } = decided;
+    const control = controlVariant(exp.def);
 
     const row = await d.prisma.decision.upsert({
       where: { experimentId_cycle: { experimentId: exp.id, cycle } },
@@ -214,17 +131,18 @@ export function decide(d: ActivityDeps) {
       rationale,
       segmentDecisions,
       newSegmentConclusions,
-      segmentPMin: segmentState.pMin,
-      segmentTau: segmentState.tau,
-      segmentEnded: segmentState.ended,
+      segmentPMin: decided.segmentPMin,
+      segmentTau: decided.segmentTau,
+      segmentEnded: decided.segmentEnded,
       srm,
-      stoppedArms: stopped,
+      stoppedArms: decided.stoppedArms,
       newlyStopped: decision.stopArms.map((s) => s.arm),
-      exemptArms: [...exempt],
-      srmAlarmSince: alarmSince,
+      exemptArms: decided.exemptArms,
+      srmAlarmSince: decided.srmAlarmSince,
       srmHold: decision.srmHold,
       weightActions: decision.weightActions.map(({ arm, action }) => ({ arm, action })),
       plan: decision.plan,
+      decidedAt: now,
     };
     const stored = await writeStepOnce(stepRef, 'decide', decidePayloadSchema, payload);
     return summary(stored, await breakerSnapshot(d, exp.id, control, cycle, stored));
@@ -251,19 +169,4 @@ async function breakerSnapshot(d: ActivityDeps, experimentId: string, control: s
     };
   });
   return { version: snapshot.version, weights: Object.fromEntries(snapshot.segments.map((s) => [String(s.id), s.weights])) };
-}
-
-/**
- * Expected counts come from the weights each unit was randomised with: its segment's weights in the
- * snapshot of its period, or — two-arm contextual experiments — its context leaf's treatment share
- * (the cell's propensity stratum).
- */
-async function sampleRatioCheck(d: ActivityDeps, experimentId: string, collected: CollectPayload, metric: string, variants: string[], control: string) {
-  const rows = await d.prisma.allocationSnapshot.findMany({ where: { experimentId }, select: { version: true, snapshot: true } });
-  const byVersion = new Map(rows.map((r) => [r.version, parseSnapshot(r.snapshot, experimentId)]));
-  const segmentWeights = (period: number, segment: number) => {
-    const snap = byVersion.get(period);
-    return (snap?.segments.find((s) => s.id === segment) ?? snap?.segments[0])?.weights;
-  };
-  return checkSampleRatio(sampleRatioInputs(collected.cells, metric, variants, control, segmentWeights));
 }

@@ -10,6 +10,8 @@ export interface ActivityDeps {
   redis: Redis;
   queues: Queues;
   now?: () => Date;
+  /** Where evaluation datasets are written (default .data/datasets). */
+  evaluationDataDir?: string;
 }
 
 export interface CycleRef {

@@ -3,6 +3,7 @@ import { collectData } from './collect.js';
 import { pollContextSource, recordContextSourceFailure } from './context-source.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
+import { failEvaluationActivity, runEvaluationActivity } from './evaluate.js';
 import { nonRetryableOnInvalidData } from './failures.js';
 import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
@@ -26,6 +27,8 @@ export function createActivities(deps: ActivityDeps) {
     publishOverride: publishOverride(deps),
     pollContextSource: pollContextSource(deps),
     recordContextSourceFailure: recordContextSourceFailure(deps),
+    runEvaluation: runEvaluationActivity(deps),
+    failEvaluation: failEvaluationActivity(deps),
     recordOperatorAction: recordOperatorAction(deps),
     maintainStorage: maintainStorage(deps),
   });

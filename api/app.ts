@@ -40,6 +40,7 @@ import { mountEventRoutes } from './events-routes.js';
 import type { Pool } from 'pg';
 import type { Queue } from 'bullmq';
 import type { EventsJob } from '../infra/queues.js';
+import { evaluationIdParam, listDatasetsSchema, postEvaluationSchema, type EvaluationsService } from './evaluations-service.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
@@ -51,6 +52,7 @@ export interface AppDeps {
   units: UnitsService;
   /** Unit id → its keyed pseudonym, applied before anything is stored. */
   pseudonymise: (unitId: string) => string;
+  evaluations: EvaluationsService;
   apiToken?: string;
   /** Reports, dashboard and /metrics (api/observe-routes.ts). */
   observe?: ObserveDeps;
@@ -190,6 +192,24 @@ export function createApp(d: AppDeps): express.Express {
       next();
     });
   }
+  app.post('/evaluations', async (req, res) => {
+    const body = parseOrThrow(postEvaluationSchema, req.body);
+    const out = await d.evaluations.create(body);
+    res.status(out.status).json(out.body);
+  });
+
+  app.get('/evaluations/:id', async (req, res) => {
+    res.json(await d.evaluations.get(parseOrThrow(evaluationIdParam, req.params.id, 'id')));
+  });
+
+  app.get('/datasets', async (req, res) => {
+    res.json({ datasets: await d.evaluations.listDatasets(parseOrThrow(listDatasetsSchema, req.query)) });
+  });
+
+  app.get('/datasets/:id', async (req, res) => {
+    res.json(await d.evaluations.dataset(parseOrThrow(evaluationIdParam, req.params.id, 'id')));
+  });
+
   mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.post('/context', async (req, res) => {

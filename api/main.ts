@@ -11,6 +11,7 @@ import { EventsIngress } from './events-ingress.js';
 import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
+import { EvaluationsService } from './evaluations-service.js';
 import { createApiServer } from './server.js';
 import { createPool } from '../infra/pg.js';
 import { createApiMetrics } from '../infra/metrics.js';
@@ -68,7 +69,8 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots() }) : undefined;
   const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, cellsTtlMs: config.reportCacheSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
-  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, apiToken: config.apiToken, observe });
+  const evaluations = new EvaluationsService({ prisma, pool, temporal, taskQueue: config.taskQueue, evaluationDataDir: config.evaluationDataDir });
+  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, evaluations, apiToken: config.apiToken, observe });
   const server = createApiServer(app, new AssignService(cache, redis, exposures, edge), metrics);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));

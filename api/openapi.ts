@@ -28,6 +28,7 @@ import {
   shadowScoresQuerySchema,
   stopSchema,
 } from './schemas.js';
+import { evaluationIdParam, listDatasetsSchema, postEvaluationSchema } from './evaluations-service.js';
 
 const json = z.json();
 /** The JSON form of POST /events (it also takes a bare array or NDJSON); at most 1000 events. */
@@ -116,6 +117,10 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/models/shadow-scores', summary: "Shadow models' scores", tag: 'models', query: shadowScoresQuerySchema, ok: { status: 200, id: 'ShadowScores', schema: z.looseObject({}) } },
   { method: 'post', path: '/predictions', summary: 'Log model predictions', tag: 'models', body: { id: 'Predictions', schema: predictionsSchema, required: true }, ok: { status: 200, id: 'PredictionsLogged', schema: z.looseObject({}) } },
   { method: 'get', path: '/dead-letters', summary: 'Events PostgreSQL refused, with the reason', tag: 'data plane', query: listDeadLettersSchema, ok: { status: 200, id: 'DeadLetters', schema: z.looseObject({ deadLetters: z.array(z.looseObject({})) }) } },
+  { method: 'post', path: '/evaluations', summary: 'Run an offline evaluation (inline, or as an evaluation workflow when large)', tag: 'evaluation', body: { id: 'EvaluationRequest', schema: postEvaluationSchema, required: true }, ok: { status: 201, id: 'EvaluationRun', schema: z.looseObject({ id: z.string(), status: z.string() }) } },
+  { method: 'get', path: '/evaluations/:id', summary: 'An evaluation run: status, request, result, dataset link', tag: 'evaluation', ok: { status: 200, id: 'EvaluationRun', schema: z.looseObject({ id: z.string(), status: z.string() }) } },
+  { method: 'get', path: '/datasets', summary: "An entity's tracked evaluation datasets", tag: 'evaluation', query: listDatasetsSchema, ok: { status: 200, id: 'DatasetList', schema: z.looseObject({ datasets: z.array(z.looseObject({})) }) } },
+  { method: 'get', path: '/datasets/:id', summary: 'A tracked evaluation dataset with its query', tag: 'evaluation', ok: { status: 200, id: 'Dataset', schema: z.looseObject({ id: z.string() }) } },
   { method: 'post', path: '/dead-letters/replay', summary: 'Put dead letters back on the ingest queue', tag: 'data plane', body: { id: 'ReplayDeadLetters', schema: replayDeadLettersSchema, required: true }, ok: { status: 200, id: 'Replayed', schema: z.looseObject({}) } },
 ];
 
@@ -156,6 +161,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
   for (const r of ROUTES) {
     const parameters: unknown[] = [];
     if (r.path.includes(':key')) parameters.push({ name: 'key', in: 'path', required: true, schema: strip(z.toJSONSchema(experimentKeyParam)) });
+    if (r.path.includes(':id')) parameters.push({ name: 'id', in: 'path', required: true, schema: strip(z.toJSONSchema(evaluationIdParam)) });
     for (const [name, field] of Object.entries(r.query?.shape ?? {})) {
       const s = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }));
       parameters.push({ name, in: 'query', required: false, schema: s });

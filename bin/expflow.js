@@ -13,6 +13,7 @@ const commands = {
   experiments: 'create, list and steer experiments through the API',
   'dead-letters': 'list, replay or drop events that could not be ingested',
   units: 'forget a unit: delete every row and Redis key it left',
+  evaluate: 'offline evaluation: datasets, running windows, replay of decisions, off-policy estimates',
 };
 const usage = [
   'usage: expflow <command> [options]',

@@ -1,4 +1,5 @@
 /** The single workflowsPath the worker bundles. */
 export { experimentWorkflow } from './experiment.js';
 export { contextSourceWorkflow } from './context-source.js';
+export { evaluationWorkflow } from './evaluation.js';
 export { storageMaintenanceWorkflow } from './storage-maintenance.js';

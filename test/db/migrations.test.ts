@@ -5,10 +5,9 @@ import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
   'AggregateWatermark', 'Alert', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'ContextSignal',
-  'ContextSource', 'CycleStats', 'DeadLetter',
-  'Decision', 'Event', 'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt',
-  'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant',
-  '_prisma_migrations',
+  'ContextSource', 'CycleStats', 'DeadLetter', 'Decision', 'EvaluationDataset', 'EvaluationRun', 'Event',
+  'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction',
+  'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant', '_prisma_migrations',
 ];
 
 describe('migrations', () => {

@@ -60,6 +60,9 @@ export function mockActivities(script: ActivityScript = {}) {
       return record('pollContextSource', i, { fetched: 1, stored: 1, problems: [], reactions: [] });
     },
     recordContextSourceFailure: async (i) => record('recordContextSourceFailure', i, undefined),
+    // The evaluation workflow's activity; experiment workflows never call it.
+    runEvaluation: async (i) => record('runEvaluation', i, { status: 'succeeded' as const, error: null }),
+    failEvaluation: async (i) => record('failEvaluation', i, undefined),
     maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
   return { activities, calls, started, names: () => calls.map((c) => c.name) };
