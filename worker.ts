@@ -52,7 +52,11 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
     async (job) => deliverNotification(prisma, job.data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
   );
-  for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
+  for (const w of [ingest, notifier]) {
+    w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
+    // Connection errors surface here while Redis is away; BullMQ reconnects, so only log them.
+    w.on('error', (err) => console.error(`[worker] ${w.name}: ${err.message}`));
+  }
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const activities = createActivities({ prisma, pool, redis, queues });
