@@ -23,6 +23,7 @@ import {
   stopSignal,
   type ExperimentStatus,
 } from '../workflows/experiment.js';
+import { assertSafeRegexes } from './regex-safety.js';
 import { ApiError } from './errors.js';
 
 export const workflowIdFor = (key: string) => `experiment-${key}`;
@@ -42,6 +43,7 @@ export class ExperimentsService {
 
   async create(input: CreateExperimentInput, actor: string) {
     const { prisma, redis, temporal } = this.d;
+    await assertSafeRegexes(input.config.targeting, 'config.targeting');
     if (await prisma.experiment.findUnique({ where: { key: input.key }, select: { id: true } })) {
       throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
     }

@@ -1,6 +1,6 @@
 /** Public surface of assignment: hashing, targeting, snapshot compilation, assign, stickiness, strata. */
 export { HASH_VERSIONS, type HashVersion, SALT, hashUnit, fnv1a32, fmix32 } from './hash.js';
-export { type AssignContext, type ContextValue, type RulePredicate, RuleCompileError, compileRule, evaluateRule } from './targeting.js';
+export { type AssignContext, type ContextValue, type RulePredicate, RuleCompileError, MAX_REGEX_INPUT, compileRule, evaluateRule } from './targeting.js';
 export {
   type PreparedSnapshot,
   type PreparedSegment,
