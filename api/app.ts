@@ -1,6 +1,7 @@
 /** Express app for the control plane. The assignment hot path is served in front of it (server.ts). */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createExperimentSchema } from '../domain/experiment/config.js';
+import { assertDepth, assertJsonContentType } from './body-limits.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
@@ -28,7 +29,15 @@ export interface AppDeps {
 export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use((req, _res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') assertJsonContentType(req);
+    next();
+  });
   app.use(express.json({ limit: '2mb' }));
+  app.use((req, _res, next) => {
+    assertDepth(req.body);
+    next();
+  });
 
   // Optional bearer token for the control plane; assignment and events stay open to apps.
   app.use((req, _res, next) => {

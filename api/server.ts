@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type express from 'express';
+import { assertDepth, assertJsonContentType } from './body-limits.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
 import { assignRequestSchema } from './schemas.js';
@@ -24,8 +25,8 @@ export function createApiServer(app: express.Express, assigner: AssignService): 
 
 async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService): Promise<void> {
   try {
-    const ct = req.headers['content-type'];
-    if (!ct || !ct.startsWith('application/json')) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
+    if (!req.headers['content-type']) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
+    assertJsonContentType(req);
     const raw = await readBody(req);
     let json: unknown;
     try {
@@ -33,6 +34,7 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
     } catch {
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
+    assertDepth(json);
     const result = await assigner.assign(parseOrThrow(assignRequestSchema, json));
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -46,15 +48,24 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const tooLarge = () => new ApiError(413, 'payload_too_large', `body: larger than ${MAX_ASSIGN_BODY} bytes`);
+    if (declared > MAX_ASSIGN_BODY) {
+      // Answer at once; Node discards the unread body before reusing the connection.
+      reject(tooLarge());
+      return;
+    }
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_ASSIGN_BODY) {
-        reject(new ApiError(413, 'payload_too_large', `body: larger than ${MAX_ASSIGN_BODY} bytes`));
-        req.destroy();
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
