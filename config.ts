@@ -21,6 +21,7 @@ const schema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),
   API_TOKEN: z.string().optional(),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
 export interface Config {
@@ -35,6 +36,8 @@ export interface Config {
   apiPort: number;
   apiHost: string;
   apiToken?: string;
+  /** How long a stopping API waits for in-flight requests before cutting connections. */
+  shutdownGraceMs: number;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -68,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
     apiToken: e.API_TOKEN,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
 

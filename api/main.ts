@@ -18,7 +18,7 @@ export interface RunningApi {
   server: Server;
   url: string;
   cache: SnapshotCache;
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startApi(config: Config = loadConfig(), port = config.apiPort): Promise<RunningApi> {
@@ -42,7 +42,8 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const events = new EventsIngress(queues.events, (k) => cache.has(k));
   const models = new ModelsService(prisma, experiments);
   const app = createApp({ experiments, events, models, apiToken: config.apiToken });
-  const server = createApiServer(app, new AssignService(cache, redis, exposures));
+  let draining = false;
+  const server = createApiServer(app, new AssignService(cache, redis, exposures), { draining: () => draining });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
@@ -52,9 +53,18 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     server,
     url,
     cache,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+    /**
+     * Graceful stop: refuse new connections, close idle keep-alive ones now and busy ones after
+     * their response (`Connection: close`), cut whatever is left at the grace deadline, then drain
+     * the exposure buffer and close the clients.
+     */
+    async close(graceMs = config.shutdownGraceMs) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(deadline);
       await exposures.stop();
       await cache.stop();
       await queues.close();
@@ -66,11 +76,29 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const api = await startApi();
+  const config = loadConfig();
+  const api = await startApi(config);
   console.log(`[api] listening on ${api.url}`);
-  const shutdown = async () => {
-    await api.close();
-    process.exit(0);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: stop now
+    stopping = true;
+    console.log(`[api] ${signal}: draining (grace ${config.shutdownGraceMs} ms)`);
+    // Backstop: whatever hangs (an unreachable Redis while draining exposures), exit anyway.
+    setTimeout(() => {
+      console.error('[api] grace period over; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000).unref();
+    void api.close().then(
+      () => {
+        console.log('[api] stopped');
+        process.exit(0);
+      },
+      (e) => {
+        console.error('[api] shutdown failed', e);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

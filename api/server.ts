@@ -13,8 +13,10 @@ import { assignRequestSchema } from './schemas.js';
 const MAX_ASSIGN_BODY = 16 * 1024;
 
 /** Assignment, like events, stays open to apps; API_TOKEN guards the control plane only. */
-export function createApiServer(app: express.Express, assigner: AssignService): Server {
+export function createApiServer(app: express.Express, assigner: AssignService, opts: { draining?: () => boolean } = {}): Server {
   return createServer((req, res) => {
+    // While shutting down, every response closes its connection, so keep-alive clients move on.
+    if (opts.draining?.()) res.setHeader('connection', 'close');
     if (req.method === 'POST' && (req.url === '/assign' || req.url?.startsWith('/assign?'))) {
       void handleAssign(req, res, assigner);
       return;
