@@ -18,12 +18,16 @@ import {
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
+import type { HealthChecker } from './health.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
   models: ModelsService;
   apiToken?: string;
+  health: HealthChecker;
+  /** False while the process drains for shutdown. */
+  isReady: () => boolean;
 }
 
 export function createApp(d: AppDeps): express.Express {
@@ -41,7 +45,7 @@ export function createApp(d: AppDeps): express.Express {
 
   // Optional bearer token for the control plane; assignment and events stay open to apps.
   app.use((req, _res, next) => {
-    if (!d.apiToken || req.path === '/events' || req.path === '/health') return next();
+    if (!d.apiToken || req.path === '/events' || req.path === '/health' || req.path === '/ready') return next();
     if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
     next();
   });
@@ -49,8 +53,16 @@ export function createApp(d: AppDeps): express.Express {
   const keyOf = (req: Request) => parseOrThrow(experimentKeyParam, req.params.key, 'key');
   const actorOf = (req: Request, body: { actor?: string }) => body.actor ?? (req.headers['x-actor'] as string | undefined) ?? 'api';
 
-  app.get('/health', (_req, res) => {
-    res.json({ ok: true });
+  // Liveness: 200 while the process answers, with each dependency's state ("degraded" when one is down).
+  app.get('/health', async (_req, res) => {
+    res.json(await d.health.report());
+  });
+  // Readiness: 503 while draining for shutdown. A dependency outage does not make the process
+  // unready: /assign keeps serving from its cache, and /events answers 503 itself.
+  app.get('/ready', async (_req, res) => {
+    const report = await d.health.report();
+    const ready = d.isReady();
+    res.status(ready ? 200 : 503).json({ ready, ...report, ...(ready ? {} : { reason: 'shutting down' }) });
   });
 
   app.post('/experiments', async (req, res) => {

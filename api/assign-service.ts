@@ -13,7 +13,34 @@ import type { SnapshotCache } from './snapshot-cache.js';
 import { StickyStore, decodeSticky, encodeSticky } from './sticky-store.js';
 
 /** What POST /assign answers: the assignment, without internals. */
-export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'>;
+export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'> & {
+  /** Set when the sticky store could not be read in time: the answer is the plain hash assignment. */
+  degraded?: 'sticky_unavailable';
+};
+
+export interface AssignOptions {
+  /** True once the caller has gone away; then nothing is logged for it. */
+  abandoned?: () => boolean;
+}
+
+class StickyTimeout extends Error {}
+
+/** Resolves or rejects like `p`, but rejects after `ms` if `p` has not settled. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new StickyTimeout(`sticky store did not answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
 
 export class AssignService {
   constructor(
@@ -21,18 +48,41 @@ export class AssignService {
     private readonly redis: Redis,
     private readonly exposures: ExposureLog,
     private readonly now: () => Date = () => new Date(),
+    /** Longest wait for Redis on a request; past it the unit gets its hash assignment. */
+    private readonly stickyTimeoutMs = 250,
   ) {
     this.sticky = new StickyStore(redis);
   }
 
   private readonly sticky: StickyStore;
 
-  async assign(req: AssignRequest): Promise<AssignResponse> {
+  async assign(req: AssignRequest, opts: AssignOptions = {}): Promise<AssignResponse> {
     const prep = this.cache.get(req.experiment);
     if (!prep) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${req.experiment}'`);
+    const fresh: Assignment = assignPrepared(req.unitId, prep, req.context);
+    if (!prep.snapshot.sticky && !prep.strata) return this.log(req, fresh, 'first', opts);
+    let answered = false;
+    // A lookup that finishes after the timeout must not log what it would have served.
+    const inner: AssignOptions = { abandoned: () => answered || !!opts.abandoned?.() };
+    try {
+      return await within(this.assignSticky(req, prep, fresh, inner), this.stickyTimeoutMs);
+    } catch (e) {
+      answered = true;
+      if (e instanceof ApiError) throw e;
+      // Redis is down or slow: answer from the snapshot alone. A sticky write still in flight stores
+      // exactly this fresh assignment, so the unit sees the same variant once Redis is back.
+      this.degradedSince ??= Date.now();
+      const res = this.log(req, fresh, 'returning', opts);
+      return { ...res, degraded: 'sticky_unavailable' };
+    }
+  }
+
+  /** When the last sticky lookup failed, or null once one succeeds again (for /health). */
+  degradedSince: number | null = null;
+
+  private async assignSticky(req: AssignRequest, prep: NonNullable<ReturnType<SnapshotCache['get']>>, freshIn: Assignment, opts: AssignOptions): Promise<AssignResponse> {
     const snap = prep.snapshot;
-    let fresh: Assignment = assignPrepared(req.unitId, prep, req.context);
-    if (!snap.sticky && !prep.strata) return this.log(req, fresh, 'first');
+    let fresh = freshIn;
 
     let previous: Assignment | null;
     let stored = false;
@@ -54,15 +104,17 @@ export class AssignService {
     const decision = resolveSticky(previous, fresh, prep.variantKeys);
     if (decision.persist && snap.sticky && !stored) {
       if (previous) await this.sticky.set(req.experiment, req.unitId, encodeSticky(decision.assignment));
-      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, encodeSticky(decision.assignment)))) return this.assign(req);
+      else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, encodeSticky(decision.assignment)))) return this.assignSticky(req, prep, freshIn, opts);
     }
+    this.degradedSince = null;
     // Returning units are logged too (at most every few minutes): if a crash lost the first exposure
     // after its sticky record was written, a later visit restores it (ingest keeps the first per unit).
-    return this.log(req, decision.assignment, decision.source === 'fresh' ? 'first' : 'returning');
+    return this.log(req, decision.assignment, decision.source === 'fresh' ? 'first' : 'returning', opts);
   }
 
-  private log(req: AssignRequest, a: Assignment, visit: 'first' | 'returning'): AssignResponse {
-    if (a.enrolled) {
+  private log(req: AssignRequest, a: Assignment, visit: 'first' | 'returning', opts: AssignOptions): AssignResponse {
+    // An abandoned request logs nothing: its caller never saw a variant, so no exposure happened.
+    if (a.enrolled && !opts.abandoned?.()) {
       const record = {
         experiment: req.experiment,
         unitId: req.unitId,

@@ -4,7 +4,8 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
-import { createRedis } from '../infra/redis.js';
+import { createRedis, redisReady } from '../infra/redis.js';
+import { HealthChecker } from './health.js';
 import { createApp } from './app.js';
 import { AssignService } from './assign-service.js';
 import { EventsIngress } from './events-ingress.js';
@@ -27,6 +28,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const redis = createRedis(config.redisUrl);
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
+  // The request path's own connection: fails fast while Redis is away instead of queueing commands
+  // that would run (and write) after the caller was answered.
+  const stickyRedis = createRedis(config.redisUrl, { failFast: true });
+  stickyRedis.options.enableAutoPipelining = true;
+  await redisReady(stickyRedis);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(queueConn);
   const connection = await Connection.connect({ address: config.temporalAddress });
@@ -39,11 +45,18 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
-  const events = new EventsIngress(queues.events, (k) => cache.has(k));
+  const events = new EventsIngress(queues.events, (k) => cache.has(k), undefined, () => queueConn.status);
   const models = new ModelsService(prisma, experiments);
-  const app = createApp({ experiments, events, models, apiToken: config.apiToken });
+  const assigner = new AssignService(cache, stickyRedis, exposures);
   let draining = false;
-  const server = createApiServer(app, new AssignService(cache, redis, exposures), { draining: () => draining });
+  const health = new HealthChecker({
+    prisma,
+    redis,
+    temporal: connection,
+    notes: () => (assigner.degradedSince ? [`assign: sticky store unavailable since ${new Date(assigner.degradedSince).toISOString()}; serving hash assignments from the snapshot cache`] : []),
+  });
+  const app = createApp({ experiments, events, models, apiToken: config.apiToken, health, isReady: () => !draining });
+  const server = createApiServer(app, assigner, { draining: () => draining });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
@@ -70,7 +83,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await queues.close();
       await connection.close();
       await prisma.$disconnect();
-      for (const r of [redis, subscriber, queueConn]) r.disconnect();
+      for (const r of [redis, subscriber, queueConn, stickyRedis]) r.disconnect();
     },
   };
 }

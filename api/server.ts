@@ -26,6 +26,8 @@ export function createApiServer(app: express.Express, assigner: AssignService, o
 }
 
 async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService): Promise<void> {
+  let gone = false;
+  res.on('close', () => (gone ||= !res.writableFinished));
   try {
     if (!req.headers['content-type']) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
     assertJsonContentType(req);
@@ -37,7 +39,7 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
     assertDepth(json);
-    const result = await assigner.assign(parseOrThrow(assignRequestSchema, json));
+    const result = await assigner.assign(parseOrThrow(assignRequestSchema, json), { abandoned: () => gone });
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
