@@ -5,6 +5,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
+import { withHeartbeats } from './activities/heartbeat.js';
 import { createActivities } from './activities/index.js';
 import { loadConfig, type Config } from './config.js';
 import { writeEvents, writeExposures } from './infra/ingest.js';
@@ -59,7 +60,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   }
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = createActivities({ prisma, pool, redis, queues });
+  const activities = withHeartbeats(createActivities({ prisma, pool, redis, queues }));
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const workers = [
     await TemporalWorker.create({

@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = `${ROOT}node_modules/tsx/dist/cli.mjs`;
 
 export interface Child {
   proc: ChildProcess;
@@ -32,7 +31,9 @@ export function configEnv(config: Config): Record<string, string> {
 }
 
 function spawnTsx(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: Child; match: RegExpMatchArray }> {
-  const proc = spawn(process.execPath, [TSX, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a grandchild that a SIGKILL
+  // of the CLI would orphan.
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   const exited = once(proc, 'exit').then(([code, signal]) => (exitInfo = { code, signal }));
