@@ -79,12 +79,12 @@ start_postgres() {
       if [ "$base" != "$DATA" ]; then chown postgres:postgres "$base"; chmod 700 "$base"; fi
       chown -R postgres:postgres "$base/pg" "$base/pg-socket"
     fi
-    "${run[@]}" "$bin/initdb" -D "$base/pg" --auth=trust -U postgres -E UTF8 >"$DATA/postgres-init.log"
+    (cd / && "${run[@]}" "$bin/initdb" -D "$base/pg" --auth=trust -U postgres -E UTF8 >"$DATA/postgres-init.log")
   fi
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$base/pg-socket" && [ "$base" = "$DATA" ] && chmod 755 "$DATA"
   touch "$base/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$base/postgres.log"
-  "${run[@]}" "$bin/pg_ctl" -D "$base/pg" -l "$base/postgres.log" -w \
-    -o "-p $PG_PORT -k $base/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  (cd / && "${run[@]}" "$bin/pg_ctl" -D "$base/pg" -l "$base/postgres.log" -w \
+    -o "-p $PG_PORT -k $base/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null)
   wait_port "$PG_PORT" postgres
   echo started >"$DATA/postgres.started"
   mark_started postgres
@@ -151,7 +151,7 @@ down() {
       postgres)
         if [ -f "$DATA/postgres.started" ]; then
           local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
-          "${run[@]}" "$(pg_bin)/pg_ctl" -D "$(pg_base)/pg" -m fast stop >/dev/null 2>&1 || true
+          (cd / && "${run[@]}" "$(pg_bin)/pg_ctl" -D "$(pg_base)/pg" -m fast stop >/dev/null 2>&1) || true
           rm -f "$DATA/postgres.started"
         fi ;;
     esac
