@@ -21,6 +21,8 @@ const schema = z.object({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),
   API_TOKEN: z.string().optional(),
+  /** Comma-separated browser origins allowed to call state-changing routes (e.g. a dashboard). */
+  ALLOWED_ORIGINS: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 });
 
@@ -38,6 +40,7 @@ export interface Config {
   apiToken?: string;
   /** How long a stopping API waits for in-flight requests before cutting connections. */
   shutdownGraceMs: number;
+  allowedOrigins: string[];
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -72,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiHost: e.API_HOST,
     apiToken: e.API_TOKEN,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
   };
 }
 

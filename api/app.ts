@@ -8,6 +8,8 @@ import {
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
+  createKeySchema,
+  keyIdParam,
   eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
@@ -19,13 +21,18 @@ import {
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
 import type { HealthChecker } from './health.js';
+import { type Authenticator, type Principal, canTouchEntity, canTouchExperiment } from './auth.js';
+import type { KeyStore } from './keys.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
   models: ModelsService;
-  apiToken?: string;
   health: HealthChecker;
+  auth: Authenticator;
+  keys: KeyStore;
+  /** Writes an audit-log entry (key management). */
+  audit: (actor: string, action: string, target: string, reason: string) => Promise<void>;
   /** False while the process drains for shutdown. */
   isReady: () => boolean;
 }
@@ -43,15 +50,23 @@ export function createApp(d: AppDeps): express.Express {
     next();
   });
 
-  // Optional bearer token for the control plane; assignment and events stay open to apps.
-  app.use((req, _res, next) => {
-    if (!d.apiToken || req.path === '/events' || req.path === '/health' || req.path === '/ready') return next();
-    if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
+  // Every route: cross-site refusal, key → role → route map, scope, rate limit (auth.ts, access.ts).
+  app.use(async (req, res, next) => {
+    res.locals.principal = await d.auth.authorize(req);
     next();
   });
 
   const keyOf = (req: Request) => parseOrThrow(experimentKeyParam, req.params.key, 'key');
-  const actorOf = (req: Request, body: { actor?: string }) => body.actor ?? (req.headers['x-actor'] as string | undefined) ?? 'api';
+  const principalOf = (res: Response) => res.locals.principal as Principal;
+  /**
+   * The audit actor is the authenticated caller. A name the caller supplies (`actor` in the body or
+   * `x-actor`) is kept only as an "on behalf of" note after it.
+   */
+  const actorOf = (req: Request, res: Response, body: { actor?: string }) => {
+    const claimed = body.actor ?? (req.headers['x-actor'] as string | undefined);
+    const who = principalOf(res).actor;
+    return claimed ? `${who} (on behalf of ${claimed.slice(0, 200)})` : who;
+  };
 
   // Liveness: 200 while the process answers, with each dependency's state ("degraded" when one is down).
   app.get('/health', async (_req, res) => {
@@ -67,12 +82,14 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/experiments', async (req, res) => {
     const input = parseOrThrow(createExperimentSchema, req.body);
-    res.status(201).json(await d.experiments.create(input, actorOf(req, {})));
+    if (!canTouchExperiment(principalOf(res), input.key)) throw new ApiError(403, 'forbidden', `key: this API key may not create experiment '${input.key}'`);
+    res.status(201).json(await d.experiments.create(input, actorOf(req, res, {})));
   });
 
   app.get('/experiments', async (req, res) => {
     const q = parseOrThrow(listQuerySchema, req.query);
-    res.json({ experiments: await d.experiments.list(q) });
+    const mine = principalOf(res);
+    res.json({ experiments: (await d.experiments.list(q)).filter((e) => canTouchExperiment(mine, e.key)) });
   });
 
   app.get('/experiments/:key', async (req, res) => {
@@ -86,13 +103,13 @@ export function createApp(d: AppDeps): express.Express {
   for (const which of ['pause', 'resume'] as const) {
     app.post(`/experiments/:key/${which}`, async (req, res) => {
       const body = parseOrThrow(actorReasonSchema, req.body ?? {});
-      res.status(202).json(await d.experiments.signal(keyOf(req), which, { ...body, actor: actorOf(req, body) }));
+      res.status(202).json(await d.experiments.signal(keyOf(req), which, { ...body, actor: actorOf(req, res, body) }));
     });
   }
 
   app.post('/experiments/:key/stop', async (req, res) => {
     const body = parseOrThrow(stopSchema, req.body ?? {});
-    res.status(202).json(await d.experiments.signal(keyOf(req), 'stop', { ...body, actor: actorOf(req, body) }));
+    res.status(202).json(await d.experiments.signal(keyOf(req), 'stop', { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/external-context', async (req, res) => {
@@ -102,31 +119,56 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/experiments/:key/allocation', async (req, res) => {
     const body = parseOrThrow(allocationSchema, req.body ?? {});
-    res.json(await d.experiments.overrideAllocation(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.overrideAllocation(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/run-cycle', async (req, res) => {
     const body = parseOrThrow(actorReasonSchema, req.body ?? {});
-    res.json(await d.experiments.runCycleNow(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.runCycleNow(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/conclude', async (req, res) => {
     const body = parseOrThrow(concludeSchema, req.body ?? {});
-    res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
-    res.status(201).json(await d.models.register(body, actorOf(req, {})));
+    if (!canTouchEntity(principalOf(res), body.entity)) throw new ApiError(403, 'forbidden', `entity: this API key may not register models for '${body.entity}'`);
+    res.status(201).json(await d.models.register(body, actorOf(req, res, {})));
   });
 
   app.get('/models', async (req, res) => {
-    res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
+    const mine = principalOf(res);
+    res.json({ models: (await d.models.list(parseOrThrow(listModelsSchema, req.query))).filter((m) => canTouchEntity(mine, m.entity)) });
   });
 
   app.post('/events', async (req, res) => {
     const body = parseOrThrow(eventsBatchSchema, req.body);
+    // Out-of-scope experiments look exactly like unknown ones (no information to a scoped key).
+    const mine = principalOf(res);
+    const foreign = body.events.findIndex((e) => !canTouchExperiment(mine, e.experiment));
+    if (foreign >= 0) throw new ApiError(422, 'unknown_experiment', `events[${foreign}].experiment: no experiment '${body.events[foreign]!.experiment}'`);
     res.status(202).json(await d.events.enqueue(body.events));
+  });
+
+  app.post('/admin/keys', async (req, res) => {
+    const body = parseOrThrow(createKeySchema, req.body);
+    const created = await d.keys.create({ ...body, createdBy: actorOf(req, res, {}) });
+    await d.audit(actorOf(req, res, {}), 'key.create', created.id, `${created.role} key '${created.name}'`);
+    res.status(201).json(created);
+  });
+
+  app.get('/admin/keys', async (_req, res) => {
+    res.json({ keys: await d.keys.list() });
+  });
+
+  app.delete('/admin/keys/:id', async (req, res) => {
+    const id = parseOrThrow(keyIdParam, req.params.id, 'id');
+    const revoked = await d.keys.revoke(id);
+    if (!revoked) throw new ApiError(404, 'not_found', `id: no key '${id}'`);
+    await d.audit(actorOf(req, res, {}), 'key.revoke', revoked.id, `${revoked.role} key '${revoked.name}'`);
+    res.json(revoked);
   });
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));

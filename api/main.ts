@@ -6,6 +6,8 @@ import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
 import { createRedis, redisReady } from '../infra/redis.js';
 import { HealthChecker } from './health.js';
+import { Authenticator } from './auth.js';
+import { KeyStore } from './keys.js';
 import { createApp } from './app.js';
 import { AssignService } from './assign-service.js';
 import { EventsIngress } from './events-ingress.js';
@@ -19,6 +21,8 @@ export interface RunningApi {
   server: Server;
   url: string;
   cache: SnapshotCache;
+  /** Whether any API key (or API_TOKEN) existed at start; without one only loopback is served. */
+  keysConfigured: boolean;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -55,16 +59,23 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     temporal: connection,
     notes: () => (assigner.degradedSince ? [`assign: sticky store unavailable since ${new Date(assigner.degradedSince).toISOString()}; serving hash assignments from the snapshot cache`] : []),
   });
-  const app = createApp({ experiments, events, models, apiToken: config.apiToken, health, isReady: () => !draining });
-  const server = createApiServer(app, assigner, { draining: () => draining });
+  const keys = new KeyStore(prisma);
+  const auth = new Authenticator(keys, stickyRedis, { apiToken: config.apiToken, allowedOrigins: config.allowedOrigins });
+  const audit = async (actor: string, action: string, target: string, reason: string) => {
+    await prisma.auditLog.create({ data: { actor, action, target, reason } });
+  };
+  const app = createApp({ experiments, events, models, health, isReady: () => !draining, auth, keys, audit });
+  const server = createApiServer(app, assigner, auth, { draining: () => draining });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
   const url = `http://${config.apiHost}:${typeof addr === 'object' && addr ? addr.port : port}`;
 
+  const keysConfigured = !!config.apiToken || (await keys.anyActive());
   return {
     server,
     url,
+    keysConfigured,
     cache,
     /**
      * Graceful stop: refuse new connections, close idle keep-alive ones now and busy ones after
@@ -92,6 +103,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig();
   const api = await startApi(config);
   console.log(`[api] listening on ${api.url}`);
+  if (!api.keysConfigured) {
+    console.log('[api] no API keys configured: only loopback callers are served. Create one with `npx expflow keys create --name NAME --role admin`.');
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1); // a second signal: stop now

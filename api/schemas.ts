@@ -1,6 +1,7 @@
 /** Request schemas for every route; types are inferred from them. */
 import { z } from 'zod';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
+import { ROLES } from './access.js';
 
 const key = z.string().min(1).max(100);
 const contextValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
@@ -78,3 +79,13 @@ export const listModelsSchema = z.object({ entity: name.optional(), modelType: n
 
 export type AssignRequest = z.infer<typeof assignRequestSchema>;
 export type RegisterModelInput = z.infer<typeof registerModelSchema>;
+
+export const createKeySchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/, 'use up to 100 letters, digits or _ . @ -'),
+  role: z.enum(ROLES),
+  experiments: z.array(experimentKeyParam).max(1000).default([]),
+  entities: z.array(name).max(1000).default([]),
+  rateLimitPerMinute: z.number().int().min(1).max(10_000_000).optional(),
+});
+
+export const keyIdParam = z.string().regex(/^([0-9a-f-]{36}|efk_[A-Za-z0-9_-]{8})$/i, 'a key id (uuid) or its 12-character prefix');

@@ -8,27 +8,29 @@ import type express from 'express';
 import { assertDepth, assertJsonContentType } from './body-limits.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
+import { type Authenticator, canTouchExperiment } from './auth.js';
 import { assignRequestSchema } from './schemas.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
-/** Assignment, like events, stays open to apps; API_TOKEN guards the control plane only. */
-export function createApiServer(app: express.Express, assigner: AssignService, opts: { draining?: () => boolean } = {}): Server {
+/** Every route, /assign included, passes the Authenticator (keys, roles, scope, rate limits). */
+export function createApiServer(app: express.Express, assigner: AssignService, auth: Authenticator, opts: { draining?: () => boolean } = {}): Server {
   return createServer((req, res) => {
     // While shutting down, every response closes its connection, so keep-alive clients move on.
     if (opts.draining?.()) res.setHeader('connection', 'close');
     if (req.method === 'POST' && (req.url === '/assign' || req.url?.startsWith('/assign?'))) {
-      void handleAssign(req, res, assigner);
+      void handleAssign(req, res, assigner, auth);
       return;
     }
     app(req, res);
   });
 }
 
-async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService): Promise<void> {
+async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService, auth: Authenticator): Promise<void> {
   let gone = false;
   res.on('close', () => (gone ||= !res.writableFinished));
   try {
+    const principal = await auth.authorize(req);
     if (!req.headers['content-type']) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
     assertJsonContentType(req);
     const raw = await readBody(req);
@@ -39,7 +41,10 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
     assertDepth(json);
-    const result = await assigner.assign(parseOrThrow(assignRequestSchema, json), { abandoned: () => gone });
+    const input = parseOrThrow(assignRequestSchema, json);
+    // A key scoped to other experiments gets the same answer as for an unknown one.
+    if (!canTouchExperiment(principal, input.experiment)) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${input.experiment}'`);
+    const result = await assigner.assign(input, { abandoned: () => gone });
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [command, ...args] = process.argv.slice(2);
-const commands = ['analyze', 'simulate', 'experiments'];
+const commands = ['analyze', 'simulate', 'experiments', 'keys'];
 if (!command || !commands.includes(command)) {
   process.stderr.write(`usage: expflow <${commands.join('|')}> [options]\n`);
   process.exit(2);

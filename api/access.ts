@@ -1,0 +1,81 @@
+/**
+ * Who may call what: one declarative table from route to the permission it needs, and the
+ * permissions each role holds. A route missing from the table needs `admin` once keys exist, so a
+ * route added later is closed until someone maps it here.
+ */
+export const ROLES = ['admin', 'operator', 'ingest', 'assign', 'read'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Permission = 'public' | 'assign' | 'ingest' | 'read' | 'operate' | 'admin';
+
+const GRANTS: Record<Role, ReadonlySet<Permission>> = {
+  admin: new Set(['assign', 'ingest', 'read', 'operate', 'admin']),
+  operator: new Set(['read', 'operate']),
+  ingest: new Set(['ingest']),
+  assign: new Set(['assign']),
+  read: new Set(['read']),
+};
+
+export function roleGrants(role: Role, needed: Permission): boolean {
+  return needed === 'public' || GRANTS[role].has(needed);
+}
+
+interface RouteRule {
+  method: string;
+  /** Path with `:param` segments. */
+  path: string;
+  needs: Permission;
+}
+
+/** The route map. Order does not matter: paths are matched segment by segment. */
+export const ROUTE_PERMISSIONS: readonly RouteRule[] = [
+  { method: 'GET', path: '/health', needs: 'public' },
+  { method: 'GET', path: '/ready', needs: 'public' },
+  { method: 'GET', path: '/openapi.json', needs: 'public' },
+  { method: 'GET', path: '/docs', needs: 'public' },
+  { method: 'POST', path: '/assign', needs: 'assign' },
+  { method: 'POST', path: '/events', needs: 'ingest' },
+  { method: 'POST', path: '/experiments/:key/external-context', needs: 'ingest' },
+  { method: 'GET', path: '/experiments', needs: 'read' },
+  { method: 'GET', path: '/experiments/:key', needs: 'read' },
+  { method: 'GET', path: '/experiments/:key/decisions', needs: 'read' },
+  { method: 'GET', path: '/experiments/:key/report', needs: 'read' },
+  { method: 'GET', path: '/models', needs: 'read' },
+  { method: 'POST', path: '/experiments', needs: 'operate' },
+  { method: 'POST', path: '/experiments/:key/pause', needs: 'operate' },
+  { method: 'POST', path: '/experiments/:key/resume', needs: 'operate' },
+  { method: 'POST', path: '/experiments/:key/stop', needs: 'operate' },
+  { method: 'POST', path: '/experiments/:key/allocation', needs: 'operate' },
+  { method: 'POST', path: '/experiments/:key/run-cycle', needs: 'operate' },
+  { method: 'POST', path: '/experiments/:key/conclude', needs: 'operate' },
+  { method: 'POST', path: '/models', needs: 'operate' },
+  { method: 'GET', path: '/admin/keys', needs: 'admin' },
+  { method: 'POST', path: '/admin/keys', needs: 'admin' },
+  { method: 'DELETE', path: '/admin/keys/:id', needs: 'admin' },
+];
+
+export interface RouteMatch {
+  needs: Permission;
+  params: Record<string, string>;
+  /** False when no rule matched (the default, `admin`, applies). */
+  mapped: boolean;
+}
+
+/** The permission `method path` needs, with its path parameters. */
+export function routePermission(method: string, rawPath: string): RouteMatch {
+  const m = method === 'HEAD' ? 'GET' : method;
+  const parts = rawPath.split('?')[0]!.replace(/\/+$/, '').split('/');
+  for (const rule of ROUTE_PERMISSIONS) {
+    if (rule.method !== m) continue;
+    const pattern = rule.path.split('/');
+    if (pattern.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < pattern.length && ok; i++) {
+      if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodeURIComponent(parts[i]!);
+      else ok = pattern[i] === parts[i];
+    }
+    if (ok) return { needs: rule.needs, params, mapped: true };
+  }
+  return { needs: 'admin', params: {}, mapped: false };
+}
