@@ -1,9 +1,25 @@
+# syntax=docker/dockerfile:1
 # One image for the worker, the API and the migration job; the command picks the role.
-FROM node:20-bookworm-slim
+# Build stage: install everything (npm ci against the complete lockfile), generate the Prisma
+# client, compile TypeScript to dist/, then drop dev dependencies.
+FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN bash scripts/prisma-generate.sh
+RUN bash scripts/prisma-generate.sh && npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# Runtime stage: plain node over the compiled JavaScript, production dependencies only, no tsx,
+# running as the image's unprivileged `node` user.
+FROM node:20.20.2-bookworm-slim AS runtime
 ENV NODE_ENV=production
-CMD ["npx", "tsx", "worker.ts"]
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+USER node
+# EXPFLOW_ROLE=api checks /health; worker checks that Temporal, PostgreSQL and Redis answer.
+ENV EXPFLOW_ROLE=worker
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "dist/scripts/healthcheck.js"]
+CMD ["node", "dist/worker.js"]

@@ -24,6 +24,24 @@ const schema = z.object({
   /** Comma-separated browser origins allowed to call state-changing routes (e.g. a dashboard). */
   ALLOWED_ORIGINS: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
+  EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
+  SMTP_URL: z.string().url().optional(),
+  SMTP_FROM: z.string().default('expflow <expflow@localhost>'),
+  /** Most events one POST /events may carry. */
+  EVENTS_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Queued jobs (batches) past which POST /events answers 429 with Retry-After. */
+  EVENTS_MAX_QUEUE_DEPTH: z.coerce.number().int().min(1).default(1000),
+  EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
+  /** Days of events kept: older daily partitions are dropped and older timestamps are refused. */
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** An eventId seen again within this many hours is not counted again. */
+  EVENT_DEDUPE_WINDOW_HOURS: z.coerce.number().min(1).max(24 * 3650).default(168),
+  /** Where exposures go while Redis is unreachable (append-only files, replayed when it returns). */
+  EXPOSURE_SPOOL_DIR: z.string().min(1).default(join(ROOT, '.data', 'spool')),
+  /** "off" keeps the worker from creating the storage maintenance schedule (tests, or a script owns it). */
+  STORAGE_MAINTENANCE_SCHEDULE: z.enum(['on', 'off']).default('on'),
 });
 
 export interface Config {
@@ -41,6 +59,18 @@ export interface Config {
   /** How long a stopping API waits for in-flight requests before cutting connections. */
   shutdownGraceMs: number;
   allowedOrigins: string[];
+  webhookSecret?: string;
+  smtpUrl?: string;
+  smtpFrom: string;
+  events: {
+    maxBatch: number;
+    maxQueueDepth: number;
+    queue: string;
+    retentionDays: number;
+    dedupeWindowSeconds: number;
+  };
+  exposureSpoolDir: string;
+  maintenanceSchedule: boolean;
 }
 
 function readEnvFile(path: string): Record<string, string> {
@@ -76,6 +106,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiToken: e.API_TOKEN,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
+    smtpUrl: e.SMTP_URL,
+    smtpFrom: e.SMTP_FROM,
+    events: {
+      maxBatch: e.EVENTS_MAX_BATCH,
+      maxQueueDepth: e.EVENTS_MAX_QUEUE_DEPTH,
+      queue: e.EVENTS_QUEUE,
+      retentionDays: e.EVENT_RETENTION_DAYS,
+      dedupeWindowSeconds: e.EVENT_DEDUPE_WINDOW_HOURS * 3600,
+    },
+    exposureSpoolDir: e.EXPOSURE_SPOOL_DIR,
+    maintenanceSchedule: e.STORAGE_MAINTENANCE_SCHEDULE === 'on',
   };
 }
 

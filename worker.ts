@@ -2,18 +2,25 @@
  * The worker process: the Temporal worker (experiment workflows and their activities) plus the
  * BullMQ workers that ingest events and deliver notifications. Stateless: run as many as needed.
  */
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
 import { withHeartbeats } from './activities/heartbeat.js';
 import { createActivities } from './activities/index.js';
 import { loadConfig, type Config } from './config.js';
-import { writeEvents, writeExposures } from './infra/ingest.js';
+import { createIngestWorker } from './infra/ingest-worker.js';
+import { ensureMaintenanceSchedule } from './infra/maintenance-schedule.js';
 import { createPool } from './infra/pg.js';
 import { createPrisma } from './infra/prisma.js';
-import { EVENTS_QUEUE, NOTIFICATIONS_QUEUE, createQueues, type EventsJob, type NotificationJob } from './infra/queues.js';
+import { NOTIFICATIONS_QUEUE, createQueues, type NotificationJob } from './infra/queues.js';
 import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
+
+/** What the storage maintenance schedule runs with: this worker's retention and dedupe window. */
+function maintenanceInput(config: Config) {
+  return { retentionDays: config.events.retentionDays, daysAhead: 3, dedupeWindowSeconds: config.events.dedupeWindowSeconds };
+}
 
 export interface RunningWorker {
   /** Resolves when the Temporal worker stops. */
@@ -41,16 +48,18 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const pool = createPool(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   const bull = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(bull);
+  const queues = createQueues(bull, { eventsQueue: config.events.queue });
 
-  const ingest = new QueueWorker<EventsJob>(
-    EVENTS_QUEUE,
-    async (job) => (job.data.kind === 'events' ? writeEvents(pool, job.data.items) : writeExposures(pool, job.data.items)),
-    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 8 },
-  );
+  const ingest = createIngestWorker(config, pool);
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,
-    async (job) => deliverNotification(prisma, job.data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
+    async (job) =>
+      deliverNotification(prisma, job.data, {
+        finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        webhookSecret: config.webhookSecret,
+        smtpUrl: config.smtpUrl,
+        smtpFrom: config.smtpFrom,
+      }),
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
   );
   for (const w of [ingest, notifier]) {
@@ -67,7 +76,8 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
       connection,
       namespace: config.temporalNamespace,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      // index.ts from a checkout (tsx), index.js from the build in dist/.
+      workflowsPath: fileURLToPath(new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
       activities,
     }),
   ];
@@ -77,6 +87,16 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
     workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities }));
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  if (config.maintenanceSchedule) {
+    // A worker that cannot create the schedule still serves its queues; the next start retries.
+    try {
+      const client = new Client({ connection: await Connection.connect({ address: config.temporalAddress }), namespace: config.temporalNamespace });
+      await ensureMaintenanceSchedule(client, { taskQueue, input: maintenanceInput(config) });
+      await client.connection.close();
+    } catch (e) {
+      console.error(`[worker] could not create the storage maintenance schedule: ${(e as Error).message}`);
+    }
+  }
 
   return {
     done,

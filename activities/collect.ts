@@ -1,9 +1,12 @@
 /** Step 1: aggregate sufficient statistics in SQL. */
 import { controlVariant } from '../domain/experiment/snapshot.js';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { collectCellStats } from '../infra/aggregates.js';
+import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
-import { writeStepOnce } from './cycle-store.js';
+import { runStepOnce } from './cycle-store.js';
+import { collectPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 
 export interface CollectPayload {
@@ -14,22 +17,24 @@ export interface CollectPayload {
 export function collectData(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ units: number; cells: number }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
-    // Two-arm contextual experiments randomise each unit with its context leaf's weights: the
-    // cells are split by that treatment share (see collectCellStats).
-    const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
-    const { config } = exp.def;
-    const cells = await collectCellStats(d.pool, exp.id, config.metrics, {
-      control: controlVariant(exp.def),
-      contextual,
-      postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
-      attribution: {
-        lookbackSeconds: config.attribution.lookbackSeconds,
-        windowSeconds: config.attribution.windowHours === undefined ? null : config.attribution.windowHours * 3600,
-      },
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const stored = await runStepOnce(stepRef, 'collect', collectPayloadSchema, async () => {
+      // Two-arm contextual experiments randomise each unit with its context leaf's weights: the
+      // cells are split by that treatment share (see collectCellStats).
+      const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
+      const { config } = exp.def;
+      // Events reach the cells through the per-unit aggregates, brought up to date first (cost grows
+      // with what arrived since the last cycle, not with the history).
+      const asOf = await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(config));
+      const cells = await collectCellStats(d.pool, exp.id, config.metrics, {
+        control: controlVariant(exp.def),
+        contextual,
+        postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
+      }, asOf);
+      const primary = config.metrics.find((m) => m.role === 'primary')!.key;
+      const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
+      return { cells, units };
     });
-    const primary = config.metrics.find((m) => m.role === 'primary')!.key;
-    const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
-    const stored = await writeStepOnce<CollectPayload>(d.prisma, exp.id, cycle, 'collect', { cells, units });
     return { units: stored.units, cells: stored.cells.length };
   };
 }

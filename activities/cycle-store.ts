@@ -1,29 +1,64 @@
 /**
  * Each step's output is stored once per (experiment, cycle, step). A retried activity returns the
  * stored output instead of recomputing and writing again, and later steps read earlier outputs from
- * here, so Temporal's history carries only small summaries.
+ * here, so Temporal's history carries only small summaries. Every payload read back is parsed with
+ * its step's zod schema (step-payloads.ts); one that does not parse is a permanent fault
+ * (InvalidStoredDataError: the activity fails without retries).
  */
+import type { z } from 'zod';
+import { InvalidStoredDataError } from '../infra/errors.js';
 import type { PrismaClient } from '../infra/prisma.js';
 
 export type CycleStep = 'collect' | 'segment' | 'predict' | 'reallocate' | 'throttle' | 'decide';
 
-export async function readStep<T>(prisma: PrismaClient, experimentId: string, cycle: number, step: CycleStep): Promise<T | null> {
-  const row = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId, cycle, step } } });
-  return row ? (row.payload as T) : null;
+/** Where a step's payload lives. */
+export interface StepRef {
+  prisma: PrismaClient;
+  experimentId: string;
+  cycle: number;
 }
 
-/** Stores a step's output unless one is already stored; returns whichever is stored. */
-export async function writeStepOnce<T>(prisma: PrismaClient, experimentId: string, cycle: number, step: CycleStep, payload: T): Promise<T> {
-  const rows = await prisma.$queryRaw<Array<{ payload: T }>>`
+function parseStored<T>(schema: z.ZodType<T>, payload: unknown, ref: StepRef, cycle: number, step: CycleStep): T {
+  const r = schema.safeParse(payload);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const at = issue?.path.length ? issue.path.join('.') : 'payload';
+  throw new InvalidStoredDataError(`stored ${step} payload of cycle ${cycle} (experiment ${ref.experimentId}) is invalid at ${at}: ${issue?.message ?? 'unknown'}`);
+}
+
+/** A step's stored output for this cycle, parsed, or null when the step has not run. */
+export async function readStep<T>(ref: StepRef, step: CycleStep, schema: z.ZodType<T>): Promise<T | null> {
+  const { prisma, experimentId, cycle } = ref;
+  const row = await prisma.cycleStats.findUnique({ where: { experimentId_cycle_step: { experimentId, cycle, step } } });
+  return row ? parseStored(schema, row.payload, ref, cycle, step) : null;
+}
+
+/** Stores a step's output unless one is already stored; returns whichever is stored, parsed. */
+export async function writeStepOnce<T>(ref: StepRef, step: CycleStep, schema: z.ZodType<T>, payload: T): Promise<T> {
+  const { prisma, experimentId, cycle } = ref;
+  const rows = await prisma.$queryRaw<Array<{ payload: unknown }>>`
     INSERT INTO "CycleStats" ("experimentId", cycle, step, payload)
     VALUES (${experimentId}::uuid, ${cycle}, ${step}, ${JSON.stringify(payload)}::jsonb)
     ON CONFLICT ("experimentId", cycle, step) DO UPDATE SET step = EXCLUDED.step
     RETURNING payload`;
-  return rows[0]!.payload;
+  const row = rows[0];
+  if (!row) throw new Error(`storing the ${step} payload of cycle ${cycle} returned no row`);
+  return parseStored(schema, row.payload, ref, cycle, step);
 }
 
-/** The newest stored output of a step before `cycle`, if any. */
-export async function readPreviousStep<T>(prisma: PrismaClient, experimentId: string, cycle: number, step: CycleStep): Promise<{ cycle: number; payload: T } | null> {
+/**
+ * Runs a step at most once per cycle: returns the stored output when there is one, otherwise
+ * computes, stores and returns it (a concurrent or earlier write wins; both parse the same way).
+ */
+export async function runStepOnce<T>(ref: StepRef, step: CycleStep, schema: z.ZodType<T>, compute: () => Promise<T>): Promise<T> {
+  const done = await readStep(ref, step, schema);
+  if (done) return done;
+  return writeStepOnce(ref, step, schema, await compute());
+}
+
+/** The newest stored output of a step before this cycle, if any, parsed. */
+export async function readPreviousStep<T>(ref: StepRef, step: CycleStep, schema: z.ZodType<T>): Promise<{ cycle: number; payload: T } | null> {
+  const { prisma, experimentId, cycle } = ref;
   const row = await prisma.cycleStats.findFirst({ where: { experimentId, step, cycle: { lt: cycle } }, orderBy: { cycle: 'desc' } });
-  return row ? { cycle: row.cycle, payload: row.payload as T } : null;
+  return row ? { cycle: row.cycle, payload: parseStored(schema, row.payload, ref, row.cycle, step) } : null;
 }

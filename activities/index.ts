@@ -2,7 +2,10 @@
 import { collectData } from './collect.js';
 import { decide } from './decide.js';
 import type { ActivityDeps } from './deps.js';
+import { nonRetryableOnInvalidData } from './failures.js';
+import { maintainStorage } from './maintain-storage.js';
 import { notify } from './notify.js';
+import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
@@ -10,7 +13,7 @@ import { segmentUnits } from './segment.js';
 import { throttleOrTerminate } from './throttle.js';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return withPermanentFailures({
     collectData: collectData(deps),
     segmentUnits: segmentUnits(deps),
     predictSignificance: predictSignificance(deps),
@@ -20,7 +23,14 @@ export function createActivities(deps: ActivityDeps) {
     notify: notify(deps),
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
-  };
+    recordOperatorAction: recordOperatorAction(deps),
+    maintainStorage: maintainStorage(deps),
+  });
+}
+
+/** Every activity fails without retries on stored data that cannot be used (see failures.ts). */
+function withPermanentFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, nonRetryableOnInvalidData(fn)])) as T;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

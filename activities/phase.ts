@@ -7,9 +7,9 @@ import type { ExperimentPhase, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
-import { enqueueWebhook } from './notify.js';
+import { enqueueNotification, routeFor } from './notify.js';
 import { promotionFor } from '../domain/models/comparison.js';
-import { servingWeights } from '../domain/experiment/segment-conclusions.js';
+import { servingWeights } from '../domain/decision/segment-conclusions.js';
 
 export interface PhaseChangeInput {
   experimentKey: string;
@@ -35,15 +35,12 @@ export function recordPhaseChange(d: ActivityDeps) {
     if (exp.kind === 'model_comparison' && (input.phase === 'concluded' || input.phase === 'stopped')) {
       await settleModelComparison(d, input.experimentKey, promotionFor(input.phase, input.winner), input.reason);
     }
-    // Webhook consumers learn that an experiment ended however it ended (decision, hand, maxCycles).
-    if (ended && exp.def.config.webhookUrl) {
-      await enqueueWebhook(d, {
-        idempotencyKey: `phase-${exp.id}-${input.seq}-webhook`,
-        decisionId: null,
-        experimentKey: input.experimentKey,
-        url: exp.def.config.webhookUrl,
-        body: { type: 'expflow.experiment_ended', experiment: input.experimentKey, phase: input.phase, winner: input.winner, actor: input.actor, reason: input.reason },
-      });
+    // Channel consumers learn that an experiment ended however it ended (decision, hand, maxCycles).
+    if (ended) {
+      const body = { type: 'expflow.experiment_ended', experiment: input.experimentKey, phase: input.phase, winner: input.winner, actor: input.actor, reason: input.reason };
+      for (const x of routeFor(exp.def.config, [{ event: 'experiment_ended', key: '', body }], `phase-${exp.id}-${input.seq}`)) {
+        await enqueueNotification(d, { ...x, decisionId: null, experimentKey: input.experimentKey });
+      }
     }
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');

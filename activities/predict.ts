@@ -16,6 +16,7 @@ import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { collectPayloadSchema, predictPayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 
@@ -37,15 +38,16 @@ const FINISHED = new Set(['concluded', 'stopped']);
 export function predictSignificance(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ segments: Array<{ id: number; cycles: number; capped: boolean; source: string }> }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const summary = (p: PredictPayload) => ({
       segments: p.segments.map((s) => ({ id: s.id, cycles: round(s.prediction.cycles), capped: s.prediction.capped, source: s.prediction.source })),
     });
-    const done = await readStep<PredictPayload>(d.prisma, exp.id, cycle, 'predict');
+    const done = await readStep(stepRef, 'predict', predictPayloadSchema);
     if (done) return summary(done);
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before predict`);
-    const previous = await readPreviousStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
+    const previous = await readPreviousStep(stepRef, 'collect', collectPayloadSchema);
 
     const { config } = exp.def;
     const primary = config.metrics.find((m) => m.role === 'primary')!;
@@ -70,7 +72,7 @@ export function predictSignificance(d: ActivityDeps) {
       });
       return { id: s.id, features, prediction: predictTimeToSignificance(features, { alpha: config.alpha, model: trained.model }) };
     });
-    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'predict', { segments, model: trained.info }));
+    return summary(await writeStepOnce(stepRef, 'predict', predictPayloadSchema, { segments, model: trained.info }));
   };
 }
 

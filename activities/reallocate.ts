@@ -2,20 +2,25 @@
  * Step 4: compute each segment's arm weights with the configured policy (Thompson by default) within
  * the bounds, apply a manual override or external-event dampening, and publish a new snapshot.
  */
-import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationPolicy, type RampState } from '../domain/allocation/index.js';
-import type { ExperimentConfig } from '../domain/experiment/config.js';
+import { computeAllocation, dampeningFactor, fitContextualPolicy, type AllocationResult, type RampState } from '../domain/allocation/index.js';
+import { resolvePolicy } from '../domain/decision/policy.js';
+import { policyFor } from '../domain/experiment/allocation-plan.js';
 import { poolByVariant } from '../domain/experiment/cells.js';
 import type { ExternalContextEvent } from '../domain/experiment/state.js';
-import { servingForConcludedSegments, servingWeights } from '../domain/experiment/segment-conclusions.js';
+import { applyWeightActions, routeStoppedArms } from '../domain/decision/arm-weights.js';
+import { closedArmsBySegment, servingForConcludedSegments, servingWeights } from '../domain/decision/segment-conclusions.js';
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { recentContextRows } from '../infra/aggregates.js';
+import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
+import { collectPayloadSchema, decidePayloadSchema, reallocatePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { SegmentPayload } from './segment.js';
 import { seedFor } from './seed.js';
@@ -31,50 +36,27 @@ interface ContextualFitSummary {
   highRisk: number;
 }
 
-interface ReallocatePayload {
+export interface ReallocatePayload {
   ramp: Record<number, RampState>;
   contextual: ContextualFitSummary | null;
+  /** Fixed policy: weights as moved by the decision's raise/lower steps, the base of the next step. */
+  stepped?: Record<number, Weights>;
 }
 
-/** Maps the experiment's configured policy to the allocation domain's policy for one segment. */
-function toPolicy(
-  config: ExperimentConfig,
-  metricType: 'binary' | 'continuous' | 'count',
-  ramp: RampState,
-  guardrailOk: boolean,
-  initial: Weights,
-  control: string,
-  variants: string[],
-): AllocationPolicy {
-  const p = config.policy;
-  switch (p.kind) {
-    case 'fixed':
-      return { kind: 'fixed', weights: initial };
-    case 'thompson':
-      return { kind: 'thompson', model: metricType === 'binary' ? 'bernoulli' : 'gaussian', draws: p.draws, topTwo: p.topTwo ? 0.5 : undefined };
-    case 'ucb1':
-      return { kind: 'ucb1' };
-    case 'epsilon_greedy':
-      return { kind: 'epsilon_greedy', epsilon: p.epsilon };
-    case 'ramp':
-      return { kind: 'ramp', schedule: p.steps.map((s) => ({ coverage: s.coverage, minHoldMs: s.minHoldSeconds * 1000 })), state: ramp, guardrailOk, weights: initial };
-    case 'contextual':
-      return { kind: 'contextual', baseline: p.baseline, treatment: variants.find((v) => v !== control)! };
-    default:
-      return assertNever(p);
-  }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unknown policy ${JSON.stringify(x)}`);
+/** Weights summing to 1 (all to control when nothing is left). */
+function renormalise(w: Weights, control: string): Weights {
+  const total = Object.values(w).reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return Object.fromEntries(Object.keys(w).map((k) => [k, k === control ? 1 : 0]));
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v / total]));
 }
 
 export function reallocateTraffic(d: ActivityDeps) {
   return async (input: ReallocateInput): Promise<{ version: number; weights: Record<string, Weights> }> => {
     const { experimentKey, cycle } = input;
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before reallocate`);
     const { config } = exp.def;
     const primary = config.metrics.find((m) => m.role === 'primary')!;
@@ -92,10 +74,15 @@ export function reallocateTraffic(d: ActivityDeps) {
     const dampening = events.length ? dampeningFactor(events, now.getTime(), halfLifeMs) : 0;
     // Ramp state per segment is carried from the previous cycle; a step advances only while the
     // last decision saw no harm.
-    const prevRealloc = (await readPreviousStep<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate'))?.payload;
-    const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+    const prevRealloc = (await readPreviousStep(stepRef, 'reallocate', reallocatePayloadSchema))?.payload;
+    const prevDecision = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
     const guardrailOk = prevDecision?.outcome !== 'stop_harm';
     const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
+    // Arms stopped by the breaker (everywhere) or harmful/ended in a segment get no traffic there.
+    const stoppedArms = Object.keys(prevDecision?.stoppedArms ?? {});
+    const closedInSegment = closedArmsBySegment(prevDecision?.segmentDecisions ?? []);
+    const stepped: Record<number, Weights> = {};
+    const policyStep = resolvePolicy(config.decision).arms.weightStep;
     const rampFor = (id: number): RampState => prevRealloc?.ramp[id] ?? { step: 0, enteredAt: now.getTime() };
     const rampStates: Record<number, RampState> = {};
     const rampCoverage: Record<number, number> = {};
@@ -109,19 +96,23 @@ export function reallocateTraffic(d: ActivityDeps) {
       let weights: Weights;
       const conclusion = concluded.get(s.id);
       if (input.override) {
-        weights = input.override;
+        // The breaker wins over an override: a stopped arm returns only when an operator re-enables it.
+        weights = stoppedArms.length ? routeStoppedArms(input.override, stoppedArms, control) : input.override;
         reasons.push(`segment ${s.id}: manual override`);
       } else if (conclusion) {
         // The segment has its answer; everyone in it gets the concluded variant.
         weights = servingWeights(variants, conclusion.serve);
         reasons.push(conclusion.reason);
       } else {
-        const stats = poolByVariant(collected.cells, primary.key, variants, s.id);
-        const result = computeAllocation({
-          policy: toPolicy(config, primary.type, rampFor(s.id), guardrailOk, initialWeights(exp.def), control, variants),
-          variants: exp.def.variants.map((v) => ({ key: v.key, isControl: v.isControl })),
+        const closed = new Set([...stoppedArms, ...(closedInSegment.get(s.id) ?? [])].filter((v) => v !== control));
+        const open = variants.filter((v) => !closed.has(v));
+        const restrict = (w: Weights) => (closed.size === 0 ? w : renormalise(Object.fromEntries(open.map((v) => [v, w[v] ?? 0])), control));
+        const stats = poolByVariant(collected.cells, primary.key, open, s.id);
+        const result = open.length < 2 ? { weights: servingWeights(open, control), reason: `every arm closed, serve ${control}` } as AllocationResult : computeAllocation({
+          policy: policyFor(config, primary.type, rampFor(s.id), guardrailOk, restrict(initialWeights(exp.def)), open.find((v) => v !== control) ?? control),
+          variants: exp.def.variants.filter((v) => open.includes(v.key)).map((v) => ({ key: v.key, isControl: v.isControl })),
           stats,
-          previous: prev?.weights ?? initialWeights(exp.def),
+          previous: restrict(prev?.weights ?? initialWeights(exp.def)),
           bounds: { ...config.bounds, minUnitsPerArm: config.minSamplePerArm },
           direction: primary.direction,
           rng,
@@ -129,7 +120,16 @@ export function reallocateTraffic(d: ActivityDeps) {
           // Dampening goes through the policy so the bounds (floor, max change) still hold after it.
           externalContext: events.length ? { events, halfLifeMs } : undefined,
         });
-        weights = result.weights;
+        weights = { ...Object.fromEntries(variants.map((v) => [v, 0])), ...result.weights };
+        if (closed.size) reasons.push(`segment ${s.id}: ${[...closed].join(', ')} closed, routed to ${control}`);
+        // Fixed weights move only by the decision policy's per-arm raise/lower steps.
+        const actions = prevDecision?.weightActions ?? [];
+        const base = prevRealloc?.stepped?.[s.id];
+        if (config.policy.kind === 'fixed' && (actions.length || base)) {
+          weights = applyWeightActions(base ?? weights, actions, policyStep, [...closed], control);
+          stepped[s.id] = weights;
+          if (actions.length) reasons.push(`segment ${s.id}: ${actions.map((a) => `${a.action} ${a.arm}`).join(', ')} (decision policy)`);
+        }
         if (result.ramp) rampStates[s.id] = result.ramp;
         if (result.coverage !== undefined) rampCoverage[s.id] = result.coverage;
         reasons.push(`segment ${s.id}: ${result.reason}`);
@@ -145,6 +145,7 @@ export function reallocateTraffic(d: ActivityDeps) {
     let contextualModel: AllocationSnapshot['contextual'];
     if (config.policy.kind === 'contextual' && !input.override) {
       const p = config.policy;
+      await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(exp.def.config));
       const rows = await recentContextRows(d.pool, exp.id, { features: p.features, metric: primary, limit: p.maxRows });
       const treatment = variants.find((v) => v !== control)!;
       const fit = fitContextualPolicy(
@@ -167,7 +168,7 @@ export function reallocateTraffic(d: ActivityDeps) {
       reasons.push(`contextual model: ${contextual.leaves} contexts from ${contextual.rowsUsed} units, ${contextual.highRisk} high-risk`);
     }
 
-    await writeStepOnce<ReallocatePayload>(d.prisma, exp.id, cycle, 'reallocate', { ramp: rampStates, contextual });
+    await writeStepOnce(stepRef, 'reallocate', reallocatePayloadSchema, { ramp: rampStates, contextual, ...(Object.keys(stepped).length ? { stepped } : {}) });
     const snapshot = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle, step: 'reallocate' }, (version) =>
       buildSnapshot(exp.def, {
         version,

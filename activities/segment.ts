@@ -6,9 +6,12 @@
 import { buildUnitFeatures, type FeatureConfig } from '../domain/segmentation/features.js';
 import { segmentUnits as runSegmentation } from '../domain/segmentation/segment-units.js';
 import type { FeatureScaling } from '../domain/types.js';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { sampleUnitAggregates, upsertMemberships } from '../infra/aggregates.js';
+import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import { seedFor } from './seed.js';
 
@@ -25,16 +28,17 @@ export interface SegmentPayload {
 export function segmentUnits(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ k: number; sizes: Record<string, number> }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
-    const done = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
+    const done = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (done) return summary(done);
     const seg = exp.def.config.segmentation;
-    const prev = (await readPreviousStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment'))?.payload;
+    const prev = (await readPreviousStep(stepRef, 'segment', segmentPayloadSchema))?.payload;
 
     if (!seg.enabled || seg.features.length === 0) {
       const units = await d.prisma.assignment.count({ where: { experimentId: exp.id } });
       await upsertSegmentRow(d, exp.id, cycle, { id: 0, size: units, centroid: [], contextCentroid: null }, []);
       const payload: SegmentPayload = { enabled: false, k: 1, silhouette: null, segments: [{ id: 0, size: units, centroid: [], contextCentroid: null }], contextScaling: [], nextId: 1, sampleSize: units };
-      return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'segment', payload));
+      return summary(await writeStepOnce(stepRef, 'segment', segmentPayloadSchema, payload));
     }
 
     const featureConfig: FeatureConfig = {
@@ -43,6 +47,7 @@ export function segmentUnits(d: ActivityDeps) {
       engagementWeights: seg.engagementWeights,
       ...(seg.conversionEvent ? { conversion: { event: seg.conversionEvent } } : {}),
     };
+    await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(exp.def.config));
     const rows = await sampleUnitAggregates(d.pool, exp.id, {
       events: [...new Set([...seg.features.map((f) => f.event), ...(seg.conversionEvent ? [seg.conversionEvent] : [])])],
       contextFeatures: seg.contextFeatures,
@@ -52,7 +57,7 @@ export function segmentUnits(d: ActivityDeps) {
     // Too few units to cluster: keep last cycle's segments (or the catch-all) and wait for data.
     if (rows.length < Math.max(2 * seg.kMax, 50)) {
       const payload: SegmentPayload = prev ?? { enabled: true, k: 1, silhouette: null, segments: [{ id: 0, size: rows.length, centroid: [], contextCentroid: null }], contextScaling: [], nextId: 1, sampleSize: rows.length };
-      return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'segment', payload));
+      return summary(await writeStepOnce(stepRef, 'segment', segmentPayloadSchema, payload));
     }
     const features = buildUnitFeatures(rows, featureConfig);
     const result = runSegmentation({
@@ -78,7 +83,7 @@ export function segmentUnits(d: ActivityDeps) {
       nextId: result.nextId,
       sampleSize: result.sampleSize,
     };
-    return summary(await writeStepOnce(d.prisma, exp.id, cycle, 'segment', payload));
+    return summary(await writeStepOnce(stepRef, 'segment', segmentPayloadSchema, payload));
   };
 }
 

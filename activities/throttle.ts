@@ -5,9 +5,9 @@
  * and goes into a new snapshot; terminated segments are served control.
  */
 import { poolByVariant } from '../domain/experiment/cells.js';
-import { servingForConcludedSegments } from '../domain/experiment/segment-conclusions.js';
+import { servingForConcludedSegments } from '../domain/decision/segment-conclusions.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
-import { segmentArmKey, segmentEffects } from '../domain/segment-rules/segment-evidence.js';
+import { segmentArmKey, segmentEffects } from '../domain/decision/segment-conclusions.js';
 import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
 import type { SegmentStatus, Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
@@ -15,6 +15,7 @@ import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
+import { collectPayloadSchema, decidePayloadSchema, predictPayloadSchema, segmentPayloadSchema, throttlePayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import type { PredictPayload } from './predict.js';
 import type { SegmentPayload } from './segment.js';
@@ -27,13 +28,14 @@ export interface ThrottlePayload {
 export function throttleOrTerminate(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ version: number | null; weights: Record<string, Weights> | null; changes: string[] }> => {
     const exp = await loadExperiment(d.prisma, experimentKey);
+    const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const { config } = exp.def;
-    const collected = await readStep<CollectPayload>(d.prisma, exp.id, cycle, 'collect');
-    const segmented = await readStep<SegmentPayload>(d.prisma, exp.id, cycle, 'segment');
-    const predicted = await readStep<PredictPayload>(d.prisma, exp.id, cycle, 'predict');
+    const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
+    const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
+    const predicted = await readStep(stepRef, 'predict', predictPayloadSchema);
     if (!collected || !segmented || !predicted) throw new Error(`cycle ${cycle}: collect, segment and predict must run before throttle`);
 
-    let payload = await readStep<ThrottlePayload>(d.prisma, exp.id, cycle, 'throttle');
+    let payload = await readStep(stepRef, 'throttle', throttlePayloadSchema);
     if (!payload) {
       // Segment rules need real segments: the catch-all of an unsegmented experiment is the whole
       // experiment, whose harm and futility the decide step judges with its own error control.
@@ -45,7 +47,7 @@ export function throttleOrTerminate(d: ActivityDeps) {
         const rows = new Map((await d.prisma.segment.findMany({ where: { experimentId: exp.id } })).map((r) => [r.segmentId, r]));
         const predictions = new Map(predicted.segments.map((s) => [s.id, s]));
         // Segments that concluded on their own are served their answer; the rules no longer apply.
-        const prevDecision = (await readPreviousStep<DecidePayload>(d.prisma, exp.id, cycle, 'decide'))?.payload;
+        const prevDecision = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
         const control = controlVariant(exp.def);
         const concluded = servingForConcludedSegments(prevDecision?.segmentDecisions ?? [], control);
         const results = evaluateSegments({
@@ -80,7 +82,7 @@ export function throttleOrTerminate(d: ActivityDeps) {
         });
         payload = { applied: true, results: results.map(({ id, status, coverage, rule, reason, changed }) => ({ id, status, coverage, rule, reason, changed })) };
       }
-      payload = await writeStepOnce(d.prisma, exp.id, cycle, 'throttle', payload);
+      payload = await writeStepOnce(stepRef, 'throttle', throttlePayloadSchema, payload);
     }
 
     const changed = payload.results.filter((r) => r.changed);

@@ -5,14 +5,18 @@ import { assertDepth, assertJsonContentType } from './body-limits.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
+  acknowledgeSrmSchema,
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
   createKeySchema,
   keyIdParam,
-  eventsBatchSchema,
   experimentKeyParam,
   externalContextSchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
+  shadowScoresQuerySchema,
   listModelsSchema,
   listQuerySchema,
   registerModelSchema,
@@ -23,10 +27,19 @@ import type { EventsIngress } from './events-ingress.js';
 import type { HealthChecker } from './health.js';
 import { type Authenticator, type Principal, canTouchEntity, canTouchExperiment } from './auth.js';
 import type { KeyStore } from './keys.js';
+import { DOCS_PAGE } from './docs-page.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { assertStorableText } from './storable-text.js';
+import { mountEventRoutes } from './events-routes.js';
+import type { Pool } from 'pg';
+import type { Queue } from 'bullmq';
+import type { EventsJob } from '../infra/queues.js';
 
 export interface AppDeps {
   experiments: ExperimentsService;
   events: EventsIngress;
+  eventsQueue: Queue<EventsJob>;
+  pool: Pool;
   models: ModelsService;
   health: HealthChecker;
   auth: Authenticator;
@@ -35,6 +48,9 @@ export interface AppDeps {
   audit: (actor: string, action: string, target: string, reason: string) => Promise<void>;
   /** False while the process drains for shutdown. */
   isReady: () => boolean;
+  apiToken?: string;
+  /** Shown in the OpenAPI document's info.version. */
+  version?: string;
 }
 
 export function createApp(d: AppDeps): express.Express {
@@ -47,6 +63,7 @@ export function createApp(d: AppDeps): express.Express {
   app.use(express.json({ limit: '2mb' }));
   app.use((req, _res, next) => {
     assertDepth(req.body);
+    assertStorableText(req.body);
     next();
   });
 
@@ -78,6 +95,14 @@ export function createApp(d: AppDeps): express.Express {
     const report = await d.health.report();
     const ready = d.isReady();
     res.status(ready ? 200 : 503).json({ ready, ...report, ...(ready ? {} : { reason: 'shutting down' }) });
+  });
+
+  const openapi = JSON.stringify(buildOpenApiDocument(d.version ?? '0.0.0'));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('text/html').send(DOCS_PAGE);
   });
 
   app.post('/experiments', async (req, res) => {
@@ -132,10 +157,34 @@ export function createApp(d: AppDeps): express.Express {
     res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
+  app.post('/experiments/:key/arms/reenable', async (req, res) => {
+    const body = parseOrThrow(reenableArmSchema, req.body ?? {});
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
+  });
+
+  app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
+    const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
+  });
+
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
     if (!canTouchEntity(principalOf(res), body.entity)) throw new ApiError(403, 'forbidden', `entity: this API key may not register models for '${body.entity}'`);
     res.status(201).json(await d.models.register(body, actorOf(req, res, {})));
+  });
+
+  app.post('/models/promote', async (req, res) => {
+    const body = parseOrThrow(promoteModelSchema, req.body ?? {});
+    res.json(await d.models.promoteShadow(body, actorOf(req, res, {})));
+  });
+
+  app.get('/models/shadow-scores', async (req, res) => {
+    res.json(await d.models.shadowScores(parseOrThrow(shadowScoresQuerySchema, req.query)));
+  });
+
+  app.post('/predictions', async (req, res) => {
+    const body = parseOrThrow(predictionsSchema, req.body ?? {});
+    res.json(await d.models.logPredictions(body));
   });
 
   app.get('/models', async (req, res) => {
@@ -143,14 +192,7 @@ export function createApp(d: AppDeps): express.Express {
     res.json({ models: (await d.models.list(parseOrThrow(listModelsSchema, req.query))).filter((m) => canTouchEntity(mine, m.entity)) });
   });
 
-  app.post('/events', async (req, res) => {
-    const body = parseOrThrow(eventsBatchSchema, req.body);
-    // Out-of-scope experiments look exactly like unknown ones (no information to a scoped key).
-    const mine = principalOf(res);
-    const foreign = body.events.findIndex((e) => !canTouchExperiment(mine, e.experiment));
-    if (foreign >= 0) throw new ApiError(422, 'unknown_experiment', `events[${foreign}].experiment: no experiment '${body.events[foreign]!.experiment}'`);
-    res.status(202).json(await d.events.enqueue(body.events));
-  });
+  mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.post('/admin/keys', async (req, res) => {
     const body = parseOrThrow(createKeySchema, req.body);

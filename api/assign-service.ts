@@ -16,6 +16,8 @@ import { StickyStore, decodeSticky, encodeSticky } from './sticky-store.js';
 export type AssignResponse = Pick<Assignment, 'variant' | 'propensity' | 'segment' | 'snapshotVersion' | 'enrolled' | 'reason'> & {
   /** Set when the sticky store could not be read in time: the answer is the plain hash assignment. */
   degraded?: 'sticky_unavailable';
+  /** The served variant's payload from the experiment config ({} when it has none). */
+  payload: Record<string, unknown>;
 };
 
 export interface AssignOptions {
@@ -41,6 +43,8 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
     );
   });
 }
+
+const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export class AssignService {
   constructor(
@@ -128,6 +132,7 @@ export class AssignService {
       if (visit === 'first') this.exposures.push(record);
       else this.exposures.pushReturning(record);
     }
-    return { variant: a.variant, propensity: a.propensity, segment: a.segment, snapshotVersion: a.snapshotVersion, enrolled: a.enrolled, reason: a.reason };
+    const payload = this.cache.get(req.experiment)?.snapshot.variants.find((v) => v.key === a.variant)?.payload ?? EMPTY;
+    return { variant: a.variant, propensity: a.propensity, segment: a.segment, snapshotVersion: a.snapshotVersion, enrolled: a.enrolled, reason: a.reason, payload };
   }
 }

@@ -25,7 +25,8 @@ export function assertDepth(value: unknown): void {
   if (exceedsDepth(value)) throw new ApiError(400, 'too_deep', `body: nested deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
-const isJson = (ct: string | undefined) => !!ct && /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(ct);
+// JSON, and newline-delimited JSON (POST /events takes batches either way).
+const isJson = (ct: string | undefined) => !!ct && /^application\/(([\w.+-]+\+)?json|x-ndjson|ndjson|jsonl|x-jsonlines)\s*(;|$)/i.test(ct);
 const hasBody = (req: IncomingMessage) => (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
 
 /** Throws 415 unless a request that carries (or declares) a body declares it as JSON. */

@@ -21,7 +21,7 @@ export interface FieldIssue {
 }
 
 /** Turns zod issues into a 400 whose message names the first offending field. */
-export function validationError(error: z.ZodError, prefix = ''): ApiError {
+function validationError(error: z.ZodError, prefix = ''): ApiError {
   const issues: FieldIssue[] = error.issues.map((i) => ({ field: fieldPath(prefix, i.path), message: i.message }));
   const first = issues[0];
   return new ApiError(400, 'invalid_request', first ? `${first.field || 'body'}: ${first.message}` : 'invalid request', { issues });
@@ -40,7 +40,7 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, data: unknown, pref
   return r.data;
 }
 
-export function toApiError(e: unknown): ApiError {
+function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   const err = e as { type?: string; status?: number; message?: string };
   // body-parser errors (malformed JSON, too large) carry a status and a type.

@@ -12,7 +12,9 @@ import { deleteSnapshot } from '../infra/snapshot-store.js';
 import { saveSnapshot } from '../infra/snapshot-writer.js';
 import { SA } from '../workflows/search-attributes.js';
 import {
+  acknowledgeSrmUpdate,
   concludeUpdate,
+  reenableArmUpdate,
   experimentWorkflow,
   externalContextSignal,
   overrideAllocationUpdate,
@@ -26,7 +28,10 @@ import {
 import { assertSafeRegexes } from './regex-safety.js';
 import { ApiError } from './errors.js';
 
-export const workflowIdFor = (key: string) => `experiment-${key}`;
+/** How long GET /experiments/:key waits for the workflow's status query. */
+const LIVE_STATUS_TIMEOUT_MS = 3_000;
+
+const workflowIdFor = (key: string) => `experiment-${key}`;
 
 export interface ServiceDeps {
   prisma: PrismaClient;
@@ -80,7 +85,7 @@ export class ExperimentsService {
         key: input.key,
         seed: created.id,
         hashVersion: DEFAULT_HASH_VERSION,
-        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight })),
+        variants: input.variants.map((v) => ({ key: v.key, isControl: v.control, weight: v.weight, payload: v.payload })),
         config: input.config,
       };
       const now = new Date().toISOString();
@@ -169,7 +174,13 @@ export class ExperimentsService {
     let live: ExperimentStatus | null = null;
     let liveError: string | null = null;
     try {
-      live = await this.handle(key).query(statusQuery);
+      // Bounded: with no worker polling, a query would wait for one (tens of seconds); the row
+      // is still worth returning, with the reason the live status is missing.
+      const deadline = Date.now() + LIVE_STATUS_TIMEOUT_MS;
+      live = await this.d.temporal.connection.withDeadline(deadline, () => this.handle(key).query(statusQuery)).catch((e: Error) => {
+        if (Date.now() >= deadline) throw new Error(`the workflow did not answer its status query within ${LIVE_STATUS_TIMEOUT_MS / 1000} s (is a worker polling its task queue?)`);
+        throw e;
+      });
     } catch (e) {
       liveError = (e as Error).message;
     }
@@ -208,6 +219,16 @@ export class ExperimentsService {
   async conclude(key: string, body: { winner?: string; actor?: string; reason?: string }) {
     await this.requireExists(key);
     return this.update(() => this.handle(key).executeUpdate(concludeUpdate, { args: [body] }));
+  }
+
+  async reenableArm(key: string, body: { arm: string; actor: string; reason: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(reenableArmUpdate, { args: [body] }));
+  }
+
+  async acknowledgeSrm(key: string, body: { actor: string; reason: string }) {
+    await this.requireExists(key);
+    return this.update(() => this.handle(key).executeUpdate(acknowledgeSrmUpdate, { args: [body] }));
   }
 
   private handle(key: string) {

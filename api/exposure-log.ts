@@ -1,26 +1,48 @@
 /**
  * Buffers exposures (assignments, with propensity) and sends them to the "events" queue in batches,
- * so logging costs the hot path an array push. A failed flush keeps the batch for the next one; on
- * shutdown the buffer is drained. Ingest keeps the first exposure per unit, so resending is harmless.
+ * so logging costs the hot path an array push. Nothing is dropped: a batch Redis does not take (it
+ * is unreachable, or does not answer within `addTimeoutMs`) goes to the local spool
+ * (exposure-spool.ts), which is replayed as soon as a send succeeds again, and at start for files a
+ * previous process left. `stop` (SIGTERM) sends or spools what is buffered. Ingest keeps the first
+ * exposure per unit, so a record sent twice (a send that timed out but landed) is harmless.
  */
 import type { Queue } from 'bullmq';
 import type { EventsJob, ExposureRecord } from '../infra/queues.js';
+import { ExposureSpool } from './exposure-spool.js';
+
+export interface ExposureLogOptions {
+  spoolDir: string;
+  maxBatch?: number;
+  intervalMs?: number;
+  /** A send not acknowledged within this long is spooled instead of waited for. */
+  addTimeoutMs?: number;
+}
 
 export class ExposureLog {
   private buffer: ExposureRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  private readonly spool: ExposureSpool;
+  private readonly maxBatch: number;
+  private readonly intervalMs: number;
+  private readonly addTimeoutMs: number;
+
+  /** Exposures written to the spool since start (for tests and operators). */
+  spooled = 0;
+  /** Exposures replayed from the spool since start. */
+  replayed = 0;
+  private nextReplayAt = 0;
 
   constructor(
     private readonly queue: Queue<EventsJob>,
-    private readonly maxBatch = 500,
-    private readonly intervalMs = 100,
-    /** While Redis is unreachable the buffer grows to this many exposures, then drops the oldest. */
-    private readonly maxBuffered = 500_000,
-  ) {}
+    opts: ExposureLogOptions,
+  ) {
+    this.spool = new ExposureSpool(opts.spoolDir);
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.intervalMs = opts.intervalMs ?? 100;
+    this.addTimeoutMs = opts.addTimeoutMs ?? 2000;
+  }
 
-  /** Exposures dropped because the buffer overflowed while the queue was unreachable. */
-  dropped = 0;
   /** (experiment, unit) → when it was last logged by this process; insertion-ordered for eviction. */
   private readonly recent = new Map<string, number>();
   private static readonly RECENT_MAX = 200_000;
@@ -53,26 +75,31 @@ export class ExposureLog {
     if (this.buffer.length >= this.maxBatch) void this.flush();
   }
 
+  /** Sends the buffer (spooling it if Redis does not take it), then replays the spool if Redis did. */
   async flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (!this.buffer.length) return;
+    if (!this.buffer.length && !this.spool.pending) return;
     const batch = this.buffer;
     this.buffer = [];
     this.flushing = (async () => {
       try {
-        const jobs = [];
-        for (let i = 0; i < batch.length; i += this.maxBatch) {
-          jobs.push({ name: 'exposures', data: { kind: 'exposures' as const, items: batch.slice(i, i + this.maxBatch) } });
+        let ok = true;
+        if (batch.length) {
+          try {
+            await this.send(batch);
+          } catch (e) {
+            ok = false;
+            this.spool.append(batch);
+            this.spooled += batch.length;
+            console.error(`[api] exposure send failed; ${batch.length} spooled to disk (${this.spooled} so far): ${(e as Error).message}`);
+          }
         }
-        await this.queue.addBulk(jobs);
-      } catch (e) {
-        this.buffer = batch.concat(this.buffer);
-        const excess = this.buffer.length - this.maxBuffered;
-        if (excess > 0) {
-          this.buffer.splice(0, excess);
-          this.dropped += excess;
+        if (ok && this.spool.pending && Date.now() >= this.nextReplayAt) {
+          const before = this.spool.pending;
+          this.replayed += await this.spool.replay((records) => this.send(records), this.maxBatch);
+          // A replay that failed waits a second before the next try, rather than one per tick.
+          if (before && this.spool.pending) this.nextReplayAt = Date.now() + 1000;
         }
-        console.error(`[api] exposure flush failed; will retry (${this.buffer.length} buffered, ${this.dropped} dropped)`, (e as Error).message);
       } finally {
         this.flushing = null;
       }
@@ -80,12 +107,30 @@ export class ExposureLog {
     return this.flushing;
   }
 
-  /** Stops the timer and drains the buffer (bounded attempts, so shutdown cannot hang forever). */
+  private async send(records: ExposureRecord[]): Promise<void> {
+    const jobs = [];
+    for (let i = 0; i < records.length; i += this.maxBatch) {
+      jobs.push({ name: 'exposures', data: { kind: 'exposures' as const, items: records.slice(i, i + this.maxBatch) } });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.addBulk(jobs),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer from Redis within ${this.addTimeoutMs} ms`)), this.addTimeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops the timer, then sends or spools everything buffered: nothing is left only in memory. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    for (let attempt = 0; attempt < 20 && (this.buffer.length || this.flushing); attempt++) {
-      await this.flush();
-      if (this.buffer.length) await new Promise((r) => setTimeout(r, 100));
-    }
+    this.timer = null;
+    if (this.flushing) await this.flushing;
+    if (this.buffer.length) await this.flush();
+    this.spool.close();
   }
 }

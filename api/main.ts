@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config.js';
+import { createPool } from '../infra/pg.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
 import { createRedis, redisReady } from '../infra/redis.js';
@@ -38,18 +39,29 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   stickyRedis.options.enableAutoPipelining = true;
   await redisReady(stickyRedis);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(queueConn);
+  const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
+  // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
+  const exposureConn = createRedis(config.redisUrl, { forBullmq: true, failFast: true });
+  exposureConn.on('error', () => {}); // reconnects on its own; failures surface as spooled sends
+  const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue });
+  const pool = createPool(config.databaseUrl, 4);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
 
   const cache = new SnapshotCache(redis, subscriber);
   await cache.start();
-  const exposures = new ExposureLog(queues.events);
+  const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
-  const events = new EventsIngress(queues.events, (k) => cache.has(k), undefined, () => queueConn.status);
+  const events = new EventsIngress(
+    queues.events,
+    (k) => cache.has(k),
+    { maxBatch: config.events.maxBatch, maxQueueDepth: config.events.maxQueueDepth, retentionDays: config.events.retentionDays },
+    undefined,
+    () => queueConn.status,
+  );
   const models = new ModelsService(prisma, experiments);
   const assigner = new AssignService(cache, stickyRedis, exposures);
   let draining = false;
@@ -64,7 +76,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const audit = async (actor: string, action: string, target: string, reason: string) => {
     await prisma.auditLog.create({ data: { actor, action, target, reason } });
   };
-  const app = createApp({ experiments, events, models, health, isReady: () => !draining, auth, keys, audit });
+  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, health, isReady: () => !draining, auth, keys, audit });
   const server = createApiServer(app, assigner, auth, { draining: () => draining });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
@@ -92,9 +104,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await exposures.stop();
       await cache.stop();
       await queues.close();
+      await exposureQueues.close();
       await connection.close();
       await prisma.$disconnect();
-      for (const r of [redis, subscriber, queueConn, stickyRedis]) r.disconnect();
+      await pool.end();
+      for (const r of [redis, subscriber, queueConn, exposureConn, stickyRedis]) r.disconnect();
     },
   };
 }

@@ -1,31 +1,44 @@
 /** Request schemas for every route; types are inferred from them. */
 import { z } from 'zod';
+import { findUnstorableText } from '../domain/events/storable.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 import { ROLES } from './access.js';
 
 const key = z.string().min(1).max(100);
-const contextValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+/** Text Postgres cannot store (NUL, unpaired surrogates) is refused here rather than losing a batch later. */
+const storable = (s: z.ZodString) =>
+  s.superRefine((v, ctx) => {
+    const bad = findUnstorableText(v);
+    if (bad) ctx.addIssue({ code: 'custom', message: bad.message });
+  });
+const contextValue = z.union([storable(z.string().max(1000)), z.number(), z.boolean(), z.null()]);
 
 export const assignRequestSchema = z.object({
   experiment: key,
-  unitId: z.string().min(1).max(200),
-  context: z.record(z.string(), contextValue).default({}),
+  unitId: storable(z.string().min(1).max(200)),
+  context: z.record(storable(z.string()), contextValue).default({}),
 });
+
+/**
+ * One outcome event. It counts for every experiment with a metric on `name` that exposed `unitId`
+ * (within its attribution window); `experiment` restricts it to that one. Checked one by one, so a
+ * batch's good events are taken and its bad ones answered by index. NUL characters and
+ * unstorable timestamps are refused here (events-ingress.ts), before Postgres would refuse them.
+ */
+// A plain JSON object, checked without copying it key by key (z.record would, for every event).
+const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
 
 export const eventSchema = z.object({
   eventId: z.string().min(1).max(200),
-  experiment: key,
   unitId: z.string().min(1).max(200),
   name: z.string().min(1).max(100),
+  experiment: key.optional(),
   value: z.number().finite().default(1),
   timestamp: z.iso.datetime({ offset: true }).optional(),
-  context: z.record(z.string(), z.unknown()).default({}),
+  properties: jsonObject.default({}),
+  context: jsonObject.default({}),
 });
-
-export const MAX_EVENTS_PER_BATCH = 1000;
-export const eventsBatchSchema = z.object({
-  events: z.array(eventSchema).min(1).max(MAX_EVENTS_PER_BATCH, `at most ${MAX_EVENTS_PER_BATCH} events per batch`),
-});
+export type EventInput = z.infer<typeof eventSchema>;
 
 export const actorReasonSchema = z
   .object({ actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() })
@@ -47,6 +60,16 @@ export const concludeSchema = z.object({
   actor: z.string().min(1).max(200).optional(),
   reason: z.string().max(2000).optional(),
 });
+
+/** Re-enabling an arm the circuit breaker stopped: who and why are required (audited). */
+export const reenableArmSchema = z.object({
+  arm: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'not a valid variant key'),
+  actor: z.string().min(1).max(200).optional(),
+  reason: z.string().min(1).max(2000),
+});
+
+/** Acknowledging a sample-ratio alarm lifts its hold on decisions (audited). */
+export const acknowledgeSrmSchema = z.object({ actor: z.string().min(1).max(200).optional(), reason: z.string().min(1).max(2000) });
 
 export const externalContextSchema = z.object({ kind: z.string().min(1).max(100), severity: z.number().min(0).max(1) });
 
@@ -73,6 +96,39 @@ export const registerModelSchema = z.object({
       challengerShare: z.number().min(0.01).max(0.99).default(0.5),
     })
     .optional(),
+  /** A shadow version is never served: callers log its predictions (POST /predictions) to score it. */
+  shadow: z.boolean().default(false),
+});
+
+const modelRef = { entity: name, modelType: name, version: name };
+
+const MAX_PREDICTIONS_PER_BATCH = 1000;
+export const predictionsSchema = z.object({
+  ...modelRef,
+  predictions: z
+    .array(
+      z
+        .object({ unitId: z.string().min(1).max(200), score: z.number().min(0).max(1).optional(), action: z.string().min(1).max(100).optional() })
+        .refine((p) => p.score !== undefined || p.action !== undefined, 'score or action: one is required'),
+    )
+    .min(1)
+    .max(MAX_PREDICTIONS_PER_BATCH, `at most ${MAX_PREDICTIONS_PER_BATCH} predictions per batch`),
+});
+
+export const shadowScoresQuerySchema = z.object({
+  ...modelRef,
+  /** The served experiment whose units' outcomes score the predictions. */
+  experiment: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key'),
+  /** The outcome event: binary = the unit sent it; policy reward = the sum of its values. */
+  event: z.string().min(1).max(100),
+  kind: z.enum(['binary', 'policy']).default('binary'),
+  bins: z.coerce.number().int().min(2).max(50).default(10),
+});
+
+export const promoteModelSchema = z.object({
+  ...modelRef,
+  owner: z.string().min(1).max(200).default('model-registry'),
+  comparison: registerModelSchema.shape.comparison,
 });
 
 export const listModelsSchema = z.object({ entity: name.optional(), modelType: name.optional() });
@@ -89,3 +145,6 @@ export const createKeySchema = z.object({
 });
 
 export const keyIdParam = z.string().regex(/^([0-9a-f-]{36}|efk_[A-Za-z0-9_-]{8})$/i, 'a key id (uuid) or its 12-character prefix');
+export type PredictionsInput = z.infer<typeof predictionsSchema>;
+export type ShadowScoresQuery = z.infer<typeof shadowScoresQuerySchema>;
+export type PromoteModelInput = z.infer<typeof promoteModelSchema>;

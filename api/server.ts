@@ -10,6 +10,7 @@ import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
 import { type Authenticator, canTouchExperiment } from './auth.js';
 import { assignRequestSchema } from './schemas.js';
+import { assertStorableText } from './storable-text.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
@@ -41,6 +42,7 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
     assertDepth(json);
+    assertStorableText(json);
     const input = parseOrThrow(assignRequestSchema, json);
     // A key scoped to other experiments gets the same answer as for an unknown one.
     if (!canTouchExperiment(principal, input.experiment)) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${input.experiment}'`);

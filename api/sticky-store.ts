@@ -17,7 +17,7 @@ return out`;
 type Pending = { field: string; value: string; resolve: (v: string | null) => void; reject: (e: unknown) => void };
 type WithScript = Redis & { stickyGetOrSetMany(key: string, ...args: string[]): Promise<Array<string | null>> };
 
-export const stickyKey = (experiment: string) => `expflow:sticky:${experiment}`;
+const stickyKey = (experiment: string) => `expflow:sticky:${experiment}`;
 
 /**
  * Stored form of a sticky assignment: `variant TAB propensity TAB segment TAB snapshotVersion`,

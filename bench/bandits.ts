@@ -4,7 +4,7 @@
  * Scenario 1: 10 Bernoulli arms (best 0.5, nine at 0.4), horizon 1e5, batch sizes δ = 1 and 1000.
  *   δ = 1: Thompson draws one posterior sample per arm per unit (exactly Thompson sampling);
  *   UCB1 and ε-greedy recompute their weights after every unit. δ = 1000: every policy recomputes
- *   its weights once per batch (Thompson: Monte Carlo P(best), 1000 draws). No floor, no step limit,
+ *   its weights once per batch (Thompson: the exact P(best) of the posteriors). No floor, no step limit,
  *   minUnitsPerArm = 1 so no policy is held back by the minimum-data rule.
  *   Checks: Thompson regret ≤ UCB1 and ≤ ε-greedy at each δ; batched Thompson ≤ 1.2 × unbatched.
  * Scenario 2: control vs treatment in two equal contexts; treatment −0.04 in one, +0.08 in the
@@ -46,7 +46,7 @@ const scenario1 = (batchSize: number): ScenarioInput => ({
   runs: RUNS,
   arms: tenArms,
   bounds: { floor: 0, max: 1, maxChange: 1, minUnitsPerArm: 1 },
-  policies: [{ kind: 'thompson', draws: 1000 }, { kind: 'ucb1' }, { kind: 'epsilon_greedy', epsilon: 0.1 }],
+  policies: [{ kind: 'thompson' }, { kind: 'ucb1' }, { kind: 'epsilon_greedy', epsilon: 0.1 }],
 });
 
 const scenario2: ScenarioInput = {
@@ -66,7 +66,7 @@ const scenario2: ScenarioInput = {
   ],
   bounds: { floor: 0.05 },
   policies: [
-    { kind: 'thompson', label: 'thompson (context-free)', draws: 1000 },
+    { kind: 'thompson', label: 'thompson (context-free)' },
     {
       kind: 'contextual',
       label: 'risk-adjusted contextual',

@@ -26,7 +26,8 @@ import { computeAllocation } from '../domain/allocation/index.js';
 import { decideExperiment } from '../domain/decision/index.js';
 import { binomial } from '../domain/prediction/simulate-history.js';
 import { createRng, type Rng } from '../domain/rng.js';
-import { decideSegmentArms, mixtureSequentialInterval, segmentLevelDecisions, type SegmentLevelState } from '../domain/segment-rules/index.js';
+import { decideSegmentArms, segmentLevelDecisions, type SegmentLevelState } from '../domain/decision/segment-conclusions.js';
+import { mixtureSequentialInterval } from '../domain/segment-rules/index.js';
 import { compareProportions, holmAdjust } from '../domain/stats/index.js';
 import type { CellStats, MetricSpec, Weights } from '../domain/types.js';
 
@@ -126,11 +127,12 @@ function simulate(rng: Rng, side: Rng, rate: (cycle: number) => number): Outcome
       );
     });
     const look = { metrics: METRICS, control: 'control', variants: VARIANTS, alpha: ALPHA, minSamplePerArm: 100, look: cycle };
-    const fired = (o: string) => o === 'ship' || o === 'stop_harm';
-    if (!result.stratified && fired(decideExperiment({ ...look, cells }).outcome)) result.stratified = true;
+    // A false positive is any ship, roll back, or arm stopped (the breaker acts on the same evidence).
+    const fired = (d: { outcome: string; stopArms: unknown[] }) => d.outcome === 'ship' || d.outcome === 'stop_harm' || d.stopArms.length > 0;
+    if (!result.stratified && fired(decideExperiment({ ...look, cells }))) result.stratified = true;
     if (!result.pooled) {
       const pooled: CellStats[] = VARIANTS.map((v, i) => ({ metric: 'conv', variant: v, segment: 0, period: 0, moments: { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k } }));
-      if (fired(decideExperiment({ ...look, cells: pooled }).outcome)) result.pooled = true;
+      if (fired(decideExperiment({ ...look, cells: pooled }))) result.pooled = true;
     }
     if (!result.naive && totals.every((t) => t.n >= 100)) {
       const ps = [1, 2].map((i) => compareProportions({ n: totals[0]!.n, successes: totals[0]!.k }, { n: totals[i]!.n, successes: totals[i]!.k }, ALPHA).pValue);
@@ -145,7 +147,7 @@ function simulate(rng: Rng, side: Rng, rate: (cycle: number) => number): Outcome
     // Reallocate as the activity does, from pooled per-variant moments.
     const stats = Object.fromEntries(VARIANTS.map((v, i) => [v, { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k }]));
     weights = computeAllocation({
-      policy: { kind: 'thompson', model: 'bernoulli', draws: 1000 },
+      policy: { kind: 'thompson', model: 'bernoulli' },
       variants: VARIANTS.map((key) => ({ key, isControl: key === 'control' })),
       stats,
       previous: weights,
@@ -178,7 +180,7 @@ const se = Math.sqrt((ALPHA * (1 - ALPHA)) / SIMS);
 const bound = ALPHA + 3 * se;
 
 console.log(`A/A/A with Thompson reallocation: ${SIMS} runs × ${CYCLES} looks × ${UNITS_PER_CYCLE} units, α=${ALPHA}, Holm across 2 comparisons`);
-console.log(`false-positive rate (any ship/stop_harm at any look); bound α + 3·SE = ${(100 * bound).toFixed(2)}%`);
+console.log(`false-positive rate (any ship, stop_harm or arm stop at any look); bound α + 3·SE = ${(100 * bound).toFixed(2)}%`);
 console.log(`segment level: 2 segments × 2 arms, running-minimum always-valid p, Holm across the 4; any segment conclusion is a false positive`);
 console.log(
   ['scenario'.padEnd(18), 'expflow (stratified)'.padStart(22), 'always-valid pooled'.padStart(21), 'naive z every look'.padStart(20), 'segments stratified'.padStart(21), 'segments pooled (old)'.padStart(22)].join(' '),

@@ -44,7 +44,8 @@ import {
   type TtsigModel,
   type TtsigTrainingRow,
 } from '../domain/prediction/index.js';
-import { decideSegmentArms, evaluateSegments, mixtureSequentialInterval, type SegmentRulesConfig } from '../domain/segment-rules/index.js';
+import { decideSegmentArms } from '../domain/decision/segment-conclusions.js';
+import { evaluateSegments, mixtureSequentialInterval, type SegmentRulesConfig } from '../domain/segment-rules/index.js';
 import { twoSidedCritical } from '../domain/stats/index.js';
 import type { SegmentStatus } from '../domain/types.js';
 

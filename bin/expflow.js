@@ -1,22 +1,48 @@
 #!/usr/bin/env node
-// Entry point for `npx expflow <command>`: runs cli/<command>.ts through tsx so no build step is needed.
+// Entry point for `npx expflow <command>`. Runs the built cli/<command>.js from dist/ when present
+// (the production image), otherwise cli/<command>.ts through tsx (a checkout; no build step needed).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const commands = {
+  analyze: 'analyse an experiment from summary statistics in a JSON file',
+  simulate: 'compare allocation policies on a simulated scenario',
+  experiments: 'create, list and steer experiments through the API',
+  'dead-letters': 'list, replay or drop events that could not be ingested',
+  keys: 'create, list or revoke API keys (shown once; stored hashed)',
+};
+const usage = [
+  'usage: expflow <command> [options]',
+  '',
+  'commands:',
+  ...Object.entries(commands).map(([name, what]) => `  ${name.padEnd(12)} ${what}`),
+  '',
+  "Run 'expflow <command> --help' for a command's options.",
+  '',
+].join('\n');
+
 const [command, ...args] = process.argv.slice(2);
-const commands = ['analyze', 'simulate', 'experiments', 'keys'];
-if (!command || !commands.includes(command)) {
-  process.stderr.write(`usage: expflow <${commands.join('|')}> [options]\n`);
+if (command === '--help' || command === '-h' || command === 'help') {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+if (!command || !Object.hasOwn(commands, command)) {
+  process.stderr.write(command ? `expflow: unknown command '${command}'\n${usage}` : usage);
   process.exit(2);
 }
-const script = join(root, 'cli', `${command}.ts`);
-if (!existsSync(script)) {
+const built = join(root, 'dist', 'cli', `${command}.js`);
+const source = join(root, 'cli', `${command}.ts`);
+let result;
+if (existsSync(built)) {
+  result = spawnSync(process.execPath, [built, ...args], { stdio: 'inherit' });
+} else if (existsSync(source)) {
+  const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  result = spawnSync(process.execPath, [tsx, source, ...args], { stdio: 'inherit' });
+} else {
   process.stderr.write(`expflow: command '${command}' is not available in this build\n`);
   process.exit(2);
 }
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const result = spawnSync(process.execPath, [tsx, script, ...args], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

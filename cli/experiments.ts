@@ -1,33 +1,35 @@
 /**
  * `expflow experiments <command>`: start and steer experiments through the API.
  *
- *   list [--status running]                      get <key>            decisions <key>
- *   create --file experiment.json                pause <key> [--reason r]   resume <key>
- *   stop <key> --reason r                        run-cycle <key>
- *   override <key> --weights control=0.7,b=0.3 [--reason r]   override <key> --clear
- *   conclude <key> [--winner b] [--reason r]
- *
- * Options: --api URL (default $EXPFLOW_API_URL or http://127.0.0.1:3000), --actor NAME, --token T
- * (default $API_TOKEN). Prints the API's JSON. Exit codes: 0 ok, 2 bad arguments (the message names
+ * The subcommands and their arguments are in SUBCOMMANDS (what `--help` prints). Prints the API's JSON. Exit codes: 0 ok, 2 bad arguments (the message names
  * the option), 1 the API refused (its error message is printed) or could not be reached.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
 
-class UsageError extends Error {}
+const SUBCOMMANDS = {
+  list: ['[--status draft|running|paused|concluded|stopped]', 'list experiments'],
+  get: ['<key>', "an experiment's definition and live status"],
+  decisions: ['<key>', "an experiment's decisions, newest first"],
+  create: ['--file experiment.json', 'create and start an experiment'],
+  pause: ['<key> [--reason r]', 'pause: serve control only, stop cycles'],
+  resume: ['<key> [--reason r]', 'resume a paused experiment'],
+  stop: ['<key> --reason r', 'stop: serve control only, for good'],
+  'run-cycle': ['<key> [--reason r]', 'run a decision cycle now and wait for it'],
+  override: ['<key> (--weights control=0.7,b=0.3 | --clear) [--reason r]', 'set or clear a manual allocation'],
+  conclude: ['<key> [--winner b] [--reason r]', 'conclude, serving the winner to everyone'],
+} as const;
+const OPTIONS_HELP = API_OPTIONS_HELP.replace('  --token T', '  --actor NAME   who is acting, for the audit log\n  --token T');
 
 const COMMANDS = ['list', 'get', 'decisions', 'create', 'pause', 'resume', 'stop', 'run-cycle', 'override', 'conclude'] as const;
 type Command = (typeof COMMANDS)[number];
 const KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
-interface Request {
-  method: 'GET' | 'POST';
-  path: string;
-  body?: unknown;
-}
+type Request = ApiCall['request'];
 
 /** Turns argv into one API request, or throws UsageError naming what is wrong. */
-export function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
+function toRequest(argv: string[]): { request: Request; api: string; headers: Record<string, string> } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -41,26 +43,19 @@ export function toRequest(argv: string[]): { request: Request; api: string; head
       weights: { type: 'string' },
       clear: { type: 'boolean' },
       winner: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   const [command, key, ...rest] = positionals;
+  if (values.help) throw new HelpRequest(usageText('expflow experiments', SUBCOMMANDS, OPTIONS_HELP, command));
   if (!command || !(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`command: expected one of ${COMMANDS.join(', ')}`);
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const cmd = command as Command;
   const needsKey = cmd !== 'list' && cmd !== 'create';
   if (needsKey && (!key || !KEY.test(key))) throw new UsageError('key: give the experiment key (2-63 lowercase letters, digits or dashes)');
   if (!needsKey && key) throw new UsageError(`unexpected argument '${key}'`);
-  const api = values.api ?? process.env.EXPFLOW_API_URL ?? 'http://127.0.0.1:3000';
-  try {
-    new URL(api);
-  } catch {
-    throw new UsageError(`--api: '${api}' is not a URL`);
-  }
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const token = values.token ?? process.env.API_TOKEN;
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (values.actor) headers['x-actor'] = values.actor;
+  const { api, headers } = apiTarget(values);
   const withReason = (body: Record<string, unknown> = {}) => (values.reason ? { ...body, reason: values.reason } : body);
 
   const request = ((): Request => {
@@ -100,7 +95,7 @@ export function toRequest(argv: string[]): { request: Request; api: string; head
         return { method: 'POST', path: `/experiments/${key}/conclude`, body: withReason(values.winner ? { winner: values.winner } : {}) };
     }
   })();
-  return { request, api: api.replace(/\/$/, ''), headers };
+  return { request, api, headers };
 }
 
 function parseWeights(s: string): Record<string, number> {
@@ -113,35 +108,4 @@ function parseWeights(s: string): Record<string, number> {
   return out;
 }
 
-async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = toRequest(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`expflow experiments: ${(e as Error).message}\n`);
-    return 2;
-  }
-  const { request, api, headers } = parsed;
-  let res: Response;
-  try {
-    res = await fetch(`${api}${request.path}`, { method: request.method, headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) });
-  } catch (e) {
-    process.stderr.write(`expflow experiments: cannot reach the API at ${api} (${(e as Error).message})\n`);
-    return 1;
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      // not our envelope; print it as it came
-    }
-    process.stderr.write(`expflow experiments: ${res.status} ${message}\n`);
-    return 1;
-  }
-  process.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-  return 0;
-}
-
-process.exitCode = await main();
+process.exitCode = await runApiCall('expflow experiments', () => toRequest(process.argv.slice(2)));

@@ -11,7 +11,7 @@ import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 
 const require = createRequire(import.meta.url);
-export const PRISMA_DIR = join(dirname(new URL(import.meta.url).pathname), '..', 'prisma');
+const PRISMA_DIR = join(dirname(new URL(import.meta.url).pathname), '..', 'prisma');
 export const MIGRATIONS_DIR = join(PRISMA_DIR, 'migrations');
 export const SCHEMA_PATH = join(PRISMA_DIR, 'schema.prisma');
 
@@ -29,7 +29,7 @@ async function loadWasm(): Promise<void> {
 }
 
 /** A schema engine bound to a database. */
-export async function openSchemaEngine(databaseUrl: string): Promise<SchemaEngine> {
+async function openSchemaEngine(databaseUrl: string): Promise<SchemaEngine> {
   await loadWasm();
   const schema = await readFile(SCHEMA_PATH, 'utf8');
   const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl }) as never);
@@ -40,7 +40,7 @@ export async function openSchemaEngine(databaseUrl: string): Promise<SchemaEngin
 }
 
 /** Reads prisma/migrations in Prisma's standard layout. */
-export async function readMigrations(): Promise<MigrationList> {
+async function readMigrations(): Promise<MigrationList> {
   const entries = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }).catch(() => []))
     .filter((e) => e.isDirectory())
     .map((e) => e.name)

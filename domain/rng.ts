@@ -30,7 +30,7 @@ export function normal(rng: Rng): number {
 }
 
 /** Gamma(shape, 1) draw by Marsaglia–Tsang; shape < 1 uses the boost u^(1/shape). */
-export function gamma(rng: Rng, shape: number): number {
+function gamma(rng: Rng, shape: number): number {
   if (shape < 1) return gamma(rng, shape + 1) * Math.pow(rng() || Number.MIN_VALUE, 1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

@@ -23,6 +23,8 @@ export interface MetricSpec {
   direction: 'increase' | 'decrease';
   /** Guardrails: largest tolerated relative harm (0.02 = 2%) before the arm or segment is stopped. */
   margin?: number;
+  /** Guardrails: absolute limit on the arm's mean (e.g. mean latency ≤ 100 ms); percentiles are not collected. */
+  limit?: { max?: number; min?: number };
 }
 
 /**
@@ -88,6 +90,8 @@ export type Rule =
 export interface VariantRef {
   key: string;
   isControl: boolean;
+  /** What a caller acts on when served this variant (a model URI, parameters); omitted when empty. */
+  payload?: Record<string, unknown>;
 }
 
 /**

@@ -1,14 +1,13 @@
 /**
  * Aggregation in SQL, where the data lives: event rows never leave Postgres, only sufficient
  * statistics (n, sum, sum of squares per metric × variant × segment × allocation period) and bounded
- * per-unit feature samples.
+ * per-unit feature samples. Events reach these queries through UnitEventAggregate (per unit and
+ * event name, within the attribution window), which `refreshUnitAggregates` keeps current; pass
+ * its `hi` so units and their events are read as of the same moment.
  */
 import type { Pool } from 'pg';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
-
-/** Events may precede the exposure they belong to by this much: app and API clocks differ. */
-export const ATTRIBUTION_LOOKBACK_SECONDS = 600;
 
 /** How units were randomised, which decides the analysis cells beyond (segment, period). */
 export interface CellDesign {
@@ -25,11 +24,6 @@ export interface CellDesign {
    * any pre-treatment attributes): cells are further keyed by their values (`stratum`).
    */
   postStratify?: string[];
-  /**
-   * Which events count for a unit, relative to its first exposure: from `lookbackSeconds` before it
-   * (tolerance for clock skew between apps and the API) to `windowSeconds` after it (null: no end).
-   */
-  attribution?: { lookbackSeconds: number; windowSeconds: number | null };
 }
 
 /**
@@ -42,13 +36,18 @@ export interface CellDesign {
  * so the cell is also keyed by the treatment share the unit was randomised with: its logged
  * propensity for treatment units, 1 − propensity for control units, rounded to 1e-6.
  */
-export async function collectCellStats(pool: Pool, experimentId: string, metrics: MetricSpec[], design?: CellDesign): Promise<CellStats[]> {
+export async function collectCellStats(
+  pool: Pool,
+  experimentId: string,
+  metrics: MetricSpec[],
+  design?: CellDesign,
+  asOf?: { hi: string },
+): Promise<CellStats[]> {
   const contextual = design?.contextual === true;
   const postStratify = design?.postStratify ?? [];
-  const attribution = design?.attribution ?? { lookbackSeconds: ATTRIBUTION_LOOKBACK_SECONDS, windowSeconds: null };
   const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
     `WITH a AS (
-       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period, a."assignedAt",
+       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period,
               CASE WHEN $5::boolean
                    THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
               END AS share,
@@ -56,24 +55,16 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
                    THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
               END AS stratum
        FROM "Assignment" a
-       WHERE a."experimentId" = $1
-     ),
-     ev AS (
-       SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
-       FROM "Event" e JOIN a ON a."unitId" = e."unitId"
-       WHERE e."experimentId" = $1 AND e.name = ANY($3::text[])
-         AND e."timestamp" >= a."assignedAt" - make_interval(secs => $8)
-         AND ($9::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $9))
-       GROUP BY e."unitId", e.name
+       WHERE a."experimentId" = $1 AND ($8::bigint IS NULL OR a.txid < $8::bigint)
      ),
      mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
      y AS (
        SELECT mt.key, a.variant, a.seg, a.period, a.share, a.stratum,
-              CASE WHEN mt.type = 'binary' THEN (CASE WHEN ev.c > 0 THEN 1.0 ELSE 0.0 END)
-                   WHEN mt.type = 'count' THEN COALESCE(ev.c, 0)
-                   ELSE COALESCE(ev.s, 0) END AS y
+              CASE WHEN mt.type = 'binary' THEN (CASE WHEN g.count > 0 THEN 1.0 ELSE 0.0 END)
+                   WHEN mt.type = 'count' THEN COALESCE(g.count, 0)
+                   ELSE COALESCE(g.sum, 0) END AS y
        FROM a CROSS JOIN mt
-       LEFT JOIN ev ON ev."unitId" = a."unitId" AND ev.name = mt.event
+       LEFT JOIN "UnitEventAggregate" g ON g."experimentId" = $1 AND g."unitId" = a."unitId" AND g.name = mt.event
      )
      SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
      FROM y GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
@@ -85,8 +76,7 @@ export async function collectCellStats(pool: Pool, experimentId: string, metrics
       contextual,
       design?.control ?? '',
       postStratify,
-      attribution.lookbackSeconds,
-      attribution.windowSeconds,
+      asOf?.hi ?? null,
     ],
   );
   return res.rows.map((r) => ({
@@ -115,10 +105,9 @@ export async function sampleUnitAggregates(
        ORDER BY md5("unitId" || $4) LIMIT $3
      ),
      ev AS (
-       SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
-       FROM "Event" e JOIN u ON u."unitId" = e."unitId"
-       WHERE e."experimentId" = $1 AND e.name = ANY($2::text[])
-       GROUP BY e."unitId", e.name
+       SELECT g."unitId", g.name, g.count AS c, g.sum AS s
+       FROM "UnitEventAggregate" g JOIN u ON u."unitId" = g."unitId"
+       WHERE g."experimentId" = $1 AND g.name = ANY($2::text[])
      )
      SELECT u."unitId", u.context, array_agg(ev.name) AS names, array_agg(ev.c) AS counts, array_agg(ev.s) AS sums
      FROM u LEFT JOIN ev ON ev."unitId" = u."unitId"
@@ -169,11 +158,8 @@ export async function recentContextRows(
        SELECT "unitId", variant, propensity, context FROM "Assignment"
        WHERE "experimentId" = $1 ORDER BY "assignedAt" DESC, id DESC LIMIT $3
      )
-     SELECT a.context, a.variant, a.propensity, ev.c, ev.s
-     FROM a LEFT JOIN LATERAL (
-       SELECT COUNT(*)::float8 AS c, SUM(value)::float8 AS s FROM "Event" e
-       WHERE e."experimentId" = $1 AND e."unitId" = a."unitId" AND e.name = $2
-     ) ev ON true`,
+     SELECT a.context, a.variant, a.propensity, ev.count AS c, ev.sum AS s
+     FROM a LEFT JOIN "UnitEventAggregate" ev ON ev."experimentId" = $1 AND ev."unitId" = a."unitId" AND ev.name = $2`,
     [experimentId, opts.metric.event, opts.limit],
   );
   const numeric = (v: unknown) => (typeof v === 'boolean' ? Number(v) : typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);

@@ -1,33 +1,36 @@
 /** Loads an experiment's definition from Postgres, re-validating the stored config JSON. */
-import { ApplicationFailure } from '@temporalio/common';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 import type { ExperimentDefinition } from '../domain/experiment/snapshot.js';
+import { InvalidStoredDataError } from './errors.js';
 import type { PrismaClient } from './prisma.js';
 
 export interface LoadedExperiment {
   id: string;
   status: string;
   kind: 'ab' | 'multi_arm' | 'model_comparison';
+  /** When the experiment was created (its runtime counts from here). */
+  createdAt: Date;
   def: ExperimentDefinition;
 }
 
 export async function loadExperiment(prisma: PrismaClient, key: string): Promise<LoadedExperiment> {
   const row = await prisma.experiment.findUnique({ where: { key }, include: { variants: { orderBy: { key: 'asc' } } } });
-  if (!row) throw ApplicationFailure.nonRetryable(`experiment '${key}' does not exist`, 'InvalidConfig');
+  if (!row) throw new InvalidStoredDataError(`experiment '${key}' does not exist`);
   const stored = row.config as Record<string, unknown>;
   const parsed = experimentConfigSchema.safeParse(stored);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`experiment '${key}' has an invalid stored config: ${parsed.error.issues[0]?.message}`, 'InvalidConfig');
+    throw new InvalidStoredDataError(`experiment '${key}' has an invalid stored config: ${parsed.error.issues[0]?.message}`);
   }
   return {
     id: row.id,
     status: row.status,
     kind: row.kind,
+    createdAt: row.createdAt,
     def: {
       key: row.key,
       seed: row.id,
       hashVersion: typeof stored.hashVersion === 'number' ? stored.hashVersion : 1,
-      variants: row.variants.map((v) => ({ key: v.key, isControl: v.isControl, weight: v.initialWeight })),
+      variants: row.variants.map((v) => ({ key: v.key, isControl: v.isControl, weight: v.initialWeight, payload: v.payload as Record<string, unknown> })),
       config: parsed.data,
     },
   };

@@ -1,45 +1,206 @@
 /**
- * Writes batches from the "events" queue into Postgres with one multi-row INSERT per batch.
- * Idempotent: events dedupe on eventId and exposures on (experiment, unit), so a retried job, or a
- * client that resends a batch, writes nothing twice. The first exposure of a unit wins, which is
- * also what makes assignment sticky in the database.
+ * Writes batches from the "events" queue into Postgres, one multi-row statement per batch.
+ *
+ * - Idempotent: events dedupe on (eventId, scope) in EventDedupe within the dedupe window (a retried
+ *   job or a resent batch writes nothing twice, with or without a client timestamp); exposures on
+ *   (experiment, unit), the first exposure winning, which also makes assignment sticky in the
+ *   database.
+ * - No deadlocks: rows are de-duplicated and sorted by their unique key before the statement, so
+ *   every concurrent batch takes its row locks in the same order.
+ * - One poison row never costs its batch: when Postgres refuses a batch for its data, the batch is
+ *   split in halves until the refused rows stand alone; those go to DeadLetter with the reason and
+ *   every other row is written. Errors that are not about the data (connection, lock timeouts)
+ *   are thrown, so the queue retries the job with backoff.
  */
 import type { Pool } from 'pg';
+import { addDays, dayOf, retentionStart, type Day } from '../domain/storage/partition-plan.js';
+import { insertDeadLetters, type DeadLetterKind } from './dead-letters.js';
+import { createEventPartitions, listEventPartitions } from './event-partitions.js';
 import type { ExposureRecord, OutcomeEvent } from './queues.js';
 
-export async function writeEvents(pool: Pool, items: OutcomeEvent[]): Promise<number> {
-  if (!items.length) return 0;
+const DEFAULT_DEDUPE_WINDOW_SECONDS = 7 * 86_400;
+const DEFAULT_RETENTION_DAYS = 90;
+/** How far ahead of the writer's clock an event's day may lie (client clocks run fast). */
+export const MAX_DAYS_AHEAD = 1;
+
+export interface WriteResult {
+  /** Rows inserted. */
+  written: number;
+  /** Items already stored (within the dedupe window, or an exposure of a known unit). */
+  duplicates: number;
+  /** Items refused one by one and kept in DeadLetter. */
+  deadLettered: number;
+}
+
+/** SQLSTATE classes that blame the rows, not the moment: bisect instead of retrying. */
+const DATA_ERROR = /^(22|23|42|54|P0)/;
+
+function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && DATA_ERROR.test(code);
+}
+
+function isMissingPartition(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  return err?.code === '23514' && typeof err.message === 'string' && err.message.includes('no partition');
+}
+
+/**
+ * Runs `insert` on the rows, splitting a batch Postgres refuses for its data until the refused rows
+ * stand alone; each of those goes to `reject` with Postgres's reason.
+ */
+async function insertIsolatingPoison<T>(rows: T[], insert: (rows: T[]) => Promise<number>, reject: (rows: T[], reason: string) => Promise<void>): Promise<{ written: number; rejected: number }> {
+  if (!rows.length) return { written: 0, rejected: 0 };
+  try {
+    return { written: await insert(rows), rejected: 0 };
+  } catch (e) {
+    if (!isDataError(e)) throw e;
+    if (rows.length === 1) {
+      await reject(rows, (e as Error).message);
+      return { written: 0, rejected: 1 };
+    }
+    const mid = rows.length >> 1;
+    const a = await insertIsolatingPoison(rows.slice(0, mid), insert, reject);
+    const b = await insertIsolatingPoison(rows.slice(mid), insert, reject);
+    return { written: a.written + b.written, rejected: a.rejected + b.rejected };
+  }
+}
+
+/** First item per key, sorted by key: the lock order every concurrent batch shares. */
+function uniqueSorted<T>(items: T[], key: (t: T) => string): T[] {
+  const first = new Map<string, T>();
+  for (const i of items) {
+    const k = key(i);
+    if (!first.has(k)) first.set(k, i);
+  }
+  return [...first.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+}
+
+async function experimentIds(pool: Pool, keys: string[]): Promise<Map<string, string>> {
+  if (!keys.length) return new Map();
+  const res = await pool.query<{ id: string; key: string }>(`SELECT id, key FROM "Experiment" WHERE key = ANY($1::text[])`, [[...new Set(keys)]]);
+  return new Map(res.rows.map((r) => [r.key, r.id]));
+}
+
+/** Days known to have a partition, per pool: partitions are checked once, then created on demand. */
+const knownPartitions = new WeakMap<Pool, Set<Day>>();
+
+async function ensurePartitions(pool: Pool, days: Day[], refresh = false): Promise<void> {
+  let known = knownPartitions.get(pool);
+  if (!known || refresh) {
+    known = new Set(await listEventPartitions(pool));
+    knownPartitions.set(pool, known);
+  }
+  const missing = days.filter((d) => !known.has(d));
+  if (!missing.length) return;
+  await createEventPartitions(pool, missing);
+  for (const d of missing) known.add(d);
+}
+
+interface EventRow {
+  item: OutcomeEvent;
+  scope: string;
+  experimentId: string | null;
+}
+
+async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds: number): Promise<number> {
   const res = await pool.query(
-    `INSERT INTO "Event" ("eventId", "experimentId", "unitId", name, value, context, "timestamp")
-     SELECT e.event_id, x.id, e.unit_id, e.name, e.value, e.context, (e.ts AT TIME ZONE 'UTC')
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::timestamptz[])
-          AS e(event_id, exp_key, unit_id, name, value, context, ts)
-     JOIN "Experiment" x ON x.key = e.exp_key
-     ON CONFLICT ("experimentId", "eventId") DO NOTHING`,
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::uuid[], $7::jsonb[], $8::jsonb[], $9::timestamptz[])
+                WITH ORDINALITY AS e(event_id, scope, unit_id, name, value, exp_id, properties, context, ts, ord)
+     ),
+     fresh AS (
+       INSERT INTO "EventDedupe" ("eventId", scope, "receivedAt")
+       SELECT event_id, scope, now() AT TIME ZONE 'UTC' FROM input ORDER BY ord
+       ON CONFLICT ("eventId", scope) DO UPDATE SET "receivedAt" = EXCLUDED."receivedAt"
+         WHERE "EventDedupe"."receivedAt" < EXCLUDED."receivedAt" - make_interval(secs => $10)
+       RETURNING "eventId", scope
+     )
+     INSERT INTO "Event" ("eventId", "unitId", name, value, "experimentId", properties, context, "timestamp", "receivedAt")
+     SELECT i.event_id, i.unit_id, i.name, i.value, i.exp_id, i.properties, i.context, (i.ts AT TIME ZONE 'UTC'), now() AT TIME ZONE 'UTC'
+     FROM input i JOIN fresh f ON f."eventId" = i.event_id AND f.scope = i.scope
+     ORDER BY i.ord`,
     [
-      items.map((i) => i.eventId),
-      items.map((i) => i.experiment),
-      items.map((i) => i.unitId),
-      items.map((i) => i.name),
-      items.map((i) => i.value),
-      items.map((i) => JSON.stringify(i.context ?? {})),
-      items.map((i) => i.timestamp),
+      rows.map((r) => r.item.eventId),
+      rows.map((r) => r.scope),
+      rows.map((r) => r.item.unitId),
+      rows.map((r) => r.item.name),
+      rows.map((r) => r.item.value),
+      rows.map((r) => r.experimentId),
+      rows.map((r) => JSON.stringify(r.item.properties ?? {})),
+      rows.map((r) => JSON.stringify(r.item.context ?? {})),
+      rows.map((r) => r.item.timestamp),
+      dedupeWindowSeconds,
     ],
   );
   return res.rowCount ?? 0;
 }
 
-export async function writeExposures(pool: Pool, items: ExposureRecord[]): Promise<number> {
-  if (!items.length) return 0;
+export interface EventWriteOptions {
+  dedupeWindowSeconds?: number;
+  /** Days of events kept; older timestamps have no partition and go to dead letters. */
+  retentionDays?: number;
+  now?: Date;
+}
+
+export async function writeEvents(pool: Pool, items: OutcomeEvent[], opts: EventWriteOptions = {}): Promise<WriteResult> {
+  const window = opts.dedupeWindowSeconds ?? DEFAULT_DEDUPE_WINDOW_SECONDS;
+  const now = opts.now ?? new Date();
+  const oldest = dayOf(retentionStart(now, opts.retentionDays ?? DEFAULT_RETENTION_DAYS));
+  const newest = addDays(dayOf(now), MAX_DAYS_AHEAD);
+  const storable = (i: OutcomeEvent) => {
+    const d = dayOfTimestamp(i.timestamp);
+    return d !== null && d >= oldest && d <= newest;
+  };
+  const ids = await experimentIds(pool, items.flatMap((i) => (i.experiment === undefined ? [] : [i.experiment])));
+  const unknown = items.filter((i) => i.experiment !== undefined && !ids.has(i.experiment));
+  let deadLettered = 0;
+  for (const key of new Set(unknown.map((i) => i.experiment!))) {
+    deadLettered += await insertDeadLetters(pool, 'events', unknown.filter((i) => i.experiment === key), `experiment: no experiment '${key}'`);
+  }
+  const known = items.filter((i) => i.experiment === undefined || ids.has(i.experiment));
+  const outOfRange = known.filter((i) => !storable(i));
+  deadLettered += await insertDeadLetters(pool, 'events', outOfRange, `timestamp: outside the stored days (${oldest} to ${newest})`);
+  const rows = uniqueSorted(
+    known.filter(storable).map((item) => {
+      const experimentId = item.experiment === undefined ? null : ids.get(item.experiment)!;
+      return { item, experimentId, scope: experimentId ?? '' };
+    }),
+    (r) => `${r.scope}\u0000${r.item.eventId}`,
+  );
+  const days = [...new Set(rows.map((r) => dayOfTimestamp(r.item.timestamp)).filter((d): d is Day => d !== null))];
+  await ensurePartitions(pool, days);
+  const insert = async (batch: EventRow[]) => {
+    try {
+      return await insertEventRows(pool, batch, window);
+    } catch (e) {
+      // A partition dropped (or never seen) since this process looked: check again, retry once.
+      if (!isMissingPartition(e)) throw e;
+      await ensurePartitions(pool, [...new Set(batch.map((r) => dayOfTimestamp(r.item.timestamp)).filter((d): d is Day => d !== null))], true);
+      return await insertEventRows(pool, batch, window);
+    }
+  };
+  const out = await insertIsolatingPoison(rows, insert, async (bad, reason) => {
+    await insertDeadLetters(pool, 'events', bad.map((r) => r.item), reason);
+  });
+  return { written: out.written, duplicates: items.length - deadLettered - out.written - out.rejected, deadLettered: deadLettered + out.rejected };
+}
+
+function dayOfTimestamp(ts: string): Day | null {
+  const t = new Date(ts);
+  return Number.isFinite(t.getTime()) && t.getUTCFullYear() >= 1000 && t.getUTCFullYear() <= 9999 ? dayOf(t) : null;
+}
+
+async function insertExposureRows(pool: Pool, items: Array<ExposureRecord & { experimentId: string }>): Promise<number> {
   const res = await pool.query(
     `INSERT INTO "Assignment" ("experimentId", "unitId", variant, propensity, segment, "snapshotVersion", context, "assignedAt")
-     SELECT x.id, a.unit_id, a.variant, a.propensity, a.segment, a.version, a.context, (a.at AT TIME ZONE 'UTC')
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::jsonb[], $8::timestamptz[])
-          AS a(exp_key, unit_id, variant, propensity, segment, version, context, at)
-     JOIN "Experiment" x ON x.key = a.exp_key
+     SELECT a.exp_id, a.unit_id, a.variant, a.propensity, a.segment, a.version, a.context, (a.at AT TIME ZONE 'UTC')
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::jsonb[], $8::timestamptz[])
+          WITH ORDINALITY AS a(exp_id, unit_id, variant, propensity, segment, version, context, at, ord)
+     ORDER BY a.ord
      ON CONFLICT ("experimentId", "unitId") DO NOTHING`,
     [
-      items.map((i) => i.experiment),
+      items.map((i) => i.experimentId),
       items.map((i) => i.unitId),
       items.map((i) => i.variant),
       items.map((i) => i.propensity),
@@ -50,4 +211,38 @@ export async function writeExposures(pool: Pool, items: ExposureRecord[]): Promi
     ],
   );
   return res.rowCount ?? 0;
+}
+
+export async function writeExposures(pool: Pool, items: ExposureRecord[]): Promise<WriteResult> {
+  const ids = await experimentIds(pool, items.map((i) => i.experiment));
+  const unknown = items.filter((i) => !ids.has(i.experiment));
+  let deadLettered = 0;
+  for (const key of new Set(unknown.map((i) => i.experiment))) {
+    deadLettered += await insertDeadLetters(pool, 'exposures', unknown.filter((i) => i.experiment === key), `experiment: no experiment '${key}'`);
+  }
+  const rows = uniqueSorted(
+    items.filter((i) => ids.has(i.experiment)).map((i) => ({ ...i, experimentId: ids.get(i.experiment)! })),
+    (r) => `${r.experimentId}\u0000${r.unitId}`,
+  );
+  const out = await insertIsolatingPoison(rows, (batch) => insertExposureRows(pool, batch), async (bad, reason) => {
+    await insertDeadLetters(pool, 'exposures', bad.map(({ experimentId: _, ...r }) => r), reason);
+  });
+  return { written: out.written, duplicates: items.length - unknown.length - out.written - out.rejected, deadLettered: deadLettered + out.rejected };
+}
+
+/** Writes one queue job's items; on its final attempt a batch that still fails is dead-lettered whole. */
+export async function writeJob(
+  pool: Pool,
+  job: { kind: DeadLetterKind; items: unknown[] },
+  opts: EventWriteOptions & { finalAttempt: boolean },
+): Promise<WriteResult> {
+  try {
+    return job.kind === 'events'
+      ? await writeEvents(pool, job.items as OutcomeEvent[], opts)
+      : await writeExposures(pool, job.items as ExposureRecord[]);
+  } catch (e) {
+    if (!opts.finalAttempt) throw e;
+    const n = await insertDeadLetters(pool, job.kind, job.items, `batch failed on its final attempt: ${(e as Error).message}`);
+    return { written: 0, duplicates: 0, deadLettered: n };
+  }
 }

@@ -2,17 +2,23 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-export const EVENTS_QUEUE = 'expflow-events';
+const EVENTS_QUEUE = 'expflow-events';
 export const NOTIFICATIONS_QUEUE = 'expflow-notifications';
 
+/**
+ * A unit-scoped outcome event as queued: it counts for every experiment with a metric on `name`
+ * that exposed `unitId` (within that experiment's attribution window), or, with `experiment`, for
+ * that experiment only. `timestamp` is the client's, or the API's receive time when it gave none.
+ */
 export interface OutcomeEvent {
   eventId: string;
-  experiment: string;
   unitId: string;
   name: string;
   value: number;
   timestamp: string;
-  context: Record<string, unknown>;
+  experiment?: string;
+  properties?: Record<string, unknown>;
+  context?: Record<string, unknown>;
 }
 
 export interface ExposureRecord {
@@ -30,8 +36,11 @@ export type EventsJob = { kind: 'events'; items: OutcomeEvent[] } | { kind: 'exp
 
 export interface NotificationJob {
   notificationId: string;
+  /** Webhook or Slack URL, or `mailto:a@x,b@y` for e-mail. */
   url: string;
   body: Record<string, unknown>;
+  /** Absent: a plain webhook (the job shape before channels existed). */
+  channel?: 'webhook' | 'slack' | 'email';
 }
 
 export interface Queues {
@@ -40,11 +49,13 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis): Queues {
-  const events = new Queue<EventsJob>(EVENTS_QUEUE, {
+export function createQueues(connection: Redis, opts: { eventsQueue?: string } = {}): Queues {
+  const events = new Queue<EventsJob>(opts.eventsQueue ?? EVENTS_QUEUE, {
     connection,
     // Failed jobs stay in Redis (removeOnFail: false) so nothing is lost and they can be retried.
-    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: false },
+    // 12 exponential attempts from 0.5 s ride out about half an hour of Postgres being away; the
+    // writer dead-letters a batch that still fails on its last one.
+    defaultJobOptions: { attempts: 12, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: false },
   });
   const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, {
     connection,

@@ -1,4 +1,8 @@
-/** ioredis connections. BullMQ workers need maxRetriesPerRequest: null on theirs. */
+/**
+ * ioredis connections. BullMQ workers need maxRetriesPerRequest: null on theirs. `failFast`
+ * rejects commands at once while disconnected instead of queueing them (for producers that have
+ * somewhere else to put the data, such as the exposure spool).
+ */
 import { Redis } from 'ioredis';
 
 export interface RedisOptions {

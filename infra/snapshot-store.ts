@@ -8,7 +8,7 @@ import type { AllocationSnapshot } from '../domain/types.js';
 
 export const SNAPSHOT_CHANNEL = 'expflow:snapshots';
 const EXPERIMENTS_SET = 'expflow:experiments';
-export const snapshotKey = (experimentKey: string) => `expflow:snapshot:${experimentKey}`;
+const snapshotKey = (experimentKey: string) => `expflow:snapshot:${experimentKey}`;
 
 // KEYS[1] snapshot key, KEYS[2] set; ARGV[1] version, ARGV[2] json, ARGV[3] experiment key, ARGV[4] channel
 const CAS_SCRIPT = `

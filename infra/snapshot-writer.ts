@@ -4,7 +4,9 @@
  */
 import type { Redis } from 'ioredis';
 import type { AllocationSnapshot } from '../domain/types.js';
+import { allocationSnapshotSchema } from '../domain/experiment/snapshot-schema.js';
 import { weightsBySegment } from '../domain/experiment/snapshot.js';
+import { InvalidStoredDataError } from './errors.js';
 import type { PrismaClient } from './prisma.js';
 import { publishSnapshot } from './snapshot-store.js';
 
@@ -20,15 +22,15 @@ export async function saveSnapshot(
     const existing = await tx.allocationSnapshot.findUnique({
       where: { experimentId_cycle_step: { experimentId, cycle: key.cycle, step: key.step } },
     });
-    if (existing) return existing.snapshot as unknown as AllocationSnapshot;
+    if (existing) return parseSnapshot(existing.snapshot, experimentId);
     // Serialise writers per experiment; the unique (experiment, version) index backs it up. The
     // builder sees the newest snapshot as of inside the lock, so concurrent writers (an override
     // and a phase change) build on each other instead of on a stale base.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${experimentId}))`;
     const raced = await tx.allocationSnapshot.findUnique({ where: { experimentId_cycle_step: { experimentId, cycle: key.cycle, step: key.step } } });
-    if (raced) return raced.snapshot as unknown as AllocationSnapshot;
+    if (raced) return parseSnapshot(raced.snapshot, experimentId);
     const latestRow = await tx.allocationSnapshot.findFirst({ where: { experimentId }, orderBy: { version: 'desc' } });
-    const latest = latestRow ? (latestRow.snapshot as unknown as AllocationSnapshot) : null;
+    const latest = latestRow ? parseSnapshot(latestRow.snapshot, experimentId) : null;
     const snap = build((latestRow?.version ?? 0) + 1, latest);
     await tx.allocationSnapshot.create({
       data: {
@@ -50,5 +52,13 @@ export async function saveSnapshot(
 /** The newest snapshot stored for an experiment, or null. */
 export async function latestSnapshot(prisma: PrismaClient, experimentId: string): Promise<AllocationSnapshot | null> {
   const row = await prisma.allocationSnapshot.findFirst({ where: { experimentId }, orderBy: { version: 'desc' } });
-  return row ? (row.snapshot as unknown as AllocationSnapshot) : null;
+  return row ? parseSnapshot(row.snapshot, experimentId) : null;
+}
+
+/** A stored snapshot, parsed; one that does not parse is a permanent fault. */
+export function parseSnapshot(stored: unknown, experimentId: string): AllocationSnapshot {
+  const r = allocationSnapshotSchema.safeParse(stored);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw new InvalidStoredDataError(`stored snapshot of experiment ${experimentId} is invalid at ${issue?.path.join('.') || 'snapshot'}: ${issue?.message ?? 'unknown'}`);
 }

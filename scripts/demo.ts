@@ -44,11 +44,12 @@ const workflowUrl = `${config.temporalUiUrl}/namespaces/${config.temporalNamespa
 console.log(`experiment ${key} started — workflow experiment-${key}\n`);
 console.log(`cycle  units  weights per segment (${scenario.variants.join(' / ')})`);
 
-const MAX_CYCLES_SHOWN = 60;
+const MAX_CYCLES_SHOWN = 120;
 let wave = 0;
 let lastCycle = 0;
 let units = 0;
 let lastNotes: string | undefined;
+let decided = false;
 for (;;) {
   const t = await driveTraffic({
     apiUrl: api.url,
@@ -79,6 +80,7 @@ for (;;) {
   const weightsNow = Object.values((live?.weights ?? {}) as Record<string, Record<string, number>>);
   const segmentsSettled = scenario === segmentsScenario && weightsNow.length > 1 && weightsNow.every((w) => Object.values(w).some((x) => x === 1));
   if (finished || segmentsSettled || lastCycle >= MAX_CYCLES_SHOWN) {
+    decided = Boolean(finished || segmentsSettled);
     const d = live?.lastDecision;
     console.log(`\nAt cycle ${d?.cycle}: ${d?.outcome}${d?.winner ? ` — ship '${d.winner}'` : ''}`);
     console.log(`  ${d?.rationale}`);
@@ -95,6 +97,8 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 1000));
 }
-if (exitWhenDecided) await shutdown(0);
+// A scripted run that did not reach its decision fails, so CI notices a demo that no longer concludes.
+if (exitWhenDecided) await shutdown(decided ? 0 : 1);
+if (!decided) console.log(`\nno decision after ${MAX_CYCLES_SHOWN} cycles`);
 console.log('\nServices keep running; press Ctrl-C to stop everything the demo started.');
 await new Promise(() => {});

@@ -204,6 +204,121 @@ for params in [[(101, 901), (121, 881)], [(101, 901), (121, 881), (111, 891)], [
     p_best.append({"posteriors": [{"kind": "beta", "alpha": a, "beta": b} for a, b in params], "probabilityBest": p_best_beta(params)})
 write("bayesian.json", {"betaCredibleIntervals": beta_ci, "probabilityBest": p_best})
 
+# ---- Bayesian, binary: exact Beta comparisons vs an independent closed form and Monte Carlo ------
+from scipy import special
+
+
+def miller_p_greater(a1, b1, a2, b2):
+    """P(B > A) for A ~ Beta(a1, b1), B ~ Beta(a2, b2), integer a2 (Evan Miller's sum, log space)."""
+    i = np.arange(int(a2), dtype=float)
+    logs = special.betaln(a1 + i, b1 + b2) - np.log(b2 + i) - special.betaln(1 + i, b2) - special.betaln(a1, b1)
+    return float(np.exp(special.logsumexp(logs)))
+
+
+def beta_sd(a, b):
+    return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+def narrow_first(c, t):
+    """The narrower density to integrate over, its range and breakpoints (scipy's Beta cdf is Boost's)."""
+    (ac, bc), (at, bt) = c, t
+    na, nb = (ac, bc) if beta_sd(ac, bc) <= beta_sd(at, bt) else (at, bt)
+    m, sd = na / (na + nb), beta_sd(na, nb)
+    lo, hi = max(0.0, m - 40 * sd), min(1.0, m + 40 * sd)
+    pts = sorted({min(hi, max(lo, m + k * sd)) for k in (-12, -6, -3, -1, 0, 1, 3, 6, 12)} - {lo, hi})
+    return beta_sd(ac, bc) <= beta_sd(at, bt), (na, nb), lo, hi, pts or None
+
+
+def diff_tail(c, t, d, upper):
+    """P(T − C <= d), or P(T − C > d) when upper, by adaptive quadrature over the narrower density."""
+    over_c, (na, nb), lo, hi, pts = narrow_first(c, t)
+    if over_c:  # P(T <= C + d) = ∫ f_C(s) F_T(s + d) ds
+        tail = stats.beta.sf if upper else stats.beta.cdf
+        f = lambda s: stats.beta.pdf(s, na, nb) * tail(s + d, *t)
+    else:  # P(C >= T − d) = ∫ f_T(u) S_C(u − d) du
+        tail = stats.beta.cdf if upper else stats.beta.sf
+        f = lambda u: stats.beta.pdf(u, na, nb) * tail(u - d, *c)
+    return integrate.quad(f, lo, hi, points=pts, epsabs=1e-15, epsrel=1e-13, limit=1000)[0]
+
+
+def diff_quantile(c, t, q):
+    mean = t[0] / sum(t) - c[0] / sum(c)
+    sdd = math.hypot(beta_sd(*c), beta_sd(*t))
+    a, b = max(-1.0, mean - 20 * sdd), min(1.0, mean + 20 * sdd)
+    g = (lambda d: diff_tail(c, t, d, False) - q) if q <= 0.5 else (lambda d: (1 - q) - diff_tail(c, t, d, True))
+    return optimize.brentq(g, a, b, xtol=1e-14 * max(sdd, 1e-12), rtol=1e-14)
+
+
+def expected_shortfall(x, y):
+    """E[max(X − Y, 0)] = ∫ f_X(s)·E[max(s − Y, 0)] ds with the Beta partial expectation
+    E[max(s − Y, 0)] = s·F_Y(s) − m_Y·F_{Y⁺}(s), Y⁺ ~ Beta(α_Y + 1, β_Y), by adaptive quadrature."""
+    (ax, bx), (ay, by) = x, y
+    my = ay / (ay + by)
+    f = lambda s: stats.beta.pdf(s, ax, bx) * max(0.0, s * stats.beta.cdf(s, ay, by) - my * stats.beta.cdf(s, ay + 1, by))
+    mx, sx = ax / (ax + bx), beta_sd(ax, bx)
+    lo, hi = max(0.0, mx - 40 * sx), min(1.0, mx + 40 * sx)
+    pts = sorted({min(hi, max(lo, m + k * sd)) for m, sd in ((mx, sx), (my, beta_sd(ay, by))) for k in (-12, -6, -3, -1, 0, 1, 3, 6, 12)} - {lo, hi})
+    return integrate.quad(f, lo, hi, points=pts or None, epsabs=1e-16, epsrel=1e-12, limit=1000)[0]
+
+
+mc_rng = np.random.default_rng(20261130)
+MC_DRAWS = 2_000_000
+binary_cases = []
+grid = []
+for n in [10, 100, 1000, 10_000, 100_000, 1_000_000]:
+    for rate in [0.0, 0.001, 0.01, 0.1, 0.5]:
+        xc = round(n * rate)
+        for z, share in [(1.0, 1.0), (-2.0, 0.7)]:
+            nt = max(1, round(n * share))
+            rt = min(1.0, max(0.0, rate + z * math.sqrt(rate * (1 - rate) / n + 1 / n**2 + 1e-12)))
+            grid.append((n, xc, nt, round(nt * rt), 0.05))
+# Beyond the grid: 1e7 units per arm, where the engine must stay exact (to 1e-6) and fast.
+grid += [(10_000_000, 100_000, 10_000_000, 100_400, 0.05), (10_000_000, 5_000_000, 9_000_000, 4_501_500, 0.05)]
+# The two cases of issue 14 (control first): A arm2 vs arm0 (alpha 0.1), B arm1 vs arm0, lower is better.
+grid.append((350, 0, 20, 0, 0.1))
+grid.append((337, 1, 175436, 611, 0.2))
+for nc, xc, nt, xt, alpha in grid:
+    c, t = (1 + xc, 1 + nc - xc), (1 + xt, 1 + nt - xt)
+    p_t = diff_tail(c, t, 0.0, True)  # P(T > C)
+    p_c = diff_tail(c, t, 0.0, False)  # P(C > T) (ties have probability 0)
+    loss_t = expected_shortfall(c, t)  # shipping T loses E[max(C − T, 0)]
+    loss_c = expected_shortfall(t, c)
+    ci = [diff_quantile(c, t, alpha / 2), diff_quantile(c, t, 1 - alpha / 2)]
+    dc = mc_rng.beta(*c, MC_DRAWS)
+    dt = mc_rng.beta(*t, MC_DRAWS)
+    diff = dt - dc
+    binary_cases.append({
+        "control": {"n": nc, "successes": xc}, "treatment": {"n": nt, "successes": xt}, "alpha": alpha,
+        "exact": {"pTreatmentHigher": p_t, "pControlHigher": p_c, "lossShipTreatment": loss_t, "lossKeepControl": loss_c, "ci": ci},
+        # Evan Miller's closed-form sum, an independent check of P(T > C); in double precision its
+        # log-sum loses ~1e-8 at 1e7 units, so the tests hold it to 1e-7.
+        "closedForm": {"pTreatmentHigher": miller_p_greater(*c, *t)},
+        "monteCarlo": {"draws": MC_DRAWS, "pTreatmentHigher": float(np.mean(diff > 0)), "lossShipTreatment": float(np.mean(np.maximum(-diff, 0))),
+                       "lossKeepControl": float(np.mean(np.maximum(diff, 0))), "ci": np.quantile(diff, [alpha / 2, 1 - alpha / 2]).tolist(),
+                       "sdOfDifference": float(np.std(diff))},
+    })
+# Issue 14 case A's four arms: P(best) by quadrature (points at every arm's bulk).
+case_a = [(126, 1), (350, 0), (20, 0), (20, 0)]
+params_a = [(1 + x, 1 + n - x) for n, x in case_a]
+
+
+def p_best_points(params, direction="increase"):
+    out = []
+    pts = sorted({min(1.0, max(0.0, a / (a + b) + k * beta_sd(a, b))) for a, b in params for k in (-6, -3, -1, 0, 1, 3, 6, 12, 40)} - {0.0, 1.0})
+    for j, (aj, bj) in enumerate(params):
+        tail = stats.beta.cdf if direction == "increase" else stats.beta.sf
+        f = lambda x: stats.beta.pdf(x, aj, bj) * np.prod([tail(x, a, b) for i, (a, b) in enumerate(params) if i != j])
+        out.append(integrate.quad(f, 0, 1, points=pts, epsabs=1e-14, epsrel=1e-12, limit=800)[0])
+    return out
+
+
+p_best_low = [
+    {"counts": case_a, "direction": "increase", "probabilityBest": p_best_points(params_a)},
+    {"counts": [(337, 1), (175436, 611), (5000, 20)], "direction": "decrease", "probabilityBest": p_best_points([(2, 337), (612, 174826), (21, 4981)], "decrease")},
+    {"counts": [(10, 0), (1_000_000, 10_000), (1_000_000, 10_150)], "direction": "increase", "probabilityBest": p_best_points([(1, 11), (10001, 990001), (10151, 989851)])},
+]
+write("bayesian-binary.json", {"cases": binary_cases, "probabilityBest": p_best_low})
+
 # ---- ratio metric (delta method) ---------------------------------------------------------------
 rng = np.random.default_rng(7)
 ratio_cases = []

@@ -33,11 +33,10 @@ apt_install() {
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 install_missing() {
-  # `npm install` rather than `npm ci`: the registry here serves only this platform's optional
-  # packages, so the lock lacks the others and `npm ci` refuses it. With the lock present, install
-  # still resolves to the locked versions.
+  # `npm ci` installs exactly the committed lock (complete for every platform's optional packages),
+  # so a fresh clone's install changes no tracked file.
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "npm install"; npm install --no-audit --no-fund >/dev/null
+    log "npm ci"; npm ci --no-audit --no-fund >/dev/null
   fi
   if [ ! -f node_modules/.prisma-generated ] || [ prisma/schema.prisma -nt node_modules/.prisma-generated ]; then
     bash scripts/prisma-generate.sh; touch node_modules/.prisma-generated
@@ -104,7 +103,9 @@ start_redis() {
   [ -n "${REDIS_URL:-}" ] && { log "using REDIS_URL"; return; }
   if port_open "$REDIS_PORT"; then log "redis already on :$REDIS_PORT"; return; fi
   mkdir -p "$DATA/redis"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes \
+  # AOF fsync'd every second: an acknowledged write survives a Redis crash; a power loss can cost
+  # at most the last second (the durability window POST /events documents).
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA/redis" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" --save ''
   wait_port "$REDIS_PORT" redis
   mark_started redis

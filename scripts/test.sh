@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: install what is missing, bring up (or reuse) Temporal, PostgreSQL and Redis, apply
-# migrations to the test database, then run every test once.
+# `npm test`: install what is missing, bring up (or reuse) Temporal, PostgreSQL and Redis, check
+# types, lint and the frozen histories, apply migrations to the test database, run every test once,
+# then fuzz the API (scripts/fuzz.sh). With file arguments it runs just those files.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services.sh up
@@ -9,7 +10,16 @@ if command -v docker >/dev/null && ! docker compose version >/dev/null 2>&1 && !
   echo "[test] installing docker-compose to validate docker-compose.yml" >&2
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq docker-compose >/dev/null; fi
 fi
+# The whole suite (no file arguments, as CI runs it) first checks types, lint and the frozen histories.
+if [ $# -eq 0 ]; then
+  echo "[test] typecheck" >&2; npx tsc -p tsconfig.json --noEmit
+  echo "[test] lint" >&2; npm run -s lint
+  echo "[test] frozen histories" >&2; bash scripts/check-histories.sh
+fi
 set -a; . .data/env; set +a
 export DATABASE_URL="$TEST_DATABASE_URL"
 npx tsx scripts/db-migrate.ts
-exec npx vitest run "$@"
+if [ $# -gt 0 ]; then exec npx vitest run "$@"; fi
+npx vitest run
+# The contract fuzz (about 3 minutes): schemathesis against /openapi.json of a local API.
+echo "[test] fuzz" >&2; bash scripts/fuzz.sh

@@ -15,6 +15,7 @@ import {
   defineSignal,
   defineUpdate,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -22,6 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { isoAt, workflowNow } from './clock.js';
 import {
   applyConclude,
   applyCycleFailure,
@@ -69,6 +71,12 @@ export interface ExperimentStatus {
   override: ExperimentState['override'] | null;
   /** The last cycle that failed after its activity retries, if the experiment has not since recovered. */
   lastError: ExperimentState['lastError'] | null;
+  /** Waiting for in-flight handlers before continuing as new (new cycles are refused meanwhile). */
+  draining: boolean;
+  /** Arms the circuit breaker stopped (routed to control). */
+  stoppedArms: string[];
+  /** True while an unacknowledged sample-ratio alarm holds decisions. */
+  srmAlarm: boolean;
 }
 
 interface PhaseChange {
@@ -96,6 +104,8 @@ export const runCycleNowUpdate = defineUpdate<{ cycle: number; decision: Decisio
 export const concludeUpdate = defineUpdate<{ phase: string; winner: string | null }, [{ winner?: string; actor?: string; reason?: string }]>(
   'conclude',
 );
+export const reenableArmUpdate = defineUpdate<{ arm: string; effectiveFromCycle: number }, [{ arm: string; actor: string; reason: string }]>('reenableArm');
+export const acknowledgeSrmUpdate = defineUpdate<{ effectiveFromCycle: number }, [{ actor: string; reason: string }]>('acknowledgeSrm');
 export const statusQuery = defineQuery<ExperimentStatus>('status');
 
 const activityOptions: ActivityOptions = {
@@ -142,9 +152,12 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     weights: state.weights,
     snapshotVersion: state.snapshotVersion,
     lastDecision: state.lastDecision ?? null,
-    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : new Date(nextCycleAt).toISOString(),
+    nextCycleAt: nextCycleAt === null || isFinished(state) ? null : isoAt(nextCycleAt),
     override: state.override ?? null,
     lastError: state.lastError ?? null,
+    draining,
+    stoppedArms: state.stoppedArms ?? [],
+    srmAlarm: state.srmAlarm ?? false,
   }));
 
   setHandler(pauseSignal, ({ actor, reason }) => {
@@ -163,8 +176,8 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     notePhaseChange(actor, reason ?? 'stopped');
   });
   setHandler(externalContextSignal, ({ kind, severity }) => {
-    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: new Date(Date.now()).toISOString() };
-    state = applyExternalEvent(state, e, Date.now(), halfLifeMs);
+    const e: ExternalContextEvent = { kind, severity: Math.min(1, Math.max(0, severity)), at: isoAt(workflowNow()) };
+    state = applyExternalEvent(state, e, workflowNow(), halfLifeMs);
     wakeRequested = true; // dampening should reach traffic now, not at the next scheduled cycle
   });
 
@@ -212,6 +225,42 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
         if (isFinished(state)) throw new Error(`experiment is ${state.phase}`);
         if (state.phase === 'paused') throw new Error('experiment is paused; resume it first');
         if (draining) throw new Error('experiment is continuing as new; retry in a moment');
+      },
+    },
+  );
+
+  setHandler(
+    reenableArmUpdate,
+    async ({ arm, actor, reason }) => {
+      const seq = (state.operatorActions ?? 0) + 1;
+      state = { ...state, operatorActions: seq };
+      await steps.recordOperatorAction({ experimentKey: input.experimentKey, kind: 'arm.reenable', arm, actor, reason, cycle: state.cycle, seq });
+      state = { ...state, stoppedArms: (state.stoppedArms ?? []).filter((a) => a !== arm) };
+      return { arm, effectiveFromCycle: state.cycle + 1 };
+    },
+    {
+      validator: ({ arm, actor, reason }) => {
+        if (isFinished(state)) throw new Error(`experiment is ${state.phase}`);
+        if (!actor || !reason) throw new Error('actor and reason: required');
+        if (!(state.stoppedArms ?? []).includes(arm)) throw new Error(`arm: '${arm}' is not stopped`);
+      },
+    },
+  );
+
+  setHandler(
+    acknowledgeSrmUpdate,
+    async ({ actor, reason }) => {
+      const seq = (state.operatorActions ?? 0) + 1;
+      state = { ...state, operatorActions: seq };
+      await steps.recordOperatorAction({ experimentKey: input.experimentKey, kind: 'srm.acknowledge', actor, reason, cycle: state.cycle, seq });
+      state = { ...state, srmAlarm: false };
+      return { effectiveFromCycle: state.cycle + 1 };
+    },
+    {
+      validator: ({ actor, reason }) => {
+        if (isFinished(state)) throw new Error(`experiment is ${state.phase}`);
+        if (!actor || !reason) throw new Error('actor and reason: required');
+        if (!state.srmAlarm) throw new Error('no sample-ratio alarm to acknowledge');
       },
     },
   );
@@ -280,7 +329,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
         notePhaseChange('expflow', state.stopReason!);
         break;
       }
-      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, new Date(Date.now()).toISOString());
+      state = applyCycleFailure(state, state.cycle + 1, cause?.message ?? err.message, isoAt(workflowNow()));
       log.warn('cycle failed; retrying at the next interval', { cycle: state.cycle + 1, error: err.message });
     } finally {
       cycleInProgress = false;
@@ -304,7 +353,7 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       break;
     }
 
-    nextCycleAt = Date.now() + input.cycleIntervalMs;
+    nextCycleAt = workflowNow() + input.cycleIntervalMs;
     await condition(() => wakeRequested || pendingPhaseChanges.length > 0 || isFinished(state), input.cycleIntervalMs);
     wakeRequested = false;
   }
@@ -340,16 +389,22 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       state = { ...state, weights: republished.weights, snapshotVersion: Math.max(state.snapshotVersion, republished.version) };
     }
     const decision = await steps.decide(ref);
+    // Alerts (an arm stopped by the circuit breaker, a sample-ratio alarm) are notified too; results
+    // recorded before alerts existed carry none, so replaying them takes the old path.
+    const alerts = (decision.alerts ?? 0) > 0 && patched('notify-alerts');
     // A stop or conclude that arrived mid-cycle wins: no decision is announced for a finished experiment.
-    if (!isFinished(state) && (decision.outcome !== 'continue' || decision.segmentConclusions > 0)) await steps.notify(ref);
+    if (!isFinished(state) && (decision.outcome !== 'continue' || decision.segmentConclusions > 0 || alerts)) await steps.notify(ref);
     const summary: DecisionSummary = { cycle, outcome: decision.outcome, winner: decision.winner ?? undefined, rationale: decision.rationale };
     const before = state.phase;
+    // The breaker's snapshot (newly stopped arms routed to control) is the newest of this cycle.
+    const cycleWeights = decision.snapshot?.weights ?? throttled.weights ?? allocation.weights;
     state = applyCycleResult(state, {
       cycle,
-      weights: state.overridesApplied !== overridesBefore ? state.weights : (throttled.weights ?? allocation.weights),
-      snapshotVersion: Math.max(state.snapshotVersion, allocation.version, throttled.version ?? 0),
+      weights: state.overridesApplied !== overridesBefore ? state.weights : cycleWeights,
+      snapshotVersion: Math.max(state.snapshotVersion, allocation.version, throttled.version ?? 0, decision.snapshot?.version ?? 0),
       decision: summary,
     });
+    if (decision.stoppedArms !== undefined) state = { ...state, stoppedArms: decision.stoppedArms, srmAlarm: decision.srmAlarm ?? false };
     if (state.phase !== before) notePhaseChange('expflow', decision.rationale);
     publishStatus();
   }

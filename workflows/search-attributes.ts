@@ -9,4 +9,3 @@ export const SA = {
   decisionOutcome: defineSearchAttributeKey('DecisionOutcome', 'KEYWORD'),
 } as const;
 
-export const SEARCH_ATTRIBUTE_NAMES = Object.values(SA).map((k) => k.name);

@@ -18,7 +18,7 @@ export interface AllocationBounds {
 }
 
 /** No floor, no cap, no step limit, 100 units per arm before the first reweight. */
-export const DEFAULT_BOUNDS: AllocationBounds = { floor: 0, max: 1, maxChange: 1, minUnitsPerArm: 100 };
+const DEFAULT_BOUNDS: AllocationBounds = { floor: 0, max: 1, maxChange: 1, minUnitsPerArm: 100 };
 
 /** Bounds with defaults filled in. */
 export function resolveBounds(b?: Partial<AllocationBounds>): AllocationBounds {

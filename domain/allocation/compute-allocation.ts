@@ -12,6 +12,7 @@ import type { OutcomeModel } from './posterior.js';
 import { type RampState, type RampStep, advanceRamp } from './ramp.js';
 import { probabilityBest, topTwoWeights } from './thompson.js';
 import { ucb1Weights } from './ucb.js';
+import { assertNever } from '../assert-never.js';
 
 /** Allocation policy of an experiment (or of one segment). */
 export type AllocationPolicy =
@@ -19,8 +20,6 @@ export type AllocationPolicy =
   | {
       kind: 'thompson';
       model: OutcomeModel;
-      /** Monte Carlo rounds for P(best) (default 2000). */
-      draws?: number;
       /** Top-two Thompson: probability β of playing the leader (e.g. 0.5). */
       topTwo?: number;
     }
@@ -60,7 +59,7 @@ export interface AllocationResult {
   /** Ramp only: coverage to serve and the ramp state to carry to the next cycle. */
   coverage?: number;
   ramp?: RampState;
-  /** Thompson only: the Monte Carlo P(best) per variant behind the weights. */
+  /** Thompson only: the exact P(best) per variant behind the weights. */
   pBest?: Weights;
 }
 
@@ -90,7 +89,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
         break;
       case 'thompson': {
         const oriented = orient(stats, input.direction, policy.model);
-        const pBest = probabilityBest(oriented, policy.model, policy.draws ?? 2000, input.rng);
+        const pBest = probabilityBest(oriented, policy.model);
         const w = policy.topTwo !== undefined ? topTwoWeights(pBest, policy.topTwo) : pBest;
         raw = toWeights(keys, w);
         extra = { pBest: toWeights(keys, pBest) };
@@ -119,7 +118,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
         break;
       }
       default:
-        return assertNever(policy);
+        return assertNever(policy, 'allocation policy');
     }
   }
 
@@ -150,8 +149,4 @@ function toWeights(keys: readonly string[], w: readonly number[]): Weights {
 
 function pick(keys: readonly string[], w: Weights): Weights {
   return toWeights(keys, keys.map((k) => w[k] ?? 0));
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled allocation policy ${JSON.stringify(x)}`);
 }

@@ -1,29 +1,17 @@
 /**
- * Posterior draws per arm from sufficient statistics, shared by Thompson sampling (batch P(best)
- * and per-unit sampling). Bernoulli: Beta(1 + successes, 1 + failures) from a uniform prior.
- * Gaussian: N(mean, s²/n), the flat-prior posterior of the mean with the sample variance plugged in.
+ * Posterior of each arm's mean from sufficient statistics, for Thompson sampling (batch P(best) and
+ * per-unit sampling). The posteriors are the statistics module's, so the allocation and the analysis
+ * use one engine. Bernoulli: Beta(1 + successes, 1 + failures) from a uniform prior. Gaussian:
+ * N(mean, s²/n), the flat-prior posterior of the mean with the sample variance plugged in.
  */
-import { beta, normal, type Rng } from '../rng.js';
+import { betaBinomialPosterior, type Posterior } from '../stats/bayesian.js';
 import type { Moments } from '../types.js';
 
 export type OutcomeModel = 'bernoulli' | 'gaussian';
 
-/** Per-arm posterior parameters, precomputed once so repeated draws are cheap. */
-export interface ArmPosterior {
-  model: OutcomeModel;
-  /** Bernoulli: alpha, beta. Gaussian: mean, sd. */
-  a: number;
-  b: number;
-}
-
 /** Posterior of each arm; `pooledVar` stands in for arms with fewer than two units (Gaussian). */
-export function armPosteriors(stats: readonly Moments[], model: OutcomeModel): ArmPosterior[] {
-  if (model === 'bernoulli') {
-    return stats.map((m) => {
-      const s = Math.min(Math.max(m.sum, 0), m.n);
-      return { model, a: 1 + s, b: 1 + m.n - s };
-    });
-  }
+export function armPosteriors(stats: readonly Moments[], model: OutcomeModel): Posterior[] {
+  if (model === 'bernoulli') return stats.map((m) => betaBinomialPosterior({ n: m.n, successes: m.sum }));
   let pooledSS = 0;
   let pooledDf = 0;
   for (const m of stats) {
@@ -33,15 +21,10 @@ export function armPosteriors(stats: readonly Moments[], model: OutcomeModel): A
     }
   }
   const pooledVar = pooledDf > 0 ? pooledSS / pooledDf : 1;
-  return stats.map((m) => {
-    if (m.n === 0) return { model, a: 0, b: 1e6 * Math.sqrt(pooledVar) }; // effectively uninformed
+  return stats.map((m): Posterior => {
+    if (m.n === 0) return { kind: 'normal', mean: 0, variance: 1e12 * pooledVar }; // effectively uninformed
     const mean = m.sum / m.n;
     const v = m.n >= 2 ? Math.max(m.sumSquares - m.n * mean * mean, 0) / (m.n - 1) : pooledVar;
-    return { model, a: mean, b: Math.sqrt(v / m.n) };
+    return { kind: 'normal', mean, variance: v / m.n };
   });
-}
-
-/** One draw of each arm's mean from its posterior. */
-export function drawPosterior(p: ArmPosterior, rng: Rng): number {
-  return p.model === 'bernoulli' ? beta(rng, p.a, p.b) : p.a + p.b * normal(rng);
 }

@@ -33,11 +33,12 @@ const boundsSchema = z
   .partial();
 
 /** Policies the simulator can run (ramp changes coverage, not arms, so it is not simulated). */
-export const simPolicySchema = z.discriminatedUnion('kind', [
+const simPolicySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed'), label: z.string().optional(), weights: z.record(z.string(), z.number().min(0)).optional() }),
   z.object({
     kind: z.literal('thompson'),
     label: z.string().optional(),
+    /** Accepted for old scenario files and ignored: P(best) is computed exactly (issue 14). */
     draws: z.number().int().min(10).max(100_000).optional(),
     topTwo: z.number().gt(0).lt(1).optional(),
   }),
@@ -60,7 +61,7 @@ export const simPolicySchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const scenarioSchema = z
+const scenarioSchema = z
   .object({
     name: z.string().default('scenario'),
     seed: z.union([z.number().int(), z.string()]).default(1),

@@ -13,6 +13,7 @@ import { type AllocationPolicy, computeAllocation } from './compute-allocation.j
 import { type ContextRow, type ContextualModel, fitContextualPolicy, treatmentShareFor } from './contextual.js';
 import type { Scenario, SimPolicy } from './scenario.js';
 import { sampleThompsonArm } from './thompson.js';
+import { assertNever } from '../assert-never.js';
 
 /** Result of one run of one policy. */
 export interface RunResult {
@@ -54,7 +55,7 @@ export interface ScenarioResult {
 }
 
 /** Label of a policy for tables and JSON. */
-export function policyLabel(p: SimPolicy): string {
+function policyLabel(p: SimPolicy): string {
   if (p.label) return p.label;
   switch (p.kind) {
     case 'thompson':
@@ -223,7 +224,7 @@ function toAllocationPolicy(p: SimPolicy, model: Scenario['outcome']): Allocatio
     case 'fixed':
       return { kind: 'fixed', weights: p.weights };
     case 'thompson':
-      return { kind: 'thompson', model, draws: p.draws ?? 1000, topTwo: p.topTwo };
+      return { kind: 'thompson', model, topTwo: p.topTwo };
     case 'ucb1':
       return { kind: 'ucb1', c: p.c, scale: p.scale };
     case 'epsilon_greedy':
@@ -231,7 +232,7 @@ function toAllocationPolicy(p: SimPolicy, model: Scenario['outcome']): Allocatio
     case 'contextual':
       throw new Error('contextual policies are simulated by fitContextualPolicy, not computeAllocation');
     default:
-      return assertNever(p);
+      return assertNever(p, 'simulator policy');
   }
 }
 
@@ -307,8 +308,4 @@ function pickIndex(cum: readonly number[], u: number): number {
   const x = u * total;
   for (let i = 0; i < last; i++) if (x < cum[i]!) return i;
   return last;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unhandled simulator policy ${JSON.stringify(x)}`);
 }

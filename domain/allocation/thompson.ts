@@ -1,31 +1,19 @@
 /**
- * Thompson sampling. In batches, each arm's weight is P(arm is best | data), estimated by Monte
- * Carlo over posterior draws — the expected share plain Thompson sampling would give the batch.
- * Optional top-two (Russo 2016, "Simple Bayesian algorithms for best-arm identification"): play the
- * leader with probability β, else a challenger resampled until it differs from the leader.
+ * Thompson sampling. In batches, each arm's weight is P(arm is best | data), the expected share plain
+ * Thompson sampling would give the batch. It is computed exactly by the statistics module's quadrature
+ * (the same engine as the analysis), not estimated from posterior draws, so weights carry no Monte
+ * Carlo noise. Optional top-two (Russo 2016, "Simple Bayesian algorithms for best-arm
+ * identification"): play the leader with probability β, else a challenger resampled until it differs
+ * from the leader.
  */
 import type { Rng } from '../rng.js';
+import { drawPosterior, probabilityBest as posteriorProbabilityBest } from '../stats/bayesian.js';
 import type { Moments } from '../types.js';
-import { armPosteriors, drawPosterior, type OutcomeModel } from './posterior.js';
+import { armPosteriors, type OutcomeModel } from './posterior.js';
 
-/** P(best) per arm by `draws` Monte Carlo rounds (ties go to the lower index; draws are continuous). */
-export function probabilityBest(stats: readonly Moments[], model: OutcomeModel, draws: number, rng: Rng): number[] {
-  const post = armPosteriors(stats, model);
-  const k = post.length;
-  const wins = new Array<number>(k).fill(0);
-  for (let d = 0; d < draws; d++) {
-    let best = 0;
-    let bestV = -Infinity;
-    for (let i = 0; i < k; i++) {
-      const v = drawPosterior(post[i]!, rng);
-      if (v > bestV) {
-        bestV = v;
-        best = i;
-      }
-    }
-    wins[best]!++;
-  }
-  return wins.map((w) => w / draws);
+/** P(best) per arm (larger is better; callers orient "decrease" metrics first). */
+export function probabilityBest(stats: readonly Moments[], model: OutcomeModel): number[] {
+  return posteriorProbabilityBest(armPosteriors(stats, model), 'increase');
 }
 
 /**

@@ -25,6 +25,7 @@ import { type PreparedSnapshot, compileSnapshot, findContextualLeaf, placeSegmen
 import { blockCounterKey, pickFromBlock, stratumKey } from './stratified.js';
 import type { AssignContext } from './targeting.js';
 import { type AssignReason, type AssignResult, makeResult } from './assign-result.js';
+import { assertNever } from '../assert-never.js';
 
 export type { AssignReason, AssignResult };
 
@@ -40,7 +41,7 @@ export interface AssignOptions {
 const memo = new WeakMap<AllocationSnapshot, PreparedSnapshot>();
 
 /** Prepared form of a snapshot, compiled on first use and memoised per snapshot object. */
-export function prepareSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot {
+function prepareSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot {
   let prep = memo.get(snapshot);
   if (!prep) {
     prep = compileSnapshot(snapshot);
@@ -80,7 +81,7 @@ export function assignPrepared(
     case 'concluded':
       return prep.concludedBySegment ? (prep.concludedBySegment[placeSegment(prep, context)] ?? prep.excluded.concluded) : prep.excluded.concluded;
     default:
-      return assertNever(snap.phase);
+      return assertNever(snap.phase, 'phase');
   }
   if (prep.eligible !== null && !prep.eligible(context)) return prep.excluded.not_eligible;
 
@@ -144,8 +145,4 @@ function pickIndex(cum: readonly number[], u: number): number {
 
 function enrolled(prep: PreparedSnapshot, variant: string, propensity: number, segment: number, reason: AssignReason): AssignResult {
   return makeResult(variant, propensity, segment, prep.snapshot.version, true, reason);
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
 }

@@ -13,8 +13,9 @@
  * Versions are frozen: stored assignments depend on them. Add a new version, never edit an old one.
  * Strings are hashed as UTF-16 code units (charCodeAt), like GrowthBook's FNV.
  */
+import { assertNever } from '../assert-never.js';
 
-export const FNV_OFFSET = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 /** Second FNV lane (v2) starts from a different offset basis so its state is independent. */
 const FNV_OFFSET_B = 0x050c5d1f;
@@ -23,7 +24,7 @@ const TWO_32 = 4294967296;
 const TWO_53 = 9007199254740992;
 
 /** Hash versions that `hashUnit` understands; v1 stays selectable forever. */
-export const HASH_VERSIONS = [1, 2] as const;
+const HASH_VERSIONS = [1, 2] as const;
 export type HashVersion = (typeof HASH_VERSIONS)[number];
 
 /** Salts of the independent draws made for each unit. */
@@ -48,7 +49,7 @@ export function fnv1a32(s: string): number {
 }
 
 /** murmur3 fmix32 finaliser: a bijection on 32-bit ints with full avalanche. */
-export function fmix32(x: number): number {
+function fmix32(x: number): number {
   let h = x;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -112,10 +113,6 @@ export function hashUnit(seed: string, unitId: string, salt: string, version: Ha
     case 2:
       return drawV2(unitState(seedState(seed), unitId), unitState(seedState(seed, 'b'), unitId), sh);
     default:
-      return assertNeverVersion(version);
+      return assertNever(version, 'hash version');
   }
-}
-
-function assertNeverVersion(v: never): never {
-  throw new RangeError(`unknown hash version ${String(v)}`);
 }

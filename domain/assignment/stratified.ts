@@ -10,7 +10,7 @@ import type { AssignContext } from './targeting.js';
 import { fnv1a32 } from './hash.js';
 
 /** Largest block considered; weights that need a bigger block are rounded to 1/MAX_BLOCK_SIZE. */
-export const MAX_BLOCK_SIZE = 100;
+const MAX_BLOCK_SIZE = 100;
 const EPS = 1e-9;
 
 /** Key of the unit's stratum, e.g. `country=US|device=ios`; strata should be categorical. */

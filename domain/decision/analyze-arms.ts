@@ -69,17 +69,35 @@ export function classify(results: ArmMetricResult[], metrics: readonly MetricSpe
     const goodHigh = Math.max(sign * r.ci[0], sign * r.ci[1]);
     r.better = significant && goodLow > 0;
     let harmful = significant && goodHigh < 0;
-    const margin = byKey.get(r.metric)?.margin ?? 0;
+    const spec = byKey.get(r.metric);
+    const margin = spec?.margin ?? 0;
+    // A guardrail with only an absolute limit is judged against the limit (decision/guardrails.ts).
+    if (r.role === 'guardrail' && spec?.limit && spec.margin === undefined) harmful = false;
     if (harmful && r.role === 'guardrail' && margin > 0) {
       // Harm must be significantly beyond the tolerated relative loss.
-      harmful = r.relative !== null && Math.max(sign * r.relative.ci[0], sign * r.relative.ci[1]) < -margin;
+      const bounds = relativeBounds(r);
+      harmful = bounds !== null && Math.max(...bounds.map((b) => sign * b)) < -margin;
     }
     r.harmful = harmful;
   }
 }
 
-/** Effect in the good direction, relative when defined, used to rank shippable variants. */
+/**
+ * The relative interval used to judge a guardrail margin. When the relative lift has no interval of its
+ * own but the control mean is non-zero (a treatment mean of 0: the delta-method variance vanishes), the
+ * always-valid absolute interval over the control mean stands in: with m̄_c taken as known, Δ/m̄_c is
+ * the relative lift. With no control mean there is no relative scale, and harm beyond a margin cannot
+ * be shown.
+ */
+function relativeBounds(r: ArmMetricResult): number[] | null {
+  if (r.relative) return r.relative.ci;
+  if (r.ci && r.controlMean !== 0) return r.ci.map((b) => b / r.controlMean);
+  return null;
+}
+
+/** Effect in the good direction, relative when the control mean allows, used to rank shippable variants. */
 export function goodLift(r: ArmMetricResult): number {
   const sign = r.direction === 'increase' ? 1 : -1;
-  return sign * (r.relative ? r.relative.estimate : r.estimate);
+  if (r.relative) return sign * r.relative.estimate;
+  return sign * (r.controlMean !== 0 ? r.estimate / r.controlMean : r.estimate);
 }

@@ -1,6 +1,6 @@
 /** Pure decision rules the workflow's decide activity calls each cycle. */
 export * from './types.js';
-export { decideExperiment, applyRules } from './decide-experiment.js';
-export { decideSegments } from './decide-segments.js';
-export { analyzeArms } from './analyze-arms.js';
-export { toJsonSafe } from './json-safe.js';
+export { decideExperiment } from './decide-experiment.js';
+export * from './policy.js';
+export * from './segment-conclusions.js';
+export { type SrmAcknowledgement } from './srm-hold.js';

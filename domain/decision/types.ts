@@ -1,6 +1,16 @@
 /** Shapes of the decision step's input and output. Everything is JSON-safe (no NaN/Infinity). */
+import type { SampleRatioCheck } from '../stats/srm.js';
 import type { CellStats, MetricRole, MetricSpec } from '../types.js';
+import type { FixedHorizonPlan } from './fixed-horizon.js';
+import type { DecisionPolicy } from './policy.js';
+import type { RuleNote } from './rule-note.js';
+import type { SrmAcknowledgement } from './srm-hold.js';
+import type { WeightAction } from './arm-weights.js';
 
+/**
+ * Experiment-level outcomes. `stop_harm` is the roll back (every treatment arm stopped, all traffic to
+ * control); stopping one arm is not an outcome but `stopArms` beside `continue`.
+ */
 export type DecisionOutcome = 'continue' | 'ship' | 'stop_harm' | 'stop_futility' | 'inconclusive';
 
 /** What the workflow's decide activity passes every cycle. */
@@ -17,6 +27,24 @@ export interface DecideExperimentInput {
   /** Horizon: once every arm has this many units, a non-significant experiment ends. */
   maxSamplePerArm?: number;
   look: number;
+  /** The resolved decision policy; default: the `balanced` preset. */
+  policy?: DecisionPolicy;
+  /** Relative minimum detectable effect (the fixed-horizon plan). */
+  mde?: number;
+  /** Epoch ms: when the experiment started and now (minimum runtime). Absent: no runtime minimum applies. */
+  startedAt?: number;
+  now?: number;
+  /** This look's sample-ratio check and any operator acknowledgement of its alarm. */
+  srm?: Pick<SampleRatioCheck, 'alarm' | 'pValue' | 'threshold'>;
+  srmAcknowledged?: SrmAcknowledgement | null;
+  /** Arms stopped at earlier looks (still stopped). */
+  stoppedArms?: readonly string[];
+  /** Arms an operator re-enabled: the circuit breaker does not stop them again. */
+  exemptArms?: readonly string[];
+  /** Fixed horizon: the plan carried from earlier looks. */
+  plan?: FixedHorizonPlan | null;
+  /** Ask for raise/lower weight actions (policies that do not set weights themselves). */
+  weightActions?: boolean;
 }
 
 /** One variant vs control on one metric, always-valid. */
@@ -42,30 +70,25 @@ export interface ArmMetricResult {
   reason: string | null;
 }
 
+/** An arm stopped by a rule: routed to control while the experiment continues with the others. */
+export interface ArmStop {
+  arm: string;
+  rule: 'guardrail' | 'harm';
+  reason: string;
+}
+
 export interface ExperimentDecision {
   outcome: DecisionOutcome;
   winner?: string;
   rationale: string;
   look: number;
   arms: ArmMetricResult[];
-}
-
-/** Per-segment decision input: the experiment input plus the multiplicity method across segments. */
-export interface DecideSegmentsInput extends DecideExperimentInput {
-  /** 'holm' controls family-wise error; 'bh' the false discovery rate across segments × arms. */
-  adjustment?: 'holm' | 'bh';
-}
-
-export interface SegmentDecision {
-  segment: number;
-  outcome: DecisionOutcome;
-  winner?: string;
-  rationale: string;
-  arms: ArmMetricResult[];
-}
-
-export interface SegmentsDecision {
-  look: number;
-  adjustment: 'holm' | 'bh';
-  segments: SegmentDecision[];
+  /** Arms stopped at this look (routed to control; the experiment continues with the others). */
+  stopArms: ArmStop[];
+  weightActions: WeightAction[];
+  /** Every rule's rationale at this look, in order. */
+  notes: RuleNote[];
+  /** True while an unacknowledged sample-ratio alarm holds decisions. */
+  srmHold: boolean;
+  plan: FixedHorizonPlan | null;
 }

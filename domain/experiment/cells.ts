@@ -1,11 +1,8 @@
 /** Reshaping collected cells: pooling periods and segments into per-variant sufficient statistics. */
+import { addMoments } from '../stats/moments.js';
 import type { CellStats, Moments, Weights } from '../types.js';
 
 const zero = (): Moments => ({ n: 0, sum: 0, sumSquares: 0 });
-
-export function addMoments(a: Moments, b: Moments): Moments {
-  return { n: a.n + b.n, sum: a.sum + b.sum, sumSquares: a.sumSquares + b.sumSquares };
-}
 
 /** Per-variant moments of one metric, pooled over periods (and over segments unless one is given). */
 export function poolByVariant(cells: readonly CellStats[], metric: string, variants: readonly string[], segment?: number): Record<string, Moments> {

@@ -3,6 +3,9 @@
  * the activities re-validate the stored JSON, so a bad row can never reach the statistics.
  */
 import { z } from 'zod';
+import { decisionPolicySchema } from '../decision/policy.js';
+import { notificationsSchema } from '../notifications/channels.js';
+import { findUnstorableText } from '../events/storable.js';
 import type { Rule } from '../types.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'use 2-63 lowercase letters, digits or dashes');
@@ -35,24 +38,41 @@ function isValidRegex(p: string): boolean {
   }
 }
 
-export const metricSchema = z.object({
+const metricSchema = z.object({
   key: z.string().regex(/^[a-z0-9_]{1,40}$/),
   event: z.string().min(1).max(100),
   type: z.enum(['binary', 'continuous', 'count']),
   role: z.enum(['primary', 'guardrail', 'secondary']),
   direction: z.enum(['increase', 'decrease']).default('increase'),
   margin: z.number().min(0).max(1).optional(),
+  /** Guardrails: absolute limit on the arm's mean (percentiles are not collected). */
+  limit: z
+    .object({ max: z.number().optional(), min: z.number().optional() })
+    .refine((l) => l.max !== undefined || l.min !== undefined, 'limit needs max or min')
+    .refine((l) => l.max === undefined || l.min === undefined || l.min <= l.max, { message: 'min must not exceed max', path: ['min'] })
+    .optional(),
 });
 
-export const variantSchema = z.object({
+/** A variant's payload travels in every snapshot and every /assign answer: keep it small. */
+const MAX_PAYLOAD_BYTES = 8192;
+
+const variantSchema = z.object({
   key: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'use 1-40 letters, digits, dashes or underscores'),
   name: z.string().min(1).max(200).optional(),
-  payload: z.record(z.string(), z.unknown()).default({}),
+  /** Returned by /assign with the variant, so callers act on it without a lookup. */
+  payload: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine((p) => JSON.stringify(p).length <= MAX_PAYLOAD_BYTES, `at most ${MAX_PAYLOAD_BYTES} bytes of JSON`)
+    .superRefine((p, ctx) => {
+      const bad = findUnstorableText(p);
+      if (bad) ctx.addIssue({ code: 'custom', path: bad.path ? [bad.path] : [], message: bad.message });
+    }),
   weight: z.number().positive().max(1),
   control: z.boolean().default(false),
 });
 
-export const boundsSchema = z
+const boundsSchema = z
   .object({
     floor: z.number().min(0).max(0.5).default(0.01),
     max: z.number().min(0).max(1).default(0.99),
@@ -60,8 +80,9 @@ export const boundsSchema = z
   })
   .refine((b) => b.floor <= b.max, { message: 'floor must not exceed max', path: ['floor'] });
 
-export const policySchema = z.discriminatedUnion('kind', [
+const policySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fixed') }),
+  // `draws` is kept so stored configs still parse; P(best) is now exact and does not use it (issue 14).
   z.object({ kind: z.literal('thompson'), topTwo: z.boolean().default(false), draws: z.number().int().min(100).max(100_000).default(5000) }),
   z.object({ kind: z.literal('ucb1') }),
   z.object({ kind: z.literal('epsilon_greedy'), epsilon: fraction.default(0.1) }),
@@ -81,7 +102,7 @@ export const policySchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const segmentationSchema = z.object({
+const segmentationSchema = z.object({
   enabled: z.boolean().default(false),
   kMin: z.number().int().min(1).max(20).default(2),
   kMax: z.number().int().min(1).max(20).default(6),
@@ -137,7 +158,11 @@ export const experimentConfigSchema = z.object({
   attribution: z
     .object({ lookbackSeconds: z.number().min(0).max(86_400).default(600), windowHours: z.number().positive().optional() })
     .default({ lookbackSeconds: 600 }),
+  /** How the experiment decides: a named preset with optional overrides (domain/decision/policy.ts). */
+  decision: decisionPolicySchema.default({ preset: 'balanced' }),
   webhookUrl: z.string().url().optional(),
+  /** Channels (signed webhook, Slack, e-mail) and the event types each receives. */
+  notifications: notificationsSchema.optional(),
   entity: z.string().max(200).optional(),
 });
 

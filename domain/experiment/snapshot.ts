@@ -51,7 +51,7 @@ export function buildSnapshot(def: ExperimentDefinition, parts: SnapshotParts): 
     seed: def.seed,
     hashVersion: def.hashVersion,
     phase: parts.phase,
-    variants: def.variants.map((v) => ({ key: v.key, isControl: v.isControl })),
+    variants: def.variants.map((v) => ({ key: v.key, isControl: v.isControl, ...(v.payload && Object.keys(v.payload).length ? { payload: v.payload } : {}) })),
     defaultVariant: parts.defaultVariant ?? controlVariant(def),
     segments: parts.segments,
     segmentFeatures: parts.segmentFeatures,

@@ -43,6 +43,12 @@ export interface ExperimentState {
   phaseChanges?: number;
   /** The most recent cycle that failed after its activity retries; cleared by the next success. */
   lastError?: { cycle: number; message: string; at: string };
+  /** Arms the circuit breaker stopped, as of the last decision (re-enable requests are checked against it). */
+  stoppedArms?: string[];
+  /** An unacknowledged sample-ratio alarm is in force. */
+  srmAlarm?: boolean;
+  /** Operator actions (re-enable, acknowledge) taken so far; numbers each one for idempotency. */
+  operatorActions?: number;
 }
 
 export function initialState(): ExperimentState {

@@ -4,9 +4,7 @@
  * more samples would a fixed-horizon z-test need", which underestimates an always-valid test (that
  * pays for continuous monitoring) by a roughly constant factor — the tree learns that factor.
  */
-import jstatModule from 'jstat';
-
-const { jStat } = jstatModule;
+import { normalQuantile } from '../stats/normal.js';
 
 /** What is known about a segment at prediction time. */
 export interface SegmentPredictionFeatures {
@@ -53,8 +51,8 @@ export function predictSamplesAnalytic(f: SegmentPredictionFeatures, options: An
   const power = options.power ?? 0.8;
   const cap = options.capSamples ?? 1e7;
   const arms = f.arms ?? 2;
-  const zA = jStat.normal.inv(1 - alpha / 2, 0, 1);
-  const zB = jStat.normal.inv(power, 0, 1);
+  const zA = normalQuantile(1 - alpha / 2);
+  const zB = normalQuantile(power);
   const variance = Math.max(f.variance, 1e-12);
   const delta = Math.abs(f.observedEffect);
   let requiredPerArm = delta > 1e-12 ? ((zA + zB) ** 2 * 2 * variance) / (delta * delta) : Infinity;

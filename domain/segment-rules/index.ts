@@ -1,6 +1,4 @@
-/** Public surface of the traffic policy across segments and segment-level rules. */
+/** Public surface of the traffic policy across segments and segment throttle rules (segment conclusions: domain/decision/segment-conclusions.ts). */
 export * from './always-valid.js';
 export * from './coverage.js';
 export * from './throttle-rules.js';
-export * from './segment-decisions.js';
-export * from './segment-evidence.js';

@@ -2,6 +2,7 @@
  * DBSCAN (Ester et al. 1996) for when the number of segments is unknown and clusters are not
  * round. O(n²) neighbour search, so run it on a bounded sample like k-means. Label −1 is noise.
  */
+import { squaredDistance } from './distance.js';
 
 export interface DbscanOptions {
   /** Neighbourhood radius in normalised feature space (Euclidean). */
@@ -18,11 +19,7 @@ export function runDbscan(points: number[][], options: DbscanOptions): { labels:
   const neighbours = (i: number): number[] => {
     const out: number[] = [];
     for (let j = 0; j < n; j++) {
-      let s = 0;
-      const a = points[i]!;
-      const b = points[j]!;
-      for (let d = 0; d < a.length && s <= eps2; d++) s += (a[d]! - b[d]!) ** 2;
-      if (s <= eps2) out.push(j);
+      if (squaredDistance(points[i]!, points[j]!) <= eps2) out.push(j);
     }
     return out;
   };

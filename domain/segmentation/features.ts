@@ -23,6 +23,7 @@
  */
 import type { FeatureScaling } from '../types.js';
 import { fitLogistic, predictLogistic, type LogisticModel } from './logistic.js';
+import { assertNever } from '../assert-never.js';
 
 /** One unit's aggregates as returned by the collection SQL. */
 export interface UnitAggregateRow {
@@ -180,15 +181,11 @@ function rawFeature(row: UnitAggregateRow, spec: BehaviourFeatureSpec): number {
       value = count > 0 ? sum / count : 0;
       break;
     default:
-      return assertNever(spec.aggregate);
+      return assertNever(spec.aggregate, 'aggregate');
   }
   return (spec.transform ?? 'log1p') === 'log1p' ? Math.log1p(Math.max(0, value)) : value;
 }
 
 function finiteOr0(v: number | undefined): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
 }

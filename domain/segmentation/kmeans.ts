@@ -4,6 +4,7 @@
  * the best (lowest within-cluster sum of squares) run, which protects against a bad start.
  */
 import { kmeans } from 'ml-kmeans';
+import { squaredDistance } from './distance.js';
 
 /** Result of one clustering: centroids, the label of every point, and the within-cluster SS. */
 export interface KMeansFit {
@@ -52,16 +53,6 @@ export function nearestCentroid(point: number[], centroids: number[][]): number 
     }
   }
   return best;
-}
-
-/** Squared Euclidean distance. */
-export function squaredDistance(a: number[], b: number[]): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) {
-    const d = a[j]! - b[j]!;
-    s += d * d;
-  }
-  return s;
 }
 
 /** Reassigns to the final centroids, recomputes means and removes empty clusters. */

@@ -5,7 +5,7 @@
  * `maxDistance` are treated as a vanished cluster plus a new one, because a segment whose centre
  * moved that far is no longer the population its statistics were collected on.
  */
-import { squaredDistance } from './kmeans.js';
+import { squaredDistance } from './distance.js';
 
 /** A centroid with its stable segment id. */
 export interface IdentifiedCentroid {

@@ -4,6 +4,7 @@
  * callers pass a bounded sub-sample (see `sampleIndices`).
  */
 import type { Rng } from '../rng.js';
+import { squaredDistance } from './distance.js';
 
 /** Mean silhouette of labelled points (Euclidean); 0 when fewer than two clusters are present. */
 export function silhouetteScore(points: number[][], labels: number[]): number {
@@ -22,7 +23,7 @@ export function silhouetteScore(points: number[][], labels: number[]): number {
     sumDist.fill(0);
     for (let j = 0; j < n; j++) {
       if (j === i || labels[j]! < 0) continue;
-      sumDist[labels[j]!]! += Math.sqrt(squared(points[i]!, points[j]!));
+      sumDist[labels[j]!]! += Math.sqrt(squaredDistance(points[i]!, points[j]!));
     }
     counted++;
     // Singleton clusters have s = 0 by convention.
@@ -45,13 +46,4 @@ export function sampleIndices(n: number, max: number, rng: Rng): number[] {
     [idx[i], idx[j]] = [idx[j]!, idx[i]!];
   }
   return idx.slice(0, max).sort((a, b) => a - b);
-}
-
-function squared(a: number[], b: number[]): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) {
-    const d = a[j]! - b[j]!;
-    s += d * d;
-  }
-  return s;
 }

@@ -9,7 +9,7 @@
  *    propensities are logged.
  */
 import type { CellStats, MetricType, Moments } from '../types.js';
-import { compareIndependentMeans, degenerateEffect, type EffectEstimate, type RelativeEffect } from './effects.js';
+import { compareIndependentMeans, degenerateEffect, relativeUndefinedReason, type EffectEstimate, type RelativeEffect } from './effects.js';
 import { addMoments, emptyMoments, meanOf, proportionVarianceOf, sampleVarianceOf } from './moments.js';
 import { normalQuantile, twoSidedPValue } from './normal.js';
 
@@ -174,6 +174,7 @@ export function stratifiedDifference(cells: readonly CellStats[], options: Strat
     ci: [estimate - q * se, estimate + q * se],
     pValue: twoSidedPValue(statistic),
     relative,
+    ...(relative === null ? { relativeReason: relativeUndefinedReason(controlMean, treatmentMean) ?? 'zero-variance' } : {}),
     controlMean,
     treatmentMean,
     statistic,
@@ -184,10 +185,11 @@ export function stratifiedDifference(cells: readonly CellStats[], options: Strat
 }
 
 function stratifiedRelative(delta: number, varDelta: number, mc: number, varMc: number, alpha: number): RelativeEffect | null {
-  if (mc === 0) return null;
+  if (relativeUndefinedReason(mc, mc + delta) !== null) return null;
   // r = Δ/m̄_c; Var ≈ V_Δ/m² + Δ²V_c/m⁴ − 2Δ·Cov(Δ, m̄_c)/m³ with Cov = −V_c.
   const variance = varDelta / mc ** 2 + (delta * delta * varMc) / mc ** 4 + (2 * delta * varMc) / mc ** 3;
   const se = Math.sqrt(Math.max(0, variance));
+  if (!(se > 0)) return null;
   const q = normalQuantile(1 - alpha / 2);
   const estimate = delta / mc;
   return { estimate, standardError: se, ci: [estimate - q * se, estimate + q * se] };

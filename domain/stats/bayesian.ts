@@ -3,17 +3,20 @@
  * metrics: Normal posterior for each arm's mean with σ² plugged in from the sample and a weak
  * conjugate Normal prior (default flat, i.e. the limit of a very wide prior, as gbstats uses).
  *
- * Closed forms where they exist: the treatment−control difference uses a Normal approximation of each
- * posterior (moment matched for Beta), giving P(beat control) = Φ(μ/σ) and expected loss
- * E[max(0, −Δ)] = σφ(μ/σ) − μΦ(−μ/σ) (gbstats `get_risk`). P(best among k) is a 1-D integral
- * ∫ f_j(x) Π_{i≠j} F_i(x) dx on the exact posteriors, done by quadrature. The k-arm expected loss
- * E[max_i θ_i − θ_j] has no closed form and uses seeded Monte Carlo.
+ * Binary comparisons are exact on the Beta posteriors (beta-comparison.ts): P(beat control), both
+ * expected losses and the credible interval of the difference. Normal posteriors use the closed forms
+ * P(beat control) = Φ(μ/σ) and E[max(0, −Δ)] = σφ(μ/σ) − μΦ(−μ/σ) (gbstats `get_risk`).
+ * P(best among k) is the 1-D integral ∫ f_j(x) Π_{i≠j} F_i(x) dx on the exact posteriors by adaptive
+ * quadrature; with two arms it is P(beat control) itself, so the two figures always agree. The k-arm
+ * expected loss E[max_i θ_i − θ_j] has no closed form and uses seeded Monte Carlo.
  */
 import type { Rng } from '../rng.js';
 import { beta as betaDraw, normal as normalDraw } from '../rng.js';
 import type { Moments } from '../types.js';
 import type { Interval } from './effects.js';
-import { logGamma, normalCdf, normalPdf, normalQuantile, regularizedBeta } from './normal.js';
+import { betaBreakpoints, betaDifferenceQuantile, betaExceedance, betaExpectedShortfalls, betaMoments } from './beta-comparison.js';
+import { betaLogPdf, betaTails, normalCdf, normalPdf, normalQuantile, normalSf, regularizedBeta } from './normal.js';
+import { integrateAdaptive } from './quadrature.js';
 import { meanOf, sampleVarianceOf } from './moments.js';
 
 export interface BetaPosterior {
@@ -63,21 +66,18 @@ export function posteriorMoments(p: Posterior): { mean: number; variance: number
   return { mean: p.alpha / s, variance: (p.alpha * p.beta) / (s * s * (s + 1)) };
 }
 
-function betaLogPdf(x: number, a: number, b: number): number {
-  if (x < 0 || x > 1) return -Infinity;
-  // Written so the endpoints give the limit (e.g. Beta(3,1) has density 3 at x = 1), not NaN.
-  const left = a === 1 ? 0 : (a - 1) * Math.log(x);
-  const right = b === 1 ? 0 : (b - 1) * Math.log1p(-x);
-  const v = left + right - (logGamma(a) + logGamma(b) - logGamma(a + b));
-  return Number.isNaN(v) ? -Infinity : v;
+/** [F(x), 1 − F(x)], the smaller computed directly. */
+function tails(p: Posterior, x: number): [number, number] {
+  if (p.kind === 'beta') return betaTails(x, p.alpha, p.beta);
+  const z = (x - p.mean) / Math.sqrt(p.variance);
+  return [normalCdf(z), normalSf(z)];
 }
 
-function pdf(p: Posterior, x: number): number {
-  return p.kind === 'normal' ? normalPdf((x - p.mean) / Math.sqrt(p.variance)) / Math.sqrt(p.variance) : Math.exp(betaLogPdf(x, p.alpha, p.beta));
-}
-
-function cdf(p: Posterior, x: number): number {
-  return p.kind === 'normal' ? normalCdf((x - p.mean) / Math.sqrt(p.variance)) : regularizedBeta(x, p.alpha, p.beta);
+/** Breakpoints over the bulk of a posterior (where quadrature must look closely). */
+function breakpoints(p: Posterior): number[] {
+  if (p.kind === 'beta') return betaBreakpoints(p);
+  const sd = Math.sqrt(p.variance);
+  return [-40, -12, -6, -3, -1, 0, 1, 3, 6, 12, 40].map((k) => p.mean + k * sd);
 }
 
 /** Equal-tailed credible interval of one posterior. */
@@ -143,56 +143,92 @@ export function gaussianEffectPosterior(input: { estimate: number; variance: num
   };
 }
 
-/** Normal-approximate comparison of two arm posteriors (difference treatment − control). */
+/**
+ * Compares a treatment posterior with control (difference treatment − control): exact for two Beta
+ * posteriors, closed-form Normal for two Normal ones. A Beta vs Normal pair does not occur (one metric
+ * has one model) and is compared on moment-matched Normals.
+ */
 export function comparePosteriors(control: Posterior, treatment: Posterior, options: { alpha?: number; direction?: 'increase' | 'decrease' } = {}): EffectPosterior {
+  if (control.kind === 'beta' && treatment.kind === 'beta') return compareBetaPosteriors(control, treatment, options);
   const c = posteriorMoments(control);
   const t = posteriorMoments(treatment);
   return gaussianEffectPosterior({ estimate: t.mean - c.mean, variance: c.variance + t.variance, alpha: options.alpha, direction: options.direction });
 }
 
+function compareBetaPosteriors(control: BetaPosterior, treatment: BetaPosterior, options: { alpha?: number; direction?: 'increase' | 'decrease' }): EffectPosterior {
+  const alpha = options.alpha ?? 0.05;
+  const c = betaMoments(control);
+  const t = betaMoments(treatment);
+  const { xOverY: treatmentAbove, yOverX: controlAbove } = betaExpectedShortfalls(treatment, control);
+  const [treatmentHigher, controlHigher] = betaExceedance(treatment, control);
+  const increase = options.direction !== 'decrease';
+  return {
+    mean: t.mean - c.mean,
+    sd: Math.hypot(t.sd, c.sd),
+    probabilityToBeatControl: increase ? treatmentHigher : controlHigher,
+    // Shipping the treatment loses what control would have had over it, in the good direction.
+    expectedLoss: increase ? controlAbove : treatmentAbove,
+    expectedLossControl: increase ? treatmentAbove : controlAbove,
+    ci: [betaDifferenceQuantile(control, treatment, alpha / 2), betaDifferenceQuantile(control, treatment, 1 - alpha / 2)],
+  };
+}
+
+/** [P(control is best), P(treatment is best)] for two arms, the same numbers comparePosteriors reports. */
+function probabilityBestOfTwo(control: Posterior, treatment: Posterior, direction: 'increase' | 'decrease'): number[] | null {
+  if (control.kind === 'beta' && treatment.kind === 'beta') {
+    const [treatmentHigher, controlHigher] = betaExceedance(treatment, control);
+    return direction === 'increase' ? [controlHigher, treatmentHigher] : [treatmentHigher, controlHigher];
+  }
+  if (control.kind === 'normal' && treatment.kind === 'normal') {
+    const e = gaussianEffectPosterior({ estimate: treatment.mean - control.mean, variance: control.variance + treatment.variance, direction });
+    if (e.reason) return null;
+    const z = ((direction === 'decrease' ? -1 : 1) * e.mean) / e.sd;
+    return [normalCdf(-z), e.probabilityToBeatControl];
+  }
+  return null;
+}
+
 /**
- * P(arm j is best) for each arm by quadrature of ∫ f_j(x) Π_{i≠j} F_i(x) dx (composite Simpson over
- * ±12 posterior sd of arm j, 4000 panels). "Best" = largest, or smallest when direction is 'decrease'.
+ * P(arm j is best) for each arm. "Best" = largest, or smallest when direction is 'decrease'.
+ * Two arms: the pairwise comparison itself. More: ∫ f_j(x) Π_{i≠j} F_i(x) dx for every j at once by
+ * adaptive Gauss–Kronrod over the union of the posteriors' supports, with breakpoints at every arm's
+ * bulk so a narrow posterior inside a wide one is not stepped over.
  */
 export function probabilityBest(posteriors: readonly Posterior[], direction: 'increase' | 'decrease' = 'increase'): number[] {
   const k = posteriors.length;
   if (k === 0) return [];
   if (k === 1) return [1];
-  const panels = 4000;
-  const raw = posteriors.map((pj, j) => {
-    const { mean, variance } = posteriorMoments(pj);
-    const sd = Math.sqrt(variance);
-    if (!(sd > 0)) return NaN;
-    let lo = mean - 12 * sd;
-    let hi = mean + 12 * sd;
-    if (pj.kind === 'beta') {
-      lo = Math.max(lo, 0);
-      hi = Math.min(hi, 1);
-    }
-    const h = (hi - lo) / panels;
-    let acc = 0;
-    for (let s = 0; s <= panels; s++) {
-      const x = lo + s * h;
-      const weight = s === 0 || s === panels ? 1 : s % 2 === 1 ? 4 : 2;
-      const f = pdf(pj, x);
-      if (f === 0) continue;
-      let prod = 1;
-      for (let i = 0; i < k && prod > 0; i++) {
-        if (i === j) continue;
-        const F = cdf(posteriors[i], x);
-        prod *= direction === 'increase' ? F : 1 - F;
-      }
-      acc += weight * f * prod;
-    }
-    return (acc * h) / 3;
-  });
-  if (raw.some((v) => Number.isNaN(v))) return probabilityBestByMean(posteriors, direction);
+  if (posteriors.some((p) => !(posteriorMoments(p).variance > 0))) return probabilityBestByMean(posteriors, direction);
+  const [first, second] = posteriors;
+  if (k === 2 && first && second) {
+    const pair = probabilityBestOfTwo(first, second, direction);
+    if (pair) return pair;
+  }
+  const logNorms = posteriors.map((p) => (p.kind === 'beta' ? 0 : -0.5 * Math.log(2 * Math.PI * p.variance)));
+  const prefix = new Array<number>(k + 1).fill(1);
+  const suffix = new Array<number>(k + 1).fill(1);
+  const worse = new Array<number>(k).fill(0);
+  const raw = integrateAdaptive(
+    (x) => {
+      // worse[i] = P(arm i is on the losing side of x).
+      posteriors.forEach((p, i) => (worse[i] = tails(p, x)[direction === 'increase' ? 0 : 1]));
+      for (let i = 0; i < k; i++) prefix[i + 1] = (prefix[i] as number) * (worse[i] as number);
+      for (let i = k - 1; i >= 0; i--) suffix[i] = (suffix[i + 1] as number) * (worse[i] as number);
+      return posteriors.map((p, j) => {
+        const logF = p.kind === 'beta' ? betaLogPdf(x, p.alpha, p.beta) : (logNorms[j] as number) - (x - p.mean) ** 2 / (2 * p.variance);
+        const others = (prefix[j] as number) * (suffix[j + 1] as number);
+        return others > 0 ? Math.exp(logF) * others : 0;
+      });
+    },
+    posteriors.flatMap(breakpoints),
+    k,
+  );
   const total = raw.reduce((a, b) => a + b, 0);
   return total > 0 ? raw.map((v) => v / total) : raw.map(() => 1 / k);
 }
 
 function probabilityBestByMean(posteriors: readonly Posterior[], direction: 'increase' | 'decrease'): number[] {
-  // A degenerate posterior (zero variance) cannot be integrated; fall back to ranking means, ties split.
+  // A degenerate posterior (zero variance) cannot be integrated; rank the means instead, ties split.
   const means = posteriors.map((p) => posteriorMoments(p).mean * (direction === 'increase' ? 1 : -1));
   const best = Math.max(...means);
   const winners = means.filter((m) => m === best).length;

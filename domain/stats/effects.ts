@@ -23,6 +23,20 @@ export type StatsReason =
   | 'single-arm'
   | 'no-data';
 
+/**
+ * Why `relative` is null: a zero control mean has no ratio; a zero treatment mean gives −100 % with a
+ * delta-method variance of 0 (a zero-width interval that claims certainty it does not have); a zero
+ * variance leaves no interval at all.
+ */
+export type RelativeReason = 'zero-baseline' | 'zero-treatment' | 'zero-variance';
+
+/** Reason the relative lift of control → treatment means is undefined, or null when it is defined. */
+export function relativeUndefinedReason(controlMean: number, treatmentMean: number): RelativeReason | null {
+  if (controlMean === 0 || !Number.isFinite(controlMean)) return 'zero-baseline';
+  if (treatmentMean === 0) return 'zero-treatment';
+  return null;
+}
+
 /** Result of comparing one treatment arm with control. `ci` is null when it is undefined. */
 export interface EffectEstimate {
   /** Treatment − control. */
@@ -31,6 +45,8 @@ export interface EffectEstimate {
   ci: Interval | null;
   pValue: number;
   relative: RelativeEffect | null;
+  /** Set when `relative` is null for a reason other than the whole comparison being degenerate. */
+  relativeReason?: RelativeReason;
   controlMean: number;
   treatmentMean: number;
   /** Test statistic (z or t); 0 when degenerate. */
@@ -47,9 +63,9 @@ export interface MeanWithVariance {
   variance: number;
 }
 
-/** Delta-method relative lift of treatment over control; null when the control mean is 0. */
+/** Delta-method relative lift of treatment over control; null when either mean is 0 (see RelativeReason). */
 export function relativeEffect(control: MeanWithVariance, treatment: MeanWithVariance, alpha: number, df: number | null = null): RelativeEffect | null {
-  if (control.mean === 0 || !Number.isFinite(control.mean)) return null;
+  if (relativeUndefinedReason(control.mean, treatment.mean) !== null) return null;
   const mc = control.mean;
   const estimate = treatment.mean / mc - 1;
   const variance = treatment.variance / (mc * mc) + (treatment.mean * treatment.mean * control.variance) / mc ** 4;
@@ -81,7 +97,8 @@ export function compareIndependentMeans(
   const pValue = df === null ? twoSidedPValue(statistic) : studentTTwoSidedPValue(statistic, df);
   const q = df === null ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, df);
   const relative = relativeEffect(control, treatment, alpha, df);
-  return { ...base, ci: [estimate - q * se, estimate + q * se], pValue, relative, statistic };
+  const relativeReason = relativeUndefinedReason(control.mean, treatment.mean);
+  return { ...base, ci: [estimate - q * se, estimate + q * se], pValue, relative, ...(relativeReason ? { relativeReason } : {}), statistic };
 }
 
 /** Uninformative result for a comparison that cannot be made. */

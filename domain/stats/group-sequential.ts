@@ -4,10 +4,11 @@
  * Crossing probabilities come from the recursive numerical integration of Armitage, McPherson and Rowe
  * (1969), using the grid and Simpson weights of Jennison & Turnbull (2000), "Group Sequential Methods",
  * §19.2–19.3 (r = 32 gives ~1e-6 accuracy in α). Lan–DeMets (1983) spending functions set each b_k
- * so the probability of first crossing at look k equals α(t_k) − α(t_{k−1}); the classic O'Brien–Fleming
- * (b_k = C/√t_k) and Pocock (b_k = c) boundaries solve for the single constant that spends α in total.
+ * so the probability of first crossing at look k equals α(t_k) − α(t_{k−1}). The fixed-horizon
+ * decision method (domain/decision/fixed-horizon.ts) uses them at its interim looks.
  */
 import { normalCdf, normalPdf, normalQuantile, normalSf } from './normal.js';
+import { assertNever } from '../assert-never.js';
 
 export type SpendingFunction = 'obrien-fleming' | 'pocock';
 
@@ -35,12 +36,8 @@ export function alphaSpent(spending: SpendingFunction, t: number, alpha: number)
     case 'pocock':
       return alpha * Math.log(1 + (Math.E - 1) * t);
     default:
-      return assertNever(spending);
+      return assertNever(spending, 'spending function');
   }
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected spending function ${String(x)}`);
 }
 
 interface Grid {
@@ -152,11 +149,6 @@ function bisect(f: (x: number) => number, lo: number, hi: number): number {
   return 0.5 * (lo + hi);
 }
 
-/** Equally spaced information fractions 1/K, 2/K, …, 1. */
-export function equallySpacedLooks(looks: number): number[] {
-  return Array.from({ length: looks }, (_, k) => (k + 1) / looks);
-}
-
 /** Lan–DeMets alpha-spending boundaries (two-sided α) at the given information fractions. */
 export function spendingBoundaries(input: { informationFractions: readonly number[]; alpha: number; spending: SpendingFunction }): GroupSequentialDesign {
   const t = [...input.informationFractions];
@@ -174,23 +166,4 @@ export function spendingBoundaries(input: { informationFractions: readonly numbe
     stage = prev === null ? firstStage(b, t[k], 0) : nextStage(prev, b, t[k], 0);
   }
   return { informationFractions: t, boundaries, cumulativeAlpha };
-}
-
-function constantShapeDesign(t: readonly number[], alpha: number, shape: (tk: number) => number): GroupSequentialDesign {
-  const total = (c: number) => crossingProbabilities(t.map((tk) => c * shape(tk)), t).reduce((a, b) => a + b, 0);
-  const c = bisect((x) => total(x) - alpha, 0.5, 20);
-  const boundaries = t.map((tk) => c * shape(tk));
-  const probs = crossingProbabilities(boundaries, t);
-  let acc = 0;
-  return { informationFractions: [...t], boundaries, cumulativeAlpha: probs.map((p) => (acc += p)) };
-}
-
-/** Classic O'Brien–Fleming boundaries b_k = C/√t_k with total two-sided α. */
-export function obrienFlemingBoundaries(input: { informationFractions: readonly number[]; alpha: number }): GroupSequentialDesign {
-  return constantShapeDesign(input.informationFractions, input.alpha, (tk) => 1 / Math.sqrt(tk));
-}
-
-/** Classic Pocock boundaries b_k = c with total two-sided α. */
-export function pocockBoundaries(input: { informationFractions: readonly number[]; alpha: number }): GroupSequentialDesign {
-  return constantShapeDesign(input.informationFractions, input.alpha, () => 1);
 }

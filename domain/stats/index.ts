@@ -8,6 +8,7 @@ export * from './ratio.js';
 export * from './chi-square.js';
 export * from './srm.js';
 export * from './bayesian.js';
+export * from './beta-comparison.js';
 export * from './sequential.js';
 export * from './group-sequential.js';
 export * from './multiple-testing.js';

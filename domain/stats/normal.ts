@@ -1,13 +1,16 @@
 /**
- * Normal distribution and the special functions the rest of the stats module builds on.
- * jStat's normal.cdf is 0.5·(1+erf) and loses all relative precision below z ≈ −8, so the tail is
- * computed from erfc directly; p-values of 1e-300 stay finite and positive instead of becoming 0.
+ * Normal distribution and the special functions the rest of the stats module builds on: the one
+ * numerical module. jStat is used where it holds against the scipy fixtures (starting points of the
+ * normal and t quantiles); each hand-written function says where jStat fails. In short: jStat's
+ * normal.cdf is 0.5·(1+erf) and loses all relative precision below z ≈ −8, so the tail is computed
+ * from erfc directly, and p-values of 1e-300 stay finite and positive instead of becoming 0.
  */
 import jstatModule from 'jstat';
 
 const { jStat } = jstatModule;
 
 // Chebyshev coefficients of erfc on [0, ∞) (Numerical Recipes 3rd ed., §6.2.2 "Erf"), ~1e-16 relative.
+// jStat.erf evaluates this same series but returns 1 − erfc, and its erfc is 1 − erf: both cancel.
 const ERFC_COF = [
   -1.3026537197817094, 6.4196979235649026e-1, 1.9476473204185836e-2, -9.561514786808631e-3,
   -9.46595344482036e-4, 3.66839497852761e-4, 4.2523324806907e-5, -2.0278578112534e-5,
@@ -60,34 +63,25 @@ export function twoSidedPValue(z: number): number {
 }
 
 /**
- * Standard normal quantile Φ⁻¹(p). Acklam's rational approximation (rel. error 1.15e-9) refined by
- * one Halley step against the erfc-based CDF, which brings it to ~1e-15. p = 0 / 1 give ∓Infinity.
+ * Standard normal quantile Φ⁻¹(p). jStat's normal.inv is the start: it holds to ~1e-15 in the body
+ * but only 1e-3 at p = 1e-300 and 4e-7 at 1 − 1e-12, because it iterates on jStat's erfc (1 − erf,
+ * which cancels in the tail). Halley steps on the erfc-based CDF take it to ~1e-16 everywhere
+ * (scipy fixtures). p = 0 / 1 give ∓Infinity.
  */
 export function normalQuantile(p: number): number {
   if (!(p > 0)) return p === 0 ? -Infinity : NaN;
   if (!(p < 1)) return p === 1 ? Infinity : NaN;
   if (p === 0.5) return 0;
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-  const pLow = 0.02425;
-  let x: number;
-  if (p < pLow) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else if (p <= 1 - pLow) {
-    const q = p - 0.5;
-    const r = q * q;
-    x = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  } else {
-    const q = Math.sqrt(-2 * Math.log(1 - p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  let x: number = jStat.normal.inv(p, 0, 1);
+  for (let i = 0; i < 4; i++) {
+    // The error term uses the tail that keeps relative precision.
+    const e = x < 0 ? normalCdf(x) - p : -(normalSf(x) - (1 - p));
+    const u = e * Math.sqrt(2 * Math.PI) * Math.exp(0.5 * x * x);
+    const step = u / (1 + 0.5 * x * u);
+    x -= step;
+    if (!(Math.abs(step) > 1e-15 * Math.abs(x))) break;
   }
-  // Halley refinement; the error term uses the tail that keeps relative precision.
-  const e = x < 0 ? normalCdf(x) - p : -(normalSf(x) - (1 - p));
-  const u = e * Math.sqrt(2 * Math.PI) * Math.exp(0.5 * x * x);
-  return x - u / (1 + 0.5 * x * u);
+  return x;
 }
 
 /** Upper critical value z_{1−α/2} of a two-sided test at level α. */
@@ -150,6 +144,7 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
 /**
  * Regularised upper incomplete gamma Q(a, x), computed directly (series for x < a+1, Lentz continued
  * fraction otherwise; Numerical Recipes §6.2) so chi-square tail p-values keep relative precision.
+ * jStat only has the lower P(a, x), and 1 − P is 0 for the SRM p-values that matter (χ² = 200, df 3).
  */
 export function upperRegularizedGamma(a: number, x: number): number {
   if (!(x > 0)) return 1;
@@ -187,16 +182,81 @@ export function upperRegularizedGamma(a: number, x: number): number {
   return Math.exp(lnPrefix) * h;
 }
 
-/** Regularised incomplete beta I_x(a, b) (Numerical Recipes §6.4 continued fraction). */
-export function regularizedBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const lnBt = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x);
-  if (x < (a + 1) / (a + b + 2)) return (Math.exp(lnBt) * betaContinuedFraction(a, b, x)) / a;
-  return 1 - (Math.exp(lnBt) * betaContinuedFraction(b, a, 1 - x)) / b;
+// Stirling remainder lgamma(x) − [(x−½)ln x − x + ½ln 2π] for x ≥ 10 (error < 1e-14 there).
+function stirlingRemainder(x: number): number {
+  const r = 1 / (x * x);
+  return (1 / x) * (1 / 12 - r * (1 / 360 - r * (1 / 1260 - r * (1 / 1680 - r / 1188))));
 }
 
-/** Student t CDF with ν degrees of freedom; ν = Infinity falls back to the normal. */
+/**
+ * ln B(a, b). For both arguments ≥ 10 it uses the Stirling form (R's lbeta): lgamma(a+b) is ~1e9 at
+ * a+b = 1e8, and subtracting three such numbers would leave ~1e-7 of rounding in every Beta density
+ * and tail; the Stirling form keeps ~1e-14 at any size.
+ */
+function logBeta(a: number, b: number): number {
+  const p = Math.min(a, b);
+  const q = Math.max(a, b);
+  if (!(p > 0)) return Infinity;
+  if (p >= 10) {
+    const corr = stirlingRemainder(p) + stirlingRemainder(q) - stirlingRemainder(p + q);
+    return -0.5 * Math.log(q) + 0.5 * Math.log(2 * Math.PI) + corr + (p - 0.5) * Math.log(p / (p + q)) + q * Math.log1p(-p / (p + q));
+  }
+  return logGamma(p) + logGamma(q) - logGamma(p + q);
+}
+
+/**
+ * ln[x^a·(1−x)^b / B(a, b)], the factor in front of the incomplete beta's continued fraction. For
+ * a, b ≥ 10 it is written around the mean (u = x·(a+b) − a), as Boost's ibeta_power_terms does: the
+ * naive a·ln x + b·ln(1−x) − ln B(a, b) subtracts numbers of size ~a, which at a = 1e7 leaves 1e-8
+ * of noise in every tail, enough to stall adaptive quadrature. Here the errors in u cancel to first
+ * order between the two log1p terms, so it stays ~1e-13 at any size.
+ */
+function logBetaPowerTerm(x: number, a: number, b: number): number {
+  if (Math.min(a, b) < 10) return a * Math.log(x) + b * Math.log1p(-x) - logBeta(a, b);
+  const s = a + b;
+  const u = x * s - a;
+  const corr = stirlingRemainder(a) + stirlingRemainder(b) - stirlingRemainder(s);
+  return a * Math.log1p(u / a) + b * Math.log1p(-u / b) + 0.5 * Math.log((a * b) / s) - 0.5 * Math.log(2 * Math.PI) - corr;
+}
+
+/**
+ * Both tails [I_x(a, b), 1 − I_x(a, b)] of the Beta(a, b) distribution at x (Numerical Recipes §6.4
+ * continued fraction). The smaller tail is the one computed directly, so it keeps relative precision
+ * where 1 − (the other) would round to 0. jStat.ibeta is not used: its continued fraction stops after
+ * 100 terms at a 3e-7 tolerance, and its prefactor uses ln(1 − x) and a 1e-10 log-gamma, which is
+ * wrong by far more than 1e-6 at the counts experiments reach (a + b ~ 1e6; see the scipy fixtures).
+ */
+export function betaTails(x: number, a: number, b: number): [number, number] {
+  if (!(x > 0)) return [0, 1];
+  if (!(x < 1)) return [1, 0];
+  const lnBt = logBetaPowerTerm(x, a, b);
+  if (x < (a + 1) / (a + b + 2)) {
+    const lower = (Math.exp(lnBt) * betaContinuedFraction(a, b, x)) / a;
+    return [lower, 1 - lower];
+  }
+  const upper = (Math.exp(lnBt) * betaContinuedFraction(b, a, 1 - x)) / b;
+  return [1 - upper, upper];
+}
+
+/** Regularised incomplete beta I_x(a, b). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  return betaTails(x, a, b)[0];
+}
+
+/** ln of the Beta(a, b) density at x; −Infinity outside [0, 1]. Endpoints give the limit, not NaN. */
+export function betaLogPdf(x: number, a: number, b: number): number {
+  if (x < 0 || x > 1) return -Infinity;
+  if (x > 0 && x < 1 && Math.min(a, b) >= 10) return logBetaPowerTerm(x, a, b) - Math.log(x) - Math.log1p(-x);
+  const left = a === 1 ? 0 : (a - 1) * Math.log(x);
+  const right = b === 1 ? 0 : (b - 1) * Math.log1p(-x);
+  const v = left + right - logBeta(a, b);
+  return Number.isNaN(v) ? -Infinity : v;
+}
+
+/**
+ * Student t CDF with ν degrees of freedom; ν = Infinity falls back to the normal. Not jStat's
+ * studentt.cdf: its p-values are off by 1e-10 to 1e-7 and become 0 beyond |t| ≈ 8 (scipy fixtures).
+ */
 export function studentTCdf(t: number, df: number): number {
   if (!Number.isFinite(df) || df > 1e7) return normalCdf(t);
   if (t === 0) return 0.5;

@@ -71,16 +71,24 @@ export function sequentialEffect(effect: EffectEstimate, n: number, alpha: numbe
   if (effect.reason === 'empty-arm' || effect.reason === 'insufficient-sample') return effect;
   const abs = asymptoticConfidenceSequence({ estimate: effect.estimate, variance: effect.standardError ** 2, n, alpha, tuningN });
   if (abs.ci === null) return { ...degenerateEffect(abs.reason ?? 'zero-variance', effect.controlMean, effect.treatmentMean) };
+  // The relative interval must be always-valid too; when it cannot be (zero variance), it is null with
+  // a reason rather than the fixed-horizon interval under an always-valid label.
   let relative = effect.relative;
+  let relativeReason = effect.relativeReason;
   if (relative) {
     const rel = asymptoticConfidenceSequence({ estimate: relative.estimate, variance: relative.standardError ** 2, n, alpha, tuningN });
-    relative = rel.ci ? { ...relative, ci: rel.ci } : relative;
+    if (rel.ci) relative = { ...relative, ci: rel.ci };
+    else {
+      relative = null;
+      relativeReason = 'zero-variance';
+    }
   }
   return {
     ...effect,
     ci: abs.ci,
     pValue: abs.pValue,
     relative,
+    ...(relativeReason ? { relativeReason } : {}),
     df: null,
     statistic: effect.standardError > 0 ? effect.estimate / effect.standardError : 0,
   };

@@ -1,5 +1,8 @@
 /** The exposure log on a real BullMQ queue: batching, per-process dedupe of returning units, drain on stop. */
 import { Queue } from 'bullmq';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExposureLog } from '../../api/exposure-log.js';
 import type { EventsJob, ExposureRecord } from '../../infra/queues.js';
@@ -17,7 +20,7 @@ describe('ExposureLog', () => {
   it('batches exposures, logs a returning unit again only after ten minutes, and drains on stop', async () => {
     const queue = new Queue<EventsJob>(`test-exposures-${uniqueSuffix()}`, { connection });
     try {
-      const log = new ExposureLog(queue, 500, 60_000);
+      const log = new ExposureLog(queue, { spoolDir: mkdtempSync(join(tmpdir(), 'expflow-spool-')), maxBatch: 500, intervalMs: 60_000 });
       const t0 = Date.now();
       log.push(exposure('u1')); // first exposure
       log.pushReturning(exposure('u1'), t0); // returning: re-logged once…

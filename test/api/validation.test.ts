@@ -133,7 +133,7 @@ describe('POST /assign validation', () => {
 });
 
 describe('POST /events validation', () => {
-  const ev = (i: number) => ({ eventId: `e${i}`, experiment: 'x', unitId: `u${i}`, name: 'purchase' });
+  const ev = (i: number) => ({ eventId: `e${i}`, unitId: `u${i}`, name: 'purchase' });
   it('rejects more than 1000 events', async () => {
     const { status, body } = await post('/events', { events: Array.from({ length: 1001 }, (_, i) => ev(i)) });
     expect(status).toBe(400);
@@ -143,10 +143,10 @@ describe('POST /events validation', () => {
     const { status } = await post('/events', { events: [] });
     expect(status).toBe(400);
   });
-  it('names the bad event and field', async () => {
-    const { status, body } = await post('/events', { events: [ev(1), { ...ev(2), value: 'abc' }] });
+  it('names the bad event and field when no event is good', async () => {
+    const { status, body } = await post('/events', { events: [{ ...ev(1), value: 'abc' }] });
     expect(status).toBe(400);
-    expect(body.error?.message).toMatch(/^events\[1\]\.value/);
+    expect(body.error?.message).toMatch(/^events\[0\]\.value/);
   });
   it('rejects a bad timestamp', async () => {
     const { status, body } = await post('/events', { events: [{ ...ev(1), timestamp: 'yesterday' }] });
@@ -157,6 +157,16 @@ describe('POST /events validation', () => {
     const { status, body } = await post('/events', { events: [{ ...ev(1), experiment: `nope-${uniqueSuffix()}` }] });
     expect(status).toBe(422);
     expect(body.error?.message).toMatch(/^events\[0\]\.experiment/);
+  });
+  it('rejects properties that are not a JSON object', async () => {
+    const { status, body } = await post('/events', [{ ...ev(1), properties: ['a'] }]);
+    expect(status).toBe(400);
+    expect(body.error?.message).toBe('events[0].properties: expected a JSON object');
+  });
+  it('rejects a body that is not a list of events', async () => {
+    const { status, body } = await post('/events', { event: ev(1) });
+    expect(status).toBe(400);
+    expect(body.error?.message).toMatch(/^events/);
   });
 });
 

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compareProportions, sequentialEffect } from '../../domain/stats/index.js';
+import { AnalyzeInputSchema } from '../../cli/analyze.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'expflow-analyze-'));
@@ -79,5 +80,105 @@ describe('expflow analyze', () => {
     const badMethod = run(binary, '--method', 'magic');
     expect(badMethod.code).toBe(2);
     expect(badMethod.stderr).toMatch(/method/);
+  });
+});
+
+describe('expflow analyze rejects impossible sufficient statistics (exit 2, field named)', () => {
+  const cont = (arms: object[], type = 'continuous') => ({ metric: { type }, control: 'A', arms });
+  it.each([
+    ['negative binary sum', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 100, sum: -1 }, { key: 'B', n: 100, sum: 5 }] }, /arms\.0\.sum: must be ≥ 0/],
+    ['binary sum above n', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 100, sum: 5 }, { key: 'B', n: 100, sum: 101 }] }, /arms\.1\.sum: conversions/],
+    ['binary sumSquares unequal to sum', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 100, sum: 5, sumSquares: 9 }, { key: 'B', n: 100, sum: 6 }] }, /arms\.0\.sumSquares: must equal sum/],
+    ['negative count sum', cont([{ key: 'A', n: 10, sum: -3, sumSquares: 5 }, { key: 'B', n: 10, sum: 4, sumSquares: 9 }], 'count'), /arms\.0\.sum: must be ≥ 0/],
+    ['sumSquares below sum²/n', cont([{ key: 'A', n: 10, sum: 50, sumSquares: 240 }, { key: 'B', n: 10, sum: 40, sumSquares: 200 }]), /arms\.0\.sumSquares: below sum²\/n/],
+    ['count sumSquares below sum²/n', cont([{ key: 'A', n: 10, sum: 5, sumSquares: 5 }, { key: 'B', n: 4, sum: 8, sumSquares: 15 }], 'count'), /arms\.1\.sumSquares: below/],
+    ['empty arm with a non-zero sum', cont([{ key: 'A', n: 0, sum: 2, sumSquares: 4 }, { key: 'B', n: 4, sum: 8, sumSquares: 20 }]), /arms\.0\.sumSquares: an arm with n = 0/],
+    ['negative n', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: -5, sum: 0 }, { key: 'B', n: 10, sum: 1 }] }, /arms\.0\.n/],
+    ['non-integer n', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 10.5, sum: 1 }, { key: 'B', n: 10, sum: 1 }] }, /arms\.0\.n/],
+    ['ratio denominator with a negative variance', cont([{ key: 'A', n: 10, sum: 20, sumSquares: 50, denSum: 10, denSumSquares: 9, crossSum: 20 }, { key: 'B', n: 10, sum: 20, sumSquares: 50, denSum: 10, denSumSquares: 12, crossSum: 21 }], 'ratio'), /arms\.0\.denSumSquares/],
+    ['ratio cross products beyond Cauchy–Schwarz', cont([{ key: 'A', n: 10, sum: 20, sumSquares: 50, denSum: 10, denSumSquares: 12, crossSum: 40 }, { key: 'B', n: 10, sum: 20, sumSquares: 50, denSum: 10, denSumSquares: 12, crossSum: 21 }], 'ratio'), /arms\.0\.crossSum/],
+    ['duplicate arm key', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 10, sum: 1 }, { key: 'B', n: 10, sum: 1 }, { key: 'A', n: 10, sum: 1 }] }, /arms\.2\.key: duplicate arm key 'A' \(first at arms\.0\)/],
+  ])('%s', (_name, input, field) => {
+    const r = run(input);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(field);
+  });
+
+  it('accepts a sum of squares a rounding error below sum²/n', () => {
+    // 1e6 units of exactly 0.1: Σx² is 1e4 but float accumulation gives slightly less than sum²/n.
+    const sum = 100000;
+    const r = run(cont([{ key: 'A', n: 1e6, sum, sumSquares: (sum * sum) / 1e6 - 1e-8 }, { key: 'B', n: 1e6, sum: 100100, sumSquares: 20000 }]));
+    expect(r.code).toBe(0);
+  });
+
+  it('quotes at most ~200 characters of a 20 MB value', () => {
+    const huge = 'x'.repeat(20_000_000);
+    const r = run({ metric: { type: 'binary' }, control: 'y'.repeat(20_000_000), arms: [{ key: 'A', n: 10, sum: 1 }, { key: huge, n: 10, sum: 1 }, { key: huge, n: 10, sum: 1 }] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/arms\.2\.key: duplicate arm key 'x{200}…' \(20000000 characters\)/);
+    expect(r.stderr).toMatch(/control 'y{200}…' \(20000000 characters\) is not one of the arm keys/);
+    expect(r.stderr.length).toBeLessThan(2000);
+  });
+});
+
+describe('expflow analyze: validation is linear in the input', () => {
+  it('validates 500k arms in under 2 s', () => {
+    const arms = Array.from({ length: 500_000 }, (_, i) => ({ key: `arm-${i}`, n: 1000, sum: i % 1000 }));
+    const input = { metric: { type: 'binary' }, control: 'arm-0', arms };
+    // CPU time of this process, not wall time: on a shared machine the wall clock measures the
+    // neighbours. The quadratic check took ~36 s of CPU for 160k arms; linear is well under 1 s.
+    const before = process.cpuUsage();
+    const parsed = AnalyzeInputSchema.safeParse(input);
+    const used = process.cpuUsage(before);
+    expect(parsed.success).toBe(true);
+    expect((used.user + used.system) / 1000).toBeLessThan(2000);
+    // The duplicate check still finds the one repeated key among them.
+    const dup = AnalyzeInputSchema.safeParse({ ...input, arms: [...arms, { key: 'arm-123456', n: 1, sum: 0 }] });
+    expect(dup.success).toBe(false);
+    expect(dup.error?.issues.map((i) => i.path.join('.'))).toEqual(['arms.500000.key']);
+  });
+});
+
+describe('expflow analyze: exact Bayesian binary results (issue 14 cases)', () => {
+  it('case A: arm2 beats control with probability 351/372', () => {
+    const input = { metric: { type: 'binary' }, control: 'arm0', alpha: 0.1, arms: [{ key: 'arm3', n: 126, sum: 1 }, { key: 'arm0', n: 350, sum: 0 }, { key: 'arm2', n: 20, sum: 0 }, { key: 'arm1', n: 20, sum: 0 }] };
+    const r = run(input, '--method', 'bayesian');
+    expect(r.code).toBe(0);
+    const arm2 = JSON.parse(r.stdout).results.find((x: { arm: string }) => x.arm === 'arm2');
+    expect(arm2.probabilityToBeatControl).toBeCloseTo(351 / 372, 9);
+    expect(arm2.expectedLoss).toBeLessThan(0.00377 / 20);
+  });
+
+  it('case B: P(beat) equals P(best) in a two-arm test (0.6701)', () => {
+    const input = { metric: { type: 'binary', direction: 'decrease' }, control: 'arm0', alpha: 0.2, arms: [{ key: 'arm1', n: 175436, sum: 611 }, { key: 'arm0', n: 337, sum: 1 }] };
+    const out = JSON.parse(run(input, '--method', 'bayesian').stdout);
+    expect(out.results[0].probabilityToBeatControl).toBeCloseTo(0.6701, 4);
+    expect(out.results[0].probabilityBest).toBe(out.results[0].probabilityToBeatControl);
+    expect(out.controlProbabilityBest).toBeCloseTo(1 - 0.6701, 4);
+  });
+});
+
+describe('expflow analyze: degenerate relative effects', () => {
+  const zeroTreatment = { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 1000, sum: 50 }, { key: 'B', n: 1000, sum: 0 }] };
+  it.each(['frequentist', 'sequential', 'bayesian'])('a treatment with 0 conversions has relative: null with a reason (%s)', (method) => {
+    const res = JSON.parse(run(zeroTreatment, '--method', method).stdout).results[0];
+    expect(res.relative).toBeNull();
+    expect(res.relativeReason).toBe('zero-treatment');
+    expect(res.ci[0]).toBeLessThan(res.ci[1]);
+  });
+
+  it('a control with 0 conversions has relative: null with reason zero-baseline', () => {
+    const res = JSON.parse(run({ ...zeroTreatment, control: 'B' }).stdout).results[0];
+    expect(res.relative).toBeNull();
+    expect(res.relativeReason).toBe('zero-baseline');
+  });
+
+  it('sequential mode: the relative interval is the always-valid one, wider than the fixed-horizon one', () => {
+    const fixed = JSON.parse(run(binary).stdout).results[0];
+    const seq = JSON.parse(run(binary, '--method', 'sequential').stdout).results[0];
+    expect(seq.alwaysValid).toBe(true);
+    expect(seq.relative.ci[0]).toBeLessThan(fixed.relative.ci[0]);
+    expect(seq.relative.ci[1]).toBeGreaterThan(fixed.relative.ci[1]);
   });
 });

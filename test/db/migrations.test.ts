@@ -4,8 +4,10 @@ import { applyMigrations } from '../../db/schema-engine.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
-  'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'Decision', 'Event',
-  'Experiment', 'ModelVersion', 'Notification', 'Segment', 'SegmentMembership', 'Variant', '_prisma_migrations',
+  'AggregateWatermark', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'CycleStats', 'DeadLetter',
+  'Decision', 'Event', 'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt',
+  'OperatorAction', 'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant',
+  '_prisma_migrations',
 ];
 
 describe('migrations', () => {
@@ -37,9 +39,12 @@ describe('migrations', () => {
       expect(recorded.rows.map((r) => r.migration_name).sort()).toEqual([...applied].sort());
       expect(recorded.rows.every((r) => r.finished_at !== null)).toBe(true);
       // Idempotency constraints the activities rely on.
-      const idx = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename IN ('Event', 'Assignment', 'AllocationSnapshot')`);
+      const idx = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename IN ('EventDedupe', 'Assignment', 'AllocationSnapshot')`);
       const names = idx.rows.map((r) => r.indexname);
-      expect(names).toContain('Event_experimentId_eventId_key');
+      expect(names).toContain('EventDedupe_pkey');
+      // Events are partitioned by day (the partition key is part of every unique key there).
+      const part = await db.query<{ strategy: string }>(`SELECT partstrat AS strategy FROM pg_partitioned_table WHERE partrelid = '"Event"'::regclass`);
+      expect(part.rows).toEqual([{ strategy: 'r' }]);
       expect(names).toContain('Assignment_experimentId_unitId_key');
       expect(names).toContain('AllocationSnapshot_experimentId_cycle_step_key');
     } finally {

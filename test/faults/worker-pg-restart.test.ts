@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../infra/redis.js';
-import { EVENTS_QUEUE, type EventsJob } from '../../infra/queues.js';
+import type { EventsJob } from '../../infra/queues.js';
 import { kill, spawnWorker, type Child } from '../helpers/processes.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
@@ -14,7 +14,7 @@ const config = testConfig();
 const appName = `expflow-worker-${uniqueSuffix()}`;
 const db = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
 const bull = createRedis(config.redisUrl, { forBullmq: true });
-const queue = new Queue<EventsJob>(EVENTS_QUEUE, { connection: bull });
+const queue = new Queue<EventsJob>(config.events.queue, { connection: bull });
 const key = `pgr-${uniqueSuffix()}`;
 let worker: Child;
 

@@ -9,7 +9,11 @@ import { loadConfig, type Config } from '../../config.js';
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig();
   const databaseUrl = process.env.TEST_DATABASE_URL ?? base.databaseUrl.replace(/\/expflow(\?|$)/, '/expflow_test$1');
-  return { ...base, databaseUrl, taskQueue: `test-${uniqueSuffix()}`, apiPort: 0, ...overrides };
+  // The analytics queue too: left at the default, a test's workflows would send their analytics steps
+  // to any worker on 'expflow' (a running demo's, on another database).
+  // No maintenance schedule per suite: it would outlive the suite's task queue.
+  const taskQueue = `test-${uniqueSuffix()}`;
+  return { ...base, databaseUrl, taskQueue, analyticsTaskQueue: taskQueue, apiPort: 0, maintenanceSchedule: false, ...overrides };
 }
 
 export function uniqueSuffix(): string {

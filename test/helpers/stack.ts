@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
 import type { Config } from '../../config.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
-import { testConfig } from './services.js';
+import { testConfig, uniqueSuffix } from './services.js';
 
 export interface Stack {
   config: Config;
@@ -16,7 +16,9 @@ export interface Stack {
 
 /** Starts a worker and an API before the file's tests and stops them after. */
 export function useStack(): Stack {
-  const stack = { config: testConfig() } as Stack;
+  const base = testConfig();
+  // Each file's API and worker share an events queue of their own, so queue states are the file's.
+  const stack = { config: { ...base, events: { ...base.events, queue: `test-events-${uniqueSuffix()}` } } } as Stack;
   beforeAll(async () => {
     stack.worker = await startWorker(stack.config);
     stack.api = await startApi(stack.config, 0);

@@ -6,7 +6,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -179,10 +179,14 @@ describe('ExperimentWorkflow', () => {
   });
 
   it('concludes while continue-as-new waits for an override to finish', async () => {
-    await withWorkflow('conclude-while-draining', { overrideDelayMs: 1500 }, { continueAsNewEvery: 1, cycleIntervalMs: 200 }, async (h) => {
+    await withWorkflow('conclude-while-draining', { overrideDelayMs: 3000 }, { continueAsNewEvery: 1, cycleIntervalMs: 200 }, async (h, mock) => {
       await cycleDone(h, 1);
       const override = h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.7, treatment: 0.3 } }] });
-      await new Promise((r) => setTimeout(r, 300));
+      // The override's activity is held for 3 s. Once the current cycle ends, the run waits for it
+      // before continuing as new (draining), and refuses a fresh cycle meanwhile.
+      const overrideInFlight = () => mock.started.length > mock.names().filter((n) => n === 'publishOverride').length;
+      await waitFor(async () => (await h.query(statusQuery)).draining && overrideInFlight(), { what: 'draining while the override runs', intervalMs: 20 });
+      expect(await rejectionReason(h.executeUpdate(runCycleNowUpdate, { args: [{}] }))).toMatch(/continuing as new/);
       const concluded = await h.executeUpdate(concludeUpdate, { args: [{ winner: 'control', reason: 'enough' }] });
       expect(concluded).toEqual({ phase: 'concluded', winner: 'control' });
       await override;
@@ -219,7 +223,10 @@ describe('ExperimentWorkflow', () => {
       const final = await h.result();
       expect(final.phase).toBe('concluded');
       expect(mock.calls.find((c) => c.name === 'recordPhaseChange')!.input).toMatchObject({ phase: 'concluded', winner: 'treatment', actor: 'pm' });
-      await expect(h.executeUpdate(overrideAllocationUpdate, { args: [{ clear: true }] })).rejects.toThrow();
+      // The run has closed: a later change finds no running workflow to apply to.
+      const late = await h.executeUpdate(overrideAllocationUpdate, { args: [{ clear: true }] }).then(() => null, (e: unknown) => e);
+      expect(late).toBeInstanceOf(WorkflowNotFoundError);
+      expect((late as Error).message).toMatch(/already completed/);
     });
   });
 

@@ -11,12 +11,14 @@ export interface ActivityScript {
   decisions?: Record<number, Partial<DecideResult>>;
   /** collectData fails (without retries) this many times first, with this error type. */
   collectFailures?: { count: number; type: string };
-  /** publishOverride takes this long, to hold an update handler open. */
+  /** The first publishOverride (the update handler's) takes this long, to hold the handler open. */
   overrideDelayMs?: number;
 }
 
 export function mockActivities(script: ActivityScript = {}) {
   const calls: Array<{ name: string; input: any }> = [];
+  /** Activities that have started (calls records them when they finish). */
+  const started: string[] = [];
   let version = 1;
   const record = <T>(name: string, input: unknown, result: T): T => {
     calls.push({ name, input });
@@ -42,10 +44,13 @@ export function mockActivities(script: ActivityScript = {}) {
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
+    recordOperatorAction: async (i) => record('recordOperatorAction', i, { recorded: true }),
     publishOverride: async (i) => {
-      if (script.overrideDelayMs) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
+      started.push('publishOverride');
+      if (script.overrideDelayMs && started.length === 1) await new Promise((r) => setTimeout(r, script.overrideDelayMs));
       return record('publishOverride', i, { version: ++version, weights: { '0': i.weights ?? { control: 0.5, treatment: 0.5 } } });
     },
+    maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
-  return { activities, calls, names: () => calls.map((c) => c.name) };
+  return { activities, calls, started, names: () => calls.map((c) => c.name) };
 }

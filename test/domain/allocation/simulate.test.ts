@@ -17,7 +17,7 @@ const twoArms: ScenarioInput = {
     { key: 'b', mean: 0.3 },
   ],
   bounds: { minUnitsPerArm: 20 },
-  policies: [{ kind: 'fixed' }, { kind: 'thompson', draws: 500 }, { kind: 'ucb1' }, { kind: 'epsilon_greedy', epsilon: 0.1 }],
+  policies: [{ kind: 'fixed' }, { kind: 'thompson' }, { kind: 'ucb1' }, { kind: 'epsilon_greedy', epsilon: 0.1 }],
 };
 
 describe('simulate', () => {

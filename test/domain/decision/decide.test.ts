@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideExperiment, decideSegments, type DecideExperimentInput } from '../../../domain/decision/index.js';
+import { decideExperiment, type DecideExperimentInput } from '../../../domain/decision/index.js';
 import type { CellStats, MetricSpec } from '../../../domain/types.js';
 
 const conv: MetricSpec = { key: 'conv', event: 'purchase', type: 'binary', role: 'primary', direction: 'increase' };
@@ -31,12 +31,20 @@ describe('decideExperiment', () => {
     expect(d.arms).toHaveLength(4);
   });
 
-  it('does not ship a variant that harms a guardrail beyond its margin, and stops for harm', () => {
+  it('does not ship a variant that harms a guardrail beyond its margin: stops that arm, and the others continue', () => {
     const cells = [binary('conv', 'A', 20000, 0.1), binary('conv', 'B', 20000, 0.125), binary('conv', 'C', 20000, 0.1), continuous('latency', 'A', 20000, 300, 50), continuous('latency', 'B', 20000, 330, 50), continuous('latency', 'C', 20000, 300, 50)];
     const d = decideExperiment(input(cells));
-    expect(d.outcome).toBe('stop_harm');
+    expect(d.outcome).toBe('continue');
     expect(d.winner).toBeUndefined();
+    expect(d.stopArms.map((s) => [s.arm, s.rule])).toEqual([['B', 'guardrail']]);
     expect(d.arms.find((r) => r.arm === 'B' && r.metric === 'latency')!.harmful).toBe(true);
+  });
+
+  it('rolls back (stop_harm) only once every treatment arm is stopped', () => {
+    const cells = [binary('conv', 'A', 20000, 0.1), binary('conv', 'B', 20000, 0.125), continuous('latency', 'A', 20000, 300, 50), continuous('latency', 'B', 20000, 330, 50)];
+    const d = decideExperiment(input(cells, { variants: ['A', 'B'] }));
+    expect(d.outcome).toBe('stop_harm');
+    expect(d.rationale).toMatch(/roll back to A/);
   });
 
   it('tolerates guardrail harm within the margin', () => {
@@ -86,19 +94,14 @@ describe('decideExperiment', () => {
   });
 });
 
-describe('decideSegments', () => {
-  it('ships B only to the segment where it wins, adjusting across segments × arms', () => {
-    const cells: CellStats[] = [];
-    for (const segment of [0, 1, 2]) {
-      cells.push(binary('conv', 'A', 15000, 0.1, 1, segment));
-      cells.push(binary('conv', 'B', 15000, segment === 2 ? 0.125 : 0.1, 1, segment));
-    }
-    for (const bh of ['holm', 'bh'] as const) {
-      const d = decideSegments({ ...input(cells, { metrics: [conv], variants: ['A', 'B'] }), adjustment: bh });
-      expect(d.adjustment).toBe(bh);
-      expect(d.segments.map((s) => s.outcome)).toEqual(['continue', 'continue', 'ship']);
-      expect(d.segments[2].winner).toBe('B');
-      expect(d.segments[2].rationale).toMatch(/segment 2: ship B/);
-    }
+describe('guardrail harm when the treatment mean is 0 (relative lift has no interval of its own)', () => {
+  const checkout: MetricSpec = { key: 'checkout', event: 'checkout', type: 'binary', role: 'guardrail', direction: 'increase', margin: 0.05 };
+  it('a treatment with no conversions at all is still judged beyond the margin, from the always-valid absolute interval', () => {
+    const cells = [binary('conv', 'A', 5000, 0.1), binary('conv', 'B', 5000, 0.1), binary('checkout', 'A', 5000, 0.08), binary('checkout', 'B', 5000, 0)];
+    const d = decideExperiment({ metrics: [conv, checkout], cells, control: 'A', variants: ['A', 'B'], alpha: 0.05, look: 3 });
+    const r = d.arms.find((x) => x.arm === 'B' && x.metric === 'checkout')!;
+    expect(r.relative).toBeNull();
+    expect(r.harmful).toBe(true);
+    expect(d.outcome).toBe('stop_harm');
   });
 });

@@ -4,12 +4,12 @@ import {
   BUDGET_RULE_DEFAULTS,
   computeCoverage,
   optimisticSamples,
-  decideSegmentArms,
   evaluateSegments,
   type SegmentRuleInput,
   type SegmentRulesConfig,
 } from '../../../domain/segment-rules/index.js';
 import type { Moments } from '../../../domain/types.js';
+import { decideSegmentArms } from '../../../domain/decision/segment-conclusions.js';
 
 const bin = (n: number, rate: number): Moments => ({ n, sum: Math.round(n * rate), sumSquares: Math.round(n * rate) });
 

@@ -60,3 +60,28 @@ describe('numerical edge cases never produce NaN', () => {
     expectFiniteDeep(asymptoticConfidenceSequence({ estimate: 0, variance: 1e-300, n: 1e15, alpha: 1e-12 }));
   });
 });
+
+describe('degenerate relative effects are null with a reason, never a zero-width interval', () => {
+  it('treatment with 0 conversions: relative null, reason zero-treatment (fixed and sequential)', () => {
+    const r = compareProportions({ n: 1000, successes: 50 }, { n: 1000, successes: 0 });
+    expect(r.relative).toBeNull();
+    expect(r.relativeReason).toBe('zero-treatment');
+    expect(r.ci).not.toBeNull();
+    const s = sequentialEffect(r, 2000, 0.05);
+    expect(s.relative).toBeNull();
+    expect(s.relativeReason).toBe('zero-treatment');
+  });
+  it('control with 0 conversions: relative null, reason zero-baseline', () => {
+    expect(compareProportions({ n: 1000, successes: 0 }, { n: 1000, successes: 10 }).relativeReason).toBe('zero-baseline');
+    expect(compareMeans({ n: 10, sum: 0, sumSquares: 20 }, { n: 10, sum: 10, sumSquares: 20 }).relativeReason).toBe('zero-baseline');
+  });
+  it('sequential: a relative lift whose always-valid interval cannot be formed is dropped, not kept fixed-horizon', () => {
+    const fixed = compareProportions({ n: 1000, successes: 100 }, { n: 1000, successes: 120 });
+    const noVariance = { ...fixed, relative: { ...fixed.relative!, standardError: 0 } };
+    const s = sequentialEffect(noVariance, 2000, 0.05);
+    expect(s.relative).toBeNull();
+    expect(s.relativeReason).toBe('zero-variance');
+    const ok = sequentialEffect(fixed, 2000, 0.05);
+    expect(ok.relative!.ci[0]).toBeLessThan(fixed.relative!.ci[0]);
+  });
+});

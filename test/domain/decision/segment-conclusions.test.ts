@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { applyBranching, servingForConcludedSegments, servingWeights } from '../../../domain/experiment/segment-conclusions.js';
+import { applyBranching, closedArmsBySegment, servingForConcludedSegments, servingWeights } from '../../../domain/decision/segment-conclusions.js';
 
-const d = (segmentId: number, arm: string, outcome: 'ship' | 'harm' | 'none', adjustedPValue = 0.01, estimate = 0.01) => ({ segmentId, arm, outcome, adjustedPValue, estimate });
+const d = (segmentId: number, arm: string, outcome: 'ship' | 'harm' | 'end' | 'none', adjustedPValue = 0.01, estimate = 0.01) => ({ segmentId, arm, outcome, adjustedPValue, estimate });
 
 describe('servingForConcludedSegments', () => {
-  it('serves the most significant shipped arm, control after proven harm, and nothing otherwise', () => {
+  it('serves the most significant shipped arm, control once every arm is harmful or ended, and nothing otherwise', () => {
     const m = servingForConcludedSegments(
       [
         d(0, 'b', 'ship', 0.02),
@@ -14,11 +14,17 @@ describe('servingForConcludedSegments', () => {
         d(2, 'b', 'none', 0.3),
         d(3, 'b', 'harm'),
         d(3, 'c', 'ship', 0.03),
+        d(4, 'b', 'harm'),
+        d(4, 'c', 'end', 0.4),
       ],
       'control',
     );
     expect(m.get(0)?.serve).toBe('c');
-    expect(m.get(1)?.serve).toBe('control');
+    // One harmful arm does not take the segment's other arms with it: only that arm is closed there.
+    expect(m.has(1)).toBe(false);
+    expect(closedArmsBySegment([d(1, 'b', 'harm'), d(1, 'c', 'none', 0.4)]).get(1)).toEqual(['b']);
+    expect(m.get(4)?.serve).toBe('control');
+    expect(m.get(4)?.reason).toMatch(/b harmful, c ended/);
     expect(m.has(2)).toBe(false);
     expect(m.get(3)?.serve).toBe('c'); // a better arm wins over a harmful one
     expect(m.get(0)?.reason).toMatch(/segment 0 concluded: ship c/);

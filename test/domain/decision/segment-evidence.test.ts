@@ -3,15 +3,8 @@
  * trend), τ fixed per key at its first look, and a Holm family that never loses a key.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  evaluateSegments,
-  initialSegmentTau,
-  mixtureIntervalFromEffect,
-  mixtureSequentialInterval,
-  segmentArmEffect,
-  segmentLevelDecisions,
-  type SegmentRuleInput,
-} from '../../../domain/segment-rules/index.js';
+import { initialSegmentTau, segmentArmEffect, segmentLevelDecisions } from '../../../domain/decision/segment-conclusions.js';
+import { evaluateSegments, mixtureIntervalFromEffect, mixtureSequentialInterval, type SegmentRuleInput } from '../../../domain/segment-rules/index.js';
 import { poolByVariant } from '../../../domain/experiment/cells.js';
 import { mixtureSprt } from '../../../domain/stats/index.js';
 import type { CellStats } from '../../../domain/types.js';

@@ -1,0 +1,13 @@
+import pg from 'pg';
+import { refreshUnitAggregates } from '/work/wt/ingest/infra/unit-aggregates.ts';
+const pool = new pg.Pool({ connectionString: process.env.URL });
+const id = (await pool.query(`select id from "Experiment" where key like 'cycle-1000000-100000%'`)).rows[0].id;
+const spec = { names: ['click', 'purchase', 'revenue'], lookbackSeconds: 600, windowSeconds: null };
+await pool.query(`UPDATE "AggregateWatermark" SET txid = 0 WHERE "experimentId" = $1`, [id]);
+await pool.query(`DELETE FROM "UnitEventAggregate" WHERE "experimentId" = $1`, [id]);
+let t = performance.now(); console.log(await refreshUnitAggregates(pool, id, spec), 'full', (performance.now() - t).toFixed(0), 'ms');
+const tot = await pool.query(`select sum(count) from "UnitEventAggregate" where "experimentId" = $1`, [id]); console.log(tot.rows);
+t = performance.now(); console.log(await refreshUnitAggregates(pool, id, spec), 'noop', (performance.now() - t).toFixed(0), 'ms');
+await pool.query(`INSERT INTO "Event" ("eventId","unitId",name,value,"timestamp") SELECT 'x-'||g, 'cycle-1000000-100000-cf2c-u'||((g*7919) % 100000), 'click', 1, (now() at time zone 'UTC') - interval '10 minutes' FROM generate_series(1,100000) g`);
+t = performance.now(); console.log(await refreshUnitAggregates(pool, id, spec), '+100k', (performance.now() - t).toFixed(0), 'ms');
+await pool.end();

@@ -1,0 +1,189 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. zod 4's
+ * own `z.toJSONSchema` writes JSON Schema 2020-12, which is OpenAPI 3.1's schema dialect, so no
+ * extra generator is needed: every request and response schema is registered under an id and the
+ * registry is emitted as `components.schemas` with `$ref`s between them.
+ *
+ * ROUTES lists every route the server answers; test/api/openapi.test.ts checks it against the
+ * Express router, so a new route without a contract fails the suite.
+ */
+import { z } from 'zod';
+import { createExperimentSchema, ruleSchema } from '../domain/experiment/config.js';
+import { listDeadLettersSchema, replayDeadLettersSchema } from './events-routes.js';
+import {
+  acknowledgeSrmSchema,
+  actorReasonSchema,
+  allocationSchema,
+  assignRequestSchema,
+  concludeSchema,
+  eventSchema,
+  experimentKeyParam,
+  externalContextSchema,
+  listModelsSchema,
+  listQuerySchema,
+  predictionsSchema,
+  promoteModelSchema,
+  reenableArmSchema,
+  registerModelSchema,
+  shadowScoresQuerySchema,
+  stopSchema,
+} from './schemas.js';
+
+const json = z.json();
+/** The JSON form of POST /events (it also takes a bare array or NDJSON); at most 1000 events. */
+const eventsBatchSchema = z.object({ events: z.array(eventSchema).min(1).max(1000) });
+const weights = z.record(z.string(), z.number());
+
+/** The one error envelope every route answers with (api/errors.ts). */
+const errorEnvelopeSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: json.nullable() }),
+});
+
+// Responses: the fields a client may rely on. Objects are open (rows may gain columns).
+const variantRow = z.looseObject({ key: z.string(), name: z.string(), initialWeight: z.number(), isControl: z.boolean() });
+const experimentRow = z.looseObject({
+  id: z.string(),
+  key: z.string(),
+  name: z.string(),
+  kind: z.enum(['ab', 'multi_arm', 'model_comparison']),
+  status: z.enum(['draft', 'running', 'paused', 'concluded', 'stopped']),
+  config: json,
+  owner: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  variants: z.array(variantRow),
+});
+const experimentDetail = experimentRow.extend({
+  workflowId: z.string(),
+  /** The workflow's status query; null when the workflow could not be asked (see liveError). */
+  live: z.looseObject({ phase: z.string(), cycle: z.number(), weights: z.record(z.string(), weights) }).nullable(),
+  liveError: z.string().nullable(),
+});
+const decisionRow = z.looseObject({ id: z.string(), cycle: z.number().int(), outcome: z.string(), rationale: z.string(), statistics: json, createdAt: z.string() });
+const modelRow = z.looseObject({
+  id: z.string(),
+  entity: z.string(),
+  modelType: z.string(),
+  version: z.string(),
+  uri: z.string(),
+  metadata: json,
+  status: z.enum(['candidate', 'champion', 'retired', 'rejected']),
+  experimentKey: z.string().nullable(),
+  createdAt: z.string(),
+});
+const assignResponse = z.object({
+  variant: z.string(),
+  propensity: z.number(),
+  segment: z.number().int(),
+  snapshotVersion: z.number().int(),
+  enrolled: z.boolean(),
+  reason: z.string(),
+});
+
+interface Route {
+  method: 'get' | 'post';
+  /** Express form (`:key`). */
+  path: string;
+  summary: string;
+  tag: string;
+  query?: z.ZodObject;
+  body?: { id: string; schema: z.ZodType; required: boolean };
+  ok: { status: number; id: string; schema: z.ZodType };
+}
+
+const actorReason = { id: 'ActorReason', schema: actorReasonSchema, required: false };
+
+export const ROUTES: Route[] = [
+  { method: 'get', path: '/health', summary: 'Liveness', tag: 'operations', ok: { status: 200, id: 'Health', schema: z.looseObject({}) } },
+  { method: 'post', path: '/assign', summary: 'Assign a unit to a variant', tag: 'data plane', body: { id: 'AssignRequest', schema: assignRequestSchema, required: true }, ok: { status: 200, id: 'Assignment', schema: assignResponse } },
+  { method: 'post', path: '/events', summary: 'Ingest outcome events (at most 1000 per batch)', tag: 'data plane', body: { id: 'EventsBatch', schema: eventsBatchSchema, required: true }, ok: { status: 202, id: 'EventsAccepted', schema: z.looseObject({ accepted: z.number().int() }) } },
+  { method: 'post', path: '/experiments', summary: 'Create and start an experiment', tag: 'experiments', body: { id: 'CreateExperiment', schema: createExperimentSchema, required: true }, ok: { status: 201, id: 'ExperimentDetail', schema: experimentDetail } },
+  { method: 'get', path: '/experiments', summary: 'List experiments', tag: 'experiments', query: listQuerySchema, ok: { status: 200, id: 'ExperimentList', schema: z.object({ experiments: z.array(experimentRow) }) } },
+  { method: 'get', path: '/experiments/:key', summary: "An experiment's definition and live status", tag: 'experiments', ok: { status: 200, id: 'ExperimentDetail', schema: experimentDetail } },
+  { method: 'get', path: '/experiments/:key/decisions', summary: "An experiment's decisions", tag: 'experiments', ok: { status: 200, id: 'DecisionList', schema: z.object({ decisions: z.array(decisionRow) }) } },
+  ...(['pause', 'resume'] as const).map((which): Route => ({ method: 'post', path: `/experiments/:key/${which}`, summary: `${which[0]!.toUpperCase()}${which.slice(1)} an experiment`, tag: 'steering', body: actorReason, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } })),
+  { method: 'post', path: '/experiments/:key/stop', summary: 'Stop an experiment for good', tag: 'steering', body: { id: 'Stop', schema: stopSchema, required: true }, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } },
+  { method: 'post', path: '/experiments/:key/external-context', summary: 'Report an external event that dampens test allocation', tag: 'steering', body: { id: 'ExternalContext', schema: externalContextSchema, required: true }, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } },
+  { method: 'post', path: '/experiments/:key/allocation', summary: 'Set or clear a manual allocation', tag: 'steering', body: { id: 'AllocationOverride', schema: allocationSchema, required: true }, ok: { status: 200, id: 'Published', schema: z.object({ version: z.number().int(), weights: z.record(z.string(), weights) }) } },
+  { method: 'post', path: '/experiments/:key/run-cycle', summary: 'Run a decision cycle now and wait for it', tag: 'steering', body: actorReason, ok: { status: 200, id: 'CycleRun', schema: z.object({ cycle: z.number().int(), decision: z.looseObject({ cycle: z.number().int(), outcome: z.string(), rationale: z.string() }).nullable() }) } },
+  { method: 'post', path: '/experiments/:key/conclude', summary: 'Conclude an experiment, serving the winner', tag: 'steering', body: { id: 'Conclude', schema: concludeSchema, required: false }, ok: { status: 200, id: 'Concluded', schema: z.object({ phase: z.string(), winner: z.string().nullable() }) } },
+  { method: 'post', path: '/models', summary: 'Register a model version (a challenger starts a comparison)', tag: 'models', body: { id: 'RegisterModel', schema: registerModelSchema, required: true }, ok: { status: 201, id: 'ModelRegistered', schema: z.object({ model: modelRow, experiment: experimentDetail.nullable() }) } },
+  { method: 'get', path: '/models', summary: 'List model versions', tag: 'models', query: listModelsSchema, ok: { status: 200, id: 'ModelList', schema: z.object({ models: z.array(modelRow) }) } },
+  // Routes added by the decision-policy and ingestion work; their answers are described loosely.
+  { method: 'post', path: '/experiments/:key/arms/reenable', summary: 'Re-enable an arm the circuit breaker stopped', tag: 'steering', body: { id: 'ReenableArm', schema: reenableArmSchema, required: true }, ok: { status: 200, id: 'ArmReenabled', schema: z.looseObject({}) } },
+  { method: 'post', path: '/experiments/:key/srm/acknowledge', summary: 'Acknowledge a sample-ratio alarm', tag: 'steering', body: { id: 'AcknowledgeSrm', schema: acknowledgeSrmSchema, required: true }, ok: { status: 200, id: 'SrmAcknowledged', schema: z.looseObject({}) } },
+  { method: 'post', path: '/models/promote', summary: 'Promote a shadow model', tag: 'models', body: { id: 'PromoteModel', schema: promoteModelSchema, required: true }, ok: { status: 200, id: 'ModelPromoted', schema: z.looseObject({}) } },
+  { method: 'get', path: '/models/shadow-scores', summary: "Shadow models' scores", tag: 'models', query: shadowScoresQuerySchema, ok: { status: 200, id: 'ShadowScores', schema: z.looseObject({}) } },
+  { method: 'post', path: '/predictions', summary: 'Log model predictions', tag: 'models', body: { id: 'Predictions', schema: predictionsSchema, required: true }, ok: { status: 200, id: 'PredictionsLogged', schema: z.looseObject({}) } },
+  { method: 'get', path: '/dead-letters', summary: 'Events PostgreSQL refused, with the reason', tag: 'data plane', query: listDeadLettersSchema, ok: { status: 200, id: 'DeadLetters', schema: z.looseObject({ deadLetters: z.array(z.looseObject({})) }) } },
+  { method: 'post', path: '/dead-letters/replay', summary: 'Put dead letters back on the ingest queue', tag: 'data plane', body: { id: 'ReplayDeadLetters', schema: replayDeadLettersSchema, required: true }, ok: { status: 200, id: 'Replayed', schema: z.looseObject({}) } },
+];
+
+/** `/experiments/:key` → `/experiments/{key}`. */
+const openApiPath = (p: string) => p.replace(/:(\w+)/g, '{$1}');
+
+/** Builds the document (once per process; it depends only on the schemas). */
+export function buildOpenApiDocument(version: string): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  const add = (id: string, schema: z.ZodType) => {
+    if (!registry.has(schema)) registry.add(schema, { id });
+  };
+  add('Rule', ruleSchema);
+  add('JsonValue', json);
+  add('Error', errorEnvelopeSchema);
+  for (const r of ROUTES) {
+    if (r.body) add(r.body.id, r.body.schema);
+    add(r.ok.id, r.ok.schema);
+  }
+  // Request bodies are described as the client sends them (defaults optional), responses as sent.
+  const emit = (io: 'input' | 'output') =>
+    z.toJSONSchema(registry, { target: 'draft-2020-12', io, unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }).schemas;
+  const input = emit('input');
+  const output = emit('output');
+  const schemas: Record<string, unknown> = {};
+  const strip = (s: unknown) => {
+    const { $schema: _drop, id: _id, ...rest } = s as Record<string, unknown>;
+    return rest;
+  };
+  for (const [id, s] of Object.entries(output)) schemas[id] = strip(s);
+  for (const r of ROUTES) if (r.body) schemas[r.body.id] = strip(input[r.body.id]);
+  schemas.Rule = strip(input.Rule);
+  if ('__shared' in output || '__shared' in input) throw new Error('openapi: a recursive schema needs an id in the registry');
+
+  const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+  const errorResponse = { description: 'Error (the one envelope: code, message naming the field, details)', content: { 'application/json': { schema: ref('Error') } } };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES) {
+    const parameters: unknown[] = [];
+    if (r.path.includes(':key')) parameters.push({ name: 'key', in: 'path', required: true, schema: strip(z.toJSONSchema(experimentKeyParam)) });
+    for (const [name, field] of Object.entries(r.query?.shape ?? {})) {
+      const s = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }));
+      parameters.push({ name, in: 'query', required: false, schema: s });
+    }
+    const op: Record<string, unknown> = {
+      summary: r.summary,
+      tags: [r.tag],
+      operationId: `${r.method}${r.path.replace(/[:/-](\w)/g, (_m, c: string) => c.toUpperCase())}`,
+      ...(parameters.length ? { parameters } : {}),
+      ...(r.body ? { requestBody: { required: r.body.required, content: { 'application/json': { schema: ref(r.body.id) } } } } : {}),
+      responses: {
+        [String(r.ok.status)]: { description: 'OK', content: { 'application/json': { schema: ref(r.ok.id) } } },
+        default: errorResponse,
+      },
+    };
+    (paths[openApiPath(r.path)] ??= {})[r.method] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'expflow API',
+      version,
+      description: 'Experiment lifecycle engine: create and steer experiments, assign units, ingest events. Generated from the zod schemas the server validates with.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    // The bearer token is required on the control plane when the server has one configured.
+    security: [{}, { bearer: [] }],
+    paths,
+  };
+}

@@ -1,0 +1,56 @@
+/** `expflow dead-letters` against the real API and worker: list and replay; bad arguments exit 2 naming the option. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { insertDeadLetters } from '../../infra/dead-letters.js';
+import { createPool } from '../../infra/pg.js';
+import { uniqueSuffix, waitFor } from '../helpers/services.js';
+import { useStack } from '../helpers/stack.js';
+import { afterAll } from 'vitest';
+
+const exec = promisify(execFile);
+const stack = useStack();
+const pool = createPool(stack.config.databaseUrl, 2);
+afterAll(() => pool.end());
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'dead-letters', ...args, '--api', stack.api.url]);
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('expflow dead-letters', () => {
+  it('lists a dead letter and replays it onto the queue', async () => {
+    const eventId = `cli-dl-${uniqueSuffix()}`;
+    await insertDeadLetters(pool, 'events', [{ eventId, unitId: 'u1', name: 'click', value: 1, timestamp: new Date().toISOString() }], 'refused earlier');
+    const id = (await pool.query<{ id: string }>(`SELECT id::text FROM "DeadLetter" WHERE payload LIKE $1`, [`%${eventId}%`])).rows[0]!.id;
+
+    const listed = await cli('list', '--after', String(BigInt(id) - 1n), '--limit', '1');
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = JSON.parse(listed.stdout).deadLetters;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id, kind: 'events', reason: 'refused earlier', replayedAt: null });
+
+    const replayed = await cli('replay', '--id', id);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(JSON.parse(replayed.stdout)).toEqual({ replayed: 1, ids: [id] });
+    await waitFor(async () => (await pool.query(`SELECT 1 FROM "Event" WHERE "eventId" = $1`, [eventId])).rowCount === 1, { what: 'the replayed event' });
+  });
+
+  it.each([
+    [['purge'], /^expflow dead-letters: command: expected list or replay/],
+    [['replay'], /--id: give the ids/],
+    [['replay', '--id', '1,x'], /--id: 'x' is not a dead-letter id/],
+    [['replay', '--id', '1', '--all'], /--id: give ids or --all, not both/],
+    [['list', '--limit', '0'], /--limit: a positive whole number/],
+    [['list', '--after', 'abc'], /--after: a dead-letter id/],
+  ])('exits 2 on %j', async (args, message) => {
+    const r = await cli(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
