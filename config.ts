@@ -32,6 +32,9 @@ const schema = z.object({
   ALERT_SNAPSHOT_STALE_CYCLES: z.coerce.number().min(1).default(3),
   ALERT_WEBHOOK_FAILURES: z.coerce.number().int().min(1).default(3),
   EVALUATION_DATA_DIR: z.string().min(1).optional(),
+  /** Comma-separated browser origins allowed to call state-changing routes (e.g. a dashboard). */
+  ALLOWED_ORIGINS: z.string().optional(),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
   EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
@@ -76,6 +79,9 @@ export interface Config {
   apiToken?: string;
   /** Where evaluation datasets (NDJSON, Parquet) are written. */
   evaluationDataDir: string;
+  /** How long a stopping API waits for in-flight requests before cutting connections. */
+  shutdownGraceMs: number;
+  allowedOrigins: string[];
   webhookSecret?: string;
   smtpUrl?: string;
   smtpFrom: string;
@@ -155,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookFailures: e.ALERT_WEBHOOK_FAILURES,
     },
     evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,
     smtpFrom: e.SMTP_FROM,

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker as TemporalWorker } from '@temporalio/worker';
 import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
+import { withHeartbeats } from './activities/heartbeat.js';
 import { createActivities } from './activities/index.js';
 import { loadConfig, type Config } from './config.js';
 import { createIngestWorker } from './infra/ingest-worker.js';
@@ -81,10 +82,14 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
     },
     { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
   );
-  for (const w of [ingest, notifier]) w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
+  for (const w of [ingest, notifier]) {
+    w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
+    // Connection errors surface here while Redis is away; BullMQ reconnects, so only log them.
+    w.on('error', (err) => console.error(`[worker] ${w.name}: ${err.message}`));
+  }
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = instrumentActivities(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir }), metrics);
+  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir })), metrics);
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const workers = [
     await TemporalWorker.create({

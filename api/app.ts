@@ -1,6 +1,7 @@
 /** Express app for the control plane. The assignment hot path is served in front of it (server.ts). */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createExperimentSchema } from '../domain/experiment/config.js';
+import { assertDepth, assertJsonContentType } from './body-limits.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 import {
@@ -8,6 +9,8 @@ import {
   actorReasonSchema,
   allocationSchema,
   concludeSchema,
+  createKeySchema,
+  keyIdParam,
   experimentKeyParam,
   externalContextSchema,
   predictionsSchema,
@@ -22,6 +25,9 @@ import {
 import type { ModelsService } from './models-service.js';
 import type { EventsIngress } from './events-ingress.js';
 import { latencyMiddleware, mountObserveRoutes, type ObserveDeps } from './observe-routes.js';
+import type { HealthChecker } from './health.js';
+import { type Authenticator, type Principal, canTouchEntity, canTouchExperiment } from './auth.js';
+import type { KeyStore } from './keys.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { assertStorableText } from './storable-text.js';
@@ -53,6 +59,13 @@ export interface AppDeps {
   /** Unit id → its keyed pseudonym, applied before anything is stored. */
   pseudonymise: (unitId: string) => string;
   evaluations: EvaluationsService;
+  health: HealthChecker;
+  auth: Authenticator;
+  keys: KeyStore;
+  /** Writes an audit-log entry (key management). */
+  audit: (actor: string, action: string, target: string, reason: string) => Promise<void>;
+  /** False while the process drains for shutdown. */
+  isReady: () => boolean;
   apiToken?: string;
   /** Reports, dashboard and /metrics (api/observe-routes.ts). */
   observe?: ObserveDeps;
@@ -60,34 +73,51 @@ export interface AppDeps {
   version?: string;
 }
 
-/** Routes open without the bearer token: apps send events; the contract and its page are public. */
-const OPEN_PATHS = new Set(['/events', '/health', '/openapi.json', '/docs']);
-
 export function createApp(d: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (d.observe?.metrics) app.use(latencyMiddleware(d.observe.metrics));
+  app.use((req, _res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') assertJsonContentType(req);
+    next();
+  });
   app.use(express.json({ limit: '2mb' }));
   app.use((req, _res, next) => {
+    assertDepth(req.body);
     // POST /events checks each event on its own (events-ingress.ts): one unstorable event is
     // answered by its index while the rest of the batch is taken.
     if (req.path !== '/events') assertStorableText(req.body);
     next();
   });
 
-  // Optional bearer token for the control plane; assignment and events stay open to apps.
-  app.use((req, _res, next) => {
-    // The dashboard's static files hold no data; the page sends the token with its API calls.
-    if (!d.apiToken || OPEN_PATHS.has(req.path) || req.path === '/dashboard' || req.path.startsWith('/dashboard/')) return next();
-    if (req.headers.authorization !== `Bearer ${d.apiToken}`) throw new ApiError(401, 'unauthorized', 'authorization: missing or wrong bearer token');
+  // Every route: cross-site refusal, key → role → route map, scope, rate limit (auth.ts, access.ts).
+  app.use(async (req, res, next) => {
+    res.locals.principal = await d.auth.authorize(req);
     next();
   });
 
   const keyOf = (req: Request) => parseOrThrow(experimentKeyParam, req.params.key, 'key');
-  const actorOf = (req: Request, body: { actor?: string }) => body.actor ?? (req.headers['x-actor'] as string | undefined) ?? 'api';
+  const principalOf = (res: Response) => res.locals.principal as Principal;
+  /**
+   * The audit actor is the authenticated caller. A name the caller supplies (`actor` in the body or
+   * `x-actor`) is kept only as an "on behalf of" note after it.
+   */
+  const actorOf = (req: Request, res: Response, body: { actor?: string }) => {
+    const claimed = body.actor ?? (req.headers['x-actor'] as string | undefined);
+    const who = principalOf(res).actor;
+    return claimed ? `${who} (on behalf of ${claimed.slice(0, 200)})` : who;
+  };
 
-  app.get('/health', (_req, res) => {
-    res.json({ ok: true });
+  // Liveness: 200 while the process answers, with each dependency's state ("degraded" when one is down).
+  app.get('/health', async (_req, res) => {
+    res.json(await d.health.report());
+  });
+  // Readiness: 503 while draining for shutdown. A dependency outage does not make the process
+  // unready: /assign keeps serving from its cache, and /events answers 503 itself.
+  app.get('/ready', async (_req, res) => {
+    const report = await d.health.report();
+    const ready = d.isReady();
+    res.status(ready ? 200 : 503).json({ ready, ...report, ...(ready ? {} : { reason: 'shutting down' }) });
   });
 
   const openapi = JSON.stringify(buildOpenApiDocument(d.version ?? '0.0.0'));
@@ -100,12 +130,14 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/experiments', async (req, res) => {
     const input = parseOrThrow(createExperimentSchema, req.body);
-    res.status(201).json(await d.experiments.create(input, actorOf(req, {})));
+    if (!canTouchExperiment(principalOf(res), input.key)) throw new ApiError(403, 'forbidden', `key: this API key may not create experiment '${input.key}'`);
+    res.status(201).json(await d.experiments.create(input, actorOf(req, res, {})));
   });
 
   app.get('/experiments', async (req, res) => {
     const q = parseOrThrow(listQuerySchema, req.query);
-    res.json({ experiments: await d.experiments.list(q) });
+    const mine = principalOf(res);
+    res.json({ experiments: (await d.experiments.list(q)).filter((e) => canTouchExperiment(mine, e.key)) });
   });
 
   app.get('/experiments/:key', async (req, res) => {
@@ -119,53 +151,54 @@ export function createApp(d: AppDeps): express.Express {
   for (const which of ['pause', 'resume'] as const) {
     app.post(`/experiments/:key/${which}`, async (req, res) => {
       const body = parseOrThrow(actorReasonSchema, req.body ?? {});
-      res.status(202).json(await d.experiments.signal(keyOf(req), which, { ...body, actor: actorOf(req, body) }));
+      res.status(202).json(await d.experiments.signal(keyOf(req), which, { ...body, actor: actorOf(req, res, body) }));
     });
   }
 
   app.post('/experiments/:key/stop', async (req, res) => {
     const body = parseOrThrow(stopSchema, req.body ?? {});
-    res.status(202).json(await d.experiments.signal(keyOf(req), 'stop', { ...body, actor: actorOf(req, body) }));
+    res.status(202).json(await d.experiments.signal(keyOf(req), 'stop', { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/external-context', async (req, res) => {
     const body = parseOrThrow(externalContextSchema, req.body ?? {});
-    res.status(202).json(await d.experiments.externalContext(keyOf(req), body, actorOf(req, {})));
+    res.status(202).json(await d.experiments.externalContext(keyOf(req), body, actorOf(req, res, {})));
   });
 
   app.post('/experiments/:key/allocation', async (req, res) => {
     const body = parseOrThrow(allocationSchema, req.body ?? {});
-    res.json(await d.experiments.overrideAllocation(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.overrideAllocation(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/run-cycle', async (req, res) => {
     const body = parseOrThrow(actorReasonSchema, req.body ?? {});
-    res.json(await d.experiments.runCycleNow(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.runCycleNow(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/conclude', async (req, res) => {
     const body = parseOrThrow(concludeSchema, req.body ?? {});
-    res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.conclude(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/arms/reenable', async (req, res) => {
     const body = parseOrThrow(reenableArmSchema, req.body ?? {});
-    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.reenableArm(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/experiments/:key/srm/acknowledge', async (req, res) => {
     const body = parseOrThrow(acknowledgeSrmSchema, req.body ?? {});
-    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, body) }));
+    res.json(await d.experiments.acknowledgeSrm(keyOf(req), { ...body, actor: actorOf(req, res, body) }));
   });
 
   app.post('/models', async (req, res) => {
     const body = parseOrThrow(registerModelSchema, req.body);
-    res.status(201).json(await d.models.register(body, actorOf(req, {})));
+    if (!canTouchEntity(principalOf(res), body.entity)) throw new ApiError(403, 'forbidden', `entity: this API key may not register models for '${body.entity}'`);
+    res.status(201).json(await d.models.register(body, actorOf(req, res, {})));
   });
 
   app.post('/models/promote', async (req, res) => {
     const body = parseOrThrow(promoteModelSchema, req.body ?? {});
-    res.json(await d.models.promoteShadow(body, actorOf(req, {})));
+    res.json(await d.models.promoteShadow(body, actorOf(req, res, {})));
   });
 
   app.get('/models/shadow-scores', async (req, res) => {
@@ -179,7 +212,8 @@ export function createApp(d: AppDeps): express.Express {
   });
 
   app.get('/models', async (req, res) => {
-    res.json({ models: await d.models.list(parseOrThrow(listModelsSchema, req.query)) });
+    const mine = principalOf(res);
+    res.json({ models: (await d.models.list(parseOrThrow(listModelsSchema, req.query))).filter((m) => canTouchEntity(mine, m.entity)) });
   });
 
   if (d.observe?.metrics) {
@@ -214,12 +248,12 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/context', async (req, res) => {
     const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));
-    res.status(202).json(await d.context.ingest(body.signals.map(toSignal), actorOf(req, {})));
+    res.status(202).json(await d.context.ingest(body.signals.map(toSignal), actorOf(req, res, {})));
   });
 
   app.post('/context/sources', async (req, res) => {
     const body = parseOrThrow(contextSourceSchema, req.body);
-    res.status(201).json(await d.context.registerSource(body, actorOf(req, {})));
+    res.status(201).json(await d.context.registerSource(body, actorOf(req, res, {})));
   });
 
   app.get('/context/sources', async (_req, res) => {
@@ -227,7 +261,7 @@ export function createApp(d: AppDeps): express.Express {
   });
 
   app.delete('/context/sources/:key', async (req, res) => {
-    res.json(await d.context.deleteSource(parseOrThrow(sourceKeyParam, req.params.key, 'key'), actorOf(req, {})));
+    res.json(await d.context.deleteSource(parseOrThrow(sourceKeyParam, req.params.key, 'key'), actorOf(req, res, {})));
   });
 
   app.get('/context/signals', async (req, res) => {
@@ -236,9 +270,28 @@ export function createApp(d: AppDeps): express.Express {
 
   app.delete('/units/:unitId', async (req, res) => {
     const unitId = parseOrThrow(unitIdParam, req.params.unitId, 'unitId');
-    res.json(await d.units.delete(unitId, actorOf(req, {})));
+    res.json(await d.units.delete(unitId, actorOf(req, res, {})));
   });
   if (d.observe) mountObserveRoutes(app, d.observe);
+
+  app.post('/admin/keys', async (req, res) => {
+    const body = parseOrThrow(createKeySchema, req.body);
+    const created = await d.keys.create({ ...body, createdBy: actorOf(req, res, {}) });
+    await d.audit(actorOf(req, res, {}), 'key.create', created.id, `${created.role} key '${created.name}'`);
+    res.status(201).json(created);
+  });
+
+  app.get('/admin/keys', async (_req, res) => {
+    res.json({ keys: await d.keys.list() });
+  });
+
+  app.delete('/admin/keys/:id', async (req, res) => {
+    const id = parseOrThrow(keyIdParam, req.params.id, 'id');
+    const revoked = await d.keys.revoke(id);
+    if (!revoked) throw new ApiError(404, 'not_found', `id: no key '${id}'`);
+    await d.audit(actorOf(req, res, {}), 'key.revoke', revoked.id, `${revoked.role} key '${revoked.name}'`);
+    res.json(revoked);
+  });
 
   app.use((_req, _res, next) => next(new ApiError(404, 'not_found', 'no such route')));
   // Express 5 forwards rejected promises from async handlers here.

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: unknown = null,
+    /** Extra response headers, e.g. Retry-After on 429/503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -49,8 +51,8 @@ function toApiError(e: unknown): ApiError {
 
 export function writeError(res: ServerResponse, e: unknown): void {
   const err = toApiError(e);
-  if (err.status >= 500) console.error('[api]', e);
+  if (err.status >= 500 && !(e instanceof ApiError)) console.error('[api]', e);
   const body = JSON.stringify({ error: { code: err.code, message: err.message, details: err.details } });
-  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(err.status, { ...err.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

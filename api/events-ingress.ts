@@ -40,6 +40,8 @@ export type RawEvent = { json: unknown } | { unparsable: string };
 const DEPTH_TTL_MS = 200;
 const RETRY_AFTER_SECONDS = 2;
 
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
 export class EventsIngress {
   private depth = { value: 0, at: -Infinity };
   private depthRead: Promise<number> | null = null;
@@ -51,6 +53,8 @@ export class EventsIngress {
     /** Pseudonymises the unit id and applies the context privacy policy to each accepted event. */
     private readonly edge: Pick<UnitEdge, 'pseudonymise' | 'storable'>,
     private readonly now: () => Date = () => new Date(),
+    /** The queue connection's state ('ready' when Redis can take a batch). */
+    private readonly queueStatus: () => string = () => 'ready',
   ) {}
 
   async enqueue(batch: RawEvent[]): Promise<IngestAnswer> {
@@ -58,7 +62,8 @@ export class EventsIngress {
     if (batch.length > this.limits.maxBatch) {
       throw new ApiError(400, 'invalid_request', `events: at most ${this.limits.maxBatch} events per batch (got ${batch.length})`);
     }
-    if ((await this.queueDepth()) >= this.limits.maxQueueDepth) {
+    // Read through `durably` too: with Redis away the depth read would hang, not answer 503.
+    if ((await this.durably(() => this.queueDepth())) >= this.limits.maxQueueDepth) {
       throw new ApiError(429, 'queue_full', `events: the ingest queue is full; retry after ${RETRY_AFTER_SECONDS} s`, { retryAfterSeconds: RETRY_AFTER_SECONDS });
     }
     const now = this.now();
@@ -77,7 +82,7 @@ export class EventsIngress {
       const unknownOnly = rejected.every((r) => r.errors.every((x) => x.field === 'experiment' && x.message.startsWith('no experiment')));
       throw new ApiError(unknownOnly ? 422 : 400, unknownOnly ? 'unknown_experiment' : 'invalid_request', `events[${first.index}]${e.field ? `.${e.field}` : ''}: ${e.message}`, { rejected });
     }
-    await this.queue.add('events', { kind: 'events', items });
+    await this.durably(() => this.queue.add('events', { kind: 'events', items }));
     this.depth.value++;
     return { accepted: items.length, rejected };
   }
@@ -128,6 +133,25 @@ export class EventsIngress {
       },
     );
     return this.depthRead;
+  }
+
+  /**
+   * Runs the enqueue, or answers 503 with Retry-After when Redis cannot take it now: 202 means the
+   * batch is in Redis. A late enqueue after a 503 is harmless: events dedupe on eventId.
+   */
+  private async durably<T>(op: () => Promise<T>): Promise<T> {
+    const unavailable = (why: string) => new ApiError(503, 'ingest_unavailable', `events: cannot store the batch now (${why}); retry`, null, { 'retry-after': '5' });
+    const status = this.queueStatus();
+    if (status !== 'ready') throw unavailable(`queue connection ${status}`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([op(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(unavailable(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS)))]);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw unavailable((e as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -25,6 +25,7 @@ import {
   stopSignal,
   type ExperimentStatus,
 } from '../workflows/experiment.js';
+import { assertSafeRegexes } from './regex-safety.js';
 import { ApiError } from './errors.js';
 
 /** How long GET /experiments/:key waits for the workflow's status query. */
@@ -47,6 +48,7 @@ export class ExperimentsService {
 
   async create(input: CreateExperimentInput, actor: string) {
     const { prisma, redis, temporal } = this.d;
+    await assertSafeRegexes(input.config.targeting, 'config.targeting');
     if (await prisma.experiment.findUnique({ where: { key: input.key }, select: { id: true } })) {
       throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
     }

@@ -4,7 +4,10 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
-import { createRedis } from '../infra/redis.js';
+import { createRedis, redisReady } from '../infra/redis.js';
+import { HealthChecker } from './health.js';
+import { Authenticator } from './auth.js';
+import { KeyStore } from './keys.js';
 import { createApp } from './app.js';
 import { AssignService } from './assign-service.js';
 import { EventsIngress } from './events-ingress.js';
@@ -28,7 +31,9 @@ export interface RunningApi {
   cache: SnapshotCache;
   /** The current context signals this process serves (tests wait on it after POST /context). */
   contextCache: ContextCache;
-  close(): Promise<void>;
+  /** Whether any API key (or API_TOKEN) existed at start; without one only loopback is served. */
+  keysConfigured: boolean;
+  close(graceMs?: number): Promise<void>;
 }
 
 export async function startApi(config: Config = loadConfig(), port = config.apiPort): Promise<RunningApi> {
@@ -38,6 +43,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   redis.options.enableAutoPipelining = true;
   const subscriber = createRedis(config.redisUrl);
   const contextSubscriber = createRedis(config.redisUrl);
+  // The request path's own connection: fails fast while Redis is away instead of queueing commands
+  // that would run (and write) after the caller was answered.
+  const stickyRedis = createRedis(config.redisUrl, { failFast: true });
+  stickyRedis.options.enableAutoPipelining = true;
+  await redisReady(stickyRedis);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
   const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
   // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
@@ -58,11 +68,14 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
     onSnapshot: (s) => cache.offer(s) });
-  const events = new EventsIngress(queues.events, (k) => cache.has(k), {
-    maxBatch: config.events.maxBatch,
-    maxQueueDepth: config.events.maxQueueDepth,
-    retentionDays: config.events.retentionDays,
-  }, edge);
+  const events = new EventsIngress(
+    queues.events,
+    (k) => cache.has(k),
+    { maxBatch: config.events.maxBatch, maxQueueDepth: config.events.maxQueueDepth, retentionDays: config.events.retentionDays },
+    edge,
+    undefined,
+    () => queueConn.status,
+  );
   const models = new ModelsService(prisma, experiments);
   const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
   const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
@@ -70,21 +83,48 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, cellsTtlMs: config.reportCacheSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
   const evaluations = new EvaluationsService({ prisma, pool, temporal, taskQueue: config.taskQueue, evaluationDataDir: config.evaluationDataDir });
-  const app = createApp({ experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, evaluations, apiToken: config.apiToken, observe });
-  const server = createApiServer(app, new AssignService(cache, redis, exposures, edge), metrics);
+  const assigner = new AssignService(cache, stickyRedis, exposures, edge);
+  let draining = false;
+  const health = new HealthChecker({
+    prisma,
+    redis,
+    temporal: connection,
+    notes: () => (assigner.degradedSince ? [`assign: sticky store unavailable since ${new Date(assigner.degradedSince).toISOString()}; serving hash assignments from the snapshot cache`] : []),
+  });
+  const keys = new KeyStore(prisma);
+  const auth = new Authenticator(keys, stickyRedis, { apiToken: config.apiToken, allowedOrigins: config.allowedOrigins });
+  const audit = async (actor: string, action: string, target: string, reason: string) => {
+    await prisma.auditLog.create({ data: { actor, action, target, reason } });
+  };
+  const app = createApp({
+    experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, evaluations,
+    apiToken: config.apiToken, observe, health, isReady: () => !draining, auth, keys, audit,
+  });
+  const server = createApiServer(app, assigner, auth, { draining: () => draining, metrics });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(port, config.apiHost, resolve));
   const addr = server.address();
   const url = `http://${config.apiHost}:${typeof addr === 'object' && addr ? addr.port : port}`;
 
+  const keysConfigured = !!config.apiToken || (await keys.anyActive());
   return {
     server,
     url,
+    keysConfigured,
     cache,
     contextCache,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+    /**
+     * Graceful stop: refuse new connections, close idle keep-alive ones now and busy ones after
+     * their response (`Connection: close`), cut whatever is left at the grace deadline, then drain
+     * the exposure buffer and close the clients.
+     */
+    async close(graceMs = config.shutdownGraceMs) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(deadline);
       await exposures.stop();
       await cache.stop();
       await contextCache.stop();
@@ -93,17 +133,38 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, contextSubscriber, queueConn, exposureConn]) r.disconnect();
+      for (const r of [redis, subscriber, contextSubscriber, queueConn, exposureConn, stickyRedis]) r.disconnect();
     },
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const api = await startApi();
+  const config = loadConfig();
+  const api = await startApi(config);
   console.log(`[api] listening on ${api.url}`);
-  const shutdown = async () => {
-    await api.close();
-    process.exit(0);
+  if (!api.keysConfigured) {
+    console.log('[api] no API keys configured: only loopback callers are served. Create one with `npx expflow keys create --name NAME --role admin`.');
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: stop now
+    stopping = true;
+    console.log(`[api] ${signal}: draining (grace ${config.shutdownGraceMs} ms)`);
+    // Backstop: whatever hangs (an unreachable Redis while draining exposures), exit anyway.
+    setTimeout(() => {
+      console.error('[api] grace period over; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000).unref();
+    void api.close().then(
+      () => {
+        console.log('[api] stopped');
+        process.exit(0);
+      },
+      (e) => {
+        console.error('[api] shutdown failed', e);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

@@ -16,6 +16,7 @@ import {
   allocationSchema,
   assignRequestSchema,
   concludeSchema,
+  createKeySchema,
   eventSchema,
   experimentKeyParam,
   externalContextSchema,
@@ -28,6 +29,7 @@ import {
   shadowScoresQuerySchema,
   stopSchema,
 } from './schemas.js';
+import { contextSourceSchema, listSignalsSchema, signalsBatchSchema } from './context-schemas.js';
 import { evaluationIdParam, listDatasetsSchema, postEvaluationSchema } from './evaluations-service.js';
 
 const json = z.json();
@@ -82,7 +84,7 @@ const assignResponse = z.object({
 });
 
 interface Route {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** Express form (`:key`). */
   path: string;
   summary: string;
@@ -122,6 +124,17 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/datasets', summary: "An entity's tracked evaluation datasets", tag: 'evaluation', query: listDatasetsSchema, ok: { status: 200, id: 'DatasetList', schema: z.looseObject({ datasets: z.array(z.looseObject({})) }) } },
   { method: 'get', path: '/datasets/:id', summary: 'A tracked evaluation dataset with its query', tag: 'evaluation', ok: { status: 200, id: 'Dataset', schema: z.looseObject({ id: z.string() }) } },
   { method: 'post', path: '/dead-letters/replay', summary: 'Put dead letters back on the ingest queue', tag: 'data plane', body: { id: 'ReplayDeadLetters', schema: replayDeadLettersSchema, required: true }, ok: { status: 200, id: 'Replayed', schema: z.looseObject({}) } },
+  // Readiness, API keys, external context and privacy.
+  { method: 'get', path: '/ready', summary: 'Readiness (503 while draining for shutdown)', tag: 'operations', ok: { status: 200, id: 'Ready', schema: z.looseObject({}) } },
+  { method: 'post', path: '/admin/keys', summary: 'Create an API key (shown once)', tag: 'admin', body: { id: 'CreateKey', schema: createKeySchema, required: true }, ok: { status: 201, id: 'KeyCreated', schema: z.looseObject({ id: z.string() }) } },
+  { method: 'get', path: '/admin/keys', summary: 'List API keys (never the keys themselves)', tag: 'admin', ok: { status: 200, id: 'KeyList', schema: z.looseObject({ keys: z.array(z.looseObject({})) }) } },
+  { method: 'delete', path: '/admin/keys/:id', summary: 'Revoke an API key', tag: 'admin', ok: { status: 200, id: 'KeyRevoked', schema: z.looseObject({ id: z.string() }) } },
+  { method: 'post', path: '/context', summary: 'Ingest external context signals', tag: 'context', body: { id: 'Signals', schema: signalsBatchSchema, required: true }, ok: { status: 202, id: 'SignalsAccepted', schema: z.looseObject({}) } },
+  { method: 'post', path: '/context/sources', summary: 'Register a polled context source (a Temporal Schedule)', tag: 'context', body: { id: 'ContextSource', schema: contextSourceSchema, required: true }, ok: { status: 201, id: 'ContextSourceRegistered', schema: z.looseObject({}) } },
+  { method: 'get', path: '/context/sources', summary: 'List context sources', tag: 'context', ok: { status: 200, id: 'ContextSources', schema: z.looseObject({ sources: z.array(z.looseObject({})) }) } },
+  { method: 'delete', path: '/context/sources/:key', summary: 'Remove a context source and its schedule', tag: 'context', ok: { status: 200, id: 'ContextSourceDeleted', schema: z.looseObject({}) } },
+  { method: 'get', path: '/context/signals', summary: 'Stored context signals', tag: 'context', query: listSignalsSchema, ok: { status: 200, id: 'SignalList', schema: z.looseObject({ signals: z.array(z.looseObject({})) }) } },
+  { method: 'delete', path: '/units/:unitId', summary: 'Forget a unit: delete every row and Redis key it left', tag: 'privacy', ok: { status: 200, id: 'UnitDeleted', schema: z.looseObject({}) } },
 ];
 
 /** `/experiments/:key` → `/experiments/{key}`. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { findUnstorableText } from '../domain/events/storable.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
+import { ROLES } from './access.js';
 
 const key = z.string().min(1).max(100);
 /** Text Postgres cannot store (NUL, unpaired surrogates) is refused here rather than losing a batch later. */
@@ -136,6 +137,16 @@ export const listModelsSchema = z.object({ entity: name.optional(), modelType: n
 
 export type AssignRequest = z.infer<typeof assignRequestSchema>;
 export type RegisterModelInput = z.infer<typeof registerModelSchema>;
+
+export const createKeySchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/, 'use up to 100 letters, digits or _ . @ -'),
+  role: z.enum(ROLES),
+  experiments: z.array(experimentKeyParam).max(1000).default([]),
+  entities: z.array(name).max(1000).default([]),
+  rateLimitPerMinute: z.number().int().min(1).max(10_000_000).optional(),
+});
+
+export const keyIdParam = z.string().regex(/^([0-9a-f-]{36}|efk_[A-Za-z0-9_-]{8})$/i, 'a key id (uuid) or its 12-character prefix');
 export type PredictionsInput = z.infer<typeof predictionsSchema>;
 export type ShadowScoresQuery = z.infer<typeof shadowScoresQuerySchema>;
 export type PromoteModelInput = z.infer<typeof promoteModelSchema>;

@@ -5,30 +5,37 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type express from 'express';
+import { assertDepth, assertJsonContentType } from './body-limits.js';
 import { ApiError, parseOrThrow, writeError } from './errors.js';
 import type { AssignService } from './assign-service.js';
+import { type Authenticator, canTouchExperiment } from './auth.js';
 import { assignRequestSchema } from './schemas.js';
 import type { ApiMetrics } from '../infra/metrics.js';
 import { assertStorableText } from './storable-text.js';
 
 const MAX_ASSIGN_BODY = 16 * 1024;
 
-/** Assignment, like events, stays open to apps; API_TOKEN guards the control plane only. */
-export function createApiServer(app: express.Express, assigner: AssignService, metrics?: ApiMetrics): Server {
+/** Every route, /assign included, passes the Authenticator (keys, roles, scope, rate limits). */
+export function createApiServer(app: express.Express, assigner: AssignService, auth: Authenticator, opts: { draining?: () => boolean; metrics?: ApiMetrics } = {}): Server {
   return createServer((req, res) => {
+    // While shutting down, every response closes its connection, so keep-alive clients move on.
+    if (opts.draining?.()) res.setHeader('connection', 'close');
     if (req.method === 'POST' && (req.url === '/assign' || req.url?.startsWith('/assign?'))) {
-      void handleAssign(req, res, assigner, metrics);
+      void handleAssign(req, res, assigner, auth, opts.metrics);
       return;
     }
     app(req, res);
   });
 }
 
-async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService, metrics?: ApiMetrics): Promise<void> {
+async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner: AssignService, auth: Authenticator, metrics?: ApiMetrics): Promise<void> {
   const start = metrics ? process.hrtime.bigint() : 0n;
+  let gone = false;
+  res.on('close', () => (gone ||= !res.writableFinished));
   try {
-    const ct = req.headers['content-type'];
-    if (!ct || !ct.startsWith('application/json')) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
+    const principal = await auth.authorize(req);
+    if (!req.headers['content-type']) throw new ApiError(415, 'unsupported_media_type', 'content-type: must be application/json');
+    assertJsonContentType(req);
     const raw = await readBody(req);
     let json: unknown;
     try {
@@ -36,9 +43,12 @@ async function handleAssign(req: IncomingMessage, res: ServerResponse, assigner:
     } catch {
       throw new ApiError(400, 'invalid_json', 'body: not valid JSON');
     }
+    assertDepth(json);
     assertStorableText(json);
     const request = parseOrThrow(assignRequestSchema, json);
-    const result = await assigner.assign(request);
+    // A key scoped to other experiments gets the same answer as for an unknown one.
+    if (!canTouchExperiment(principal, request.experiment)) throw new ApiError(404, 'unknown_experiment', `experiment: no running experiment '${request.experiment}'`);
+    const result = await assigner.assign(request, { abandoned: () => gone });
     const body = JSON.stringify(result);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
@@ -56,15 +66,24 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const tooLarge = () => new ApiError(413, 'payload_too_large', `body: larger than ${MAX_ASSIGN_BODY} bytes`);
+    if (declared > MAX_ASSIGN_BODY) {
+      // Answer at once; Node discards the unread body before reusing the connection.
+      reject(tooLarge());
+      return;
+    }
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_ASSIGN_BODY) {
-        reject(new ApiError(413, 'payload_too_large', `body: larger than ${MAX_ASSIGN_BODY} bytes`));
-        req.destroy();
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });

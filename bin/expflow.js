@@ -14,6 +14,7 @@ const commands = {
   'dead-letters': 'list, replay or drop events that could not be ingested',
   units: 'forget a unit: delete every row and Redis key it left',
   evaluate: 'offline evaluation: datasets, running windows, replay of decisions, off-policy estimates',
+  keys: 'create, list or revoke API keys (shown once; stored hashed)',
 };
 const usage = [
   'usage: expflow <command> [options]',

@@ -4,5 +4,9 @@ import pg from 'pg';
 export type { Pool } from 'pg';
 
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
+  // An idle client whose server went away (restart, failover, pg_terminate_backend) emits 'error' on
+  // the pool; unhandled, that would kill the process. The pool drops the client and connects anew.
+  pool.on('error', (err) => console.error(`[pg] idle client lost: ${err.message}`));
+  return pool;
 }

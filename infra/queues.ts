@@ -61,6 +61,7 @@ export function createQueues(connection: Redis, opts: { eventsQueue?: string } =
     connection,
     defaultJobOptions: { attempts: 6, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: false },
   });
+  for (const q of [events, notifications]) q.on('error', (err) => console.error(`[queue] ${q.name}: ${err.message}`));
   return {
     events,
     notifications,

@@ -52,27 +52,42 @@ install_missing() {
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
 }
 
+# Postgres runs as the 'postgres' user when we are root, and that user must reach its data dir,
+# socket and log: a checkout under a private directory (/root is mode 700) is out of its reach. So
+# as root the cluster lives under /var/tmp/expflow-<hash of this checkout's path>/, owned by
+# postgres; a cluster already initialised in .data/pg keeps being used. .data/pg-dir records which.
+pg_base() {
+  if [ -f "$DATA/pg-dir" ]; then cat "$DATA/pg-dir"; return; fi
+  if [ -f "$DATA/pg/PG_VERSION" ] || [ "$(id -u)" != 0 ]; then echo "$DATA"; return; fi
+  echo "/var/tmp/expflow-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+}
+
 start_postgres() {
   [ -n "${DATABASE_URL:-}" ] && { log "using DATABASE_URL"; return; }
   if port_open "$PG_PORT"; then log "postgres already on :$PG_PORT"; return; fi
   local bin; bin="$(pg_bin)"
+  local base; base="$(pg_base)"
   local run=()
   # Postgres refuses to run as root; run it as the 'postgres' system user the Debian package creates.
   if [ "$(id -u)" = 0 ]; then run=(runuser -u postgres --); fi
-  mkdir -p "$DATA/pg-socket"
-  if [ ! -f "$DATA/pg/PG_VERSION" ]; then
-    mkdir -p "$DATA/pg"
-    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$DATA/pg" "$DATA/pg-socket"
-    "${run[@]}" "$bin/initdb" -D "$DATA/pg" --auth=trust -U postgres -E UTF8 >"$DATA/postgres-init.log"
+  mkdir -p "$base/pg-socket"
+  echo "$base" >"$DATA/pg-dir"
+  if [ ! -f "$base/pg/PG_VERSION" ]; then
+    mkdir -p "$base/pg"
+    if [ "$(id -u)" = 0 ]; then
+      if [ "$base" != "$DATA" ]; then chown postgres:postgres "$base"; chmod 700 "$base"; fi
+      chown -R postgres:postgres "$base/pg" "$base/pg-socket"
+    fi
+    (cd / && "${run[@]}" "$bin/initdb" -D "$base/pg" --auth=trust -U postgres -E UTF8 >"$DATA/postgres-init.log")
   fi
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA/pg-socket" && chmod 755 "$DATA"
-  touch "$DATA/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA/postgres.log"
-  "${run[@]}" "$bin/pg_ctl" -D "$DATA/pg" -l "$DATA/postgres.log" -w \
-    -o "-p $PG_PORT -k $DATA/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$base/pg-socket" && [ "$base" = "$DATA" ] && chmod 755 "$DATA"
+  touch "$base/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$base/postgres.log"
+  (cd / && "${run[@]}" "$bin/pg_ctl" -D "$base/pg" -l "$base/postgres.log" -w \
+    -o "-p $PG_PORT -k $base/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null)
   wait_port "$PG_PORT" postgres
   echo started >"$DATA/postgres.started"
   mark_started postgres
-  log "postgres on 127.0.0.1:$PG_PORT"
+  log "postgres on 127.0.0.1:$PG_PORT (data in $base/pg)"
 }
 
 ensure_databases() {
@@ -141,7 +156,7 @@ down() {
       postgres)
         if [ -f "$DATA/postgres.started" ]; then
           local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
-          "${run[@]}" "$(pg_bin)/pg_ctl" -D "$DATA/pg" -m fast stop >/dev/null 2>&1 || true
+          (cd / && "${run[@]}" "$(pg_bin)/pg_ctl" -D "$(pg_base)/pg" -m fast stop >/dev/null 2>&1) || true
           rm -f "$DATA/postgres.started"
         fi ;;
     esac

@@ -119,6 +119,9 @@ export const statusQuery = defineQuery<ExperimentStatus>('status');
 
 const activityOptions: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
+  // Activities heartbeat every second (worker.ts); a dead worker's activity is retried after this.
+  // Activity options are not compared on replay, so saved histories still replay.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidConfig'] },
 };
 const steps = proxyActivities<Activities>(activityOptions);

@@ -24,6 +24,9 @@ export class RuleCompileError extends Error {
   }
 }
 
+/** Longest attribute value a regex rule looks at; a longer value does not match (bounds matching time). */
+export const MAX_REGEX_INPUT = 1024;
+
 /** Compile a targeting rule into a predicate; throws RuleCompileError on an invalid rule. */
 export function compileRule(rule: Rule): RulePredicate {
   switch (rule.op) {
@@ -59,7 +62,8 @@ export function compileRule(rule: Rule): RulePredicate {
       return (ctx) => {
         const v = ctx[attr];
         if (v === undefined || v === null) return false;
-        return re.test(typeof v === 'string' ? v : String(v));
+        const s = typeof v === 'string' ? v : String(v);
+        return s.length <= MAX_REGEX_INPUT && re.test(s);
       };
     }
     case 'and': {

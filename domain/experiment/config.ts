@@ -23,7 +23,7 @@ export const ruleSchema: z.ZodType<Rule> = z.lazy(() =>
     z.object({
       attr: z.string().min(1),
       op: z.literal('regex'),
-      pattern: z.string().min(1).refine(isValidRegex, 'not a valid regular expression'),
+      pattern: z.string().min(1).max(500).refine(isValidRegex, 'not a valid regular expression'),
     }),
     z.object({ op: z.literal('and'), rules: z.array(ruleSchema).min(1) }),
     z.object({ op: z.literal('or'), rules: z.array(ruleSchema).min(1) }),

@@ -123,7 +123,8 @@ describe('POST /assign', () => {
       return r.rows.length >= 4 ? r.rows : null;
     }, { what: 'audit rows' });
     expect(audit.map((r) => r.action)).toEqual(['experiment.create', 'experiment.paused', 'experiment.running', 'experiment.stopped']);
-    expect(audit[1]).toMatchObject({ actor: 'ops', reason: 'incident' });
+    // The authenticated caller (loopback, no keys) is the actor; the claimed name is a note.
+    expect(audit[1]).toMatchObject({ actor: 'local (on behalf of ops)', reason: 'incident' });
     expect(audit[3]!.reason).toBe('metric broken');
   });
 

@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../../api/app.js';
 import { ROUTES, buildOpenApiDocument } from '../../api/openapi.js';
 import { createApiServer } from '../../api/server.js';
+import type { Authenticator } from '../../api/auth.js';
 import type { AssignService } from '../../api/assign-service.js';
 
 // Route handlers are never called here: only the routing table and the contract routes are used.
-const app = createApp({ experiments: {}, events: {}, models: {} } as unknown as AppDeps);
-const server = createApiServer(app, {} as AssignService);
+const auth = { authorize: async () => ({ actor: 'test', role: 'admin', experiments: [], entities: [] }) } as unknown as Authenticator;
+const app = createApp({ experiments: {}, events: {}, models: {}, auth } as unknown as AppDeps);
+const server = createApiServer(app, {} as AssignService, auth);
 let base = '';
 beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

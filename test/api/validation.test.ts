@@ -50,6 +50,8 @@ describe('POST /experiments validation', () => {
     ['bad metric type', (e) => ({ ...e, config: { metrics: [{ key: 'conv', event: 'purchase', type: 'ratio-ish', role: 'primary' }] } }), 'config.metrics[0].type'],
     ['alpha out of range', (e) => ({ ...e, config: { ...e.config, alpha: 0.9 } }), 'config.alpha'],
     ['bad regex rule', (e) => ({ ...e, config: { ...e.config, targeting: { attr: 'country', op: 'regex', pattern: '([' } } }), 'config.targeting'],
+    ['catastrophic regex rule', (e) => ({ ...e, config: { ...e.config, targeting: { attr: 'name', op: 'regex', pattern: '^(a+)+$' } } }), 'config.targeting.pattern'],
+    ['nested catastrophic regex rule', (e) => ({ ...e, config: { ...e.config, targeting: { op: 'not', rule: { attr: 'n', op: 'regex', pattern: '(a|aa)+$' } } } }), 'config.targeting.rule.pattern'],
     ['bad webhook url', (e) => ({ ...e, config: { ...e.config, webhookUrl: 'not a url' } }), 'config.webhookUrl'],
     ['floor above max', (e) => ({ ...e, config: { ...e.config, bounds: { floor: 0.5, max: 0.4, maxChange: 0.1 } } }), 'config.bounds'],
   ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RuleCompileError, compileRule, evaluateRule } from '../../../domain/assignment/index.js';
+import { MAX_REGEX_INPUT, RuleCompileError, compileRule, evaluateRule } from '../../../domain/assignment/index.js';
 import type { Rule } from '../../../domain/types.js';
 import type { AssignContext } from '../../../domain/assignment/index.js';
 
@@ -55,6 +55,11 @@ describe('targeting rules', () => {
       globalThis.RegExp = original;
     }
     expect(constructed).toBe(1);
+  });
+  it('does not match values longer than the bound', () => {
+    const pred = compileRule({ attr: 'v', op: 'regex', pattern: '^a+$' });
+    expect(pred({ v: 'a'.repeat(MAX_REGEX_INPUT) })).toBe(true);
+    expect(pred({ v: 'a'.repeat(MAX_REGEX_INPUT + 1) })).toBe(false);
   });
   it('rejects an invalid regex at compile time with a typed error', () => {
     expect(() => compileRule({ attr: 'email', op: 'regex', pattern: '(' })).toThrow(RuleCompileError);

@@ -1,0 +1,66 @@
+/**
+ * A redis-server of the test's own on a free port, so a test can stop, restart or freeze it
+ * without touching the shared one.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+export class PrivateRedis {
+  private proc: ChildProcess | null = null;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'expflow-redis-'));
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<PrivateRedis> {
+    const r = new PrivateRedis(await freePort());
+    await r.up();
+    return r;
+  }
+
+  /** Starts the server (again) on the same port, with append-only persistence in its own dir. */
+  async up(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !(await portOpen(this.port)); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Stops the server abruptly (SIGKILL): what a crash looks like to clients. */
+  async down(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    p.kill('SIGKILL');
+    await once(p, 'exit');
+    this.proc = null;
+  }
+
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open but nothing answers. */
+  freeze(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+  thaw(): void {
+    this.proc?.kill('SIGCONT');
+  }
+}
