@@ -20,6 +20,7 @@ import { DATASET_COLUMNS, DatasetScopeError, exportDataset, type ExportedDataset
 
 const duckColumns = () => `{${DATASET_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ')}}`;
 import { windowCells } from '../infra/evaluation-window.js';
+import { InvalidStoredDataError } from '../infra/errors.js';
 import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { loadReplayInput } from '../infra/replay-inputs.js';
@@ -160,7 +161,8 @@ async function loadExisting(prisma: PrismaClient, key: string): Promise<LoadedEx
   try {
     return await loadExperiment(prisma, key);
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw new EvaluationInputError('experiment', err.message);
+    // infra/ reports a missing experiment (or an unparseable stored config) as InvalidStoredDataError.
+    if (err instanceof InvalidStoredDataError) throw new EvaluationInputError('experiment', err.message);
     throw err;
   }
 }

@@ -83,10 +83,11 @@ export function createApp(d: AppDeps): express.Express {
   });
   app.use(express.json({ limit: '2mb' }));
   app.use((req, _res, next) => {
-    assertDepth(req.body);
-    // POST /events checks each event on its own (events-ingress.ts): one unstorable event is
-    // answered by its index while the rest of the batch is taken.
-    if (req.path !== '/events') assertStorableText(req.body);
+    // POST /events checks each event on its own (events-ingress.ts: depth, storable text): one bad
+    // event is answered by its index while the rest of the batch is taken. POST /context names
+    // each signal's offending field itself (context-schemas.ts).
+    if (req.path !== '/events') assertDepth(req.body);
+    if (req.path !== '/events' && req.path !== '/context') assertStorableText(req.body);
     next();
   });
 

@@ -55,6 +55,7 @@ export class ExposureLog {
 
   /** Logs a unit's first exposure. */
   push(record: ExposureRecord): void {
+    console.log('DBG push', record.unitId, !!this.flushing, this.buffer.length);
     this.buffer.push(record);
     if (this.buffer.length >= this.maxBatch) void this.flush();
   }
@@ -65,6 +66,7 @@ export class ExposureLog {
    * skip this bookkeeping (`push`), which keeps the new-unit path as cheap as before.
    */
   pushReturning(record: ExposureRecord, nowMs = Date.now()): void {
+    console.log('DBG pushReturning', record.unitId, !!this.flushing, this.buffer.length);
     const key = `${record.experiment}\u001f${record.unitId}`;
     const seen = this.recent.get(key);
     if (seen !== undefined && nowMs - seen < ExposureLog.RECENT_TTL_MS) return;
@@ -86,7 +88,7 @@ export class ExposureLog {
         let ok = true;
         if (batch.length) {
           try {
-            await this.send(batch);
+            console.log('DBG send', batch.length); await this.send(batch); console.log('DBG sent', batch.length);
           } catch (e) {
             ok = false;
             this.spool.append(batch);

@@ -18,6 +18,20 @@ import { loadConfig } from '../config.js';
 import { createPrisma } from '../infra/prisma.js';
 
 class UsageError extends Error {}
+class HelpRequest extends Error {}
+
+const SUBCOMMANDS: Record<string, [string, string]> = {
+  create: ['--name NAME --role admin|operator|ingest|assign|read [--experiments a,b] [--entities e,f] [--rate-limit N] [--json]', 'create a key and print it once'],
+  list: ['[--json]', 'list keys (never the keys themselves)'],
+  revoke: ['<id | 12-character prefix> [--json]', 'revoke a key'],
+};
+
+/** The usage of one subcommand, or of them all. */
+function usage(command: string | undefined): string {
+  const one = command === undefined ? undefined : SUBCOMMANDS[command];
+  if (one) return `usage: expflow keys ${command} ${one[0]}\n\n${one[1]}\n`;
+  return `usage: expflow keys <command> [options]\n\ncommands:\n${Object.entries(SUBCOMMANDS).map(([name, [args, what]]) => `  ${name.padEnd(10)} ${args}: ${what}`).join('\n')}\n`;
+}
 
 const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 
@@ -25,9 +39,10 @@ function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, role: { type: 'string' }, experiments: { type: 'string' }, entities: { type: 'string' }, 'rate-limit': { type: 'string' }, json: { type: 'boolean' } },
+    options: { name: { type: 'string' }, role: { type: 'string' }, experiments: { type: 'string' }, entities: { type: 'string' }, 'rate-limit': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, ...rest] = positionals;
+  if (values.help) throw new HelpRequest(usage(command));
   if (command === 'create') {
     const r = createKeySchema.safeParse({
       name: values.name,
@@ -57,6 +72,10 @@ async function main() {
   try {
     cmd = parse(process.argv.slice(2));
   } catch (e) {
+    if (e instanceof HelpRequest) {
+      process.stdout.write(e.message);
+      process.exit(0);
+    }
     process.stderr.write(`expflow keys: ${(e as Error).message}\n`);
     process.exit(2);
   }

@@ -44,7 +44,7 @@ describe.skipIf(!hasDocker)('docker-compose.yml', () => {
     for (const image of images) {
       expect(image, image).toMatch(/:[\w.-]+$/);
       expect(image, image).not.toMatch(/:latest$/);
-      expect(image, image).toMatch(/:\d/); // a version, not a floating name
+      expect(image, image).toMatch(/:v?\d/); // a version, not a floating name
     }
     const svc = services(out);
     for (const scaled of ['api', 'worker']) expect(svc.get(scaled), scaled).not.toMatch(/^\s+ports:/m);

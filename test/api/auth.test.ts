@@ -35,7 +35,8 @@ async function call(method: string, path: string, key?: string, body?: unknown, 
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  const json = res.headers.get('content-type')?.includes('json');
+  return { status: res.status, headers: res.headers, body: text && json ? JSON.parse(text) : text || null };
 }
 
 beforeAll(async () => {
@@ -76,6 +77,20 @@ const requests: Array<{ method: string; path: string; body?: unknown; route: str
   { method: 'GET', path: '/admin/keys', route: '/admin/keys' },
   { method: 'POST', path: '/admin/keys', body: { name: 'x', role: 'nope' }, route: '/admin/keys' },
   { method: 'DELETE', path: '/admin/keys/00000000-0000-0000-0000-000000000000', route: '/admin/keys/:id' },
+  { method: 'GET', path: '/metrics', route: '/metrics' },
+  { method: 'GET', path: '/entities/no-such-entity/report', route: '/entities/:entity/report' },
+  { method: 'GET', path: '/reports/experiments', route: '/reports/experiments' },
+  { method: 'GET', path: '/reports/entities', route: '/reports/entities' },
+  { method: 'POST', path: '/context', body: { signals: [] }, route: '/context' },
+  { method: 'POST', path: '/context/sources', body: {}, route: '/context/sources' },
+  { method: 'GET', path: '/context/sources', route: '/context/sources' },
+  { method: 'DELETE', path: '/context/sources/no-such-source', route: '/context/sources/:key' },
+  { method: 'GET', path: '/context/signals', route: '/context/signals' },
+  { method: 'DELETE', path: '/units/auth-test-nobody', route: '/units/:unitId' },
+  { method: 'POST', path: '/evaluations', body: {}, route: '/evaluations' },
+  { method: 'GET', path: '/evaluations/00000000-0000-0000-0000-000000000000', route: '/evaluations/:id' },
+  { method: 'GET', path: '/datasets', route: '/datasets' },
+  { method: 'GET', path: '/datasets/00000000-0000-0000-0000-000000000000', route: '/datasets/:id' },
 ];
 
 describe('role × endpoint', () => {

@@ -47,11 +47,16 @@ describe('deeply nested JSON', () => {
     expect(res.body.error.code).toBe('too_deep');
     expect(res.body.error.message).toMatch(/^body: /);
   });
-  it('rejects an event context nested 10k deep with 400', async () => {
+  it('rejects an event context nested 10k deep by its index, and keeps the good event beside it', async () => {
+    // Events are checked one by one (depth included), so one hostile event cannot sink its batch.
     const ctx = nested(10_000, '1', (inner) => `{"a":${inner}}`);
-    const res = await send('/events', `{"events":[{"eventId":"e1","experiment":"x","unitId":"u","name":"n","context":${ctx}}]}`);
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('too_deep');
+    const s = uniqueSuffix();
+    const res = await send('/events', `{"events":[{"eventId":"ok-${s}","unitId":"u","name":"hostile-test"},{"eventId":"deep-${s}","unitId":"u","name":"hostile-test","context":${ctx}}]}`);
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.rejected).toHaveLength(1);
+    expect(res.body.rejected[0].index).toBe(1);
+    expect(res.body.rejected[0].errors[0].message).toMatch(/nested deeper than \d+ levels/);
   });
   it('rejects an assignment context nested 5k deep (within the size cap) with 400', async () => {
     const ctx = nested(5_000, '1', (inner) => `[${inner}]`);

@@ -179,7 +179,7 @@ describe('DELETE /units/:unitId', () => {
     expect(job!.data.items.map((i) => i.unitId)).toEqual([pseudonym(kept)]);
     await job!.remove();
     const audit = await db.query<{ actor: string; data: any }>(`SELECT actor, data FROM "AuditLog" WHERE action = 'unit.delete' AND data->>'requestId' = $1`, [body.requestId]);
-    expect(audit.rows).toEqual([{ actor: 'dpo', data: { requestId: body.requestId, events: 2, aggregates: body.aggregates, exposures: 2, memberships: 1, predictions: 1, deadLetters: 1, stickyRecords: 2, queuedItems: body.queuedItems } }]);
+    expect(audit.rows).toEqual([{ actor: 'local (on behalf of dpo)', data: { requestId: body.requestId, events: 2, aggregates: body.aggregates, exposures: 2, memberships: 1, predictions: 1, deadLetters: 1, stickyRecords: 2, queuedItems: body.queuedItems } }]);
 
     // The CLI does the same; a second deletion finds nothing.
     const cli = await exec(process.execPath, ['bin/expflow.js', 'units', 'delete', gone, '--api', stack.api.url]);

@@ -4,7 +4,7 @@ import { applyMigrations } from '../../db/schema-engine.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const EXPECTED_TABLES = [
-  'AggregateWatermark', 'Alert', 'AllocationSnapshot', 'Assignment', 'AuditLog', 'ContextSignal',
+  'AggregateWatermark', 'Alert', 'AllocationSnapshot', 'ApiKey', 'Assignment', 'AuditLog', 'ContextSignal',
   'ContextSource', 'CycleStats', 'DeadLetter', 'Decision', 'EvaluationDataset', 'EvaluationRun', 'Event',
   'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction',
   'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant', '_prisma_migrations',

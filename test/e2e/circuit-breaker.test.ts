@@ -123,7 +123,7 @@ describe('per-arm circuit breaker', () => {
     expect(second.body.decision).toMatchObject({ outcome: 'ship', winner: 'good' });
 
     const audit = await db.query<{ actor: string; reason: string }>(`SELECT actor, reason FROM "AuditLog" WHERE action = 'arm.reenable' AND target = $1`, [`${key}/slow`]);
-    expect(audit.rows).toEqual([{ actor: 'ops@expflow', reason: 'latency fix deployed' }]);
+    expect(audit.rows).toEqual([{ actor: 'local (on behalf of ops@expflow)', reason: 'latency fix deployed' }]);
     const shipped = await waitFor(async () => hook.received.find((w) => w.body.type === 'expflow.decision' && w.body.experiment === key), { what: 'decision webhook', timeoutMs: 60_000 });
     expect(shipped.body).toMatchObject({ outcome: 'ship', winner: 'good' });
     // The route sends decisions and arm stops only: the experiment_ended event was not routed here.
@@ -169,7 +169,7 @@ describe('per-arm circuit breaker', () => {
     expect(decided.body.decision).toMatchObject({ outcome: 'ship', winner: 'treatment' });
     const decisions = (await stack.get(`/experiments/${key}/decisions`)).body.decisions as Array<{ statistics: any }>;
     const notes = decisions.at(-1)!.statistics.notes as Array<{ rule: string; rationale: string }>;
-    expect(notes.find((n) => n.rule === 'srm')?.rationale).toMatch(/acknowledged by analyst@expflow: bot filter dropped/);
+    expect(notes.find((n) => n.rule === 'srm')?.rationale).toMatch(/acknowledged by local \(on behalf of analyst@expflow\): bot filter dropped/);
     // The alarm was notified once, not at every cycle.
     expect(hook.received.filter((w) => w.body.type === 'expflow.srm_alarm' && w.body.experiment === key)).toHaveLength(1);
   });

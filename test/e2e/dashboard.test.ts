@@ -114,7 +114,7 @@ describe('dashboard', () => {
     await page.waitForFunction(() => document.getElementById('action-result')?.textContent === 'pause: accepted', undefined, { timeout: 20_000 });
     await waitFor(async () => (await stack.get(`/experiments/${key}`)).body.status === 'paused', { what: 'paused', timeoutMs: 30_000 });
     const audit = await db.query<{ actor: string; reason: string }>(`SELECT actor, reason FROM "AuditLog" WHERE target = $1 AND action = 'experiment.paused'`, [key]);
-    expect(audit.rows).toEqual([{ actor: 'dashboard', reason: 'checking the casual segment' }]);
+    expect(audit.rows).toEqual([{ actor: 'local (on behalf of dashboard)', reason: 'checking the casual segment' }]);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'paused', undefined, { timeout: 20_000 });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-paused.png`, fullPage: true });
     await page.close();

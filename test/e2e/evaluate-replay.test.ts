@@ -46,7 +46,8 @@ async function serve(prefix: string, count: number, experimentId: string, expect
   expected.e += t.conversions;
   await waitFor(async () => {
     const a = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Assignment" WHERE "experimentId" = $1', [experimentId]);
-    const e = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Event" WHERE "unitId" LIKE $1 || '-w%'`, [key]);
+    // Stored unit ids are pseudonyms (HMAC at the API edge), so rows are found by experiment, not by unit prefix.
+    const e = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Event" WHERE "experimentId" = $1', [experimentId]);
     return a.rows[0]!.n === expected.a && e.rows[0]!.n === expected.a + expected.e;
   }, { what: 'ingestion', timeoutMs: 60_000 });
 }

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { driveTraffic } from '../../sim/traffic.js';
 import { abExperiment } from '../helpers/fixtures.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
@@ -58,8 +59,10 @@ describe('prometheus metrics', () => {
 
     const apiText = await scrape(stack.api.url);
     const repeats = Object.fromEntries(perVariant.map((v) => [v.variant, 0]));
+    // The API stores unit ids pseudonymised (HMAC under UNIT_ID_KEY), so look the repeats up by pseudonym.
     for (let i = 0; i < 20; i++) {
-      const v = (await db.query<{ variant: string }>('SELECT variant FROM "Assignment" WHERE "experimentId" = $1 AND "unitId" = $2', [expId, `${key}-${i}`])).rows[0]!.variant;
+      const stored = pseudonymiseUnitId(stack.config.unitIdKey, `${key}-${i}`);
+      const v = (await db.query<{ variant: string }>('SELECT variant FROM "Assignment" WHERE "experimentId" = $1 AND "unitId" = $2', [expId, stored])).rows[0]!.variant;
       repeats[v]!++;
     }
     for (const v of perVariant) {

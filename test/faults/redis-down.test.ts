@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
+import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { abExperiment, postJson } from '../helpers/experiments.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
@@ -21,10 +22,15 @@ const key = `redisdown-${uniqueSuffix()}`;
 const assign = (unitId: string, signal?: AbortSignal) =>
   fetch(`${api.url}/assign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ experiment: key, unitId }), signal });
 const health = async () => (await (await fetch(`${api.url}/health`)).json()) as any;
-const storedUnits = async (prefix: string) =>
+/** How many of the given units have a stored exposure; the API stores unit ids pseudonymised (HMAC under UNIT_ID_KEY). */
+const storedUnits = async (unitIds: string[]) =>
   Number(
-    (await db.query(`SELECT count(*) AS n FROM "Assignment" a JOIN "Experiment" x ON x.id = a."experimentId" WHERE x.key = $1 AND a."unitId" LIKE $2`, [key, `${prefix}%`]))
-      .rows[0].n,
+    (
+      await db.query(`SELECT count(*) AS n FROM "Assignment" a JOIN "Experiment" x ON x.id = a."experimentId" WHERE x.key = $1 AND a."unitId" = ANY($2::text[])`, [
+        key,
+        unitIds.map((u) => pseudonymiseUnitId(testConfig().unitIdKey, u)),
+      ])
+    ).rows[0].n,
   );
 
 beforeAll(async () => {
@@ -109,8 +115,8 @@ describe('with Redis down', () => {
     await waitFor(async () => (await health()).status === 'ok', { what: 'redis thawed', timeoutMs: 20_000 });
     // A sentinel exposure logged after the abandoned ones: once it is stored, they would be too.
     await assign('sentinel0');
-    await waitFor(() => storedUnits('sentinel'), { what: 'sentinel stored', timeoutMs: 30_000 });
-    expect(await storedUnits('patient')).toBe(1);
-    expect(await storedUnits('phantom')).toBe(0);
+    await waitFor(async () => (await storedUnits(['sentinel0'])) === 1, { what: 'sentinel stored', timeoutMs: 30_000 });
+    expect(await storedUnits(['patient0'])).toBe(1);
+    expect(await storedUnits(Array.from({ length: 10 }, (_, i) => `phantom${i}`))).toBe(0);
   });
 });

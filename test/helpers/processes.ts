@@ -51,7 +51,7 @@ function spawnTsx(script: string, env: Record<string, string>, ready: RegExp): P
 }
 
 export async function spawnWorker(config: Config, env: Record<string, string> = {}): Promise<Child> {
-  return (await spawnTsx('worker.ts', { ...configEnv(config), ...env }, /\[worker\] running/)).child;
+  return (await spawnTsx('worker.ts', { ...configEnv(config), WORKER_METRICS_PORT: '0', ...env }, /\[worker\] running/)).child;
 }
 
 export async function spawnApi(config: Config, env: Record<string, string> = {}): Promise<{ child: Child; url: string }> {
