@@ -55,7 +55,6 @@ export class ExposureLog {
 
   /** Logs a unit's first exposure. */
   push(record: ExposureRecord): void {
-    console.log('DBG push', record.unitId, !!this.flushing, this.buffer.length);
     this.buffer.push(record);
     if (this.buffer.length >= this.maxBatch) void this.flush();
   }
@@ -66,7 +65,6 @@ export class ExposureLog {
    * skip this bookkeeping (`push`), which keeps the new-unit path as cheap as before.
    */
   pushReturning(record: ExposureRecord, nowMs = Date.now()): void {
-    console.log('DBG pushReturning', record.unitId, !!this.flushing, this.buffer.length);
     const key = `${record.experiment}\u001f${record.unitId}`;
     const seen = this.recent.get(key);
     if (seen !== undefined && nowMs - seen < ExposureLog.RECENT_TTL_MS) return;
@@ -83,12 +81,15 @@ export class ExposureLog {
     if (!this.buffer.length && !this.spool.pending) return;
     const batch = this.buffer;
     this.buffer = [];
+    // Cleared in `.finally`, which always runs after this assignment: a run that never awaits (an
+    // empty buffer and a replay not yet due) would otherwise clear `flushing` before it is set,
+    // leaving a settled promise there and every later flush a no-op.
     this.flushing = (async () => {
-      try {
+      {
         let ok = true;
         if (batch.length) {
           try {
-            console.log('DBG send', batch.length); await this.send(batch); console.log('DBG sent', batch.length);
+            await this.send(batch);
           } catch (e) {
             ok = false;
             this.spool.append(batch);
@@ -102,10 +103,10 @@ export class ExposureLog {
           // A replay that failed waits a second before the next try, rather than one per tick.
           if (before && this.spool.pending) this.nextReplayAt = Date.now() + 1000;
         }
-      } finally {
-        this.flushing = null;
       }
-    })();
+    })().finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
   }
 

@@ -122,13 +122,8 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      // A request that began before draining answers keep-alive (its `Connection: close` is decided
-      // when it arrives), leaving its socket idle afterwards; server.close() closed the idle ones only once,
-      // so such a socket would hold the server open until the deadline. Keep closing idle sockets.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
-      clearInterval(sweep);
       clearTimeout(deadline);
       await exposures.stop();
       await cache.stop();

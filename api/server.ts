@@ -18,8 +18,18 @@ const MAX_ASSIGN_BODY = 16 * 1024;
 /** Every route, /assign included, passes the Authenticator (keys, roles, scope, rate limits). */
 export function createApiServer(app: express.Express, assigner: AssignService, auth: Authenticator, opts: { draining?: () => boolean; metrics?: ApiMetrics } = {}): Server {
   return createServer((req, res) => {
-    // While shutting down, every response closes its connection, so keep-alive clients move on.
-    if (opts.draining?.()) res.setHeader('connection', 'close');
+    // While shutting down, every response closes its connection, so keep-alive clients move on. It
+    // is decided when the headers go out, not when the request arrived: a request already in flight
+    // when draining began would otherwise leave a keep-alive socket that nothing closes until the
+    // grace deadline (server.close() closes only the sockets idle at that moment).
+    if (opts.draining) {
+      const draining = opts.draining;
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+        if (draining() && !this.headersSent) this.setHeader('connection', 'close');
+        return writeHead.apply(this, args);
+      } as ServerResponse['writeHead'];
+    }
     if (req.method === 'POST' && (req.url === '/assign' || req.url?.startsWith('/assign?'))) {
       void handleAssign(req, res, assigner, auth, opts.metrics);
       return;

@@ -3,6 +3,8 @@
  * database) and Redis, as brought up by scripts/test.sh. Nothing here is a mock.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../../config.js';
 
 /**
@@ -25,6 +27,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     apiPort: 0,
     maintenanceSchedule: false,
     workerMetricsPort: 0,
+    // Its own exposure spool: a spool replay claims every file in its directory, so suites sharing
+    // one would replay each other's exposures through the wrong worker.
+    exposureSpoolDir: join(tmpdir(), `expflow-spool-${taskQueue}`),
     alerts: { ...base.alerts, scanIntervalMs: 3_600_000 },
     ...overrides,
   };
