@@ -29,7 +29,7 @@ import {
   shadowScoresQuerySchema,
   stopSchema,
 } from './schemas.js';
-import { contextSourceSchema, listSignalsSchema, signalsBatchSchema } from './context-schemas.js';
+import { contextSourceSchema, listSignalsSchema, signalsBatchSchema, unitIdParam } from './context-schemas.js';
 import { evaluationIdParam, listDatasetsSchema, postEvaluationSchema } from './evaluations-service.js';
 
 const json = z.json();
@@ -175,6 +175,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     const parameters: unknown[] = [];
     if (r.path.includes(':key')) parameters.push({ name: 'key', in: 'path', required: true, schema: strip(z.toJSONSchema(experimentKeyParam)) });
     if (r.path.includes(':id')) parameters.push({ name: 'id', in: 'path', required: true, schema: strip(z.toJSONSchema(evaluationIdParam)) });
+    if (r.path.includes(':unitId')) parameters.push({ name: 'unitId', in: 'path', required: true, schema: strip(z.toJSONSchema(unitIdParam)) });
     for (const [name, field] of Object.entries(r.query?.shape ?? {})) {
       const s = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }));
       parameters.push({ name, in: 'query', required: false, schema: s });
