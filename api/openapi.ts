@@ -188,6 +188,8 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
       ...(r.body ? { requestBody: { required: r.body.required, content: { 'application/json': { schema: ref(r.body.id) } } } } : {}),
       responses: {
         [String(r.ok.status)]: { description: 'OK', content: { 'application/json': { schema: ref(r.ok.id) } } },
+        // A large evaluation runs as a workflow: accepted (202) with the same run record, then polled.
+        ...(r.path === '/evaluations' ? { '202': { description: 'Accepted: running as an evaluation workflow', content: { 'application/json': { schema: ref(r.ok.id) } } } } : {}),
         default: errorResponse,
       },
     };
