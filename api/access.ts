@@ -3,6 +3,8 @@
  * permissions each role holds. A route missing from the table needs `admin` once keys exist, so a
  * route added later is closed until someone maps it here.
  */
+import { ApiError } from './errors.js';
+
 export const ROLES = ['admin', 'operator', 'ingest', 'assign', 'read'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -105,10 +107,19 @@ export function routePermission(method: string, rawPath: string): RouteMatch {
     const params: Record<string, string> = {};
     let ok = true;
     for (let i = 0; i < pattern.length && ok; i++) {
-      if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodeURIComponent(parts[i]!);
+      if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodePathParam(pattern[i]!.slice(1), parts[i]!);
       else ok = pattern[i] === parts[i];
     }
     if (ok) return { needs: rule.needs, params, mapped: true };
   }
   return { needs: 'admin', params: {}, mapped: false };
+}
+
+/** A path segment decoded; malformed percent-encoding (`%FF`, a lone surrogate) is the caller's 400. */
+function decodePathParam(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, 'invalid_request', `${name}: malformed percent-encoding in the path`);
+  }
 }

@@ -46,6 +46,8 @@ function toApiError(e: unknown): ApiError {
   // body-parser errors (malformed JSON, too large) carry a status and a type.
   if (err?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'body: not valid JSON');
   if (err?.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'body: too large');
+  // Express decoding a malformed %-escape in a path parameter.
+  if (e instanceof URIError) return new ApiError(400, 'invalid_request', 'path: malformed percent-encoding');
   return new ApiError(500, 'internal', 'internal error');
 }
 

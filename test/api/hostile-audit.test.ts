@@ -1,0 +1,42 @@
+/**
+ * Hostile input found by the audit probe (scripts/hostile-probe.ts): each case was a 5xx or a hang
+ * before its fix. Answers must be 4xx in the error envelope, naming the offending part.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, type RunningApi } from '../../api/main.js';
+import { testConfig } from '../helpers/services.js';
+
+const config = testConfig();
+let api: RunningApi;
+
+beforeAll(async () => {
+  api = await startApi(config, 0);
+});
+afterAll(async () => {
+  await api.close();
+});
+
+async function call(method: string, path: string, body?: string) {
+  const headers: Record<string, string> = {};
+  if (config.apiToken) headers.authorization = `Bearer ${config.apiToken}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(new URL(path, api.url), { method, headers, body });
+  return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+}
+
+describe('malformed percent-encoding in a path id', () => {
+  it.each([
+    ['GET', '/experiments/%FF'],
+    ['GET', '/experiments/%ED%A0%80/decisions'],
+    ['POST', '/experiments/%E0%A4%A/pause'],
+    ['GET', '/evaluations/%FF'],
+    ['GET', '/datasets/%C0'],
+    ['DELETE', '/units/%FF'],
+    ['DELETE', '/admin/keys/%FF'],
+    ['DELETE', '/context/sources/%FF'],
+  ])('%s %s answers 400 naming the path parameter, not 500', async (method, path) => {
+    const res = await call(method, path, method === 'POST' ? '{}' : undefined);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/^(key|id|unitId): /);
+  });
+});
