@@ -4,6 +4,7 @@
  * route added later is closed until someone maps it here.
  */
 import { ApiError } from './errors.js';
+import { findUnstorableText } from './storable-text.js';
 
 export const ROLES = ['admin', 'operator', 'ingest', 'assign', 'read'] as const;
 export type Role = (typeof ROLES)[number];
@@ -115,11 +116,17 @@ export function routePermission(method: string, rawPath: string): RouteMatch {
   return { needs: 'admin', params: {}, mapped: false };
 }
 
-/** A path segment decoded; malformed percent-encoding (`%FF`, a lone surrogate) is the caller's 400. */
+/**
+ * A path segment decoded; malformed percent-encoding (`%FF`, a lone surrogate) or text PostgreSQL
+ * cannot hold (`%00`) is the caller's 400, before any handler sends it to a query.
+ */
 function decodePathParam(name: string, raw: string): string {
+  let value: string;
   try {
-    return decodeURIComponent(raw);
+    value = decodeURIComponent(raw);
   } catch {
     throw new ApiError(400, 'invalid_request', `${name}: malformed percent-encoding in the path`);
   }
+  if (findUnstorableText(value) !== null) throw new ApiError(400, 'invalid_text', `${name}: contains a NUL character or an unpaired UTF-16 surrogate`);
+  return value;
 }

@@ -40,3 +40,19 @@ describe('malformed percent-encoding in a path id', () => {
     expect(res.body.error.message).toMatch(/^(key|id|unitId): /);
   });
 });
+
+describe('NUL bytes in path ids and query parameters (PostgreSQL text cannot hold them)', () => {
+  it.each([
+    ['DELETE', '/units/%00', 'unitId'],
+    ['DELETE', '/units/a%00b', 'unitId'],
+    ['GET', '/experiments/a%00b', 'key'],
+    ['GET', '/datasets?entity=%00', 'entity'],
+    ['GET', '/context/signals?source=a%00b', 'source'],
+    ['GET', '/models?entity=a%00b', 'entity'],
+    ['GET', '/models/shadow-scores?entity=a%00&modelType=t', 'entity'],
+  ])('%s %s answers 400 naming %s, not 500', async (method, path, field) => {
+    const res = await call(method, path);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message.startsWith(`${field}`)).toBe(true);
+  });
+});
