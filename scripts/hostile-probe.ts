@@ -131,7 +131,8 @@ async function send(method: string, path: string, body?: string | Buffer, conten
   if (TOKEN) headers.authorization = `Bearer ${TOKEN}`;
   if (body !== undefined) headers['content-type'] = contentType;
   try {
-    const res = await fetch(`${BASE}${path}`, { method: method.toUpperCase(), headers, body, signal: AbortSignal.timeout(Number(process.env.PROBE_TIMEOUT_MS ?? 10_000)) });
+    const payload = typeof body === 'string' || body === undefined ? body : new Uint8Array(body);
+    const res = await fetch(`${BASE}${path}`, { method: method.toUpperCase(), headers, body: payload, signal: AbortSignal.timeout(Number(process.env.PROBE_TIMEOUT_MS ?? 10_000)) });
     return { status: res.status, text: (await res.text()).slice(0, 400) };
   } catch (err) {
     return { status: `error: ${(err as Error).message}`, text: '' };
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
         record(label, `query ${name}[a]=1`, await send(route.method, `${concrete}?${name}[a]=1`));
       }
     }
-    if (route.method !== 'post' && route.method !== 'put' && route.method !== 'patch') continue;
+    if (route.method !== 'post') continue;
     for (const [name, raw, type] of rawBodies) record(label, `raw ${name}`, await send(route.method, concrete, raw, type));
     const tpl = templates[route.path];
     if (tpl === undefined) continue;

@@ -56,3 +56,18 @@ describe('NUL bytes in path ids and query parameters (PostgreSQL text cannot hol
     expect(res.body.error.message.startsWith(`${field}`)).toBe(true);
   });
 });
+
+describe('a body that is one of several shapes names the field of the shape it was meant as', () => {
+  it.each([
+    ['/experiments/any-exp/allocation', { weights: null, reason: 'r' }, 'weights'],
+    ['/experiments/any-exp/allocation', { weights: { control: 'x' } }, 'weights.control'],
+    ['/experiments/any-exp/allocation', { clear: false }, 'clear'],
+    ['/dead-letters/replay', { ids: null }, 'ids'],
+    ['/dead-letters/replay', { ids: ['1', -1] }, 'ids[1]'],
+    ['/dead-letters/replay', { all: true, limit: 0 }, 'limit'],
+  ])('POST %s %j → 400 naming %s', async (path, body, field) => {
+    const res = await call('POST', path, JSON.stringify(body));
+    expect(res.status).toBe(400);
+    expect(res.body.error.message.startsWith(`${field}: `), res.body.error.message).toBe(true);
+  });
+});
