@@ -13,6 +13,7 @@ import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
 import { segmentUnits } from './segment.js';
 import { throttleOrTerminate } from './throttle.js';
+import { finishTraining, planTraining, requestTraining, startTrainingComparisons } from './training.js';
 
 export function createActivities(deps: ActivityDeps) {
   return withPermanentFailures({
@@ -31,6 +32,10 @@ export function createActivities(deps: ActivityDeps) {
     failEvaluation: failEvaluationActivity(deps),
     recordOperatorAction: recordOperatorAction(deps),
     maintainStorage: maintainStorage(deps),
+    planTraining: planTraining(deps),
+    requestTraining: requestTraining(deps),
+    startTrainingComparisons: startTrainingComparisons(deps),
+    finishTraining: finishTraining(deps),
   });
 }
 
