@@ -163,7 +163,8 @@ export class TrainingService {
 function scheduleError(e: unknown, cron: boolean): ApiError {
   if (e instanceof ApiError) return e;
   const err = e as { code?: number; message?: string };
-  if (err.code === INVALID_ARGUMENT || /invalid/i.test(err.message ?? '')) {
+  // The SDK throws a TypeError for a spec it cannot encode ("Minute is not in range [0-59]").
+  if (e instanceof TypeError || err.code === INVALID_ARGUMENT) {
     return new ApiError(400, 'invalid_request', `frequency${cron ? '.cron' : '.every'}: Temporal refused the schedule: ${err.message ?? 'invalid'}`);
   }
   return new ApiError(503, 'workflow_unavailable', `could not write the Temporal Schedule: ${err.message ?? String(e)}`);

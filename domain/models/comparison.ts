@@ -85,10 +85,11 @@ export function settleComparison(input: {
   }
   return {
     promoted: winner.id,
+    // In this order: there is at most one champion at any moment (a unique index says so).
     changes: [
-      { id: winner.id, status: 'champion' },
       { id: input.champion.id, status: 'retired' },
       ...input.challengers.filter((c) => c.id !== winner.id).map((c) => ({ id: c.id, status: 'retired' as const })),
+      { id: winner.id, status: 'champion' },
     ],
   };
 }
