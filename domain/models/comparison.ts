@@ -22,7 +22,7 @@ export function comparisonKey(entity: string, modelType: string, version: string
 }
 
 /** The arm of the i-th challenger: `challenger` when it is alone (as before N-way), else `challenger-<i+1>`. */
-export function challengerArm(i: number, count: number): string {
+function challengerArm(i: number, count: number): string {
   return count === 1 ? 'challenger' : `challenger-${i + 1}`;
 }
 

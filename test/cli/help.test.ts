@@ -30,7 +30,7 @@ describe('expflow --help', () => {
     const top = await expflow('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/^usage: expflow <command>/);
-    expect(listedCommands(top.stdout)).toEqual(['analyze', 'simulate', 'experiments', 'dead-letters', 'units', 'evaluate', 'keys']);
+    expect(listedCommands(top.stdout)).toEqual(['analyze', 'simulate', 'experiments', 'dead-letters', 'units', 'evaluate', 'keys', 'training']);
     const bad = await expflow('nope');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command 'nope'[\s\S]*usage: expflow/);

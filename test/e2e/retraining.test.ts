@@ -11,6 +11,7 @@ import { createRedis } from '../../infra/redis.js';
 import { driveTraffic } from '../../sim/traffic.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
+import { retrainingStatusQuery } from '../../workflows/retraining.js';
 
 const stack = useStack();
 const { config } = stack;
@@ -132,6 +133,16 @@ describe('training platform', () => {
       expect(trainer.jobs[0]?.dataset).toEqual({ id: 'clicks-30d', transform: { window: '30d', dedupe: true } });
       const key = compared[0].comparison as string;
       expect(compared.every((c: any) => c.comparison === key && c.datasetFingerprint === trainer.transforms[0] && c.trainingRunId)).toBe(true);
+
+      // The run waits on its comparison, with both versions in.
+      const live = await waitFor(async () => {
+        const r = (await call('GET', `/training-runs?entity=${entity}`)).body.runs[0];
+        if (!r) return null;
+        const st = await temporal.workflow.getHandle(r.workflowId).query(retrainingStatusQuery);
+        return st.stage === 'comparing' && st.comparisons.length ? st : null;
+      }, { what: 'the run waits on its comparison' });
+      expect(live.comparisons).toEqual([key]);
+      expect(live.arrived.map((a) => a.requestId).sort()).toEqual(['ranker/gbdt', 'ranker/linear']);
 
       const exp = await call('GET', `/experiments/${key}`);
       expect(exp.body.kind).toBe('model_comparison');
