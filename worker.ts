@@ -95,8 +95,8 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   // The training platform's steps start comparisons (experiments) and signal retraining runs.
   const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue, analyticsTaskQueue: config.analyticsTaskQueue !== taskQueue ? config.analyticsTaskQueue : undefined });
-  const training = { temporal, comparisons: new ModelComparisons(prisma, experiments), webhookSecret: config.webhookSecret };
-  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir, training })), metrics);
+  const training = { temporal, comparisons: new ModelComparisons(prisma, experiments) };
+  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir, webhookSecret: config.webhookSecret, training })), metrics);
   const workers = [
     await TemporalWorker.create({
       connection,

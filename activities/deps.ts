@@ -14,8 +14,10 @@ export interface ActivityDeps {
   now?: () => Date;
   /** Where evaluation datasets are written (default .data/datasets). */
   evaluationDataDir?: string;
+  /** HMAC key that signs requests to webhook trainers (as notification webhooks are signed). */
+  webhookSecret?: string;
   /** The training platform: starts comparisons and signals retraining runs (absent in activity-only tests). */
-  training?: { temporal: Client; comparisons: ModelComparisons; webhookSecret?: string };
+  training?: { temporal: Client; comparisons: ModelComparisons };
 }
 
 export interface CycleRef {

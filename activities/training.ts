@@ -89,9 +89,8 @@ export function requestTraining(d: ActivityDeps) {
       await d.queues.trainer(trainer.queue).add('train', message, { jobId: id });
     } else {
       const raw = JSON.stringify(message);
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-expflow-request-id': id };
-      const secret = training(d).webhookSecret;
-      if (secret) headers['x-expflow-signature'] = signatureHeader(secret, Math.floor(Date.now() / 1000), raw);
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-expflow-idempotency-key': id };
+      if (d.webhookSecret) headers['x-expflow-signature'] = signatureHeader(d.webhookSecret, Math.floor(Date.now() / 1000), raw);
       const res = await fetch(trainer.url, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(15_000) });
       if (!res.ok) throw new Error(`trainer webhook ${trainer.url} answered HTTP ${res.status}`);
     }
