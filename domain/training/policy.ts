@@ -25,13 +25,17 @@ export function durationMs(text: string): number | null {
 const CRON = /^\s*[\w*,\/-]+(\s+[\w*,\/-]+){4}\s*$/;
 
 const MIN_INTERVAL_MS = 60_000;
+const MAX_INTERVAL_MS = 366 * 86_400_000;
 
 export const frequencySchema = z
   .object({
     /** Retrain every interval: '30m', '6h', '7d' (at least one minute). */
     every: z
       .string()
-      .refine((s) => (durationMs(s) ?? 0) >= MIN_INTERVAL_MS, 'an interval such as 30m, 6h or 7d (at least 1m)')
+      .refine((s) => {
+        const ms = durationMs(s);
+        return ms !== null && ms >= MIN_INTERVAL_MS && ms <= MAX_INTERVAL_MS;
+      }, 'an interval such as 30m, 6h or 7d (from 1m to 366d)')
       .optional(),
     /** Or on a cron expression (UTC): '0 3 * * *'. */
     cron: z.string().max(200).regex(CRON, 'a five-field cron expression such as "0 3 * * *"').optional(),
