@@ -47,7 +47,8 @@ describe('expflow training', () => {
     const gone = await cli('show', ...ref);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/404 modelType: no training policy/);
-  }, 60_000);
+    // Nine CLI processes, each starting tsx: on a loaded machine that takes more than a minute.
+  }, 180_000);
 
   it.each([
     [['purge'], /command: expected one of models, set/],

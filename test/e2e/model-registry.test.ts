@@ -76,5 +76,5 @@ describe('model registry', () => {
     const exp = await stack.get(`/experiments/${next}`);
     expect(exp.body.variants.map((v: any) => [v.key, v.name])).toEqual([['champion', 'v2'], ['challenger-1', 'v4'], ['challenger-2', 'v5']]);
     expect(exp.body.config.metrics[0].event).toBe('purchase');
-  });
+  }, 180_000);
 });
