@@ -23,6 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { CycleResult } from '../activities/run-cycle.js';
 import { isoAt, msAt, workflowNow } from './clock.js';
 import {
   applyConclude,
@@ -57,6 +58,13 @@ export interface ExperimentWorkflowInput {
    * can scale apart from the I/O steps. Default: the workflow's own queue.
    */
   analyticsTaskQueue?: string;
+  /**
+   * How a cycle's six steps reach the worker. 'per-cycle' (the default): one runCycle activity, on
+   * the analytics queue when one is set; each step still stores its output once, so a retry resumes
+   * at the first missing step. Two workflow tasks a cycle. 'per-step': one activity per step (seven
+   * workflow tasks a cycle), with each step's timing and retries visible in Temporal's UI.
+   */
+  cycleActivities?: 'per-cycle' | 'per-step';
   /** Present after continue-as-new. */
   state?: ExperimentState;
 }
@@ -390,28 +398,28 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     const cycle = state.cycle + 1;
     const ref = { experimentKey: input.experimentKey, cycle };
     const overridesBefore = state.overridesApplied;
-    await steps.collectData(ref);
-    await analytics.segmentUnits(ref);
-    await analytics.predictSignificance(ref);
-    const allocation = await analytics.reallocateTraffic({
-      ...ref,
-      override: state.override?.weights ?? null,
-      externalEvents: state.externalEvents,
-    });
-    const throttled = await steps.throttleOrTerminate(ref);
-    // An override that arrived while reallocation ran was overwritten by its snapshot: apply it again.
-    if (state.overridesApplied !== overridesBefore && state.override) {
-      state = applyOverride(state, state.override);
-      const republished = await steps.publishOverride({
-        experimentKey: input.experimentKey,
-        overrideSeq: state.overridesApplied,
-        weights: state.override!.weights,
-        actor: state.override!.actor,
-        reason: `${state.override!.reason} (re-applied after cycle ${cycle})`,
-      });
-      state = { ...state, weights: republished.weights, snapshotVersion: Math.max(state.snapshotVersion, republished.version) };
+    // Read when reallocation is scheduled: an override or external event that arrived earlier in the cycle counts.
+    const reallocateInput = () => ({ ...ref, override: state.override?.weights ?? null, externalEvents: state.externalEvents });
+    // Runs recorded before runCycle existed replay the per-step path (no marker in their history).
+    const oneActivity = input.cycleActivities !== 'per-step' && patched('cycle-in-one-activity');
+    let allocation: CycleResult['allocation'];
+    let throttled: CycleResult['throttled'];
+    let decision: CycleResult['decision'];
+    if (oneActivity) {
+      ({ allocation, throttled, decision } = await analytics.runCycle(reallocateInput()));
+      // An override that arrived while the steps ran was overwritten by their snapshots: apply it
+      // again, keeping arms the breaker stopped (this cycle included) on control.
+      if (state.overridesApplied !== overridesBefore && state.override) await reapplyOverride(cycle, decision.stoppedArms);
+    } else {
+      await steps.collectData(ref);
+      await analytics.segmentUnits(ref);
+      await analytics.predictSignificance(ref);
+      allocation = await analytics.reallocateTraffic(reallocateInput());
+      throttled = await steps.throttleOrTerminate(ref);
+      // An override that arrived while reallocation ran was overwritten by its snapshot: apply it again.
+      if (state.overridesApplied !== overridesBefore && state.override) await reapplyOverride(cycle);
+      decision = await steps.decide(ref);
     }
-    const decision = await steps.decide(ref);
     // Alerts (an arm stopped by the circuit breaker, a sample-ratio alarm) are notified too; results
     // recorded before alerts existed carry none, so replaying them takes the old path.
     const alerts = (decision.alerts ?? 0) > 0 && patched('notify-alerts');
@@ -430,5 +438,21 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
     if (decision.stoppedArms !== undefined) state = { ...state, stoppedArms: decision.stoppedArms, srmAlarm: decision.srmAlarm ?? false };
     if (state.phase !== before) notePhaseChange('expflow', decision.rationale);
     publishStatus();
+  }
+
+  /** Publishes the override in force again after a cycle's snapshots overwrote it. */
+  async function reapplyOverride(cycle: number, stoppedArms?: string[]): Promise<void> {
+    const override = state.override;
+    if (!override) return;
+    state = applyOverride(state, override);
+    const republished = await steps.publishOverride({
+      experimentKey: input.experimentKey,
+      overrideSeq: state.overridesApplied,
+      weights: override.weights,
+      actor: override.actor,
+      reason: `${override.reason} (re-applied after cycle ${cycle})`,
+      ...(stoppedArms?.length ? { stoppedArms } : {}),
+    });
+    state = { ...state, weights: republished.weights, snapshotVersion: Math.max(state.snapshotVersion, republished.version) };
   }
 }

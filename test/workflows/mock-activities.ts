@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { DecideResult } from '../../activities/decide.js';
+import { runCycle } from '../../activities/run-cycle.js';
 
 export interface ActivityScript {
   /** Decision returned at a given cycle (default: continue). */
@@ -26,7 +27,7 @@ export function mockActivities(script: ActivityScript = {}) {
     calls.push({ name, input });
     return result;
   };
-  const activities: Activities = {
+  const steps = {
     collectData: async (i) => {
       const f = script.collectFailures;
       if (f && calls.filter((c) => c.name === 'collectData').length < f.count) {
@@ -44,6 +45,11 @@ export function mockActivities(script: ActivityScript = {}) {
     throttleOrTerminate: async (i) => record('throttleOrTerminate', i, { version: null, weights: null, changes: [] }),
     decide: async (i) =>
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
+  } satisfies Partial<Activities>;
+  const activities: Activities = {
+    ...steps,
+    // The real chaining over the scripted steps, so each step is still recorded by name.
+    runCycle: runCycle(steps),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
     recordOperatorAction: async (i) => record('recordOperatorAction', i, { recorded: true }),
