@@ -14,6 +14,8 @@ export interface ActivityScript {
   collectFailures?: { count: number; type: string };
   /** The first publishOverride (the update handler's) takes this long, to hold the handler open. */
   overrideDelayMs?: number;
+  /** collectData of these cycles takes this long (ms), to hold a cycle open. */
+  collectDelayMs?: Record<number, number>;
   /** pollContextSource fails (without retries) with this message. */
   pollFailure?: string;
 }
@@ -22,6 +24,8 @@ export function mockActivities(script: ActivityScript = {}) {
   const calls: Array<{ name: string; input: any }> = [];
   /** Activities that have started (calls records them when they finish). */
   const started: string[] = [];
+  /** Cycles whose collectData has started. */
+  const collectsStarted: number[] = [];
   let version = 1;
   const record = <T>(name: string, input: unknown, result: T): T => {
     calls.push({ name, input });
@@ -34,6 +38,9 @@ export function mockActivities(script: ActivityScript = {}) {
         record('collectData', i, null);
         throw ApplicationFailure.nonRetryable(`database unavailable (scripted)`, f.type);
       }
+      collectsStarted.push(i.cycle);
+      const delay = script.collectDelayMs?.[i.cycle];
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       return record('collectData', i, { units: 100 * i.cycle, cells: 4 });
     },
     segmentUnits: async (i) => record('segmentUnits', i, { k: 1, sizes: { '0': 100 * i.cycle } }),
@@ -71,5 +78,5 @@ export function mockActivities(script: ActivityScript = {}) {
     failEvaluation: async (i) => record('failEvaluation', i, undefined),
     maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
   };
-  return { activities, calls, started, names: () => calls.map((c) => c.name) };
+  return { activities, calls, started, collectsStarted, names: () => calls.map((c) => c.name) };
 }
