@@ -13,12 +13,14 @@
  * and the one activity's result). Goal: p99 lag < 10% of the interval at N = 200, 1-minute cycles.
  * Env: BENCH_N ("50,100,200"), BENCH_INTERVAL_SECONDS (60), BENCH_CYCLES (3), BENCH_DESIGNS
  * ("per-step,per-cycle"), BENCH_UNITS (units seeded per experiment, 200).
- * Prints a table and a final JSON line.
+ * Prints a table and a final JSON line. The machine's load average is printed with each row: on a
+ * shared machine, compare designs measured at similar load.
  */
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { loadConfig, type Config } from '../config.js';
 import { addDays, dayOf } from '../domain/storage/partition-plan.js';
 import { createEventPartitions } from '../infra/event-partitions.js';
@@ -92,6 +94,8 @@ interface Row {
   workerCpu: number;
   serverCpu: number | null;
   wallSeconds: number;
+  /** The machine's 1-minute load average at the end of the run (other processes share the cores). */
+  loadAverage: number;
 }
 
 async function run(n: number, design: Design): Promise<Row> {
@@ -150,6 +154,7 @@ async function run(n: number, design: Design): Promise<Row> {
       workerCpu: cpu.worker / wallSeconds,
       serverCpu: cpu.server === null ? null : cpu.server / wallSeconds,
       wallSeconds,
+      loadAverage: loadavg()[0] ?? NaN,
     };
   } finally {
     await kill(worker, 'SIGTERM');
@@ -168,11 +173,11 @@ for (const n of NS) {
 const f = (x: number | null, d = 0) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(d));
 const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(0)}%`);
 console.log(`\nbench:workflows — interval ${INTERVAL_MS / 1000} s, ${CYCLES} timed cycles per experiment, one worker, ${UNITS} units per experiment; reference: ${MIN_WORKFLOW_TASKS} workflow tasks per cycle (theoretical minimum with durable activities)\n`);
-console.log('| N | design | cycles | WFT/cycle (min 2) | activities/cycle | events/cycle | lag p50 ms | lag p99 ms | p99/interval | cycle p50 ms | WFT sched→start p50/p99 ms | activity sched→start p50/p99 ms | worker CPU | server CPU |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| N | design | cycles | WFT/cycle (min 2) | activities/cycle | events/cycle | lag p50 ms | lag p99 ms | p99/interval | cycle p50 ms | WFT sched→start p50/p99 ms | activity sched→start p50/p99 ms | worker CPU | server CPU | load avg |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.design} | ${r.cycles} | ${f(r.workflowTasksPerCycle, 2)} | ${f(r.activitiesPerCycle, 2)} | ${f(r.eventsPerCycle, 1)} | ${f(r.lagP50Ms)} | ${f(r.lagP99Ms)} | ${(100 * r.lagP99OfInterval).toFixed(2)}% | ${f(r.cycleDurationP50Ms)} | ${f(r.wftScheduleToStartP50Ms)}/${f(r.wftScheduleToStartP99Ms)} | ${f(r.activityScheduleToStartP50Ms)}/${f(r.activityScheduleToStartP99Ms)} | ${pct(r.workerCpu)} | ${pct(r.serverCpu)} |`,
+    `| ${r.n} | ${r.design} | ${r.cycles} | ${f(r.workflowTasksPerCycle, 2)} | ${f(r.activitiesPerCycle, 2)} | ${f(r.eventsPerCycle, 1)} | ${f(r.lagP50Ms)} | ${f(r.lagP99Ms)} | ${(100 * r.lagP99OfInterval).toFixed(2)}% | ${f(r.cycleDurationP50Ms)} | ${f(r.wftScheduleToStartP50Ms)}/${f(r.wftScheduleToStartP99Ms)} | ${f(r.activityScheduleToStartP50Ms)}/${f(r.activityScheduleToStartP99Ms)} | ${pct(r.workerCpu)} | ${pct(r.serverCpu)} | ${f(r.loadAverage, 1)} |`,
   );
 }
 const goal = rows.find((r) => r.n === 200 && r.design === 'per-cycle' && INTERVAL_MS === 60_000);
