@@ -12,6 +12,8 @@ import { enqueueNotification, routeFor } from './notify.js';
 import { settleComparison } from '../domain/models/comparison.js';
 import { comparisonSettledSignal } from '../workflows/retraining.js';
 import { servingWeights } from '../domain/decision/segment-conclusions.js';
+import { routeStoppedArms } from '../domain/decision/arm-weights.js';
+import { controlVariant } from '../domain/experiment/snapshot.js';
 
 export interface PhaseChangeInput {
   experimentKey: string;
@@ -137,6 +139,8 @@ export interface OverrideInput {
   weights: Weights | null;
   actor: string;
   reason: string;
+  /** Arms the circuit breaker stopped: they stay on control under the override (the breaker wins). */
+  stoppedArms?: string[];
 }
 
 export function publishOverride(d: ActivityDeps) {
@@ -158,7 +162,7 @@ export function publishOverride(d: ActivityDeps) {
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');
     if (!input.weights) return { version: base.version, weights: Object.fromEntries(base.segments.map((s) => [String(s.id), s.weights])) };
-    const weights = input.weights;
+    const weights = input.stoppedArms?.length ? routeStoppedArms(input.weights, input.stoppedArms, controlVariant(exp.def)) : input.weights;
     const now = (d.now ?? (() => new Date()))().toISOString();
     const snap = await saveSnapshot(d.prisma, d.redis, exp.id, { cycle: base.cycle, step }, (version, latest) => ({
       ...(latest ?? base),

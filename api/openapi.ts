@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { createExperimentSchema, ruleSchema } from '../domain/experiment/config.js';
 import { trainingPolicySchema } from '../domain/training/policy.js';
+import { acknowledgeSrmResult, concludeResult, experimentStatus, overrideAllocationResult, reenableArmResult, runCycleNowResult } from '../domain/experiment/messages.js';
 import { listDeadLettersSchema, replayDeadLettersSchema } from './events-routes.js';
 import {
   acknowledgeSrmSchema,
@@ -64,7 +65,7 @@ const experimentRow = z.looseObject({
 const experimentDetail = experimentRow.extend({
   workflowId: z.string(),
   /** The workflow's status query; null when the workflow could not be asked (see liveError). */
-  live: z.looseObject({ phase: z.string(), cycle: z.number(), weights: z.record(z.string(), weights) }).nullable(),
+  live: experimentStatus.nullable(),
   liveError: z.string().nullable(),
 });
 const decisionRow = z.looseObject({ id: z.string(), cycle: z.number().int(), outcome: z.string(), rationale: z.string(), statistics: json, createdAt: z.string() });
@@ -113,14 +114,14 @@ export const ROUTES: Route[] = [
   ...(['pause', 'resume'] as const).map((which): Route => ({ method: 'post', path: `/experiments/:key/${which}`, summary: `${which[0]!.toUpperCase()}${which.slice(1)} an experiment`, tag: 'steering', body: actorReason, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } })),
   { method: 'post', path: '/experiments/:key/stop', summary: 'Stop an experiment for good', tag: 'steering', body: { id: 'Stop', schema: stopSchema, required: true }, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } },
   { method: 'post', path: '/experiments/:key/external-context', summary: 'Report an external event that dampens test allocation', tag: 'steering', body: { id: 'ExternalContext', schema: externalContextSchema, required: true }, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } },
-  { method: 'post', path: '/experiments/:key/allocation', summary: 'Set or clear a manual allocation', tag: 'steering', body: { id: 'AllocationOverride', schema: allocationSchema, required: true }, ok: { status: 200, id: 'Published', schema: z.object({ version: z.number().int(), weights: z.record(z.string(), weights) }) } },
-  { method: 'post', path: '/experiments/:key/run-cycle', summary: 'Run a decision cycle now and wait for it', tag: 'steering', body: actorReason, ok: { status: 200, id: 'CycleRun', schema: z.object({ cycle: z.number().int(), decision: z.looseObject({ cycle: z.number().int(), outcome: z.string(), rationale: z.string() }).nullable() }) } },
-  { method: 'post', path: '/experiments/:key/conclude', summary: 'Conclude an experiment, serving the winner', tag: 'steering', body: { id: 'Conclude', schema: concludeSchema, required: false }, ok: { status: 200, id: 'Concluded', schema: z.object({ phase: z.string(), winner: z.string().nullable() }) } },
+  { method: 'post', path: '/experiments/:key/allocation', summary: 'Set or clear a manual allocation', tag: 'steering', body: { id: 'AllocationOverride', schema: allocationSchema, required: true }, ok: { status: 200, id: 'Published', schema: overrideAllocationResult } },
+  { method: 'post', path: '/experiments/:key/run-cycle', summary: 'Run a decision cycle now and wait for it', tag: 'steering', body: actorReason, ok: { status: 200, id: 'CycleRun', schema: runCycleNowResult } },
+  { method: 'post', path: '/experiments/:key/conclude', summary: 'Conclude an experiment, serving the winner', tag: 'steering', body: { id: 'Conclude', schema: concludeSchema, required: false }, ok: { status: 200, id: 'Concluded', schema: concludeResult } },
   { method: 'post', path: '/models', summary: 'Register a model version (a challenger starts a comparison)', tag: 'models', body: { id: 'RegisterModel', schema: registerModelSchema, required: true }, ok: { status: 201, id: 'ModelRegistered', schema: z.looseObject({ model: modelRow, experiment: experimentDetail.nullable(), queuedBehind: z.string().nullable().optional() }) } },
   { method: 'get', path: '/models', summary: 'List model versions', tag: 'models', query: listModelsSchema, ok: { status: 200, id: 'ModelList', schema: z.object({ models: z.array(modelRow) }) } },
   // Routes added by the decision-policy and ingestion work; their answers are described loosely.
-  { method: 'post', path: '/experiments/:key/arms/reenable', summary: 'Re-enable an arm the circuit breaker stopped', tag: 'steering', body: { id: 'ReenableArm', schema: reenableArmSchema, required: true }, ok: { status: 200, id: 'ArmReenabled', schema: z.looseObject({}) } },
-  { method: 'post', path: '/experiments/:key/srm/acknowledge', summary: 'Acknowledge a sample-ratio alarm', tag: 'steering', body: { id: 'AcknowledgeSrm', schema: acknowledgeSrmSchema, required: true }, ok: { status: 200, id: 'SrmAcknowledged', schema: z.looseObject({}) } },
+  { method: 'post', path: '/experiments/:key/arms/reenable', summary: 'Re-enable an arm the circuit breaker stopped', tag: 'steering', body: { id: 'ReenableArm', schema: reenableArmSchema, required: true }, ok: { status: 200, id: 'ArmReenabled', schema: reenableArmResult } },
+  { method: 'post', path: '/experiments/:key/srm/acknowledge', summary: 'Acknowledge a sample-ratio alarm', tag: 'steering', body: { id: 'AcknowledgeSrm', schema: acknowledgeSrmSchema, required: true }, ok: { status: 200, id: 'SrmAcknowledged', schema: acknowledgeSrmResult } },
   { method: 'post', path: '/models/promote', summary: 'Promote a shadow model', tag: 'models', body: { id: 'PromoteModel', schema: promoteModelSchema, required: true }, ok: { status: 200, id: 'ModelPromoted', schema: z.looseObject({}) } },
   { method: 'get', path: '/models/shadow-scores', summary: "Shadow models' scores", tag: 'models', query: shadowScoresQuerySchema, ok: { status: 200, id: 'ShadowScores', schema: z.looseObject({}) } },
   { method: 'post', path: '/predictions', summary: 'Log model predictions', tag: 'models', body: { id: 'Predictions', schema: predictionsSchema, required: true }, ok: { status: 200, id: 'PredictionsLogged', schema: z.looseObject({}) } },

@@ -5,6 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import type { DecideResult } from '../../activities/decide.js';
+import { runCycle } from '../../activities/run-cycle.js';
 
 export interface ActivityScript {
   /** Decision returned at a given cycle (default: continue). */
@@ -13,6 +14,8 @@ export interface ActivityScript {
   collectFailures?: { count: number; type: string };
   /** The first publishOverride (the update handler's) takes this long, to hold the handler open. */
   overrideDelayMs?: number;
+  /** collectData of these cycles takes this long (ms), to hold a cycle open. */
+  collectDelayMs?: Record<number, number>;
   /** pollContextSource fails (without retries) with this message. */
   pollFailure?: string;
 }
@@ -25,18 +28,23 @@ export function mockActivities(script: ActivityScript = {}) {
   const calls: Array<{ name: string; input: any }> = [];
   /** Activities that have started (calls records them when they finish). */
   const started: string[] = [];
+  /** Cycles whose collectData has started. */
+  const collectsStarted: number[] = [];
   let version = 1;
   const record = <T>(name: string, input: unknown, result: T): T => {
     calls.push({ name, input });
     return result;
   };
-  const activities: Activities = {
+  const steps = {
     collectData: async (i) => {
       const f = script.collectFailures;
       if (f && calls.filter((c) => c.name === 'collectData').length < f.count) {
         record('collectData', i, null);
         throw ApplicationFailure.nonRetryable(`database unavailable (scripted)`, f.type);
       }
+      collectsStarted.push(i.cycle);
+      const delay = script.collectDelayMs?.[i.cycle];
+      if (delay) await new Promise((r) => setTimeout(r, delay));
       return record('collectData', i, { units: 100 * i.cycle, cells: 4 });
     },
     segmentUnits: async (i) => record('segmentUnits', i, { k: 1, sizes: { '0': 100 * i.cycle } }),
@@ -48,6 +56,11 @@ export function mockActivities(script: ActivityScript = {}) {
     throttleOrTerminate: async (i) => record('throttleOrTerminate', i, { version: null, weights: null, changes: [] }),
     decide: async (i) =>
       record('decide', i, { outcome: 'continue' as const, winner: null, rationale: `look ${i.cycle}: continue`, segmentConclusions: 0, ...(script.decisions?.[i.cycle] ?? {}) }),
+  } satisfies Partial<Activities>;
+  const activities: Activities = {
+    ...steps,
+    // The real chaining over the scripted steps, so each step is still recorded by name.
+    runCycle: runCycle(steps),
     notify: async (i) => record('notify', i, { enqueued: 1 }),
     recordPhaseChange: async (i) => record('recordPhaseChange', i, { version: ++version }),
     recordOperatorAction: async (i) => record('recordOperatorAction', i, { recorded: true }),
@@ -74,5 +87,5 @@ export function mockActivities(script: ActivityScript = {}) {
     startTrainingComparisons: async () => notScripted('startTrainingComparisons'),
     finishTraining: async () => notScripted('finishTraining'),
   };
-  return { activities, calls, started, names: () => calls.map((c) => c.name) };
+  return { activities, calls, started, collectsStarted, names: () => calls.map((c) => c.name) };
 }
