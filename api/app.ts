@@ -96,6 +96,7 @@ export function createApp(d: AppDeps): express.Express {
     // each signal's offending field itself (context-schemas.ts).
     if (req.path !== '/events') assertDepth(req.body);
     if (req.path !== '/events' && req.path !== '/context') assertStorableText(req.body);
+    assertStorableText(req.query);
     next();
   });
 
