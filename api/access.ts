@@ -78,6 +78,16 @@ export const ROUTE_PERMISSIONS: readonly RouteRule[] = [
   { method: 'DELETE', path: '/context/sources/:key', needs: 'operate' },
   { method: 'GET', path: '/context/signals', needs: 'read' },
   { method: 'DELETE', path: '/units/:unitId', needs: 'admin' },
+  // Training platform.
+  { method: 'PUT', path: '/training-policies/:entity/:modelType', needs: 'operate' },
+  { method: 'GET', path: '/training-policies', needs: 'read' },
+  { method: 'GET', path: '/training-policies/:entity/:modelType', needs: 'read' },
+  { method: 'DELETE', path: '/training-policies/:entity/:modelType', needs: 'operate' },
+  { method: 'POST', path: '/training-policies/:entity/:modelType/pause', needs: 'operate' },
+  { method: 'POST', path: '/training-policies/:entity/:modelType/resume', needs: 'operate' },
+  { method: 'POST', path: '/training-policies/:entity/:modelType/trigger', needs: 'operate' },
+  { method: 'GET', path: '/training-runs', needs: 'read' },
+  { method: 'GET', path: '/entities/:entity/models', needs: 'read' },
   // Offline evaluation.
   { method: 'POST', path: '/evaluations', needs: 'operate' },
   { method: 'GET', path: '/evaluations/:id', needs: 'read' },
