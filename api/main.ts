@@ -70,7 +70,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
-    onSnapshot: (s) => cache.offer(s) });
+    onSnapshot: (s) => cache.offer(s), steeringTimeoutMs: config.steeringTimeoutMs });
   const events = new EventsIngress(
     queues.events,
     (k) => cache.has(k),
