@@ -14,6 +14,7 @@ import { reallocateTraffic } from './reallocate.js';
 import { runCycle } from './run-cycle.js';
 import { segmentUnits } from './segment.js';
 import { throttleOrTerminate } from './throttle.js';
+import { finishTraining, planTraining, requestTraining, startTrainingComparisons } from './training.js';
 
 export function createActivities(deps: ActivityDeps) {
   const cycleSteps = {
@@ -36,6 +37,10 @@ export function createActivities(deps: ActivityDeps) {
     failEvaluation: failEvaluationActivity(deps),
     recordOperatorAction: recordOperatorAction(deps),
     maintainStorage: maintainStorage(deps),
+    planTraining: planTraining(deps),
+    requestTraining: requestTraining(deps),
+    startTrainingComparisons: startTrainingComparisons(deps),
+    finishTraining: finishTraining(deps),
   });
 }
 

@@ -89,6 +89,14 @@ export const registerModelSchema = z.object({
     .optional(),
   /** A shadow version is never served: callers log its predictions (POST /predictions) to score it. */
   shadow: z.boolean().default(false),
+  /** Training lineage: hyperparameters, offline metrics, when and on what it was trained. */
+  params: z.record(z.string(), z.unknown()).default({}),
+  metrics: z.record(z.string(), z.number()).default({}),
+  trainedAt: z.iso.datetime({ offset: true }).optional(),
+  datasetId: name.optional(),
+  datasetFingerprint: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'up to 128 letters, digits or _ . : -').optional(),
+  /** Set by a trainer answering a retraining run: the run's id and the request's id from its job. */
+  training: z.object({ runId: z.uuid(), requestId: z.string().min(1).max(200) }).strict().optional(),
 });
 
 const modelRef = { entity: name, modelType: name, version: name };
@@ -123,6 +131,13 @@ export const promoteModelSchema = z.object({
 });
 
 export const listModelsSchema = z.object({ entity: name.optional(), modelType: name.optional() });
+
+/** Path parameters of /training-policies/:entity/:modelType. */
+export const trainingPolicyParams = z.object({ entity: name, modelType: name });
+export const entityParam = z.object({ entity: name });
+export const listTrainingPoliciesSchema = z.object({ entity: name.optional() });
+export const listTrainingRunsSchema = z.object({ entity: name, limit: z.coerce.number().int().min(1).max(200).default(20) });
+export const scheduleActionSchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
 export type AssignRequest = z.infer<typeof assignRequestSchema>;
 export type RegisterModelInput = z.infer<typeof registerModelSchema>;

@@ -20,6 +20,10 @@ export interface ActivityScript {
   pollFailure?: string;
 }
 
+function notScripted(name: string): never {
+  throw ApplicationFailure.nonRetryable(`${name} is not scripted in these workflow tests`, 'NotScripted');
+}
+
 export function mockActivities(script: ActivityScript = {}) {
   const calls: Array<{ name: string; input: any }> = [];
   /** Activities that have started (calls records them when they finish). */
@@ -77,6 +81,11 @@ export function mockActivities(script: ActivityScript = {}) {
     runEvaluation: async (i) => record('runEvaluation', i, { status: 'succeeded' as const, error: null }),
     failEvaluation: async (i) => record('failEvaluation', i, undefined),
     maintainStorage: async (i) => record('maintainStorage', i, { created: [], dropped: [], dedupePruned: 0 }),
+    // The retraining workflow's activities (test/e2e/retraining.test.ts runs them for real).
+    planTraining: async () => notScripted('planTraining'),
+    requestTraining: async () => notScripted('requestTraining'),
+    startTrainingComparisons: async () => notScripted('startTrainingComparisons'),
+    finishTraining: async () => notScripted('finishTraining'),
   };
   return { activities, calls, started, collectsStarted, names: () => calls.map((c) => c.name) };
 }
