@@ -55,7 +55,16 @@ interface Counts {
   successes: number;
 }
 interface Fixture {
-  special: Record<string, number[][]>;
+  special: {
+    normalCdf: [number, number, number][];
+    normalQuantile: [number, number][];
+    studentTCdf: [number, number, number, number][];
+    studentTQuantile: [number, number, number][];
+    chiSquareSf: [number, number, number][];
+    regularizedBeta: [number, number, number, number][];
+    logGamma: [number, number][];
+    upperRegularizedGamma: [number, number, number][];
+  };
   proportions: { control: Counts; treatment: Counts; alpha: number; estimate: number; z: N; pValue: N; ci: [N, N]; cohensH: N }[];
   means: { control: Moments; treatment: Moments; sd: [number, number]; alpha: number; estimate: number; t: N; df: N; pValue: N; ci: [N, N] }[];
   meansRaw: { control: number[]; treatment: number[]; alpha: number; estimate: number; t: N; pValue: N }[];
