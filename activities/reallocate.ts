@@ -14,6 +14,7 @@ import { recentContextRows } from '../infra/aggregates.js';
 import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
+import { segmentStates } from '../infra/segment-repo.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import { collectPayloadSchema, decidePayloadSchema, reallocatePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
@@ -47,12 +48,11 @@ export function reallocateTraffic(d: ActivityDeps) {
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before reallocate`);
     const { config } = exp.def;
     const previous = await latestSnapshot(d.prisma, exp.id);
-    const statusRows = await d.prisma.segment.findMany({ where: { experimentId: exp.id } });
     const now = (d.now ?? (() => new Date()))();
     const plan = planAllocation({
       def: exp.def,
       segments: segmented.segments,
-      segmentStatus: new Map(statusRows.map((r) => [r.segmentId, r])),
+      segmentStatus: await segmentStates(d.prisma, exp.id),
       previousSegments: previous?.segments ?? [],
       cells: collected.cells,
       override: input.override,

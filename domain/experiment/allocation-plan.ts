@@ -88,7 +88,7 @@ export interface AllocationPlan {
 }
 
 /** Dampening half-life: the contextual policy's, otherwise one hour. */
-export function dampeningHalfLifeMs(config: ExperimentConfig): number {
+function dampeningHalfLifeMs(config: ExperimentConfig): number {
   return config.policy.kind === 'contextual' ? config.policy.dampeningHalfLifeSeconds * 1000 : 3_600_000;
 }
 
