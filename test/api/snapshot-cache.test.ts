@@ -9,7 +9,7 @@ import { buildSnapshot, initialSegments, type ExperimentDefinition } from '../..
 import { InvalidStoredDataError } from '../../infra/errors.js';
 import { createApiMetrics } from '../../infra/metrics.js';
 import { createRedis } from '../../infra/redis.js';
-import { loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
+import { deleteSnapshot, loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const config = testConfig();
@@ -17,6 +17,8 @@ const redis = createRedis(config.redisUrl);
 const caches: SnapshotCache[] = [];
 const subscribers = [createRedis(config.redisUrl), createRedis(config.redisUrl)];
 afterAll(async () => {
+  // Other suites' API processes read every stored snapshot: leave no invalid one behind.
+  await deleteSnapshot(redis, key);
   for (const c of caches) await c.stop();
   for (const s of subscribers) s.disconnect();
   redis.disconnect();
