@@ -64,7 +64,7 @@ describe('model registry', () => {
     expect(busy2.body).toMatchObject({ model: { status: 'candidate', experimentKey: null }, queuedBehind: key3 });
     const concluded = await post(`/experiments/${key3}/conclude`, { winner: 'champion', reason: 'offline metrics regressed' });
     expect(concluded.status).toBe(200);
-    await waitFor(async () => (await models(entity)).find((x) => x.version === 'v3')?.status === 'rejected', { what: 'rejection' });
+    await waitFor(async () => (await models(entity)).find((x) => x.version === 'v3')?.status === 'rejected', { what: 'rejection', timeoutMs: 60_000 });
     expect((await models(entity)).find((x) => x.version === 'v2')?.status).toBe('champion');
     expect((await reg('v3')).status).toBe(409);
     // v4 and v5 now face champion v2 together, in one comparison.
@@ -72,7 +72,7 @@ describe('model registry', () => {
       const m = (await models(entity)) as Array<{ version: string; status: string; experimentKey: string | null }>;
       const v4 = m.find((x) => x.version === 'v4');
       return v4?.experimentKey && m.find((x) => x.version === 'v5')?.experimentKey === v4.experimentKey ? v4.experimentKey : null;
-    }, { what: 'the next comparison' });
+    }, { what: 'the next comparison', timeoutMs: 60_000 });
     const exp = await stack.get(`/experiments/${next}`);
     expect(exp.body.variants.map((v: any) => [v.key, v.name])).toEqual([['champion', 'v2'], ['challenger-1', 'v4'], ['challenger-2', 'v5']]);
     expect(exp.body.config.metrics[0].event).toBe('purchase');
