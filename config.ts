@@ -25,7 +25,6 @@ const schema = z.object({
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
-  REPORT_CACHE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   ALERT_WEBHOOK_URL: z.string().url().optional(),
   ALERT_SCAN_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   ALERT_INGEST_LAG_SECONDS: z.coerce.number().min(1).default(300),
@@ -102,7 +101,6 @@ export interface Config {
   /** The worker's own /metrics port; 0 picks a free one. */
   workerMetricsPort: number;
   workerMetricsHost: string;
-  reportCacheSeconds: number;
   alerts: AlertConfig;
 }
 
@@ -152,7 +150,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsEnabled: e.METRICS_ENABLED === 'true',
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMetricsHost: e.WORKER_METRICS_HOST,
-    reportCacheSeconds: e.REPORT_CACHE_SECONDS,
     alerts: {
       webhookUrl: e.ALERT_WEBHOOK_URL,
       scanIntervalMs: e.ALERT_SCAN_INTERVAL_SECONDS * 1000,

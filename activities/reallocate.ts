@@ -12,9 +12,8 @@ import { closedArmsBySegment, servingForConcludedSegments, servingWeights } from
 import { buildSnapshot, controlVariant, initialWeights } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, SnapshotSegment, Weights } from '../domain/types.js';
-import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { recentContextRows } from '../infra/aggregates.js';
-import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
+import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { CollectPayload } from './collect.js';
@@ -145,7 +144,7 @@ export function reallocateTraffic(d: ActivityDeps) {
     let contextualModel: AllocationSnapshot['contextual'];
     if (config.policy.kind === 'contextual' && !input.override) {
       const p = config.policy;
-      await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(exp.def.config));
+      await refreshUnitAggregates(d.pool, exp.id, experimentAggregateSpec(exp));
       const rows = await recentContextRows(d.pool, exp.id, { features: p.features, metric: primary, limit: p.maxRows });
       const treatment = variants.find((v) => v !== control)!;
       const fit = fitContextualPolicy(

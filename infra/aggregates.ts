@@ -6,8 +6,10 @@
  * its `hi` so units and their events are read as of the same moment.
  */
 import type { Pool } from 'pg';
+import { controlVariant } from '../domain/experiment/snapshot.js';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
+import type { LoadedExperiment } from './experiment-repo.js';
 
 /** How units were randomised, which decides the analysis cells beyond (segment, period). */
 export interface CellDesign {
@@ -24,6 +26,16 @@ export interface CellDesign {
    * any pre-treatment attributes): cells are further keyed by their values (`stratum`).
    */
   postStratify?: string[];
+}
+
+/** How an experiment's units were randomised, as its decisions' cells are keyed (see activities/collect.ts). */
+export function cellDesignOf(exp: LoadedExperiment): CellDesign {
+  const { config } = exp.def;
+  return {
+    control: controlVariant(exp.def),
+    contextual: config.policy.kind === 'contextual' && exp.def.variants.length === 2,
+    postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
+  };
 }
 
 /**

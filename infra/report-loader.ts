@@ -5,13 +5,13 @@
  * decisions, predictions, audit entries and alerts. domain/report builds the report from these.
  */
 import type { Pool } from 'pg';
-import { controlVariant } from '../domain/experiment/snapshot.js';
 import type { ExperimentReportInput } from '../domain/report/experiment-report.js';
 import type { DatedCell } from '../domain/report/estimates.js';
 import type { FactorCell } from '../domain/report/breakdown.js';
 import type { EntityReportInput } from '../domain/report/entity-report.js';
 import type { AllocationSnapshot, ExperimentPhase } from '../domain/types.js';
-import { toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
+import { cellDesignOf, toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
+import type { ReportCells } from './report-rollup.js';
 import { loadExperiment, type LoadedExperiment } from './experiment-repo.js';
 import type { PrismaClient } from './prisma.js';
 
@@ -20,22 +20,6 @@ const MAX_FACTOR_VALUES = 50;
 const FACTOR_SAMPLE = 20_000;
 
 type FactorRow = CellRow & { factor: number; value: string | null };
-
-/** How an experiment's units were randomised, as its decisions' cells are keyed (see activities/collect.ts). */
-export function cellDesignOf(exp: LoadedExperiment): CellDesign {
-  const { config } = exp.def;
-  return {
-    control: controlVariant(exp.def),
-    contextual: config.policy.kind === 'contextual' && exp.def.variants.length === 2,
-    postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
-  };
-}
-
-export interface ReportCells {
-  dailyCells: DatedCell[];
-  factorCells: FactorCell[];
-  skippedFactors: string[];
-}
 
 /** Cells by day of exposure and by factor value, for one experiment. */
 export async function loadReportCells(pool: Pool, experimentId: string, metrics: ExperimentReportInput['experiment']['metrics'], design: CellDesign): Promise<ReportCells> {
