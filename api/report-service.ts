@@ -1,9 +1,10 @@
 /**
  * Reports behind GET /experiments/:key/report and GET /entities/:entity/report. An experiment
- * report's cells come from the incremental rollup (infra/report-rollup.ts), brought up to date
- * with the per-unit aggregates first: that costs what arrived since the last refresh (by a cycle
- * or an earlier report), not the experiment's history. Decisions, snapshots, predictions and
- * alerts are read as they are.
+ * report's cells come from the incremental rollup (infra/report-rollup.ts), which every cycle
+ * brings up to date with the per-unit aggregates, and a report in the background when older than
+ * `refreshAfterMs`: a report reads a few thousand rows, whatever the experiment's history. Decisions, snapshots, predictions and
+ * alerts are read as they are, and so are the latest offline evaluations (`offline`: the "what
+ * if" policy estimates and the running-window comparison, made by POST /evaluations).
  */
 import type { Pool } from 'pg';
 import { buildEntityReport, type EntityReport } from '../domain/report/entity-report.js';
@@ -12,17 +13,21 @@ import type { LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { readReportCells, type ReportCells } from '../infra/report-rollup.js';
-import { loadEntityReportInput, loadExperimentReportInput } from '../infra/report-loader.js';
+import { loadEntityReportInput, loadExperimentReportInput, loadOfflineEvaluations, type OfflineEvaluations } from '../infra/report-loader.js';
 import { ApiError } from './errors.js';
 
 export interface ReportServiceOptions {
   /** Base URL of the Temporal Web UI; workflow links point there. */
   temporalUiUrl: string;
   namespace: string;
+  /** Cells older than this are refreshed in the background (default 30 s; REPORT_REFRESH_SECONDS). */
+  refreshAfterMs?: number;
   now?: () => Date;
 }
 
 export class ReportService {
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
@@ -34,7 +39,7 @@ export class ReportService {
     return `${this.opts.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.opts.namespace)}/workflows/${encodeURIComponent(`experiment-${key}`)}`;
   }
 
-  async experimentReport(key: string): Promise<ExperimentReport & { cellsComputedAt: string }> {
+  async experimentReport(key: string): Promise<ExperimentReport & { cellsComputedAt: string; offline: OfflineEvaluations }> {
     if (!(await this.prisma.experiment.findUnique({ where: { key }, select: { id: true } }))) throw new ApiError(404, 'not_found', `key: experiment '${key}' does not exist`);
     let computedAt = '';
     const input = await loadExperimentReportInput(this.prisma, this.pool, key, {
@@ -46,7 +51,7 @@ export class ReportService {
         return c;
       },
     });
-    return { ...buildExperimentReport(input), cellsComputedAt: computedAt };
+    return { ...buildExperimentReport(input), cellsComputedAt: computedAt, offline: await loadOfflineEvaluations(this.prisma, key) };
   }
 
   async entityReport(entity: string, at: Date | undefined): Promise<EntityReport> {
@@ -58,24 +63,36 @@ export class ReportService {
   }
 
   /**
-   * The rolled-up cells, current as of this request. While a cycle (or another report) is
-   * refreshing the experiment, the rollup as of the last finished refresh is served rather than
-   * waiting; only an experiment that has never been refreshed waits for its first one.
+   * The rolled-up cells as of the experiment's last refresh (each cycle refreshes it). Older than
+   * `refreshAfterMs`, a refresh starts in the background (once per process; skipped while another
+   * process or a cycle is refreshing) and this answer serves the rollup as it is, so a report never
+   * waits for a backlog; `cellsComputedAt` says when the cells were last brought up to date. Only
+   * an experiment never refreshed at all waits for its first refresh.
    */
   private async cells(exp: LoadedExperiment): Promise<ReportCells & { computedAt: string }> {
-    const spec = experimentAggregateSpec(exp);
-    const r = await refreshUnitAggregates(this.pool, exp.id, spec, { skipIfBusy: true });
     let cells = await readReportCells(this.pool, exp.id);
-    if (!cells && r.busy) {
-      await refreshUnitAggregates(this.pool, exp.id, spec);
+    if (!cells) {
+      await this.refresh(exp, false);
       cells = await readReportCells(this.pool, exp.id);
+      if (!cells) throw new Error(`report rollup of ${exp.def.key} is missing after a refresh`);
     }
-    if (!cells) throw new Error(`report rollup of ${exp.def.key} is missing after a refresh`);
     // Stored as UTC wall-clock time without a zone.
     const wm = await this.pool.query<{ at: string }>(
       `SELECT to_char("updatedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM "AggregateWatermark" WHERE "experimentId" = $1`,
       [exp.id],
     );
-    return { ...cells, computedAt: wm.rows[0]?.at ?? this.now().toISOString() };
+    const computedAt = wm.rows[0]?.at ?? this.now().toISOString();
+    if (this.now().getTime() - Date.parse(computedAt) >= (this.opts.refreshAfterMs ?? 30_000)) {
+      this.refresh(exp, true).catch((e: Error) => console.error(`[api] report cells of ${exp.def.key} could not refresh: ${e.message}`));
+    }
+    return { ...cells, computedAt };
+  }
+
+  private refresh(exp: LoadedExperiment, skipIfBusy: boolean): Promise<unknown> {
+    const running = this.inflight.get(exp.id);
+    if (running) return running;
+    const p = refreshUnitAggregates(this.pool, exp.id, experimentAggregateSpec(exp), { skipIfBusy }).finally(() => this.inflight.delete(exp.id));
+    this.inflight.set(exp.id, p);
+    return p;
   }
 }

@@ -7,10 +7,13 @@
  *   baseline     the decision's own cell aggregate (collectCellStats, what every cycle runs)
  *   reference    the report's cells computed from every unit and aggregate (what a cold report
  *                cost before the rollup: by day, hour, weekday and each context attribute)
- *   cold         GET /experiments/:key/report from a fresh service (no cache anywhere): refresh of
- *                the aggregates and rollup (nothing new) + rollup read + decisions, snapshots etc.
- *   after +1%    the same after 10k new events and 2k new units: the request pays the increment
- * Goal: cold ≤ 1000 ms. Median of 5 runs after a warm-up (the increment: median of 3 batches).
+ *   cold         GET /experiments/:key/report from a fresh service (no cache anywhere): rollup
+ *                read + decisions, snapshots etc. + build
+ *   after +1%    the same right after 10k new events and 2k new units arrived (the rollup is
+ *                served as of its last refresh; the refresh runs off the request path)
+ *   increment    that refresh: aggregates + rollup for the new rows (what the next cycle, or a
+ *                report's background refresh, pays)
+ * Goal: cold and after +1% ≤ 1000 ms. Median of 5 runs after a warm-up (increments: of 3 batches).
  * Prints a table and a final JSON line. Needs the local services (npm run bench:report).
  */
 import { randomUUID } from 'node:crypto';
@@ -139,24 +142,31 @@ try {
   const baseline = await time(() => collectCellStats(pool, id, metrics, design));
   const reference = await time(() => loadReportCells(pool, id, metrics, design));
   let size = 0;
+  // A fresh service per request: nothing in any process's memory; background refresh off here
+  // (timed on its own below).
   const report = () => async () => {
-    const service = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace });
+    const service = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, refreshAfterMs: Number.POSITIVE_INFINITY });
     size = JSON.stringify(await service.experimentReport(key)).length;
   };
   const cold = await time(report());
-  const increments: number[] = [];
+  const served: number[] = [];
+  const refreshed: number[] = [];
   for (let b = 0; b < 3; b++) {
     await grow(id, b, 2000, 10_000);
-    increments.push(await once(report()));
+    served.push(await once(report()));
+    refreshed.push(await once(() => refreshUnitAggregates(pool, id, spec)));
   }
-  const incremental = increments.sort((a, b) => a - b)[1]!;
+  const median3 = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
+  const incremental = median3(served);
+  const increment = median3(refreshed);
   const rows = [
     ['per-unit aggregates built from nothing (once)', aggregates],
     ['report rollup built from the aggregates (once)', rollup],
     ['baseline: decision cells (collectCellStats)', baseline],
     ['reference: report cells from every unit (before the rollup)', reference],
-    ['GET report, cold (refresh + rollup read + build)', cold],
-    ['GET report after +10k events, +2k units (pays the increment)', incremental],
+    ['GET report, cold (rollup read + build)', cold],
+    ['GET report right after +10k events, +2k units', incremental],
+    ['refresh of that increment (aggregates + rollup; next cycle or background)', increment],
   ] as const;
   console.log(`experiment ${key}: ${units} units, ${events} events`);
   console.log('| step | ms |\n|---|---|');
@@ -165,12 +175,13 @@ try {
   console.log(`report JSON ${(size / 1024).toFixed(0)} KiB; cold ${(reference / cold).toFixed(1)}x faster than the reference; goal ≤ ${GOAL_MS} ms: ${met ? 'met' : 'NOT met'}`);
   console.log(JSON.stringify({
     bench: 'report', units, events, aggregatesMs: Math.round(aggregates), rollupBuildMs: Math.round(rollup), baselineMs: Math.round(baseline),
-    referenceMs: Math.round(reference), coldMs: Math.round(cold), incrementMs: Math.round(incremental), speedup: Math.round((reference / cold) * 10) / 10,
+    referenceMs: Math.round(reference), coldMs: Math.round(cold), afterIncrementMs: Math.round(incremental), incrementRefreshMs: Math.round(increment), speedup: Math.round((reference / cold) * 10) / 10,
     reportBytes: size, goalMs: GOAL_MS, met,
   }));
 } finally {
-  await prisma.experiment.delete({ where: { id } });
-  await pool.query(`DELETE FROM "UnitEventAggregate" WHERE "experimentId" = $1`, [id]);
+  if (process.env.BENCH_KEEP) console.log(`kept ${key} (${id})`);
+  else await prisma.experiment.delete({ where: { id } });
+  if (!process.env.BENCH_KEEP) await pool.query(`DELETE FROM "UnitEventAggregate" WHERE "experimentId" = $1`, [id]);
   await pool.end();
   await prisma.$disconnect();
 }

@@ -124,10 +124,11 @@ export function toCellStats(r: CellRow): CellStats {
  * `extra` expressions over "Assignment" a), `ev` (their attributed events) and `y` (one row per unit ×
  * metric with its value). Parameters $1..$9 come from unitValueParams.
  */
-export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], opts: { asOfParam?: string } = {}): string {
+export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], opts: { asOfParam?: string; txidParam?: string } = {}): string {
   // As of a moment (a parameter placeholder): only units exposed by then. Their outcomes come from
-  // the per-unit aggregates, which hold everything ingested so far.
-  const asOfUnits = opts.asOfParam ? ` AND a."assignedAt" <= ${opts.asOfParam}::timestamp` : '';
+  // the per-unit aggregates, which hold everything ingested so far. Below a transaction id: the
+  // units an aggregate refresh that returned it has counted.
+  const asOfUnits = (opts.asOfParam ? ` AND a."assignedAt" <= ${opts.asOfParam}::timestamp` : '') + (opts.txidParam ? ` AND a.txid < ${opts.txidParam}::bigint` : '');
   const selected = extra.map((x) => ` ${x.expr} AS ${x.as},`).join('');
   const carried = extra.map((x) => `a.${x.as}, `).join('');
   return `a AS (

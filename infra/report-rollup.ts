@@ -92,6 +92,12 @@ export async function updateReportRollup(client: PoolClient, experimentId: strin
   if (full) {
     await addCells(client, experimentId, spec, [{ where: `a.txid < $9::bigint`, fresh: true }], { keys: added, time: true, withDelta: true, lo, hi: b.hi });
   } else {
+    // An increment touches few units: probe the unit and aggregate indexes per unit rather than
+    // hash the experiment's every exposure and aggregate (the planner cannot tell: see the txid note
+    // in unit-aggregates.ts).
+    await client.query(`CREATE INDEX ON unit_event_merge ("unitId", name)`);
+    await client.query('SET LOCAL enable_hashjoin = off');
+    await client.query('SET LOCAL enable_mergejoin = off');
     // Attributes new to the rollup: the earlier units at their values before this refresh...
     if (added.length) await addCells(client, experimentId, spec, [{ where: `a.txid < $8::bigint`, fresh: true }], { keys: added, time: false, withDelta: false, lo, hi: b.hi });
     // ...then this refresh: new units, and earlier units whose events changed.
@@ -106,6 +112,8 @@ export async function updateReportRollup(client: PoolClient, experimentId: strin
       { keys: [...factors, ...added], time: true, withDelta: true, lo, hi: b.hi },
     );
   }
+  await client.query('SET LOCAL enable_hashjoin = on');
+  await client.query('SET LOCAL enable_mergejoin = on');
   factors = [...factors, ...added];
   const tooMany = (await client.query<{ factor: string }>(
     `SELECT factor FROM "ReportCell" WHERE "experimentId" = $1 AND factor LIKE 'context.%' GROUP BY factor HAVING count(DISTINCT value) > ${MAX_FACTOR_VALUES}`,

@@ -91,8 +91,14 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     await client.query('SET LOCAL jit = off');
     // New events × exposures already final. The planner cannot know how many rows lie past the
     // txid histogram (always "1"), and would probe the unit index once per new event: hash the
-    // experiment's exposures instead. CREATE TABLE AS may run in parallel; INSERT … SELECT may not.
-    await client.query('SET LOCAL enable_nestloop = off');
+    // experiment's exposures instead, unless the new events are few (counted, up to a bound), when
+    // probing is cheaper than hashing every exposure (a report right after a cycle).
+    // CREATE TABLE AS may run in parallel; INSERT … SELECT may not.
+    const fresh = (await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Event" WHERE txid >= $1::bigint AND txid < $2::bigint LIMIT ${PROBE_EVENTS + 1}) e`,
+      [lo, hi],
+    )).rows[0]?.n ?? PROBE_EVENTS + 1;
+    if (fresh > PROBE_EVENTS) await client.query('SET LOCAL enable_nestloop = off');
     await client.query(
       `CREATE TEMP TABLE unit_event_delta ON COMMIT DROP AS
        SELECT e."unitId", e.name, COUNT(*)::float8 AS count, SUM(e.value)::float8 AS sum
@@ -147,6 +153,9 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     client.release();
   }
 }
+
+/** Up to this many new events (of any experiment), a refresh probes the exposure index per event. */
+const PROBE_EVENTS = 20_000;
 
 /** Waits until every transaction that had started when this was called has finished (or the time is up). */
 async function waitForEarlierTransactions(pool: Pool, maxWaitMs: number): Promise<void> {
