@@ -399,6 +399,8 @@ async function evaluate(key, kind, form) {
 }
 
 const ESTIMATORS = ['ips', 'snips', 'dr'];
+/** A window's end, to the second (UTC). */
+const windowLabel = (t) => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
 
 function renderOffline(r) {
   const off = r.offline ?? { policy: null, window: null, running: [] };
@@ -432,12 +434,12 @@ function renderOffline(r) {
     title: { text: off.window ? `Running ${off.window.result.window} window (step ${off.window.result.step}): effect on ${primaryOf(r).key}` : 'Running window: not evaluated yet', textStyle: { fontSize: 13 } },
     tooltip: { trigger: 'axis' },
     legend: { bottom: 0, data: arms },
-    xAxis: { type: 'category', data: ends.map((t) => new Date(t).toISOString().slice(0, 16).replace('T', ' ')) },
+    xAxis: { type: 'category', data: ends.map(windowLabel) },
     yAxis: { type: 'value', scale: true },
     series: arms.flatMap((arm, i) =>
       bandSeries(arm, ends.map((t) => {
         const w = rows.find((x) => x.windowEnd === t && x.arm === arm);
-        return { x: new Date(t).toISOString().slice(0, 16).replace('T', ' '), y: w?.estimate ?? null, lo: w?.ci?.[0] ?? null, hi: w?.ci?.[1] ?? null };
+        return { x: windowLabel(t), y: w?.estimate ?? null, lo: w?.ci?.[0] ?? null, hi: w?.ci?.[1] ?? null };
       }), palette[(i + 1) % palette.length]),
     ),
   });
