@@ -75,6 +75,14 @@ export async function updateReportRollup(client: PoolClient, experimentId: strin
     await client.query(`INSERT INTO "ReportRollup" ("experimentId", spec, factors, skipped) VALUES ($1, $2::jsonb, '{}', '{}')`, [experimentId, specJson]);
   }
   const lo = full ? '0' : b.lo;
+  if (!full) {
+    // Nothing new (a second refresh in the same cycle, a report right after one): nothing to add.
+    const any = await client.query<{ yes: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM unit_event_merge) OR EXISTS (SELECT 1 FROM "Assignment" WHERE "experimentId" = $1 AND txid >= $2::bigint AND txid < $3::bigint) AS yes`,
+      [experimentId, lo, b.hi],
+    );
+    if (!any.rows[0]?.yes) return;
+  }
 
   // Context attributes of the units new to the rollup that it does not know yet.
   const seen = await client.query<{ key: string; values: number }>(
