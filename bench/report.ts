@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config.js';
-import { collectCellStats } from '../infra/aggregates.js';
+import { cellDesignOf, collectCellStats } from '../infra/aggregates.js';
 import { createPool } from '../infra/pg.js';
 import { createPrisma } from '../infra/prisma.js';
 import { loadReportCells } from '../infra/report-loader.js';
@@ -136,7 +136,7 @@ try {
   const { units, events } = counts.rows[0]!;
   const exp = await loadExperiment(prisma, key);
   const spec = experimentAggregateSpec(exp);
-  const design = spec.report!.design;
+  const design = cellDesignOf(exp);
   const aggregates = await once(() => refreshUnitAggregates(pool, id, { ...spec, report: undefined }));
   const rollup = await once(() => refreshUnitAggregates(pool, id, spec));
   const baseline = await time(() => collectCellStats(pool, id, metrics, design));
@@ -156,7 +156,7 @@ try {
     served.push(await once(report()));
     refreshed.push(await once(() => refreshUnitAggregates(pool, id, spec)));
   }
-  const median3 = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
+  const median3 = (xs: number[]) => xs.sort((a, b) => a - b)[1] ?? Number.NaN;
   const incremental = median3(served);
   const increment = median3(refreshed);
   const rows = [
