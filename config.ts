@@ -25,8 +25,9 @@ const schema = z.object({
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
-  REPORT_CACHE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   ALERT_WEBHOOK_URL: z.string().url().optional(),
+  /** A report whose cells are older than this refreshes them in the background (answering with them meanwhile). */
+  REPORT_REFRESH_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   ALERT_SCAN_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   ALERT_INGEST_LAG_SECONDS: z.coerce.number().min(1).default(300),
   ALERT_SNAPSHOT_STALE_CYCLES: z.coerce.number().min(1).default(3),
@@ -73,6 +74,8 @@ export interface Config {
   temporalAddress: string;
   temporalNamespace: string;
   temporalUiUrl: string;
+  /** Seconds after which a report refreshes its cells in the background. */
+  reportRefreshSeconds: number;
   temporalCli: string;
   taskQueue: string;
   analyticsTaskQueue: string;
@@ -106,7 +109,6 @@ export interface Config {
   /** The worker's own /metrics port; 0 picks a free one. */
   workerMetricsPort: number;
   workerMetricsHost: string;
-  reportCacheSeconds: number;
   alerts: AlertConfig;
 }
 
@@ -148,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalAddress: e.TEMPORAL_ADDRESS,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalUiUrl: e.TEMPORAL_UI_URL,
+    reportRefreshSeconds: e.REPORT_REFRESH_SECONDS,
     temporalCli: e.TEMPORAL_CLI ?? join(ROOT, '.tools', 'venv', 'bin', 'temporal'),
     taskQueue: e.TASK_QUEUE,
     analyticsTaskQueue: e.ANALYTICS_TASK_QUEUE ?? e.TASK_QUEUE,
@@ -157,7 +160,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsEnabled: e.METRICS_ENABLED === 'true',
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMetricsHost: e.WORKER_METRICS_HOST,
-    reportCacheSeconds: e.REPORT_CACHE_SECONDS,
     alerts: {
       webhookUrl: e.ALERT_WEBHOOK_URL,
       scanIntervalMs: e.ALERT_SCAN_INTERVAL_SECONDS * 1000,

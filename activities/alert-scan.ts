@@ -6,7 +6,7 @@
  * channel that carries decisions carries alerts and each reaches it exactly once.
  */
 import type { Client } from '@temporalio/client';
-import { alertConditions, planAlerts, type AlertCondition, type AlertThresholds, type ExperimentObservation, type Observations } from '../domain/alerts/rules.js';
+import { alertAudience, alertConditions, planAlerts, type AlertThresholds, type ExperimentObservation, type Observations } from '../domain/alerts/rules.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
 import { enqueueNotification, routeFor } from './notify.js';
@@ -33,11 +33,17 @@ async function observe(d: AlertScanDeps): Promise<Observations> {
   const rows = await d.prisma.experiment.findMany({ where: { status: { in: ['running', 'paused'] } }, select: { id: true, key: true, status: true, config: true } });
   const ids = rows.map((r) => r.id);
   const keys = rows.map((r) => r.key);
-  const [decisions, snapshots, deliveries, waiting] = await Promise.all([
+  const [decisions, stops, snapshots, deliveries, waiting] = await Promise.all([
     ids.length
       ? d.prisma.$queryRaw<Array<{ experimentId: string; cycle: number; statistics: unknown }>>`
           SELECT DISTINCT ON ("experimentId") "experimentId", cycle, statistics FROM "Decision"
           WHERE "experimentId" = ANY(${ids}::uuid[]) ORDER BY "experimentId", cycle DESC`
+      : [],
+    // Arms the circuit breaker has stopped (cumulative, in the latest decide step's payload).
+    ids.length
+      ? d.prisma.$queryRaw<Array<{ experimentId: string; stopped: unknown }>>`
+          SELECT DISTINCT ON ("experimentId") "experimentId", payload -> 'stoppedArms' AS stopped FROM "CycleStats"
+          WHERE "experimentId" = ANY(${ids}::uuid[]) AND step = 'decide' ORDER BY "experimentId", cycle DESC`
       : [],
     ids.length
       ? d.prisma.$queryRaw<Array<{ experimentId: string; createdAt: Date }>>`
@@ -53,11 +59,16 @@ async function observe(d: AlertScanDeps): Promise<Observations> {
     d.queues.events.getJobs(['wait'], 0, 0, true),
   ]);
   const decisionOf = new Map(decisions.map((x) => [x.experimentId, x]));
+  const stoppedOf = new Map(stops.map((x) => [x.experimentId, x.stopped && typeof x.stopped === 'object' ? Object.keys(x.stopped) : []]));
   const snapshotOf = new Map(snapshots.map((x) => [x.experimentId, x.createdAt.getTime()]));
   const experiments: ExperimentObservation[] = await Promise.all(
     rows.map(async (r) => {
       const dec = decisionOf.get(r.id);
-      const stats = (dec?.statistics ?? {}) as { srm?: { alarm?: boolean; pValue?: number }; arms?: Array<{ arm: string; metric: string; role: string; harmful: boolean; estimate: number; adjustedP: number | null }> };
+      const stats = (dec?.statistics ?? {}) as {
+        srm?: { alarm?: boolean; pValue?: number };
+        arms?: Array<{ arm: string; metric: string; role: string; harmful: boolean; estimate: number; adjustedP: number | null }>;
+        stopArms?: Array<{ arm?: unknown }>;
+      };
       return {
         key: r.key,
         status: r.status,
@@ -67,6 +78,7 @@ async function observe(d: AlertScanDeps): Promise<Observations> {
               cycle: dec.cycle,
               srm: stats.srm ? { alarm: stats.srm.alarm === true, pValue: Number(stats.srm.pValue ?? 1) } : null,
               guardrails: (stats.arms ?? []).filter((a) => a.role === 'guardrail').map((a) => ({ arm: a.arm, metric: a.metric, harmful: a.harmful === true, estimate: Number(a.estimate ?? 0), adjustedP: a.adjustedP ?? null })),
+              stoppedArms: [...new Set([...(stoppedOf.get(r.id) ?? []), ...(stats.stopArms ?? []).flatMap((x) => (typeof x.arm === 'string' ? [x.arm] : []))])],
             }
           : null,
         latestSnapshotAt: snapshotOf.get(r.id) ?? null,
@@ -109,25 +121,39 @@ export async function runAlertScan(d: AlertScanDeps): Promise<{ fired: string[];
       d.onFired?.(a.kind);
     }
   }
+  const now = (d.now ?? (() => new Date()))();
   if (plan.resolve.length) {
-    await d.prisma.alert.updateMany({ where: { key: { in: plan.resolve }, resolvedAt: null }, data: { resolvedAt: (d.now ?? (() => new Date()))() } });
+    await d.prisma.alert.updateMany({ where: { key: { in: plan.resolve }, resolvedAt: null }, data: { resolvedAt: now } });
   }
-  // Every open alert has its notifications queued; idempotency keys make repeats no-ops, and a
-  // scan that crashed between storing an alert and queueing it is completed by the next one.
+  // Every open alert, and every alert resolved in the last minutes, has its notifications queued;
+  // idempotency keys make repeats no-ops, and a scan that crashed between storing an alert (or
+  // its resolution) and queueing it is completed by the next ones.
   const open = await d.prisma.alert.findMany({ where: { resolvedAt: null }, take: 500 });
   for (const a of open) await sendAlert(d, a);
+  const resolved = await d.prisma.alert.findMany({ where: { resolvedAt: { gte: new Date(now.getTime() - RESOLVED_WINDOW_MS) } }, take: 500 });
+  for (const a of resolved) await sendAlert(d, a);
   return { fired, resolved: plan.resolve };
 }
 
-async function sendAlert(d: AlertScanDeps, a: { key: string; kind: string; subject: string; experimentKey: string | null; severity: string; message: string; data: unknown; firedAt: Date }) {
-  const body = { type: 'expflow.alert', alert: a.kind, key: a.key, severity: a.severity, experiment: a.experimentKey, subject: a.subject, message: a.message, data: a.data, firedAt: a.firedAt.toISOString() };
+/** How long after its resolution a scan still makes sure the resolution was queued. */
+const RESOLVED_WINDOW_MS = 15 * 60_000;
+
+type StoredAlert = { key: string; kind: string; subject: string; experimentKey: string | null; severity: string; message: string; data: unknown; firedAt: Date; resolvedAt: Date | null };
+
+/** Queues the alert (or, once resolved, its resolution) to its audience (alertAudience). */
+async function sendAlert(d: AlertScanDeps, a: StoredAlert) {
+  const fields = { alert: a.kind, key: a.key, severity: a.severity, experiment: a.experimentKey, subject: a.subject, message: a.message, data: a.data, firedAt: a.firedAt.toISOString() };
+  const body = a.resolvedAt
+    ? { type: 'expflow.alert_resolved', ...fields, resolvedAt: a.resolvedAt.toISOString(), message: `resolved: ${a.message}` }
+    : { type: 'expflow.alert', ...fields };
+  const prefix = a.resolvedAt ? `alert-${a.key}-resolved` : `alert-${a.key}`;
+  const audience = alertAudience(a);
   const deliveries: Array<{ channel: 'webhook' | 'slack' | 'email'; url: string; idempotencyKey: string }> = [];
-  if (d.opsWebhookUrl) deliveries.push({ channel: 'webhook', url: d.opsWebhookUrl, idempotencyKey: `alert-${a.key}-ops` });
-  // The experiment's own channels (those that want alerts); a failing webhook is not told about itself.
-  if (a.experimentKey && a.kind !== ('webhook_failing' satisfies AlertCondition['kind'])) {
+  if (audience.ops && d.opsWebhookUrl) deliveries.push({ channel: 'webhook', url: d.opsWebhookUrl, idempotencyKey: `${prefix}-ops` });
+  if (audience.experiment && a.experimentKey) {
     const exp = await d.prisma.experiment.findUnique({ where: { key: a.experimentKey }, select: { config: true } });
     const parsed = exp ? experimentConfigSchema.safeParse(exp.config) : null;
-    if (parsed?.success) deliveries.push(...routeFor(parsed.data, [{ event: 'alert', key: '', body }], `alert-${a.key}`));
+    if (parsed?.success) deliveries.push(...routeFor(parsed.data, [{ event: 'alert', key: '', body }], prefix));
   }
   for (const t of deliveries) {
     if (await d.prisma.notification.findUnique({ where: { idempotencyKey: t.idempotencyKey }, select: { id: true } })) continue;

@@ -1,8 +1,6 @@
 /** Step 1: aggregate sufficient statistics in SQL. */
-import { controlVariant } from '../domain/experiment/snapshot.js';
-import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
-import { collectCellStats } from '../infra/aggregates.js';
-import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
+import { cellDesignOf, collectCellStats } from '../infra/aggregates.js';
+import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
 import { runStepOnce } from './cycle-store.js';
@@ -24,18 +22,13 @@ export function collectData(d: ActivityDeps) {
     const exp = await loadExperiment(d.prisma, experimentKey);
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const stored = await runStepOnce(stepRef, 'collect', collectPayloadSchema, async () => {
-      // Two-arm contextual experiments randomise each unit with its context leaf's weights: the
-      // cells are split by that treatment share (see collectCellStats).
-      const contextual = exp.def.config.policy.kind === 'contextual' && exp.def.variants.length === 2;
       const { config } = exp.def;
       // Events reach the cells through the per-unit aggregates, brought up to date first (cost grows
-      // with what arrived since the last cycle, not with the history).
-      const asOf = await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(config));
-      const cells = await collectCellStats(d.pool, exp.id, config.metrics, {
-        control: controlVariant(exp.def),
-        contextual,
-        postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
-      }, asOf);
+      // with what arrived since the last cycle, not with the history). Two-arm contextual
+      // experiments randomise each unit with its context leaf's weights: the cells are split by
+      // that treatment share (see collectCellStats and cellDesignOf).
+      const asOf = await refreshUnitAggregates(d.pool, exp.id, experimentAggregateSpec(exp));
+      const cells = await collectCellStats(d.pool, exp.id, config.metrics, cellDesignOf(exp), asOf);
       const primary = config.metrics.find((m) => m.role === 'primary')!.key;
       const units = cells.filter((c) => c.metric === primary).reduce((a, c) => a + c.moments.n, 0);
       return { cells, units, watermark: asOf.hi };

@@ -9,9 +9,8 @@ import type { ExternalContextEvent } from '../domain/experiment/state.js';
 import { buildSnapshot } from '../domain/experiment/snapshot.js';
 import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, Weights } from '../domain/types.js';
-import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { recentContextRows } from '../infra/aggregates.js';
-import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
+import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import { segmentStates } from '../infra/segment-repo.js';
@@ -70,7 +69,7 @@ export function reallocateTraffic(d: ActivityDeps) {
     let contextualModel: AllocationSnapshot['contextual'];
     const fitOptions = contextualFitOptions(exp.def, input.override);
     if (fitOptions) {
-      await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(exp.def.config));
+      await refreshUnitAggregates(d.pool, exp.id, experimentAggregateSpec(exp));
       const rows = await recentContextRows(d.pool, exp.id, { features: fitOptions.features, metric: primaryMetric(config), limit: fitOptions.maxRows });
       const fit = fitContextualPolicy(rows, fitOptions, dampening);
       contextualModel = fit.model;

@@ -6,9 +6,8 @@
 import { buildUnitFeatures, type FeatureConfig } from '../domain/segmentation/features.js';
 import { segmentUnits as runSegmentation } from '../domain/segmentation/segment-units.js';
 import type { FeatureScaling } from '../domain/types.js';
-import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { sampleUnitAggregates, upsertMemberships } from '../infra/aggregates.js';
-import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
+import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { saveSegmentShape } from '../infra/segment-repo.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
@@ -48,7 +47,7 @@ export function segmentUnits(d: ActivityDeps) {
       engagementWeights: seg.engagementWeights,
       ...(seg.conversionEvent ? { conversion: { event: seg.conversionEvent } } : {}),
     };
-    await refreshUnitAggregates(d.pool, exp.id, aggregationSpec(exp.def.config));
+    await refreshUnitAggregates(d.pool, exp.id, experimentAggregateSpec(exp));
     const rows = await sampleUnitAggregates(d.pool, exp.id, {
       events: [...new Set([...seg.features.map((f) => f.event), ...(seg.conversionEvent ? [seg.conversionEvent] : [])])],
       contextFeatures: seg.contextFeatures,

@@ -25,8 +25,8 @@ export interface ObserveDeps {
 const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'web');
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
 
-const entityParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,99}$/, 'use up to 100 letters, digits or _ . : / -');
-const entityQuery = z.object({
+export const entityParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]{0,99}$/, 'use up to 100 letters, digits or _ . : / -');
+export const entityQuery = z.object({
   at: z
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time')

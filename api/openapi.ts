@@ -8,6 +8,7 @@
  * Express router, so a new route without a contract fails the suite.
  */
 import { z } from 'zod';
+import { entityParam, entityQuery } from './observe-routes.js';
 import { createExperimentSchema, ruleSchema } from '../domain/experiment/config.js';
 import { trainingPolicySchema } from '../domain/training/policy.js';
 import { acknowledgeSrmResult, concludeResult, experimentStatus, overrideAllocationResult, reenableArmResult, runCycleNowResult } from '../domain/experiment/messages.js';
@@ -141,6 +142,11 @@ export const ROUTES: Route[] = [
   { method: 'get', path: '/context/sources', summary: 'List context sources', tag: 'context', ok: { status: 200, id: 'ContextSources', schema: z.looseObject({ sources: z.array(z.looseObject({})) }) } },
   { method: 'delete', path: '/context/sources/:key', summary: 'Remove a context source and its schedule', tag: 'context', ok: { status: 200, id: 'ContextSourceDeleted', schema: z.looseObject({}) } },
   { method: 'get', path: '/context/signals', summary: 'Stored context signals', tag: 'context', query: listSignalsSchema, ok: { status: 200, id: 'SignalList', schema: z.looseObject({ signals: z.array(z.looseObject({})) }) } },
+  // The read side (api/observe-routes.ts): reports and the dashboard's list data; answers described loosely.
+  { method: 'get', path: '/experiments/:key/report', summary: "An experiment's report: estimates over time, allocation and its reasons, decisions, SRM, breakdowns, time to significance, alerts, offline evaluations", tag: 'reports', ok: { status: 200, id: 'ExperimentReport', schema: z.looseObject({ experiment: z.looseObject({ key: z.string() }), cellsComputedAt: z.string() }) } },
+  { method: 'get', path: '/entities/:entity/report', summary: "An entity's traffic, experiments and models as of a time", tag: 'reports', query: entityQuery, ok: { status: 200, id: 'EntityReport', schema: z.looseObject({ entity: z.string(), at: z.string() }) } },
+  { method: 'get', path: '/reports/experiments', summary: 'Every experiment with its phase, cycle, last decision and open alarms', tag: 'reports', ok: { status: 200, id: 'ExperimentSummaries', schema: z.looseObject({ experiments: z.array(z.looseObject({ key: z.string() })) }) } },
+  { method: 'get', path: '/reports/entities', summary: 'Entities with experiments or model versions', tag: 'reports', ok: { status: 200, id: 'EntityList', schema: z.looseObject({ entities: z.array(z.unknown()) }) } },
   { method: 'delete', path: '/units/:unitId', summary: 'Forget a unit: delete every row and Redis key it left', tag: 'privacy', ok: { status: 200, id: 'UnitDeleted', schema: z.looseObject({}) } },
   // Training platform: a policy per entity × model type, each with its Temporal Schedule.
   { method: 'put', path: '/training-policies/:entity/:modelType', summary: 'Set a training policy (creates or updates its Temporal Schedule)', tag: 'training', body: { id: 'TrainingPolicy', schema: trainingPolicySchema, required: true }, ok: { status: 200, id: 'TrainingPolicyView', schema: trainingPolicyView } },
@@ -190,6 +196,7 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     const parameters: unknown[] = [];
     if (r.path.includes(':key')) parameters.push({ name: 'key', in: 'path', required: true, schema: strip(z.toJSONSchema(experimentKeyParam)) });
     if (r.path.includes(':id')) parameters.push({ name: 'id', in: 'path', required: true, schema: strip(z.toJSONSchema(evaluationIdParam)) });
+    if (r.path.includes(':entity')) parameters.push({ name: 'entity', in: 'path', required: true, schema: strip(z.toJSONSchema(entityParam)) });
     if (r.path.includes(':unitId')) parameters.push({ name: 'unitId', in: 'path', required: true, schema: strip(z.toJSONSchema(unitIdParam)) });
     for (const name of ['entity', 'modelType'] as const) {
       if (r.path.includes(`:${name}`)) parameters.push({ name, in: 'path', required: true, schema: strip(z.toJSONSchema(trainingPolicyParams.shape[name])) });

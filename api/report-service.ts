@@ -1,43 +1,36 @@
 /**
- * Reports behind GET /experiments/:key/report and GET /entities/:entity/report. The heavy part of an
- * experiment report, the SQL aggregate over every unit and event, is cached in Redis for
- * `cellsTtlMs` and shared by every API process; a stale entry is served while one process
- * refreshes it, so a report answers from the cache plus a few indexed reads. Decisions,
- * snapshots, predictions and alerts are always read fresh.
+ * Reports behind GET /experiments/:key/report and GET /entities/:entity/report. An experiment
+ * report's cells come from the incremental rollup (infra/report-rollup.ts), which every cycle
+ * brings up to date with the per-unit aggregates, and a report in the background when older than
+ * `refreshAfterMs`: a report reads a few thousand rows, whatever the experiment's history. Decisions, snapshots, predictions and
+ * alerts are read as they are, and so are the latest offline evaluations (`offline`: the "what
+ * if" policy estimates and the running-window comparison, made by POST /evaluations).
  */
-import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { buildEntityReport, type EntityReport } from '../domain/report/entity-report.js';
 import { buildExperimentReport, type ExperimentReport } from '../domain/report/experiment-report.js';
 import type { LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
-import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
-import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
-import { cellDesignOf, loadEntityReportInput, loadExperimentReportInput, loadReportCells, type ReportCells } from '../infra/report-loader.js';
+import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
+import { readReportCells, type ReportCells } from '../infra/report-rollup.js';
+import { loadEntityReportInput, loadExperimentReportInput, loadOfflineEvaluations, type OfflineEvaluations } from '../infra/report-loader.js';
 import { ApiError } from './errors.js';
 
 export interface ReportServiceOptions {
   /** Base URL of the Temporal Web UI; workflow links point there. */
   temporalUiUrl: string;
   namespace: string;
-  /** How long cached report cells are fresh (default 30 s). */
-  cellsTtlMs?: number;
+  /** Cells older than this are refreshed in the background (default 30 s; REPORT_REFRESH_SECONDS). */
+  refreshAfterMs?: number;
   now?: () => Date;
 }
 
-interface CachedCells extends ReportCells {
-  computedAt: string;
-}
-
-const cacheKey = (experimentId: string) => `expflow:report-cells:${experimentId}`;
-
 export class ReportService {
-  private readonly inflight = new Map<string, Promise<CachedCells>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
-    private readonly redis: Redis,
     private readonly opts: ReportServiceOptions,
   ) {}
 
@@ -46,7 +39,7 @@ export class ReportService {
     return `${this.opts.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(this.opts.namespace)}/workflows/${encodeURIComponent(`experiment-${key}`)}`;
   }
 
-  async experimentReport(key: string): Promise<ExperimentReport & { cellsComputedAt: string }> {
+  async experimentReport(key: string): Promise<ExperimentReport & { cellsComputedAt: string; offline: OfflineEvaluations }> {
     if (!(await this.prisma.experiment.findUnique({ where: { key }, select: { id: true } }))) throw new ApiError(404, 'not_found', `key: experiment '${key}' does not exist`);
     let computedAt = '';
     const input = await loadExperimentReportInput(this.prisma, this.pool, key, {
@@ -58,7 +51,7 @@ export class ReportService {
         return c;
       },
     });
-    return { ...buildExperimentReport(input), cellsComputedAt: computedAt };
+    return { ...buildExperimentReport(input), cellsComputedAt: computedAt, offline: await loadOfflineEvaluations(this.prisma, key) };
   }
 
   async entityReport(entity: string, at: Date | undefined): Promise<EntityReport> {
@@ -69,33 +62,36 @@ export class ReportService {
     return (this.opts.now ?? (() => new Date()))();
   }
 
-  /** Fresh cached cells, else stale ones while a refresh runs, else computed now (once per process). */
-  private async cells(exp: LoadedExperiment): Promise<CachedCells> {
-    const ttl = this.opts.cellsTtlMs ?? 30_000;
-    const raw = await this.redis.get(cacheKey(exp.id));
-    const cached = raw ? (JSON.parse(raw) as CachedCells) : null;
-    const age = cached ? this.now().getTime() - Date.parse(cached.computedAt) : Infinity;
-    if (cached && age < ttl) return cached;
-    const refresh = this.refresh(exp, ttl);
-    if (cached) {
-      refresh.catch((e: Error) => console.error(`[api] report cells of ${exp.def.key} could not refresh: ${e.message}`));
-      return cached;
+  /**
+   * The rolled-up cells as of the experiment's last refresh (each cycle refreshes it). Older than
+   * `refreshAfterMs`, a refresh starts in the background (once per process; skipped while another
+   * process or a cycle is refreshing) and this answer serves the rollup as it is, so a report never
+   * waits for a backlog; `cellsComputedAt` says when the cells were last brought up to date. Only
+   * an experiment never refreshed at all waits for its first refresh.
+   */
+  private async cells(exp: LoadedExperiment): Promise<ReportCells & { computedAt: string }> {
+    let cells = await readReportCells(this.pool, exp.id);
+    if (!cells) {
+      await this.refresh(exp, false);
+      cells = await readReportCells(this.pool, exp.id);
+      if (!cells) throw new Error(`report rollup of ${exp.def.key} is missing after a refresh`);
     }
-    return refresh;
+    // Stored as UTC wall-clock time without a zone.
+    const wm = await this.pool.query<{ at: string }>(
+      `SELECT to_char("updatedAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at FROM "AggregateWatermark" WHERE "experimentId" = $1`,
+      [exp.id],
+    );
+    const computedAt = wm.rows[0]?.at ?? this.now().toISOString();
+    if (this.now().getTime() - Date.parse(computedAt) >= (this.opts.refreshAfterMs ?? 30_000)) {
+      this.refresh(exp, true).catch((e: Error) => console.error(`[api] report cells of ${exp.def.key} could not refresh: ${e.message}`));
+    }
+    return { ...cells, computedAt };
   }
 
-  private refresh(exp: LoadedExperiment, ttl: number): Promise<CachedCells> {
+  private refresh(exp: LoadedExperiment, skipIfBusy: boolean): Promise<unknown> {
     const running = this.inflight.get(exp.id);
     if (running) return running;
-    const p = (async () => {
-      // Outcomes come from the per-unit aggregates: bring them up to date (incremental) first.
-      await refreshUnitAggregates(this.pool, exp.id, aggregationSpec(exp.def.config));
-      const cells = await loadReportCells(this.pool, exp.id, exp.def.config.metrics, cellDesignOf(exp));
-      const entry: CachedCells = { ...cells, computedAt: this.now().toISOString() };
-      // Kept well past freshness so a stale copy can be served while the next refresh runs.
-      await this.redis.set(cacheKey(exp.id), JSON.stringify(entry), 'PX', Math.max(ttl * 20, 600_000));
-      return entry;
-    })().finally(() => this.inflight.delete(exp.id));
+    const p = refreshUnitAggregates(this.pool, exp.id, experimentAggregateSpec(exp), { skipIfBusy }).finally(() => this.inflight.delete(exp.id));
     this.inflight.set(exp.id, p);
     return p;
   }

@@ -100,6 +100,9 @@ export class UnitsService {
     const del = async (sql: string) => (await client.query(sql, [ids])).rowCount ?? 0;
     try {
       await client.query('BEGIN');
+      // The report rollups of these units' experiments include them: drop them (rebuilt at the
+      // experiment's next refresh from what remains).
+      await client.query(`DELETE FROM "ReportRollup" WHERE "experimentId" IN (SELECT DISTINCT "experimentId" FROM "Assignment" WHERE "unitId" = ANY($1::text[]))`, [ids]);
       const counts: RowCounts = {
         events: await del(`DELETE FROM "Event" WHERE "unitId" = ANY($1::text[])`),
         aggregates: await del(`DELETE FROM "UnitEventAggregate" WHERE "unitId" = ANY($1::text[])`),

@@ -6,8 +6,10 @@
  * its `hi` so units and their events are read as of the same moment.
  */
 import type { Pool } from 'pg';
+import { controlVariant } from '../domain/experiment/snapshot.js';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
+import type { LoadedExperiment } from './experiment-repo.js';
 
 /** How units were randomised, which decides the analysis cells beyond (segment, period). */
 export interface CellDesign {
@@ -24,6 +26,16 @@ export interface CellDesign {
    * any pre-treatment attributes): cells are further keyed by their values (`stratum`).
    */
   postStratify?: string[];
+}
+
+/** How an experiment's units were randomised, as its decisions' cells are keyed (see activities/collect.ts). */
+export function cellDesignOf(exp: LoadedExperiment): CellDesign {
+  const { config } = exp.def;
+  return {
+    control: controlVariant(exp.def),
+    contextual: config.policy.kind === 'contextual' && exp.def.variants.length === 2,
+    postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
+  };
 }
 
 /**
@@ -112,10 +124,11 @@ export function toCellStats(r: CellRow): CellStats {
  * `extra` expressions over "Assignment" a), `ev` (their attributed events) and `y` (one row per unit ×
  * metric with its value). Parameters $1..$9 come from unitValueParams.
  */
-export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], opts: { asOfParam?: string } = {}): string {
+export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], opts: { asOfParam?: string; txidParam?: string } = {}): string {
   // As of a moment (a parameter placeholder): only units exposed by then. Their outcomes come from
-  // the per-unit aggregates, which hold everything ingested so far.
-  const asOfUnits = opts.asOfParam ? ` AND a."assignedAt" <= ${opts.asOfParam}::timestamp` : '';
+  // the per-unit aggregates, which hold everything ingested so far. Below a transaction id: the
+  // units an aggregate refresh that returned it has counted.
+  const asOfUnits = (opts.asOfParam ? ` AND a."assignedAt" <= ${opts.asOfParam}::timestamp` : '') + (opts.txidParam ? ` AND a.txid < ${opts.txidParam}::bigint` : '');
   const selected = extra.map((x) => ` ${x.expr} AS ${x.as},`).join('');
   const carried = extra.map((x) => `a.${x.as}, `).join('');
   return `a AS (

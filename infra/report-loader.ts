@@ -5,13 +5,13 @@
  * decisions, predictions, audit entries and alerts. domain/report builds the report from these.
  */
 import type { Pool } from 'pg';
-import { controlVariant } from '../domain/experiment/snapshot.js';
 import type { ExperimentReportInput } from '../domain/report/experiment-report.js';
 import type { DatedCell } from '../domain/report/estimates.js';
 import type { FactorCell } from '../domain/report/breakdown.js';
 import type { EntityReportInput } from '../domain/report/entity-report.js';
 import type { AllocationSnapshot, ExperimentPhase } from '../domain/types.js';
-import { toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
+import { cellDesignOf, toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
+import type { ReportCells } from './report-rollup.js';
 import { loadExperiment, type LoadedExperiment } from './experiment-repo.js';
 import type { PrismaClient } from './prisma.js';
 
@@ -21,34 +21,31 @@ const FACTOR_SAMPLE = 20_000;
 
 type FactorRow = CellRow & { factor: number; value: string | null };
 
-/** How an experiment's units were randomised, as its decisions' cells are keyed (see activities/collect.ts). */
-export function cellDesignOf(exp: LoadedExperiment): CellDesign {
-  const { config } = exp.def;
-  return {
-    control: controlVariant(exp.def),
-    contextual: config.policy.kind === 'contextual' && exp.def.variants.length === 2,
-    postStratify: config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []),
-  };
-}
-
-export interface ReportCells {
-  dailyCells: DatedCell[];
-  factorCells: FactorCell[];
-  skippedFactors: string[];
-}
-
-/** Cells by day of exposure and by factor value, for one experiment. */
-export async function loadReportCells(pool: Pool, experimentId: string, metrics: ExperimentReportInput['experiment']['metrics'], design: CellDesign): Promise<ReportCells> {
+/**
+ * Cells by day of exposure and by factor value, for one experiment, computed from every unit and
+ * its aggregates (below `asOf.hi` when given). Reports read the same cells from the incremental
+ * rollup (infra/report-rollup.ts); this full computation is the reference it is tested and
+ * benchmarked against.
+ */
+export async function loadReportCells(
+  pool: Pool,
+  experimentId: string,
+  metrics: ExperimentReportInput['experiment']['metrics'],
+  design: CellDesign,
+  asOf?: { hi: string },
+): Promise<ReportCells> {
   const keys = await pool.query<{ key: string; values: number }>(
     `SELECT kv.key, count(DISTINCT kv.value)::int AS values
-     FROM (SELECT context FROM "Assignment" WHERE "experimentId" = $1 LIMIT ${FACTOR_SAMPLE}) a, jsonb_each_text(a.context) kv
+     FROM (SELECT context FROM "Assignment" WHERE "experimentId" = $1 AND ($2::bigint IS NULL OR txid < $2::bigint) LIMIT ${FACTOR_SAMPLE}) a, jsonb_each_text(a.context) kv
      GROUP BY kv.key ORDER BY kv.key`,
-    [experimentId],
+    [experimentId, asOf?.hi ?? null],
   );
   const factorKeys = keys.rows.filter((r) => r.values <= MAX_FACTOR_VALUES).map((r) => r.key);
   const skippedFactors = keys.rows.filter((r) => r.values > MAX_FACTOR_VALUES).map((r) => `context.${r.key}`);
   // One pass: each unit carries its factor values as columns and GROUPING SETS aggregates them
   // all at once (a lateral unnest of the context would multiply the rows by its attributes).
+  // $8 holds the factor keys when there are any; the watermark comes after.
+  const hiParam = asOf ? `$${factorKeys.length ? 9 : 8}` : undefined;
   const factors = [
     { name: 'day', expr: `to_char(a."assignedAt", 'YYYY-MM-DD')` },
     { name: 'hour', expr: `extract(hour FROM a."assignedAt")::int::text` },
@@ -63,13 +60,13 @@ export async function loadReportCells(pool: Pool, experimentId: string, metrics:
     // Hash aggregation in memory instead of external sorts; JIT costs more than it saves here.
     await client.query(`SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`);
     res = await client.query<FactorRow>(
-      `WITH ${unitValueCtes(cols)}
+      `WITH ${unitValueCtes(cols, hiParam ? { txidParam: hiParam } : {})}
        SELECT CASE ${cols.map((c, i) => `WHEN GROUPING(${c.as}) = 0 THEN ${i}`).join(' ')} END AS factor,
               COALESCE(${cols.map((c) => c.as).join(', ')}) AS value,
               key AS metric, variant, seg AS segment, period, share, stratum,
               COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
        FROM y GROUP BY key, variant, seg, period, share, stratum, GROUPING SETS (${cols.map((c) => `(${c.as})`).join(', ')})`,
-      factorKeys.length ? [...unitValueParams(experimentId, metrics, design), factorKeys] : unitValueParams(experimentId, metrics, design),
+      [...unitValueParams(experimentId, metrics, design), ...(factorKeys.length ? [factorKeys] : []), ...(asOf ? [asOf.hi] : [])],
     );
     await client.query('COMMIT');
   } catch (e) {
@@ -193,5 +190,41 @@ export async function loadEntityReportInput(prisma: PrismaClient, pool: Pool, en
       const k = (p.data as { experimentKey?: unknown } | null)?.experimentKey;
       return typeof k === 'string' ? [{ experimentKey: k, at: p.at.toISOString() }] : [];
     }),
+  };
+}
+
+/** An experiment's offline evaluations as the report shows them (infra/evaluation-*, activities/evaluate.ts). */
+export interface OfflineEvaluations {
+  /** Latest finished "what if" (off-policy estimates of the standard alternatives or given policies). */
+  policy: StoredEvaluation | null;
+  /** Latest finished running-window comparison. */
+  window: StoredEvaluation | null;
+  /** Evaluations of either kind still running (as workflows). */
+  running: Array<{ id: string; kind: string; createdAt: string }>;
+}
+
+interface StoredEvaluation {
+  id: string;
+  createdAt: string;
+  request: unknown;
+  result: unknown;
+}
+
+/** The latest policy and window evaluations of experiment `key`, and those still running. */
+export async function loadOfflineEvaluations(prisma: PrismaClient, key: string): Promise<OfflineEvaluations> {
+  const where = { kind: { in: ['policy', 'window'] }, request: { path: ['experiment'], equals: key } };
+  const [finished, running] = await Promise.all([
+    Promise.all(
+      (['policy', 'window'] as const).map((kind) =>
+        prisma.evaluationRun.findFirst({ where: { ...where, kind, status: 'succeeded' }, orderBy: { createdAt: 'desc' }, select: { id: true, createdAt: true, request: true, result: true } }),
+      ),
+    ),
+    prisma.evaluationRun.findMany({ where: { ...where, status: 'running' }, orderBy: { createdAt: 'desc' }, take: 10, select: { id: true, kind: true, createdAt: true } }),
+  ]);
+  const stored = (r: (typeof finished)[number]): StoredEvaluation | null => (r ? { id: r.id, createdAt: r.createdAt.toISOString(), request: r.request, result: r.result } : null);
+  return {
+    policy: stored(finished[0] ?? null),
+    window: stored(finished[1] ?? null),
+    running: running.map((r) => ({ id: r.id, kind: r.kind, createdAt: r.createdAt.toISOString() })),
   };
 }

@@ -16,11 +16,26 @@
  * are rebuilt from scratch when the tracked names or the window change.
  */
 import type { Pool } from 'pg';
+import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
+import { cellDesignOf } from './aggregates.js';
+import type { LoadedExperiment } from './experiment-repo.js';
+import { updateReportRollup, type ReportRollupSpec } from './report-rollup.js';
 
 export interface AggregateSpec {
   names: string[];
   lookbackSeconds: number;
   windowSeconds: number | null;
+  /** Keep the report's rollup (infra/report-rollup.ts) in step; without it the rollup is dropped. */
+  report?: ReportRollupSpec;
+}
+
+/** What an experiment aggregates, with its report rollup: what every refresh of it passes. */
+export function experimentAggregateSpec(exp: LoadedExperiment): AggregateSpec {
+  const { config } = exp.def;
+  return {
+    ...aggregationSpec(config),
+    report: { metrics: config.metrics.map((m) => ({ key: m.key, event: m.event, type: m.type })), design: cellDesignOf(exp) },
+  };
 }
 
 export interface RefreshResult {
@@ -29,6 +44,8 @@ export interface RefreshResult {
   /** Aggregate rows inserted or updated by this refresh. */
   touched: number;
   rebuilt: boolean;
+  /** skipIfBusy and another refresh held the experiment: nothing was done (`hi` is not meaningful). */
+  busy?: boolean;
 }
 
 /**
@@ -36,7 +53,7 @@ export interface RefreshResult {
  * transactions already running when it was called to finish, so that everything committed before
  * the call is counted; a transaction that stays open longer is counted by a later refresh.
  */
-export async function refreshUnitAggregates(pool: Pool, experimentId: string, spec: AggregateSpec, opts: { maxWaitMs?: number } = {}): Promise<RefreshResult> {
+export async function refreshUnitAggregates(pool: Pool, experimentId: string, spec: AggregateSpec, opts: { maxWaitMs?: number; skipIfBusy?: boolean } = {}): Promise<RefreshResult> {
   const names = [...new Set(spec.names)].sort();
   await waitForEarlierTransactions(pool, opts.maxWaitMs ?? 5000);
   const client = await pool.connect();
@@ -48,10 +65,16 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
       [experimentId, names, spec.lookbackSeconds, spec.windowSeconds],
     );
     // The row lock serialises refreshes of one experiment; the second sees the first's watermark.
-    const wm = (await client.query<{ txid: string; names: string[]; lookback: number; window: number | null }>(
-      `SELECT txid::text, names, "lookbackSeconds" AS lookback, "windowSeconds" AS window FROM "AggregateWatermark" WHERE "experimentId" = $1 FOR UPDATE`,
+    // A reader that only wants current-enough data (skipIfBusy) does not queue behind a refresh.
+    const locked = (await client.query<{ txid: string; names: string[]; lookback: number; window: number | null }>(
+      `SELECT txid::text, names, "lookbackSeconds" AS lookback, "windowSeconds" AS window FROM "AggregateWatermark" WHERE "experimentId" = $1 FOR UPDATE${opts.skipIfBusy ? ' SKIP LOCKED' : ''}`,
       [experimentId],
-    )).rows[0]!;
+    )).rows[0];
+    if (!locked) {
+      await client.query('COMMIT');
+      return { hi: '0', touched: 0, rebuilt: false, busy: true };
+    }
+    const wm = locked;
     const same = wm.names.join('\u0000') === names.join('\u0000') && wm.lookback === spec.lookbackSeconds && wm.window === spec.windowSeconds;
     let lo = wm.txid;
     if (!same) {
@@ -68,8 +91,14 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     await client.query('SET LOCAL jit = off');
     // New events × exposures already final. The planner cannot know how many rows lie past the
     // txid histogram (always "1"), and would probe the unit index once per new event: hash the
-    // experiment's exposures instead. CREATE TABLE AS may run in parallel; INSERT … SELECT may not.
-    await client.query('SET LOCAL enable_nestloop = off');
+    // experiment's exposures instead, unless the new events are few (counted, up to a bound), when
+    // probing is cheaper than hashing every exposure (a report right after a cycle).
+    // CREATE TABLE AS may run in parallel; INSERT … SELECT may not.
+    const fresh = (await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Event" WHERE txid >= $1::bigint AND txid < $2::bigint LIMIT ${PROBE_EVENTS + 1}) e`,
+      [lo, hi],
+    )).rows[0]?.n ?? PROBE_EVENTS + 1;
+    if (fresh > PROBE_EVENTS) await client.query('SET LOCAL enable_nestloop = off');
     await client.query(
       `CREATE TEMP TABLE unit_event_delta ON COMMIT DROP AS
        SELECT e."unitId", e.name, COUNT(*)::float8 AS count, SUM(e.value)::float8 AS sum
@@ -95,6 +124,9 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
       `CREATE TEMP TABLE unit_event_merge ON COMMIT DROP AS
        SELECT "unitId", name, SUM(count) AS count, SUM(sum) AS sum FROM unit_event_delta GROUP BY 1, 2`,
     );
+    if (spec.report) await client.query('ANALYZE unit_event_merge');
+    if (spec.report) await updateReportRollup(client, experimentId, spec.report, { lo, hi, rebuilt: lo === '0' });
+    else await client.query(`DELETE FROM "ReportRollup" WHERE "experimentId" = $1`, [experimentId]);
     const updated = await client.query(
       `UPDATE "UnitEventAggregate" g SET count = g.count + d.count, sum = g.sum + d.sum
        FROM unit_event_merge d WHERE g."experimentId" = $1 AND g."unitId" = d."unitId" AND g.name = d.name`,
@@ -121,6 +153,9 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     client.release();
   }
 }
+
+/** Up to this many new events (of any experiment), a refresh probes the exposure index per event. */
+const PROBE_EVENTS = 20_000;
 
 /** Waits until every transaction that had started when this was called has finished (or the time is up). */
 async function waitForEarlierTransactions(pool: Pool, maxWaitMs: number): Promise<void> {

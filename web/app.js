@@ -336,6 +336,19 @@ async function renderExperiment(key) {
       <div class="card"><div id="chart-tts" class="chart"></div></div>
       <div class="card"><div id="chart-breakdown" class="chart"></div></div>
     </div>
+    <h2>What if: other policies on the logged traffic, and the running window</h2>
+    <form class="actions" id="offline-actions" onsubmit="return false">
+      <button type="button" data-eval="policy">Evaluate alternatives</button>
+      <label>window <input name="window" value="7d" size="5"></label>
+      <label>step <input name="step" value="1d" size="5"></label>
+      <button type="button" data-eval="window">Evaluate running window</button>
+      <span id="offline-result" class="muted"></span>
+    </form>
+    <div class="grid">
+      <div class="card"><div id="chart-whatif" class="chart"></div></div>
+      <div class="card"><div id="chart-window" class="chart"></div></div>
+    </div>
+    <div id="whatif"></div>
     <h2>Segments</h2><div id="segments"></div>
     <h2>Why traffic moved</h2><div id="allocation"></div>
     <h2>Decisions</h2><div id="decisions"></div>
@@ -348,6 +361,11 @@ async function renderExperiment(key) {
     const action = ev.target?.dataset?.action;
     if (action) void act(key, action, form);
   });
+  const offline = document.getElementById('offline-actions');
+  offline.addEventListener('click', (ev) => {
+    const kind = ev.target?.dataset?.eval;
+    if (kind) void evaluate(key, kind, offline).then(async () => renderOffline(await api(`/experiments/${encodeURIComponent(key)}/report`)));
+  });
   let report = first;
   poll(async () => {
     report = report ?? (await api(`/experiments/${encodeURIComponent(key)}/report`));
@@ -357,8 +375,83 @@ async function renderExperiment(key) {
     document.getElementById('as-of').textContent = `report ${when(report.generatedAt)} · data ${when(report.cellsComputedAt)}`;
     renderReportCharts(report);
     renderReportTables(report);
+    renderOffline(report);
     report = null;
   });
+}
+
+// ---------------------------------------------------------------- offline evaluation (issue 11)
+
+/** Asks for an offline evaluation (POST /evaluations): a large one runs as a workflow and shows up when done. */
+async function evaluate(key, kind, form) {
+  const out = document.getElementById('offline-result');
+  const body = { kind, experiment: key, ...(kind === 'window' ? { window: form.window.value.trim(), step: form.step.value.trim() } : {}) };
+  out.textContent = `${kind}: evaluating…`;
+  out.className = 'muted';
+  try {
+    const run = await api('/evaluations', { method: 'POST', body: JSON.stringify(body) });
+    out.textContent = run.status === 'running' ? `${kind}: running as workflow ${run.workflowId}` : `${kind}: done`;
+    out.className = run.status === 'failed' ? 'alarm' : 'better';
+  } catch (e) {
+    out.textContent = `${kind}: ${e.message}`;
+    out.className = 'alarm';
+  }
+}
+
+const ESTIMATORS = ['ips', 'snips', 'dr'];
+/** A window's end, to the second (UTC). */
+const windowLabel = (t) => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+
+function renderOffline(r) {
+  const off = r.offline ?? { policy: null, window: null, running: [] };
+  const policies = off.policy?.result?.policies ?? [];
+  const metric = policies[0]?.evaluation?.metric ?? primaryOf(r).key;
+  const estimate = (p, name) => p.evaluation.estimates.find((e) => e.estimator === name);
+  // What if: each policy's value under each estimator, the doubly robust interval as a box, and
+  // the mean of what actually ran as a line.
+  chart('chart-whatif', {
+    title: { text: policies.length ? `What if: ${metric} per unit under each policy (off-policy)` : 'What if: not evaluated yet', textStyle: { fontSize: 13 } },
+    tooltip: { trigger: 'axis' },
+    legend: { bottom: 0 },
+    xAxis: { type: 'category', data: policies.map((p) => p.label) },
+    yAxis: { type: 'value', scale: true },
+    series: [
+      ...ESTIMATORS.map((name, i) => ({
+        name: name.toUpperCase(),
+        type: 'bar',
+        color: palette[i % palette.length],
+        data: policies.map((p) => estimate(p, name)?.value ?? null),
+        ...(i === 0 && policies.length ? { markLine: { symbol: 'none', label: { formatter: 'logged' }, data: [{ yAxis: policies[0].evaluation.loggedMean }] } } : {}),
+      })),
+      { name: 'DR 95% CI', type: 'candlestick', data: policies.map((p) => { const e = estimate(p, 'dr'); return e ? [e.ci[0], e.ci[1], e.ci[0], e.ci[1]] : [null, null, null, null]; }), itemStyle: { color: 'transparent', borderColor: '#111827', color0: 'transparent', borderColor0: '#111827' }, barWidth: 6 },
+    ],
+  });
+  // Running window: each arm's effect against control per window end, with its always-valid interval.
+  const rows = (off.window?.result?.rows ?? []).filter((w) => w.segment === null && w.metric === primaryOf(r).key);
+  const ends = [...new Set(rows.map((w) => w.windowEnd))].sort();
+  const arms = [...new Set(rows.map((w) => w.arm))];
+  chart('chart-window', {
+    title: { text: off.window ? `Running ${off.window.result.window} window (step ${off.window.result.step}): effect on ${primaryOf(r).key}` : 'Running window: not evaluated yet', textStyle: { fontSize: 13 } },
+    tooltip: { trigger: 'axis' },
+    legend: { bottom: 0, data: arms },
+    xAxis: { type: 'category', data: ends.map(windowLabel) },
+    yAxis: { type: 'value', scale: true },
+    series: arms.flatMap((arm, i) =>
+      bandSeries(arm, ends.map((t) => {
+        const w = rows.find((x) => x.windowEnd === t && x.arm === arm);
+        return { x: windowLabel(t), y: w?.estimate ?? null, lo: w?.ci?.[0] ?? null, hi: w?.ci?.[1] ?? null };
+      }), palette[(i + 1) % palette.length]),
+    ),
+  });
+  const running = off.running.length ? `<p class="muted">Running: ${off.running.map((x) => `${esc(x.kind)} since ${when(x.createdAt)}`).join(', ')}</p>` : '';
+  const el = document.getElementById('whatif');
+  if (!el) return;
+  el.innerHTML = running + (policies.length
+    ? `<p class="muted">Evaluated ${when(off.policy.createdAt)} on ${policies[0].evaluation.n} logged units; logged mean ${fmt(policies[0].evaluation.loggedMean)}. 95% intervals.</p>
+      <table id="whatif-table"><thead><tr><th>Policy</th>${ESTIMATORS.map((n) => `<th>${n.toUpperCase()}</th>`).join('')}<th class="num">ESS</th><th>Warnings</th></tr></thead><tbody>${policies
+        .map((p) => `<tr><td>${esc(p.label)}</td>${ESTIMATORS.map((n) => { const e = estimate(p, n); return `<td>${e ? `${fmt(e.value)} [${fmt(e.ci[0])}, ${fmt(e.ci[1])}]` : '–'}</td>`; }).join('')}<td class="num">${fmt(estimate(p, 'dr')?.effectiveSampleSize, 4)}</td><td>${esc((p.evaluation.warningText ?? []).join('; ')) || '–'}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '<p class="muted">No off-policy evaluation yet: "Evaluate alternatives" estimates what each arm always, uniform and the current policy would have earned.</p>');
 }
 
 // ---------------------------------------------------------------- entities and models

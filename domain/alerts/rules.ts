@@ -3,7 +3,9 @@
  * hold now; planAlerts turns them into alerts to raise (one per episode of a condition, keyed
  * "<kind>:<subject>:<episode>" so scans racing in several workers raise it once) and open alerts
  * to resolve (their condition no longer holds). A condition that stays true raises nothing new.
+ * alertAudience says who hears of an alert, so no event reaches a person twice.
  */
+import { assertNever } from '../assert-never.js';
 
 export type AlertKind = 'srm' | 'guardrail' | 'cycle_failed' | 'webhook_failing' | 'ingest_lag' | 'snapshot_stale';
 export type AlertSeverity = 'critical' | 'warning';
@@ -24,6 +26,8 @@ export interface ExperimentObservation {
     srm: { alarm: boolean; pValue: number } | null;
     /** Guardrail results of that decision (always-valid, Holm-adjusted, beyond the margin). */
     guardrails: Array<{ arm: string; metric: string; harmful: boolean; estimate: number; adjustedP: number | null }>;
+    /** Arms the circuit breaker has stopped so far: the decide step announced each (arm_stopped). */
+    stoppedArms: string[];
   } | null;
   /** Epoch ms of the newest allocation snapshot. */
   latestSnapshotAt: number | null;
@@ -63,7 +67,8 @@ export function alertConditions(obs: Observations, t: AlertThresholds): AlertCon
         experimentKey: e.key,
         severity: 'critical',
         message: `${e.key}: sample-ratio mismatch at cycle ${d.cycle} (p=${d.srm.pValue.toExponential(2)}); the experiment will not ship until it clears`,
-        data: { cycle: d.cycle, pValue: d.srm.pValue },
+        // The decide step sends srm_alarm to the experiment's channels when the alarm starts.
+        data: { cycle: d.cycle, pValue: d.srm.pValue, announcedByDecision: true },
       });
     }
     for (const g of live && d ? d.guardrails : []) {
@@ -74,7 +79,7 @@ export function alertConditions(obs: Observations, t: AlertThresholds): AlertCon
         experimentKey: e.key,
         severity: 'critical',
         message: `${e.key}: ${g.arm} breaches guardrail ${g.metric} at cycle ${d.cycle} (estimate ${g.estimate.toPrecision(3)}, adjusted p=${g.adjustedP === null ? 'n/a' : g.adjustedP.toPrecision(3)})`,
-        data: { cycle: d.cycle, arm: g.arm, metric: g.metric, estimate: g.estimate, adjustedP: g.adjustedP },
+        data: { cycle: d.cycle, arm: g.arm, metric: g.metric, estimate: g.estimate, adjustedP: g.adjustedP, announcedByDecision: d.stoppedArms.includes(g.arm) },
       });
     }
     if (live && e.lastError) {
@@ -154,4 +159,34 @@ export function planAlerts(conditions: readonly AlertCondition[], history: reado
   }
   const resolve = history.flatMap((h) => (h.openKey !== null && !holding.has(`${h.kind}\u0000${h.subject}`) ? [h.openKey] : []));
   return { fire, resolve };
+}
+
+/**
+ * Who hears of an alert (and of its resolution). The operators' webhook (ALERT_WEBHOOK_URL) hears
+ * of every alert; the decision pipeline never writes there. The experiment's own channels hear of
+ * it unless another message already told them, so one event reaches a channel once:
+ * - srm: the decide step sends srm_alarm when the alarm starts (it also holds the decision);
+ * - guardrail: the decide step sends arm_stopped when its circuit breaker stops the arm; a breach
+ *   it does not stop (stopOnGuardrail off, an exempt arm) is told by the alert;
+ * - webhook_failing: never to the experiment (its endpoint is the broken one);
+ * - cycle_failed, snapshot_stale: by the alert (no decision announces them);
+ * - ingest_lag: system-wide, operators only.
+ */
+export function alertAudience(a: { kind: string; experimentKey: string | null; data: unknown }): { ops: boolean; experiment: boolean } {
+  const kind = a.kind as AlertKind;
+  const announced = (a.data as { announcedByDecision?: unknown } | null)?.announcedByDecision === true;
+  const own = a.experimentKey !== null;
+  switch (kind) {
+    case 'srm':
+    case 'guardrail':
+      return { ops: true, experiment: own && !announced };
+    case 'webhook_failing':
+    case 'ingest_lag':
+      return { ops: true, experiment: false };
+    case 'cycle_failed':
+    case 'snapshot_stale':
+      return { ops: true, experiment: own };
+    default:
+      return assertNever(kind);
+  }
 }

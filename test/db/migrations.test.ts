@@ -7,7 +7,8 @@ const EXPECTED_TABLES = [
   'AggregateWatermark', 'Alert', 'AllocationSnapshot', 'ApiKey', 'Assignment', 'AuditLog', 'ContextSignal',
   'ContextSource', 'CycleStats', 'DeadLetter', 'Decision', 'EvaluationDataset', 'EvaluationRun', 'Event',
   'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction',
-  'Prediction', 'Segment', 'SegmentMembership', 'TrainingPolicy', 'TrainingRun', 'UnitEventAggregate', 'Variant', '_prisma_migrations',
+  'Prediction', 'ReportCell', 'ReportRollup', 'Segment', 'SegmentMembership', 'TrainingPolicy', 'TrainingRun', 'UnitEventAggregate', 'Variant',
+  '_prisma_migrations',
 ];
 
 describe('migrations', () => {

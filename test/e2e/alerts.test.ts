@@ -2,7 +2,10 @@
  * Alerts through the notification pipeline, on the real database, Redis and notification worker,
  * with a webhook receiver standing in for the operators' and the experiment's endpoints: an SRM
  * alarm, a guardrail breach, a failing webhook, ingestion lag and a stale snapshot each reach the
- * receiver exactly once however many scans run (also concurrently), and clear when they stop.
+ * receiver exactly once however many scans run (also concurrently), and clear when they stop,
+ * with one resolution notice to the same audience. Each webhook carries a valid HMAC signature.
+ * SRM alarms and guardrail breaches the circuit breaker stopped reach the experiment's channels
+ * through the decide step only (srm_alarm, arm_stopped), never a second time as alerts.
  */
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,9 +16,11 @@ import { createRedis } from '../../infra/redis.js';
 import { abExperiment, createExperimentRow } from '../helpers/fixtures.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
-import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver, verifyExpflowSignature } from '../helpers/webhook-receiver.js';
 
-const stack = useStack();
+const SECRET = 'whsec-alerts-0123456789abcdef';
+// The stack's notification worker signs webhooks with this secret, alerts as well as decisions.
+const stack = useStack({ webhookSecret: SECRET });
 const prisma = createPrisma(stack.config.databaseUrl);
 const redis = createRedis(stack.config.redisUrl);
 const bull = createRedis(stack.config.redisUrl, { forBullmq: true });
@@ -42,12 +47,18 @@ afterAll(async () => {
   bull.disconnect();
 });
 
-const alertsFor = (received: typeof ops.received, key: string) => received.filter((w) => w.body.type === 'expflow.alert' && (w.body.experiment === key || String(w.body.subject).startsWith(key)));
+const about = (type: string) => (received: typeof ops.received, key: string) =>
+  received.filter((w) => w.body.type === type && (w.body.experiment === key || String(w.body.subject).startsWith(key)));
+const alertsFor = about('expflow.alert');
+const resolutionsFor = about('expflow.alert_resolved');
+const signed = (received: typeof ops.received) => received.every((w) => verifyExpflowSignature(SECRET, String(w.headers['x-expflow-signature'] ?? ''), w.raw));
 
 describe('alerts', () => {
-  it('raise an SRM alarm and a guardrail breach once each, to the operators and the experiment', async () => {
+  it('raise an SRM alarm and guardrail breaches once each, resolve them once, and leave to decide what it announced', async () => {
     const key = `alert-srm-${uniqueSuffix()}`;
     const exp = await createExperimentRow(prisma, redis, abExperiment(key, { webhookUrl: own.url, cycleIntervalSeconds: 3600 }));
+    // Arm `treatment` breaches and its circuit breaker stopped it (decide sent arm_stopped); arm `b`
+    // breaches too but was not stopped (e.g. exempt): only an alert tells the experiment about it.
     await prisma.decision.create({
       data: {
         experimentId: exp.id,
@@ -56,35 +67,48 @@ describe('alerts', () => {
         rationale: 'sample-ratio mismatch; not shipping',
         statistics: {
           srm: { alarm: true, pValue: 1e-7 },
-          arms: [{ arm: 'treatment', metric: 'latency', role: 'guardrail', harmful: true, estimate: 0.2, adjustedP: 0.001 }],
+          arms: [
+            { arm: 'treatment', metric: 'latency', role: 'guardrail', harmful: true, estimate: 0.2, adjustedP: 0.001 },
+            { arm: 'b', metric: 'latency', role: 'guardrail', harmful: true, estimate: 0.3, adjustedP: 0.002 },
+          ],
+          stopArms: [{ arm: 'treatment', rule: 'guardrail', reason: 'latency' }],
         },
       },
     });
     // Several scans, two of them racing: each alert is stored and sent once.
     await Promise.all([runAlertScan(deps), runAlertScan(deps)]);
     await runAlertScan(deps);
-    const rows = await prisma.alert.findMany({ where: { experimentKey: key }, orderBy: { kind: 'asc' } });
-    expect(rows.map((r) => [r.kind, r.key])).toEqual([
-      ['guardrail', `guardrail:${key}/treatment/latency:1`],
-      ['srm', `srm:${key}:1`],
-    ]);
-    await waitFor(async () => alertsFor(ops.received, key).length === 2 && alertsFor(own.received, key).length === 2, { what: 'alert deliveries' });
+    const rows = await prisma.alert.findMany({ where: { experimentKey: key }, orderBy: { key: 'asc' } });
+    expect(rows.map((r) => r.key)).toEqual([`guardrail:${key}/b/latency:1`, `guardrail:${key}/treatment/latency:1`, `srm:${key}:1`]);
+    await waitFor(async () => alertsFor(ops.received, key).length === 3 && alertsFor(own.received, key).length === 1, { what: 'alert deliveries' });
     await runAlertScan(deps);
-    // Nothing more arrives: the notification rows for both channels are delivered, once.
+    // Nothing more arrives: operators get all three, the experiment only the breach decide did not announce.
     const notes = await prisma.notification.findMany({ where: { experimentKey: key }, orderBy: { idempotencyKey: 'asc' } });
     expect(notes.map((n) => [n.idempotencyKey, n.channel, n.status])).toEqual([
+      [`alert-guardrail:${key}/b/latency:1-ops`, 'webhook', 'delivered'],
+      [`alert-guardrail:${key}/b/latency:1-webhook`, 'webhook', 'delivered'],
       [`alert-guardrail:${key}/treatment/latency:1-ops`, 'webhook', 'delivered'],
-      [`alert-guardrail:${key}/treatment/latency:1-webhook`, 'webhook', 'delivered'],
       [`alert-srm:${key}:1-ops`, 'webhook', 'delivered'],
-      [`alert-srm:${key}:1-webhook`, 'webhook', 'delivered'],
     ]);
-    expect(alertsFor(ops.received, key).map((w) => w.body.alert).sort()).toEqual(['guardrail', 'srm']);
+    expect(alertsFor(ops.received, key).map((w) => w.body.alert).sort()).toEqual(['guardrail', 'guardrail', 'srm']);
+    expect(alertsFor(own.received, key).map((w) => w.body.subject)).toEqual([`${key}/b/latency`]);
     expect(new Set(ops.received.map((w) => w.headers['x-expflow-idempotency-key'])).size).toBe(ops.received.length);
 
-    // The next decision is clean: both alerts resolve; a new alarm later is a new episode.
+    // The next decision is clean: all three resolve, and each resolution reaches the same audience once.
     await prisma.decision.create({ data: { experimentId: exp.id, cycle: 2, outcome: 'continue', rationale: 'ok', statistics: { srm: { alarm: false, pValue: 0.5 }, arms: [] } } });
-    await runAlertScan(deps);
+    await Promise.all([runAlertScan(deps), runAlertScan(deps)]);
     expect((await prisma.alert.findMany({ where: { experimentKey: key, resolvedAt: null } })).length).toBe(0);
+    await runAlertScan(deps);
+    await waitFor(async () => resolutionsFor(ops.received, key).length === 3 && resolutionsFor(own.received, key).length === 1, { what: 'resolution deliveries' });
+    expect(resolutionsFor(own.received, key)[0]!.body).toMatchObject({ alert: 'guardrail', key: `guardrail:${key}/b/latency:1`, subject: `${key}/b/latency` });
+    expect(resolutionsFor(ops.received, key).map((w) => w.body.key).sort()).toEqual(rows.map((r) => r.key));
+    expect((await prisma.notification.count({ where: { experimentKey: key, idempotencyKey: { contains: '-resolved-' } } }))).toBe(4);
+    // Every webhook, alert or resolution, is signed like decide's notifications.
+    expect(ops.received.length).toBeGreaterThan(0);
+    expect(signed(ops.received)).toBe(true);
+    expect(signed(own.received)).toBe(true);
+    expect(verifyExpflowSignature(SECRET, String(ops.received[0]!.headers['x-expflow-signature']), `${ops.received[0]!.raw} `)).toBe(false);
+
     await prisma.decision.create({ data: { experimentId: exp.id, cycle: 3, outcome: 'continue', rationale: 'srm again', statistics: { srm: { alarm: true, pValue: 1e-5 }, arms: [] } } });
     const again = await runAlertScan(deps);
     expect(again.fired).toEqual([`srm:${key}:2`]);
@@ -121,5 +145,6 @@ describe('alerts', () => {
     const cleared = await runAlertScan(deps);
     expect(cleared.resolved).toEqual(expect.arrayContaining([`snapshot_stale:${key}:1`, lag[0]!.key]));
     expect(alertsFor(ops.received, key).length).toBe(1);
+    await waitFor(async () => resolutionsFor(ops.received, key).length === 1 && ops.received.some((w) => w.body.type === 'expflow.alert_resolved' && w.body.key === lag[0]!.key), { what: 'resolutions' });
   });
 });

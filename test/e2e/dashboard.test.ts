@@ -2,7 +2,9 @@
  * The dashboard in a real browser (Debian chromium via playwright-core) against a real stack: an
  * experiment with a planted effect for engaged users and a planted harm for casual ones runs three
  * cycles; the list and experiment pages load; the charts hold the report's own numbers (read from
- * the ECharts instances, not just a canvas); the experiment is paused from the page, audited.
+ * the ECharts instances, not just a canvas); the "what if" panel and the running-window chart are
+ * evaluated from the page (POST /evaluations) and chart the stored evaluation's numbers; the
+ * experiment is paused from the page, audited.
  * Screenshots go to test-artifacts/ (git-ignored).
  */
 import { mkdir } from 'node:fs/promises';
@@ -107,6 +109,39 @@ describe('dashboard', () => {
     expect(options.cumulative.xAxis[0].data).toEqual(report.overall.cumulative.map((d: { day: string }) => d.day));
     expect(options.tts.series.length).toBeGreaterThan(0);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-experiment.png`, fullPage: true });
+
+    // What if: off-policy estimates of the standard alternatives, asked for from the page.
+    await page.click('#offline-actions button[data-eval=policy]');
+    await page.waitForFunction(() => document.getElementById('offline-result')?.textContent === 'policy: done', undefined, { timeout: 60_000 });
+    // Running window, with a window and step short enough for this test's few minutes of traffic.
+    await page.fill('#offline-actions input[name=window]', '20s');
+    await page.fill('#offline-actions input[name=step]', '10s');
+    await page.click('#offline-actions button[data-eval=window]');
+    await page.waitForFunction(() => document.getElementById('offline-result')?.textContent === 'window: done', undefined, { timeout: 60_000 });
+    const offline = (await stack.get(`/experiments/${key}/report`)).body.offline;
+    expect(offline.running).toEqual([]);
+    const policies = offline.policy.result.policies as Array<{ label: string; evaluation: { loggedMean: number; estimates: Array<{ estimator: string; value: number; ci: [number, number] }> } }>;
+    expect(policies.map((p) => p.label)).toEqual(['current policy', 'uniform', 'always control', 'always new_flow']);
+    const charts = await page.evaluate(() => {
+      const ec = (window as unknown as { echarts: { getInstanceByDom(e: Element): { getOption(): any } | undefined } }).echarts;
+      const get = (id: string) => ec.getInstanceByDom(document.getElementById(id)!)?.getOption();
+      return { whatif: get('chart-whatif'), window: get('chart-window'), table: document.querySelectorAll('#whatif-table tbody tr').length };
+    });
+    const est = (p: (typeof policies)[number], name: string) => p.evaluation.estimates.find((e) => e.estimator === name)!;
+    expect(charts.whatif.xAxis[0].data).toEqual(policies.map((p) => p.label));
+    expect(charts.whatif.series.find((x: { name: string }) => x.name === 'DR').data).toEqual(policies.map((p) => est(p, 'dr').value));
+    expect(charts.whatif.series.find((x: { name: string }) => x.name === 'IPS').data).toEqual(policies.map((p) => est(p, 'ips').value));
+    expect(charts.whatif.series.find((x: { name: string }) => x.name === 'DR 95% CI').data.map((d: number[]) => [d[0], d[1]])).toEqual(policies.map((p) => est(p, 'dr').ci));
+    expect(charts.table).toBe(policies.length);
+    // The policy that ran, weighted by its own propensities, earns exactly what was logged.
+    expect(est(policies[0]!, 'ips').value).toBeCloseTo(policies[0]!.evaluation.loggedMean, 10);
+    expect(charts.whatif.series.find((x: { name: string }) => x.name === 'IPS').markLine.data[0].yAxis).toBe(policies[0]!.evaluation.loggedMean);
+    const rows = (offline.window.result.rows as Array<{ windowEnd: string; segment: number | null; arm: string; metric: string; estimate: number | null }>).filter((w) => w.segment === null && w.metric === 'activation' && w.arm === 'new_flow');
+    expect(rows.length).toBeGreaterThan(1);
+    const label = (t: string) => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+    expect(charts.window.xAxis[0].data).toEqual(rows.map((w) => label(w.windowEnd)).sort());
+    expect(charts.window.series.find((x: { name: string }) => x.name === 'new_flow').data).toEqual([...rows].sort((a, b) => a.windowEnd.localeCompare(b.windowEnd)).map((w) => [label(w.windowEnd), w.estimate]));
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-what-if.png`, fullPage: true });
 
     // Pause from the page, with a reason; it goes through POST /experiments/:key/pause and is audited.
     await page.fill('#actions input[name=reason]', 'checking the casual segment');

@@ -78,7 +78,9 @@ describe('prometheus metrics', () => {
     for (const v of perVariant) expect(sample(workerText, 'expflow_exposures_written_total', { experiment: key, variant: v.variant })).toBe(v.n);
     expect(sample(workerText, 'expflow_events_written_total', { experiment: key })).toBe(events);
     for (const d of decisions) expect(sample(workerText, 'expflow_decisions_total', { outcome: d.outcome })).toBe(d.n);
-    expect(sample(workerText, 'expflow_activity_duration_seconds_count', { activity: 'collectData', outcome: 'ok' })).toBe(decisions.reduce((a, d) => a + d.n, 0));
+    // A cycle runs as one runCycle activity (per-cycle mode, the default) or as its steps (collectData first).
+    const cycles = ['runCycle', 'collectData'].reduce((a, activity) => a + sample(workerText, 'expflow_activity_duration_seconds_count', { activity, outcome: 'ok' }), 0);
+    expect(cycles).toBe(decisions.reduce((a, d) => a + d.n, 0));
     expect(sample(workerText, 'expflow_ingest_lag_seconds_count', {})).toBeGreaterThan(0);
     expect(workerText).toMatch(/expflow_queue_jobs\{queue="[^"]+",state="waiting"\} \d+/);
   }, 180_000);

@@ -10,7 +10,6 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
@@ -23,18 +22,9 @@ import { createRedis } from '../../infra/redis.js';
 import type { NotificationJob, Queues } from '../../infra/queues.js';
 import { deliverNotification } from '../../infra/webhook-delivery.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { verifyExpflowSignature } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec-test-0123456789abcdef';
-
-/** README "Verifying webhook signatures", verbatim. */
-function verifyExpflowSignature(secret: string, header: string, rawBody: string, toleranceSeconds = 300): boolean {
-  const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=') as [string, string]));
-  const t = Number(parts.t);
-  if (!Number.isFinite(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
-  const expected = createHmac('sha256', secret).update(`${t}.${rawBody}`).digest();
-  const given = Buffer.from(parts.v1 ?? '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 interface Hit {
   path: string;
