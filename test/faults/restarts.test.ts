@@ -33,6 +33,8 @@ let worker: Child;
 let api: { child: Child; url: string };
 let connection: Connection;
 const suffix = uniqueSuffix();
+/** How long a crashed server stays down during an ingestion run. */
+const OUTAGE_MS = 3_000;
 
 beforeAll(async () => {
   [pgServer, redisServer] = await Promise.all([PrivatePostgres.start(), PrivateRedis.start()]);
@@ -105,8 +107,11 @@ async function ingestionRun(fault: string, outage: { down(): Promise<void>; felt
   await waitFor(async () => books.acked.size >= 200, { what: 'load flowing', timeoutMs: 60_000 });
   const ackedAtDown = books.acked.size;
   await outage.down();
-  await waitFor(async () => outage.felt(books, ackedAtDown), { what: `${fault}: the outage reaching clients or the worker`, timeoutMs: 30_000 });
+  const downAt = Date.now();
+  // The server stays down at least OUTAGE_MS, and until the outage has reached the load.
+  await waitFor(async () => Date.now() - downAt >= OUTAGE_MS && outage.felt(books, ackedAtDown), { what: `${fault}: the outage reaching clients or the worker`, timeoutMs: 30_000 });
   await outage.up();
+  const outageMs = Date.now() - downAt;
   const ackedAtUp = books.acked.size;
   await waitFor(async () => books.acked.size >= ackedAtUp + 200, { what: 'load flowing again after the restart', timeoutMs: 90_000 });
   await load.stop();
@@ -125,7 +130,7 @@ async function ingestionRun(fault: string, outage: { down(): Promise<void>; felt
   const extra = [...s.eventIds].filter((id) => !books.acked.has(id)).length;
   recordFault({
     fault,
-    in: { 'events acked (202)': books.acked.size, 'exposures served': books.served.size, 'refused sends (retried)': Object.entries(books.refused).map(([k, v]) => `${v}×${k}`).join(' ') || '0' },
+    in: { 'outage s': (outageMs / 1000).toFixed(1), 'events acked (202)': books.acked.size, 'exposures served': books.served.size, 'refused sends (retried)': Object.entries(books.refused).map(([k, v]) => `${v}×${k}`).join(' ') || '0' },
     out: { 'Event rows': s.eventRows, 'distinct eventIds': s.eventIds.size, 'dead-lettered': s.deadLettered.size, 'Assignment rows': s.exposureRows, 'stored, never acked': extra },
     lost: lostEvents.length + lostExposures.length,
     doubled,
