@@ -72,7 +72,8 @@ export class ReportService {
   /** Fresh cached cells, else stale ones while a refresh runs, else computed now (once per process). */
   private async cells(exp: LoadedExperiment): Promise<CachedCells> {
     const ttl = this.opts.cellsTtlMs ?? 30_000;
-    const raw = await this.redis.get(cacheKey(exp.id));
+    // The cache is Redis: while it is away, reports are computed from Postgres each time.
+    const raw = this.redis.status === 'ready' ? await this.redis.get(cacheKey(exp.id)).catch(() => null) : null;
     const cached = raw ? (JSON.parse(raw) as CachedCells) : null;
     const age = cached ? this.now().getTime() - Date.parse(cached.computedAt) : Infinity;
     if (cached && age < ttl) return cached;
@@ -93,7 +94,9 @@ export class ReportService {
       const cells = await loadReportCells(this.pool, exp.id, exp.def.config.metrics, cellDesignOf(exp));
       const entry: CachedCells = { ...cells, computedAt: this.now().toISOString() };
       // Kept well past freshness so a stale copy can be served while the next refresh runs.
-      await this.redis.set(cacheKey(exp.id), JSON.stringify(entry), 'PX', Math.max(ttl * 20, 600_000));
+      if (this.redis.status === 'ready') {
+        await this.redis.set(cacheKey(exp.id), JSON.stringify(entry), 'PX', Math.max(ttl * 20, 600_000)).catch((e: Error) => console.error(`[api] report cells of ${exp.def.key} not cached: ${e.message}`));
+      }
       return entry;
     })().finally(() => this.inflight.delete(exp.id));
     this.inflight.set(exp.id, p);
