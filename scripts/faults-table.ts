@@ -24,14 +24,15 @@ if (!file) {
 }
 const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => rowSchema.parse(JSON.parse(l)));
 const kv = (r: Record<string, number | string>) => Object.entries(r).map(([k, v]) => `${k}: ${v}`).join('; ');
-const table = [['fault', 'in', 'out', 'lost', 'doubled', 's'], ...rows.map((r) => [r.fault, kv(r.in), kv(r.out), String(r.lost), String(r.doubled), String(r.seconds)])];
-const widths = table[0]!.map((_, i) => Math.min(i < 3 ? 70 : 8, Math.max(...table.map((t) => t[i]!.length))));
+const header = ['fault', 'in', 'out', 'lost', 'doubled', 's'];
+const table = [header, ...rows.map((r) => [r.fault, kv(r.in), kv(r.out), String(r.lost), String(r.doubled), String(r.seconds)])];
+const widths = header.map((_, i) => Math.min(i < 3 ? 70 : 8, Math.max(...table.map((t) => (t[i] ?? '').length))));
 const wrap = (s: string, w: number) => (s.length <= w ? [s] : (s.match(new RegExp(`.{1,${w}}(\\s|$)|\\S+?(\\s|$)`, 'g')) ?? [s]).map((x) => x.trim()));
 console.log('');
 for (const [n, t] of table.entries()) {
-  const cols = t.map((c, i) => wrap(c, widths[i]!));
+  const cols = t.map((c, i) => wrap(c, widths[i] ?? 8));
   const height = Math.max(...cols.map((c) => c.length));
-  for (let line = 0; line < height; line++) console.log(cols.map((c, i) => (c[line] ?? '').padEnd(widths[i]!)).join(' | '));
+  for (let line = 0; line < height; line++) console.log(cols.map((c, i) => (c[line] ?? '').padEnd(widths[i] ?? 8)).join(' | '));
   if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 }
 for (const r of rows.filter((x) => x.notes)) console.log(`note (${r.fault}): ${r.notes}`);

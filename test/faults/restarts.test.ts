@@ -148,7 +148,11 @@ const cycleKey = `fault-cycle-${suffix}`;
 
 /** The experiment's rows a cycle writes, for exactly-once checks. */
 async function cycleRows(cycle: number) {
-  const q = async (sql: string) => Number((await db.query<{ n: string }>(sql, [cycleKey, cycle])).rows[0]!.n);
+  const q = async (sql: string) => {
+    const row = (await db.query<{ n: string }>(sql, [cycleKey, cycle])).rows[0];
+    if (!row) throw new Error(`no row from ${sql}`);
+    return Number(row.n);
+  };
   const exp = `(SELECT id FROM "Experiment" WHERE key = $1)`;
   return {
     decisions: await q(`SELECT count(*) AS n FROM "Decision" WHERE "experimentId" = ${exp} AND cycle = $2`),

@@ -111,9 +111,9 @@ interface CycleOutcome {
 }
 
 /** Seeds the wave, runs one cycle, and with `hold` kills the worker while the cycle waits on that table. */
-async function cycleWith(key: string, wave: number, hold?: (typeof HOLDS)[number]): Promise<CycleOutcome> {
+async function cycleWith(key: string, wave: number, arms: (typeof WAVES)[number], hold?: (typeof HOLDS)[number]): Promise<CycleOutcome> {
   const live = await idle(key);
-  await seedArms(db, { experiment: key, prefix: `w${wave}`, arms: WAVES[wave]!, snapshotVersion: live.snapshotVersion, seed: 1000 + wave, at: new Date(T0 + wave * 1000) });
+  await seedArms(db, { experiment: key, prefix: `w${wave}`, arms, snapshotVersion: live.snapshotVersion, seed: 1000 + wave, at: new Date(T0 + wave * 1000) });
   if (!hold) {
     const res = await postJson(`${api.url}/experiments/${key}/run-cycle`, {});
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -154,8 +154,8 @@ function isHeldBy(table: (typeof HOLDS)[number], activity: string | undefined): 
 async function runToDecision(key: string, holds: Array<(typeof HOLDS)[number] | undefined>): Promise<CycleOutcome[]> {
   expect((await postJson(`${api.url}/experiments`, definition(key))).status).toBe(201);
   const out: CycleOutcome[] = [];
-  for (let wave = 0; wave < WAVES.length; wave++) {
-    const c = await cycleWith(key, wave, holds[wave]);
+  for (const [wave, arms] of WAVES.entries()) {
+    const c = await cycleWith(key, wave, arms, holds[wave]);
     out.push(c);
     if (c.outcome !== 'continue') break;
   }
@@ -166,7 +166,8 @@ async function runToDecision(key: string, holds: Array<(typeof HOLDS)[number] | 
 
 /** What each run wrote, in a form two runs can be compared by. */
 async function ledger(key: string) {
-  const id = (await db.query<{ id: string }>(`SELECT id FROM "Experiment" WHERE key = $1`, [key])).rows[0]!.id;
+  const id = (await db.query<{ id: string }>(`SELECT id FROM "Experiment" WHERE key = $1`, [key])).rows[0]?.id;
+  if (!id) throw new Error(`no experiment ${key}`);
   const decisions = (await db.query<{ cycle: number; outcome: string; rationale: string }>(`SELECT cycle, outcome, rationale FROM "Decision" WHERE "experimentId" = $1 ORDER BY cycle`, [id])).rows;
   const snapshots = (await db.query<{ cycle: number; step: string; version: number; weights: unknown }>(`SELECT cycle, step, version, weights FROM "AllocationSnapshot" WHERE "experimentId" = $1 ORDER BY version`, [id])).rows;
   // Idempotency keys carry the experiment's id or key; keep what names the event.
