@@ -10,6 +10,7 @@ import { publishCurrentSignals, storeSignals } from '../infra/context-store.js';
 import { reactToSignals, type DeliveredReaction } from '../infra/context-reactions.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { ApiError } from './errors.js';
+import { requireRedis } from './redis-guard.js';
 import { toScope, type ContextSourceInput } from './context-schemas.js';
 
 export interface ContextServiceDeps {
@@ -29,6 +30,7 @@ export class ContextService {
   /** Stores the signals (each observation once), makes them current, and delivers the rules they fire. */
   async ingest(signals: ContextSignal[], actor: string): Promise<{ accepted: number; stored: number; reactions: DeliveredReaction[] }> {
     const now = (this.d.now ?? (() => new Date()))();
+    requireRedis(this.d.redis, 'signals');
     const fresh = await storeSignals(this.d.pool, signals);
     await publishCurrentSignals(this.d.redis, fresh, now.getTime());
     const reactions = fresh.length ? await reactToSignals(this.d, fresh, actor) : [];

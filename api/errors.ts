@@ -77,6 +77,10 @@ function toApiError(e: unknown): ApiError {
   // body-parser errors (malformed JSON, too large) carry a status and a type.
   if (err?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'body: not valid JSON');
   if (err?.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'body: too large');
+  // ioredis gave up on a command while Redis is away: the dependency's outage, not a bug.
+  if (e instanceof Error && (e.name === 'MaxRetriesPerRequestError' || /^Connection is closed|enableOfflineQueue options is false/.test(e.message))) {
+    return new ApiError(503, 'redis_unavailable', `Redis is unreachable (${e.message.slice(0, 100)}); retry`, null, { 'retry-after': '5' });
+  }
   // Express decoding a malformed %-escape in a path parameter.
   if (e instanceof URIError) return new ApiError(400, 'invalid_request', 'path: malformed percent-encoding');
   return new ApiError(500, 'internal', 'internal error');

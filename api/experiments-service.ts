@@ -27,6 +27,7 @@ import {
 } from '../workflows/experiment-messages.js';
 import { assertSafeRegexes } from './regex-safety.js';
 import { ApiError } from './errors.js';
+import { requireRedis } from './redis-guard.js';
 
 /** How long GET /experiments/:key waits for the workflow's status query. */
 const LIVE_STATUS_TIMEOUT_MS = 3_000;
@@ -51,6 +52,8 @@ export class ExperimentsService {
   async create(input: CreateExperimentInput, actor: string) {
     const { prisma, redis, temporal } = this.d;
     await assertSafeRegexes(input.config.targeting, 'config.targeting');
+    // The first snapshot goes to Redis: refuse before any row is written.
+    requireRedis(redis, 'experiment');
     if (await prisma.experiment.findUnique({ where: { key: input.key }, select: { id: true } })) {
       throw new ApiError(409, 'already_exists', `key: experiment '${input.key}' already exists`);
     }

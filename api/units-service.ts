@@ -13,6 +13,7 @@ import type { Pool } from 'pg';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { EventsJob, Queues } from '../infra/queues.js';
 import { createPseudonymiser } from '../infra/unit-pseudonym.js';
+import { requireRedis } from './redis-guard.js';
 
 export interface UnitsServiceDeps {
   prisma: PrismaClient;
@@ -73,6 +74,8 @@ export class UnitsService {
 
   async delete(unitId: string, actor: string): Promise<UnitDeletion> {
     const ids = this.storedIds(unitId);
+    // Queue and sticky records live in Redis: an erasure either reaches them or does not start.
+    requireRedis(this.d.redis, 'unit');
     await this.d.flushExposures();
     // Queued first, so an ingest job cannot write the unit back after its rows are gone.
     const queuedItems = await this.scrubQueue(new Set(ids));

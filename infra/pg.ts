@@ -8,5 +8,9 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
   // An idle client whose server went away (restart, failover, pg_terminate_backend) emits 'error' on
   // the pool; unhandled, that would kill the process. The pool drops the client and connects anew.
   pool.on('error', (err) => console.error(`[pg] idle client lost: ${err.message}`));
+  // The pool listens only while a client is idle. A checked-out client whose connection is cut
+  // between queries emits 'error' on itself; its holder sees the failure on its next query and
+  // releases it, and the pool discards it as no longer queryable.
+  pool.on('connect', (client) => client.on('error', (err) => console.error(`[pg] connection lost: ${err.message}`)));
   return pool;
 }

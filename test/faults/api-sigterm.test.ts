@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { abExperiment, postJson } from '../helpers/experiments.js';
+import { recordFault } from '../helpers/fault-report.js';
 import { kill, spawnApi, type Child } from '../helpers/processes.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
@@ -58,15 +59,24 @@ describe('API SIGTERM under load', () => {
     stop = true;
     await Promise.all(lanes);
 
+    const stored = async () =>
+      Number((await db.query(`SELECT count(*) AS n FROM "Assignment" a JOIN "Experiment" x ON x.id = a."experimentId" WHERE x.key = $1`, [key])).rows[0].n);
+    await waitFor(async () => (await stored()) >= served.size, { what: 'exposures stored', timeoutMs: 30_000 }).catch(() => undefined);
+    const rows = await stored();
+    recordFault({
+      fault: 'API SIGTERM under load (8 keep-alive lanes)',
+      in: { '/assign sent': sent, 'exposures served': served.size, 'requests failed (not served)': failures.length },
+      out: { 'Assignment rows': rows, 'exit code': exit.code ?? String(exit.signal), 'exit ms': exitMs },
+      lost: Math.max(0, served.size - rows),
+      doubled: Math.max(0, rows - served.size),
+      seconds: Math.round(exitMs / 1000),
+    });
     expect(exit.code, api.child.output()).toBe(0);
     expect(exitMs).toBeLessThan(5_000);
     expect(api.child.output()).toMatch(/\[api\] stopped/);
     // A request racing the close of its idle keep-alive socket may fail; nothing answered is lost.
     expect(failures.length).toBeLessThanOrEqual(8);
-    const stored = async () =>
-      Number((await db.query(`SELECT count(*) AS n FROM "Assignment" a JOIN "Experiment" x ON x.id = a."experimentId" WHERE x.key = $1`, [key])).rows[0].n);
-    await waitFor(async () => (await stored()) >= served.size, { what: 'exposures stored', timeoutMs: 30_000 }).catch(() => undefined);
-    expect(await stored()).toBe(served.size);
+    expect(rows).toBe(served.size);
     console.log(`[sigterm] sent ${sent}, served ${served.size}, failures ${failures.length} (${[...new Set(failures)].join(", ")}), exit after ${exitMs} ms`);
   });
 });

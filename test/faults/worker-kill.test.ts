@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
 import { abExperiment, postJson } from '../helpers/experiments.js';
+import { recordFault } from '../helpers/fault-report.js';
 import { kill, spawnWorker, type Child } from '../helpers/processes.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
@@ -58,6 +59,14 @@ describe('worker killed mid-activity', () => {
     const killedAt = Date.now();
     const res = await cycle;
     const recoveredMs = Date.now() - killedAt;
+    recordFault({
+      fault: 'worker SIGKILL mid-activity (standby worker)',
+      in: { 'cycle run': 1 },
+      out: { 'cycle completed': res.status === 200 ? res.body.cycle : `HTTP ${res.status}`, 'recovery ms': recoveredMs },
+      lost: res.status === 200 ? 0 : 1,
+      doubled: 0,
+      seconds: Math.round(recoveredMs / 1000),
+    });
     expect(res.status).toBe(200);
     expect(res.body.cycle).toBeGreaterThanOrEqual(1);
     expect(recoveredMs).toBeLessThan(60_000);

@@ -27,6 +27,12 @@ function configEnv(config: Config): Record<string, string> {
     TASK_QUEUE: config.taskQueue,
     ANALYTICS_TASK_QUEUE: config.analyticsTaskQueue,
     API_HOST: config.apiHost,
+    EVENTS_QUEUE: config.events.queue,
+    EXPOSURE_SPOOL_DIR: config.exposureSpoolDir,
+    UNIT_ID_KEY: config.unitIdKey,
+    // As testConfig: no maintenance schedule (it would outlive the suite's task queue), no timed alert scan.
+    STORAGE_MAINTENANCE_SCHEDULE: config.maintenanceSchedule ? 'on' : 'off',
+    ALERT_SCAN_INTERVAL_SECONDS: String(Math.max(1, Math.min(3600, Math.round(config.alerts.scanIntervalMs / 1000)))),
   };
 }
 
