@@ -89,7 +89,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   }
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir })), metrics);
+  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir, contextSources: config.contextSources })), metrics);
   const taskQueue = opts.taskQueue ?? config.taskQueue;
   const workers = [
     await TemporalWorker.create({

@@ -77,7 +77,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     () => queueConn.status,
   );
   const models = new ModelsService(prisma, experiments);
-  const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
+  const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue, sourceAccess: config.contextSources });
   const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots() }) : undefined;
   const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, cellsTtlMs: config.reportCacheSeconds * 1000 });
