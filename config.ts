@@ -49,6 +49,8 @@ const schema = z.object({
   EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
   /** Days of events kept: older daily partitions are dropped and older timestamps are refused. */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Days of context signal observations kept (each series keeps its newest one regardless). */
+  CONTEXT_SIGNAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** An eventId seen again within this many hours is not counted again. */
   EVENT_DEDUPE_WINDOW_HOURS: z.coerce.number().min(1).max(24 * 3650).default(168),
   /** Where exposures go while Redis is unreachable (append-only files, replayed when it returns). */
@@ -122,6 +124,8 @@ export interface Config {
   contextPolicy: ContextPolicy;
   /** What pull sources may fetch (SSRF guard) and how much. */
   contextSources: SourceAccess;
+  /** Days of context signal history kept by storage maintenance. */
+  contextSignalRetentionDays: number;
   /** Prometheus counters on the API (off only to measure their cost). */
   metricsEnabled: boolean;
   /** The worker's own /metrics port; 0 picks a free one. */
@@ -203,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     unitIdKey: e.UNIT_ID_KEY ?? devUnitIdKey(e.NODE_ENV),
     unitIdKeyPrevious: e.UNIT_ID_KEY_PREVIOUS,
     contextPolicy: parseContextPolicy(e.CONTEXT_POLICY),
+    contextSignalRetentionDays: e.CONTEXT_SIGNAL_RETENTION_DAYS,
     contextSources: {
       policy: { schemes: e.CONTEXT_SOURCE_SCHEMES, allowedHosts: e.CONTEXT_SOURCE_ALLOWED_HOSTS, privateNetworks: e.CONTEXT_SOURCE_PRIVATE_NETWORKS as Cidr[] },
       timeoutMs: e.CONTEXT_SOURCE_TIMEOUT_MS,

@@ -18,9 +18,14 @@ import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
 import { instrumentActivities, startWorkerObservability, writtenOf } from './worker-observability.js';
 
-/** What the storage maintenance schedule runs with: this worker's retention and dedupe window. */
+/** What the storage maintenance schedule runs with: this worker's retentions and dedupe window. */
 function maintenanceInput(config: Config) {
-  return { retentionDays: config.events.retentionDays, daysAhead: 3, dedupeWindowSeconds: config.events.dedupeWindowSeconds };
+  return {
+    retentionDays: config.events.retentionDays,
+    daysAhead: 3,
+    dedupeWindowSeconds: config.events.dedupeWindowSeconds,
+    signalRetentionDays: config.contextSignalRetentionDays,
+  };
 }
 
 export interface RunningWorker {
