@@ -249,7 +249,15 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/context', async (req, res) => {
     const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));
-    res.status(202).json(await d.context.ingest(body.signals.map(toSignal), actorOf(req, res, {})));
+    const signals = body.signals.map(toSignal);
+    // A key limited to experiments may only send signals scoped to them (a global or attribute
+    // signal would reach, and could dampen, every experiment).
+    const scope = principalOf(res).experiments;
+    if (scope.length) {
+      const i = signals.findIndex((s) => s.scope.kind !== 'experiments' || s.scope.experiments.some((k) => !scope.includes(k)));
+      if (i >= 0) throw new ApiError(400, 'invalid_request', `signals[${i}].scope: this key is limited to experiments (${scope.join(', ')}); list only those`);
+    }
+    res.status(202).json(await d.context.ingest(signals, actorOf(req, res, {})));
   });
 
   app.post('/context/sources', async (req, res) => {

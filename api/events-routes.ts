@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { listDeadLetters, replayDeadLetters } from '../infra/dead-letters.js';
 import type { Queue } from 'bullmq';
 import type { EventsJob } from '../infra/queues.js';
+import type { Principal } from './auth.js';
 import { ApiError, parseOrThrow } from './errors.js';
 import { parseNdjson, type EventsIngress, type RawEvent } from './events-ingress.js';
 
@@ -34,7 +35,8 @@ function toRawEvents(body: unknown): RawEvent[] {
 export function mountEventRoutes(app: Express, d: { events: EventsIngress; pool: Pool; queue: Queue<EventsJob> }): void {
   app.post('/events', express.text({ type: NDJSON_TYPES, limit: '2mb' }), async (req, res) => {
     try {
-      res.status(202).json(await d.events.enqueue(toRawEvents(req.body)));
+      const scope = (res.locals.principal as Principal | undefined)?.experiments ?? [];
+      res.status(202).json(await d.events.enqueue(toRawEvents(req.body), scope));
     } catch (e) {
       if (e instanceof ApiError && e.status === 429) res.setHeader('retry-after', String((e.details as { retryAfterSeconds: number }).retryAfterSeconds));
       throw e;
