@@ -42,7 +42,7 @@ import {
   unitIdParam,
 } from './context-schemas.js';
 import type { UnitsService } from './units-service.js';
-import { mountEventRoutes } from './events-routes.js';
+import { markEventsText, mountEventRoutes } from './events-routes.js';
 import type { Pool } from 'pg';
 import type { Queue } from 'bullmq';
 import type { EventsJob } from '../infra/queues.js';
@@ -81,7 +81,7 @@ export function createApp(d: AppDeps): express.Express {
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') assertJsonContentType(req);
     next();
   });
-  app.use(express.json({ limit: '2mb' }));
+  app.use(express.json({ limit: '2mb', verify: markEventsText }));
   app.use((req, _res, next) => {
     // POST /events checks each event on its own (events-ingress.ts: depth, storable text): one bad
     // event is answered by its index while the rest of the batch is taken. POST /context names
