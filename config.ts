@@ -151,8 +151,9 @@ function readEnvFile(path: string): Record<string, string> {
   if (!existsSync(path)) return {};
   const out: Record<string, string> = {};
   for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]] = m[2];
+    const m = /^(?<key>[A-Z_]+)=(?<value>.*)$/.exec(line.trim());
+    const key = m?.groups?.key;
+    if (key !== undefined) out[key] = m?.groups?.value ?? '';
   }
   return out;
 }

@@ -135,7 +135,9 @@ try {
   const tPosted = performance.now();
   // The last row is in Postgres when the last job has completed (each job commits its rows).
   let counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-  while (counts.waiting + counts.active + counts.delayed > 0) {
+  // BullMQ answers a key for every type asked for; an absent one would mean none of that type.
+  const pending = (c: Record<string, number>): number => (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0);
+  while (pending(counts) > 0) {
     await new Promise((r) => setTimeout(r, 50));
     counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }

@@ -57,7 +57,10 @@ function simulate(rng: Rng, lift: number, fixedLook: number): RunResult {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  const upper = s[m];
+  const lower = s[m - 1];
+  if (upper === undefined) return NaN; // no runs: no median
+  return s.length % 2 || lower === undefined ? upper : (lower + upper) / 2;
 }
 
 const started = performance.now();

@@ -50,10 +50,13 @@ export function blockLayout(weights: Weights): BlockLayout {
     }
   }
   const raw = w.map((x) => x * MAX_BLOCK_SIZE);
-  const counts = raw.map(Math.floor);
-  let left = MAX_BLOCK_SIZE - counts.reduce((a, b) => a + b, 0);
-  const order = raw.map((r, i) => [r - Math.floor(r), i] as const).sort((a, b) => b[0] - a[0]);
-  for (let j = 0; left > 0; j++, left--) counts[order[j % order.length]![1]]++;
+  const floors = raw.map(Math.floor);
+  const left = MAX_BLOCK_SIZE - floors.reduce((a, b) => a + b, 0);
+  // Largest remainder: the `left` units go one each to the arms with the largest fractional parts
+  // (round-robin if rounding ever left more units than arms).
+  const byRemainder = raw.map((r, i) => [r - Math.floor(r), i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+  const extra = (i: number): number => Math.floor(left / arms.length) + (byRemainder.indexOf(i) < left % arms.length ? 1 : 0);
+  const counts = floors.map((f, i) => f + extra(i));
   return { size: MAX_BLOCK_SIZE, arms, counts };
 }
 

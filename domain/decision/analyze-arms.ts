@@ -3,6 +3,7 @@
  * metric (stratified by segment and allocation period, so bandit reallocation does not bias it), multiplicity adjustment, and
  * classification into better / harmful.
  */
+import { at } from '../at.js';
 import { adjustPValues, type AdjustmentMethod } from '../stats/multiple-testing.js';
 import { stratifiedDifference } from '../stats/adaptive.js';
 import { DEFAULT_TUNING_N, sequentialEffect } from '../stats/sequential.js';
@@ -52,7 +53,7 @@ export function analyzeArms(input: { metrics: readonly MetricSpec[]; cells: read
 export function adjustFamily(results: ArmMetricResult[], method: AdjustmentMethod): void {
   const family = results.filter((r) => r.role !== 'secondary');
   const adjusted = adjustPValues(family.map((r) => r.pValue), method);
-  family.forEach((r, i) => (r.adjustedP = adjusted[i]));
+  family.forEach((r, i) => (r.adjustedP = at(adjusted, i, 'adjusted p-values')));
 }
 
 /**

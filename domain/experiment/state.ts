@@ -114,7 +114,7 @@ export function validateWeights(weights: Weights, variants: string[]): string | 
     const w = weights[k];
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0 || w > 1) return `weights.${k}: must be a number in [0, 1]`;
   }
-  const total = keys.reduce((a, k) => a + weights[k], 0);
+  const total = Object.values(weights).reduce((a, w) => a + w, 0);
   if (Math.abs(total - 1) > 1e-6) return `weights: must sum to 1 (got ${total.toFixed(6)})`;
   return null;
 }

@@ -10,6 +10,7 @@
  * quadrature; with two arms it is P(beat control) itself, so the two figures always agree. The k-arm
  * expected loss E[max_i θ_i − θ_j] has no closed form and uses seeded Monte Carlo.
  */
+import { at } from '../at.js';
 import type { Rng } from '../rng.js';
 import { beta as betaDraw, normal as normalDraw } from '../rng.js';
 import type { Moments } from '../types.js';
@@ -255,14 +256,15 @@ export function simulateArmPosteriors(posteriors: readonly Posterior[], options:
     let best = -Infinity;
     let arg = 0;
     for (let i = 0; i < k; i++) {
-      theta[i] = sign * drawPosterior(posteriors[i], options.rng);
-      if (theta[i] > best) {
-        best = theta[i];
+      const t = sign * drawPosterior(at(posteriors, i, 'posteriors'), options.rng);
+      theta[i] = t;
+      if (t > best) {
+        best = t;
         arg = i;
       }
     }
-    wins[arg]++;
-    for (let i = 0; i < k; i++) loss[i] += best - theta[i];
+    wins[arg] = at(wins, arg) + 1;
+    for (let i = 0; i < k; i++) loss[i] = at(loss, i) + best - at(theta, i);
   }
   return { probabilityBest: wins.map((w) => w / draws), expectedLoss: loss.map((l) => l / draws) };
 }

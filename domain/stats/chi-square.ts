@@ -18,14 +18,14 @@ export function chiSquareIndependence(table: readonly (readonly number[])[]): Ch
   if (rowsKept.length === 0) return { statistic: 0, df: 0, pValue: 1, reason: 'no-data' };
   const nCols = Math.max(...rowsKept.map((r) => r.length));
   const colTotals = Array.from({ length: nCols }, (_, j) => rowsKept.reduce((a, r) => a + (r[j] ?? 0), 0));
-  const cols = colTotals.map((t, j) => (t > 0 ? j : -1)).filter((j) => j >= 0);
+  const cols = colTotals.flatMap((colTotal, j) => (colTotal > 0 ? [{ j, colTotal }] : []));
   if (rowsKept.length < 2 || cols.length < 2) return { statistic: 0, df: 0, pValue: 1, reason: 'single-arm' };
   const total = colTotals.reduce((a, b) => a + b, 0);
   let statistic = 0;
   for (const row of rowsKept) {
     const rowTotal = row.reduce((a, b) => a + b, 0);
-    for (const j of cols) {
-      const expected = (rowTotal * colTotals[j]) / total;
+    for (const { j, colTotal } of cols) {
+      const expected = (rowTotal * colTotal) / total;
       const d = (row[j] ?? 0) - expected;
       statistic += (d * d) / expected;
     }
@@ -47,12 +47,12 @@ export function chiSquareGoodnessOfFit(observed: readonly number[], expected: re
   let statistic = 0;
   let cells = 0;
   let impossible = false;
-  for (let i = 0; i < observed.length; i++) {
+  for (const [i, o] of observed.entries()) {
     const e = expected[i] ?? 0;
     if (e > 0) {
-      statistic += (observed[i] - e) ** 2 / e;
+      statistic += (o - e) ** 2 / e;
       cells++;
-    } else if (observed[i] > 0) impossible = true;
+    } else if (o > 0) impossible = true;
   }
   if (impossible) return { statistic: Number.MAX_VALUE, df: Math.max(1, cells - 1), pValue: 0 };
   if (cells < 2) return { statistic: 0, df: 0, pValue: 1, reason: 'single-arm' };

@@ -9,6 +9,7 @@
  */
 import { normalCdf, normalPdf, normalQuantile, normalSf } from './normal.js';
 import { assertNever } from '../assert-never.js';
+import { at } from '../at.js';
 
 export type SpendingFunction = 'obrien-fleming' | 'pocock';
 
@@ -57,20 +58,21 @@ function buildGrid(a: number, b: number, center: number): Grid {
     x += center;
     if (x > a + 1e-12 && x < b - 1e-12) pts.push(x);
   }
-  const knots = [a, ...pts, b];
-  const z: number[] = [];
+  // Composite Simpson over the knots a, ...pts, b: each interval adds its midpoint (4h/6) and h/6 to
+  // both ends, so an inner knot carries the h/6 of the intervals on either side.
+  const z: number[] = [a];
   const w: number[] = [];
-  for (let j = 0; j < knots.length - 1; j++) {
-    const x0 = knots[j];
-    const x1 = knots[j + 1];
+  let x0 = a;
+  let carried = 0; // h/6 owed to x0 by the interval before it
+  for (const x1 of [...pts, b]) {
     const h = x1 - x0;
-    if (j === 0) {
-      z.push(x0);
-      w.push(h / 6);
-    } else w[w.length - 1] += h / 6;
+    w.push(carried + h / 6);
     z.push((x0 + x1) / 2, x1);
-    w.push((4 * h) / 6, h / 6);
+    w.push((4 * h) / 6);
+    carried = h / 6;
+    x0 = x1;
   }
+  w.push(carried);
   return { z, w };
 }
 
@@ -98,11 +100,11 @@ function exitProbability(prev: Stage | null, b: number, info: number, drift: num
   const sqI = Math.sqrt(info);
   const sqPrev = Math.sqrt(prev.info);
   let total = 0;
-  for (let i = 0; i < prev.grid.z.length; i++) {
-    const shift = prev.grid.z[i] * sqPrev + drift * delta;
+  for (const [i, zi] of prev.grid.z.entries()) {
+    const shift = zi * sqPrev + drift * delta;
     const up = normalSf((b * sqI - shift) / sd);
     const down = normalCdf((-b * sqI - shift) / sd);
-    total += prev.grid.w[i] * prev.density[i] * (up + down);
+    total += at(prev.grid.w, i, 'grid weights') * at(prev.density, i, 'density') * (up + down);
   }
   return total;
 }
@@ -115,8 +117,8 @@ function nextStage(prev: Stage, b: number, info: number, drift: number): Stage {
   const grid = buildGrid(-b, b, drift * sqI);
   const density = grid.z.map((z) => {
     let s = 0;
-    for (let i = 0; i < prev.grid.z.length; i++) {
-      s += prev.grid.w[i] * prev.density[i] * normalPdf((z * sqI - prev.grid.z[i] * sqPrev - drift * delta) / sd);
+    for (const [i, zi] of prev.grid.z.entries()) {
+      s += at(prev.grid.w, i, 'grid weights') * at(prev.density, i, 'density') * normalPdf((z * sqI - zi * sqPrev - drift * delta) / sd);
     }
     return (s * sqI) / sd;
   });
@@ -129,12 +131,15 @@ function nextStage(prev: Stage, b: number, info: number, drift: number): Stage {
  */
 export function crossingProbabilities(boundaries: readonly number[], informationFractions: readonly number[], drift = 0): number[] {
   const theta = drift; // with I_K = 1 the drift per unit information equals E[Z_K]
+  if (boundaries.length !== informationFractions.length) {
+    throw new RangeError(`crossingProbabilities: ${boundaries.length} boundaries but ${informationFractions.length} information fractions`);
+  }
   const out: number[] = [];
   let stage: Stage | null = null;
-  for (let k = 0; k < boundaries.length; k++) {
-    const info = informationFractions[k];
-    out.push(exitProbability(stage, boundaries[k], info, theta));
-    stage = stage === null ? firstStage(boundaries[k], info, theta) : nextStage(stage, boundaries[k], info, theta);
+  for (const [k, b] of boundaries.entries()) {
+    const info = at(informationFractions, k, 'informationFractions');
+    out.push(exitProbability(stage, b, info, theta));
+    stage = stage === null ? firstStage(b, info, theta) : nextStage(stage, b, info, theta);
   }
   return out;
 }
@@ -156,14 +161,14 @@ export function spendingBoundaries(input: { informationFractions: readonly numbe
   const cumulativeAlpha: number[] = [];
   let stage: Stage | null = null;
   let spent = 0;
-  for (let k = 0; k < t.length; k++) {
-    const target = alphaSpent(input.spending, t[k], input.alpha) - spent;
+  for (const tk of t) {
+    const target = alphaSpent(input.spending, tk, input.alpha) - spent;
     const prev: Stage | null = stage;
-    const b: number = target <= 0 ? 40 : bisect((x: number): number => exitProbability(prev, x, t[k], 0) - target, 0, 40);
-    spent += exitProbability(prev, b, t[k], 0);
+    const b: number = target <= 0 ? 40 : bisect((x: number): number => exitProbability(prev, x, tk, 0) - target, 0, 40);
+    spent += exitProbability(prev, b, tk, 0);
     boundaries.push(b);
     cumulativeAlpha.push(spent);
-    stage = prev === null ? firstStage(b, t[k], 0) : nextStage(prev, b, t[k], 0);
+    stage = prev === null ? firstStage(b, tk, 0) : nextStage(prev, b, tk, 0);
   }
   return { informationFractions: t, boundaries, cumulativeAlpha };
 }

@@ -26,8 +26,7 @@ export function benjaminiHochbergAdjust(pValues: readonly number[]): number[] {
   const order = pValues.map((p, i) => ({ p: sanitize(p), i })).sort((a, b) => a.p - b.p || a.i - b.i);
   const out = new Array<number>(m);
   let running = 1;
-  for (let rank = m - 1; rank >= 0; rank--) {
-    const { p, i } = order[rank];
+  for (const [rank, { p, i }] of [...order.entries()].reverse()) {
     running = Math.min(running, Math.min(1, (m * p) / (rank + 1)));
     out[i] = running;
   }

@@ -18,19 +18,22 @@ const ERFC_COF = [
   5.059343495e-9, -9.91364156e-10, -2.27365122e-10, 9.6467911e-11, 2.394038e-12, -6.886027e-12,
   8.94487e-13, 3.13092e-13, -1.12708e-13, 3.81e-16, 7.106e-15, -1.523e-15, -9.4e-17, 1.21e-16,
   -2.8e-17,
-];
+] as const;
+// Clenshaw's recurrence runs from the last coefficient down to the second; the first enters at the end.
+const [ERFC_COF0, ...ERFC_COF_TAIL] = ERFC_COF;
+const ERFC_COF_DOWN: readonly number[] = [...ERFC_COF_TAIL].reverse();
 
 function erfcNonNegative(z: number): number {
   const t = 2 / (2 + z);
   const ty = 4 * t - 2;
   let d = 0;
   let dd = 0;
-  for (let j = ERFC_COF.length - 1; j > 0; j--) {
+  for (const c of ERFC_COF_DOWN) {
     const tmp = d;
-    d = ty * d - dd + ERFC_COF[j];
+    d = ty * d - dd + c;
     dd = tmp;
   }
-  return t * Math.exp(-z * z + 0.5 * (ERFC_COF[0] + ty * d) - dd);
+  return t * Math.exp(-z * z + 0.5 * (ERFC_COF0 + ty * d) - dd);
 }
 
 /** Complementary error function with full relative precision in the upper tail. */
@@ -105,7 +108,7 @@ export function logGamma(x: number): number {
   let tmp = x + 5.2421875;
   tmp = (x + 0.5) * Math.log(tmp) - tmp;
   let ser = 0.999999999999997092;
-  for (let j = 0; j < 14; j++) ser += GAMMALN_COF[j] / ++y;
+  for (const c of GAMMALN_COF) ser += c / ++y;
   return tmp + Math.log((2.5066282746310005 * ser) / x);
 }
 

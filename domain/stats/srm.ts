@@ -24,11 +24,11 @@ export interface SampleRatioCheck {
 
 /** Expected per-arm counts from allocation periods, summed over periods (weights normalised per period). */
 export function expectedCountsFromPeriods(periods: readonly AllocationPeriod[], arms: number): number[] {
-  const expected = new Array<number>(arms).fill(0);
+  let expected = new Array<number>(arms).fill(0);
   for (const p of periods) {
     const total = p.weights.reduce((a, b) => a + Math.max(0, b), 0);
     if (!(total > 0) || !(p.n > 0)) continue;
-    for (let i = 0; i < arms; i++) expected[i] += (p.n * Math.max(0, p.weights[i] ?? 0)) / total;
+    expected = expected.map((e, i) => e + (p.n * Math.max(0, p.weights[i] ?? 0)) / total);
   }
   return expected;
 }

@@ -57,9 +57,10 @@ describe('POST /assign', () => {
       const platform = i % 3 === 0 ? 'ios' : 'android';
       const a = await assign(key, `s${i}`, { platform });
       expect(a.reason).toBe('stratified');
-      (counts[platform] ??= { control: 0, treatment: 0 })[a.variant]++;
+      const stratum = (counts[platform] ??= { control: 0, treatment: 0 });
+      stratum[a.variant] = (stratum[a.variant] ?? 0) + 1;
       // Within a stratum the arms never differ by more than half a block.
-      for (const c of Object.values(counts)) expect(Math.abs(c.control - c.treatment)).toBeLessThanOrEqual(1);
+      for (const c of Object.values(counts)) expect(Math.abs((c.control ?? 0) - (c.treatment ?? 0))).toBeLessThanOrEqual(1);
     }
     expect(counts.ios).toEqual({ control: 20, treatment: 20 });
     expect(counts.android).toEqual({ control: 40, treatment: 40 });

@@ -96,7 +96,8 @@ async function queueIdle(): Promise<boolean> {
   const q = new Queue(stack.config.events.queue, { connection: env.bull });
   try {
     const c = await q.getJobCounts('waiting', 'active', 'delayed');
-    return c.waiting + c.active + c.delayed === 0;
+    // BullMQ answers a key for every type asked for; an absent one would mean none of that type.
+    return (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0) === 0;
   } finally {
     await q.close();
   }

@@ -75,7 +75,7 @@ describe('decideExperiment', () => {
     ];
     const d = decideExperiment(input(cells, { metrics: [conv], variants: ['A', 'B'] }));
     expect(d.outcome).toBe('continue');
-    expect(Math.abs(d.arms[0].estimate)).toBeLessThan(1e-12);
+    expect(Math.abs(d.arms[0]?.estimate ?? NaN)).toBeLessThan(1e-12);
   });
 
   it('respects decrease-is-better metrics and produces JSON-safe output on empty input', () => {

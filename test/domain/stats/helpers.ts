@@ -25,3 +25,9 @@ export function expectFiniteDeep(value: unknown, path = '$'): void {
   } else if (Array.isArray(value)) value.forEach((v, i) => expectFiniteDeep(v, `${path}[${i}]`));
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) expectFiniteDeep(v, `${path}.${k}`);
 }
+
+/** expectClose element by element; the arrays must have the same length. */
+export function expectAllClose(actual: readonly number[], expected: readonly number[], rel = 1e-6, scale = 0): void {
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((a, i) => expectClose(a, expected[i] ?? NaN, rel, scale));
+}
