@@ -18,8 +18,10 @@ import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
 // The fake feeds listen on 127.0.0.1: allowed explicitly, as an operator would list an internal feed's network.
+const loopbackFeed = parseCidr('127.0.0.1/32');
+if (!loopbackFeed) throw new Error('127.0.0.1/32 did not parse');
 const stack = useStack({
-  contextSources: { ...DEFAULT_SOURCE_ACCESS, timeoutMs: 3_000, policy: { ...DEFAULT_SOURCE_ACCESS.policy, privateNetworks: [parseCidr('127.0.0.1/32')!] } },
+  contextSources: { ...DEFAULT_SOURCE_ACCESS, timeoutMs: 3_000, policy: { ...DEFAULT_SOURCE_ACCESS.policy, privateNetworks: [loopbackFeed] } },
 });
 const { config } = stack;
 const post = (path: string, body: unknown) => stack.post(path, body);

@@ -40,7 +40,11 @@ let slow: Feed;
 let big: Feed;
 let redirect: Feed;
 
-const cidr = (t: string) => parseCidr(t)!;
+const cidr = (t: string) => {
+  const c = parseCidr(t);
+  if (!c) throw new Error(`not a network: ${t}`);
+  return c;
+};
 const access = (over: Partial<SourceAccess['policy']> = {}, limits: Partial<Omit<SourceAccess, 'policy'>> = {}): SourceAccess => ({
   policy: { schemes: ['http', 'https'], allowedHosts: [], privateNetworks: [cidr('127.0.0.1/32')], ...over },
   timeoutMs: 2_000,

@@ -12,12 +12,19 @@ import {
 } from '../../../domain/context/source-url-policy.js';
 import { createRng } from '../../../domain/rng.js';
 
-const open: SourceUrlPolicy = { schemes: ['https', 'http'], allowedHosts: [], privateNetworks: [] };
-const kindOf = (s: string) => {
-  const ip = parseIp(s);
-  if (ip === null) throw new Error(`not parsed: ${s}`);
-  return addressKind(ip);
+/** parseCidr / parseIp for inputs the test knows are valid (a null is a failure, named). */
+const cidrOf = (t: string) => {
+  const c = parseCidr(t);
+  if (!c) throw new Error(`not a network: ${t}`);
+  return c;
 };
+const ipOf = (t: string) => {
+  const ip = parseIp(t);
+  if (ip === null) throw new Error(`not an address: ${t}`);
+  return ip;
+};
+const open: SourceUrlPolicy = { schemes: ['https', 'http'], allowedHosts: [], privateNetworks: [] };
+const kindOf = (s: string) => addressKind(ipOf(s));
 
 describe('addressKind', () => {
   it.each([
@@ -97,11 +104,12 @@ describe('parseIp', () => {
           if (g[i] !== 0) { i++; continue; }
           let j = i;
           while (j < 8 && g[j] === 0) j++;
-          if (j - i > best[1]!) best = [i, j - i];
+          if (j - i > (best[1] ?? 0)) best = [i, j - i];
           i = j;
         }
-        if (best[0]! < 0) return g.map(hex).join(':');
-        return `${g.slice(0, best[0]).map(hex).join(':')}::${g.slice(best[0]! + best[1]!).map(hex).join(':')}`;
+        const [start = -1, length = 0] = best;
+        if (start < 0) return g.map(hex).join(':');
+        return `${g.slice(0, start).map(hex).join(':')}::${g.slice(start + length).map(hex).join(':')}`;
       }
       return `::ffff:${v4()}`;
     };
@@ -113,17 +121,15 @@ describe('parseIp', () => {
       const netAddr = isV4Net ? v4() : v6().replace(/^::ffff:.*/, '2001:4860::');
       const prefix = isV4Net ? int(33) : int(129);
       list.addSubnet(netAddr, prefix, isV4Net ? 'ipv4' : 'ipv6');
-      const cidr = parseCidr(`${netAddr}/${prefix}`);
-      expect(cidr, `${netAddr}/${prefix}`).not.toBeNull();
+      const cidr = cidrOf(`${netAddr}/${prefix}`);
       for (let k = 0; k < 50; k++) {
         // Half the probes share the network's leading text, so matches are common.
         const probe = rng() < 0.5 ? (isV4Net ? v4() : v6()) : isV4Net ? netAddr.split('.').slice(0, 2).join('.') + `.${int(256)}.${int(256)}` : v6();
         const family = isIP(probe);
         expect(family, probe).not.toBe(0);
-        const ip = parseIp(probe);
-        expect(ip, probe).not.toBeNull();
+        const ip = ipOf(probe);
         const expected = list.check(probe, family === 4 ? 'ipv4' : 'ipv6');
-        expect(cidrContains(cidr!, ip!), `${probe} in ${netAddr}/${prefix}`).toBe(expected);
+        expect(cidrContains(cidr, ip), `${probe} in ${netAddr}/${prefix}`).toBe(expected);
         compared++;
         if (expected) inside++;
       }
@@ -141,8 +147,8 @@ describe('parseCidr and parseHostPattern', () => {
     expect(parseCidr('127.0.0.1')).toMatchObject({ bits: 128 });
     expect(parseCidr('fd00::/8')).toMatchObject({ bits: 8 });
     for (const bad of ['10.0.0.0/33', 'fd00::/129', '10.0.0.0/8/1', 'example.com/8', '10.0.0.0/x', '']) expect(parseCidr(bad), bad).toBeNull();
-    expect(cidrContains(parseCidr('10.0.0.0/8')!, parseIp('10.200.1.1')!)).toBe(true);
-    expect(cidrContains(parseCidr('10.0.0.0/8')!, parseIp('11.0.0.1')!)).toBe(false);
+    expect(cidrContains(cidrOf('10.0.0.0/8'), ipOf('10.200.1.1'))).toBe(true);
+    expect(cidrContains(cidrOf('10.0.0.0/8'), ipOf('11.0.0.1'))).toBe(false);
   });
 
   it('normalises host patterns', () => {
@@ -182,11 +188,11 @@ describe('checkSourceUrl', () => {
   });
 
   it('lets an explicitly allowed network through, and only that one', () => {
-    const local = { ...open, privateNetworks: [parseCidr('127.0.0.1/32')!] };
+    const local = { ...open, privateNetworks: [cidrOf('127.0.0.1/32')] };
     expect(problem('http://127.0.0.1:9000/feed', local)).toBeNull();
     expect(problem('http://127.0.0.2:9000/feed', local)).toMatch(/loopback/);
-    expect(addressProblem('10.1.2.3', { privateNetworks: [parseCidr('10.1.0.0/16')!] })).toBeNull();
-    expect(addressProblem('10.2.0.1', { privateNetworks: [parseCidr('10.1.0.0/16')!] })).toMatch(/CONTEXT_SOURCE_PRIVATE_NETWORKS/);
+    expect(addressProblem('10.1.2.3', { privateNetworks: [cidrOf('10.1.0.0/16')] })).toBeNull();
+    expect(addressProblem('10.2.0.1', { privateNetworks: [cidrOf('10.1.0.0/16')] })).toMatch(/CONTEXT_SOURCE_PRIVATE_NETWORKS/);
   });
 
   it('keeps to the host allow-list when one is configured', () => {
