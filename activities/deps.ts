@@ -1,9 +1,11 @@
 /** What every activity is built with; injected so tests can pass real clients for a test database. */
+import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
 import type { SourceAccess } from '../infra/source-fetch.js';
+import type { ModelComparisons } from '../api/model-comparisons.js';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -15,6 +17,10 @@ export interface ActivityDeps {
   evaluationDataDir?: string;
   /** What pull sources may fetch (default: public hosts only, infra/source-fetch.ts). */
   contextSources?: SourceAccess;
+  /** HMAC key that signs requests to webhook trainers (as notification webhooks are signed). */
+  webhookSecret?: string;
+  /** The training platform: starts comparisons and signals retraining runs (absent in activity-only tests). */
+  training?: { temporal: Client; comparisons: ModelComparisons };
 }
 
 export interface CycleRef {

@@ -21,7 +21,7 @@ export function usageText(prog: string, subcommands: Subcommands, options: strin
 }
 
 export interface ApiCall {
-  request: { method: 'GET' | 'POST' | 'DELETE'; path: string; body?: unknown };
+  request: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; body?: unknown };
   api: string;
   headers: Record<string, string>;
 }
