@@ -37,6 +37,8 @@ const schema = z.object({
   /** Comma-separated browser origins allowed to call state-changing routes (e.g. a dashboard). */
   ALLOWED_ORIGINS: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** How long a steering update (run-cycle, override, conclude…) waits for a worker to answer. */
+  STEERING_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(120),
   /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
   EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
@@ -106,6 +108,8 @@ export interface Config {
   evaluationDataDir: string;
   /** How long a stopping API waits for in-flight requests before cutting connections. */
   shutdownGraceMs: number;
+  /** How long a steering update waits for the workflow's worker before answering 503. */
+  steeringTimeoutMs: number;
   allowedOrigins: string[];
   webhookSecret?: string;
   smtpUrl?: string;
@@ -192,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    steeringTimeoutMs: e.STEERING_TIMEOUT_SECONDS * 1000,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,

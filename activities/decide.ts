@@ -14,13 +14,14 @@ import { controlVariant } from '../domain/experiment/snapshot.js';
 import { type SampleRatioCheck } from '../domain/stats/srm.js';
 import type { Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
-import { parseSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
+import { saveSnapshot, snapshotsByVersion } from '../infra/snapshot-writer.js';
+import { terminatedSegments } from '../infra/segment-repo.js';
+import { operatorActions } from '../infra/operator-actions.js';
+import { recordDecisionOnce } from '../infra/decision-log.js';
 import { toJsonSafe } from '../domain/json-safe.js';
-import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import { collectPayloadSchema, decidePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
-import type { SegmentPayload } from './segment.js';
 
 export type { StoppedArm };
 
@@ -94,38 +95,29 @@ export function decide(d: ActivityDeps) {
     const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (!collected || !segmented) throw new Error(`cycle ${cycle}: collect and segment must run before decide`);
     const previous = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
-    const actions = await d.prisma.operatorAction.findMany({ where: { experimentId: exp.id }, orderBy: { at: 'asc' } });
-    const terminated = await d.prisma.segment.findMany({ where: { experimentId: exp.id, status: 'terminated' }, select: { segmentId: true } });
-    const snapshots = await d.prisma.allocationSnapshot.findMany({ where: { experimentId: exp.id }, select: { version: true, snapshot: true } });
     const now = (d.now ?? (() => new Date()))().getTime();
     const decided = decideCycle({
       def: exp.def,
       cycle,
       cells: collected.cells,
       segments: { enabled: segmented.enabled, ids: segmented.segments.map((s) => s.id) },
-      terminated: new Set(terminated.map((t) => t.segmentId)),
-      snapshots: new Map(snapshots.map((r) => [r.version, parseSnapshot(r.snapshot, exp.id)])),
+      terminated: await terminatedSegments(d.prisma, exp.id),
+      snapshots: await snapshotsByVersion(d.prisma, exp.id),
       previous,
-      actions,
+      actions: await operatorActions(d.prisma, exp.id),
       startedAt: exp.createdAt.getTime(),
       now,
     });
     const { outcome, winner, rationale, decision, policy, segmentDecisions, newSegmentConclusions, srm } = decided;
     const control = controlVariant(exp.def);
 
-    const row = await d.prisma.decision.upsert({
-      where: { experimentId_cycle: { experimentId: exp.id, cycle } },
-      create: {
-        experimentId: exp.id,
-        cycle,
-        outcome,
-        rationale,
-        statistics: toJsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
-      },
-      update: {},
+    const decisionId = await recordDecisionOnce(d.prisma, exp.id, cycle, {
+      outcome,
+      rationale,
+      statistics: toJsonSafe({ policy: policy.preset, method: policy.method, arms: decision.arms, notes: decision.notes, stopArms: decision.stopArms, srm, srmHold: decision.srmHold, segments: segmentDecisions, plan: decision.plan }) as object,
     });
     const payload: DecidePayload = {
-      decisionId: row.id,
+      decisionId,
       outcome,
       winner,
       rationale,

@@ -8,6 +8,7 @@
 import { routeEvents, type Delivery, type OutgoingEvent } from '../domain/notifications/channels.js';
 import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
+import { auditOnce } from '../infra/audit-log.js';
 import { readStep } from './cycle-store.js';
 import type { DecidePayload } from './decide.js';
 import { decidePayloadSchema } from './step-payloads.js';
@@ -22,11 +23,7 @@ export function notify(d: ActivityDeps) {
     const events = decisionEvents(experimentKey, cycle, decision);
     const deliveries = routeFor(exp.def.config, events, `decision-${decision.decisionId}`);
     if (!deliveries.length) {
-      await d.prisma.auditLog.upsert({
-        where: { dedupeKey: `notify:${decision.decisionId}` },
-        create: { actor: 'expflow', action: 'decision.recorded', target: experimentKey, reason: decision.rationale, dedupeKey: `notify:${decision.decisionId}`, data: { outcome: decision.outcome, cycle } },
-        update: {},
-      });
+      await auditOnce(d.prisma, { actor: 'expflow', action: 'decision.recorded', target: experimentKey, reason: decision.rationale, dedupeKey: `notify:${decision.decisionId}`, data: { outcome: decision.outcome, cycle } });
       return { enqueued: 0 };
     }
     for (const x of deliveries) await enqueueNotification(d, { ...x, decisionId: decision.decisionId, experimentKey });

@@ -4,6 +4,7 @@
  * with its actor and reason, and audited; the decide step honours them from the next cycle on.
  */
 import { loadExperiment } from '../infra/experiment-repo.js';
+import { recordOperatorActionOnce } from '../infra/operator-actions.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface OperatorActionInput {
@@ -21,19 +22,16 @@ export interface OperatorActionInput {
 export function recordOperatorAction(d: ActivityDeps) {
   return async (input: OperatorActionInput): Promise<{ recorded: boolean }> => {
     const exp = await loadExperiment(d.prisma, input.experimentKey);
-    const dedupeKey = `${exp.id}:operator:${input.seq}`;
-    await d.prisma.$transaction([
-      d.prisma.operatorAction.upsert({
-        where: { dedupeKey },
-        create: { experimentId: exp.id, kind: input.kind, arm: input.arm ?? null, actor: input.actor, reason: input.reason, cycle: input.cycle, dedupeKey },
-        update: {},
-      }),
-      d.prisma.auditLog.upsert({
-        where: { dedupeKey },
-        create: { actor: input.actor, action: input.kind, target: input.arm ? `${input.experimentKey}/${input.arm}` : input.experimentKey, reason: input.reason, data: { cycle: input.cycle }, dedupeKey },
-        update: {},
-      }),
-    ]);
+    await recordOperatorActionOnce(d.prisma, {
+      experimentId: exp.id,
+      experimentKey: input.experimentKey,
+      kind: input.kind,
+      arm: input.arm ?? null,
+      actor: input.actor,
+      reason: input.reason,
+      cycle: input.cycle,
+      dedupeKey: `${exp.id}:operator:${input.seq}`,
+    });
     return { recorded: true };
   };
 }

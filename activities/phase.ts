@@ -4,7 +4,8 @@
  * serves its winner to everyone).
  */
 import type { ExperimentPhase, Weights } from '../domain/types.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { loadExperiment, saveExperimentStatus } from '../infra/experiment-repo.js';
+import { auditOnce } from '../infra/audit-log.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
 import { registryLockKey } from '../api/model-comparisons.js';
@@ -29,12 +30,8 @@ export function recordPhaseChange(d: ActivityDeps) {
   return async (input: PhaseChangeInput): Promise<{ version: number }> => {
     const exp = await loadExperiment(d.prisma, input.experimentKey);
     const step = `phase-${input.seq}`;
-    await d.prisma.experiment.update({ where: { id: exp.id }, data: { status: input.phase } });
-    await d.prisma.auditLog.upsert({
-      where: { dedupeKey: `${exp.id}:${step}` },
-      create: { actor: input.actor, action: `experiment.${input.phase}`, target: input.experimentKey, reason: input.reason, data: { winner: input.winner }, dedupeKey: `${exp.id}:${step}` },
-      update: {},
-    });
+    await saveExperimentStatus(d.prisma, exp.id, input.phase);
+    await auditOnce(d.prisma, { actor: input.actor, action: `experiment.${input.phase}`, target: input.experimentKey, reason: input.reason, data: { winner: input.winner }, dedupeKey: `${exp.id}:${step}` });
     const ended = input.phase === 'concluded' || input.phase === 'stopped';
     if (exp.kind === 'model_comparison' && (input.phase === 'concluded' || input.phase === 'stopped')) {
       await settleModelComparison(d, input.experimentKey, input.phase, input.winner, input.reason);
@@ -147,17 +144,13 @@ export function publishOverride(d: ActivityDeps) {
   return async (input: OverrideInput): Promise<{ version: number; weights: Record<string, Weights> }> => {
     const exp = await loadExperiment(d.prisma, input.experimentKey);
     const step = `override-${input.overrideSeq}`;
-    await d.prisma.auditLog.upsert({
-      where: { dedupeKey: `${exp.id}:${step}` },
-      create: {
-        actor: input.actor,
-        action: input.weights ? 'allocation.override' : 'allocation.override_cleared',
-        target: input.experimentKey,
-        reason: input.reason,
-        data: { weights: input.weights },
-        dedupeKey: `${exp.id}:${step}`,
-      },
-      update: {},
+    await auditOnce(d.prisma, {
+      actor: input.actor,
+      action: input.weights ? 'allocation.override' : 'allocation.override_cleared',
+      target: input.experimentKey,
+      reason: input.reason,
+      data: { weights: input.weights },
+      dedupeKey: `${exp.id}:${step}`,
     });
     const base = await latestSnapshot(d.prisma, exp.id);
     if (!base) throw new Error('experiment has no snapshot');

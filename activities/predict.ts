@@ -14,11 +14,9 @@ import { predictTimeToSignificance, trainSignificanceTree, type SignificancePred
 import type { SegmentPredictionFeatures } from '../domain/prediction/power-baseline.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot } from '../infra/snapshot-writer.js';
-import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import { collectPayloadSchema, predictPayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
-import type { SegmentPayload } from './segment.js';
 
 export interface PredictPayload {
   segments: Array<{ id: number; features: SegmentPredictionFeatures; prediction: SignificancePrediction }>;

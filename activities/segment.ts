@@ -10,6 +10,7 @@ import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { sampleUnitAggregates, upsertMemberships } from '../infra/aggregates.js';
 import { refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
+import { saveSegmentShape } from '../infra/segment-repo.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
 import { segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
@@ -36,7 +37,7 @@ export function segmentUnits(d: ActivityDeps) {
 
     if (!seg.enabled || seg.features.length === 0) {
       const units = await d.prisma.assignment.count({ where: { experimentId: exp.id } });
-      await upsertSegmentRow(d, exp.id, cycle, { id: 0, size: units, centroid: [], contextCentroid: null }, []);
+      await saveSegmentShape(d.prisma, exp.id, cycle, { id: 0, size: units, centroid: [], contextCentroid: null }, []);
       const payload: SegmentPayload = { enabled: false, k: 1, silhouette: null, segments: [{ id: 0, size: units, centroid: [], contextCentroid: null }], contextScaling: [], nextId: 1, sampleSize: units };
       return summary(await writeStepOnce(stepRef, 'segment', segmentPayloadSchema, payload));
     }
@@ -73,7 +74,7 @@ export function segmentUnits(d: ActivityDeps) {
     });
     await upsertMemberships(d.pool, exp.id, cycle, features.unitIds, result.assignments);
     const segments = result.segments.map((s) => ({ id: s.id, size: s.size, centroid: s.centroid, contextCentroid: s.contextCentroid }));
-    for (const s of segments) await upsertSegmentRow(d, exp.id, cycle, s, features.contextScaling);
+    for (const s of segments) await saveSegmentShape(d.prisma, exp.id, cycle, s, features.contextScaling);
     const payload: SegmentPayload = {
       enabled: true,
       k: result.k,
@@ -85,21 +86,6 @@ export function segmentUnits(d: ActivityDeps) {
     };
     return summary(await writeStepOnce(stepRef, 'segment', segmentPayloadSchema, payload));
   };
-}
-
-async function upsertSegmentRow(
-  d: ActivityDeps,
-  experimentId: string,
-  cycle: number,
-  s: SegmentPayload['segments'][number],
-  scaling: FeatureScaling[],
-): Promise<void> {
-  const data = { centroid: { behaviour: s.centroid, context: s.contextCentroid }, scaling: scaling as object, size: s.size, cycleUpdated: cycle };
-  await d.prisma.segment.upsert({
-    where: { experimentId_segmentId: { experimentId, segmentId: s.id } },
-    create: { experimentId, segmentId: s.id, ...data },
-    update: data,
-  });
 }
 
 function summary(p: SegmentPayload) {

@@ -9,16 +9,14 @@ import { servingForConcludedSegments } from '../domain/decision/segment-conclusi
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { segmentArmKey, segmentEffects } from '../domain/decision/segment-conclusions.js';
 import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
-import type { SegmentStatus, Weights } from '../domain/types.js';
+import type { Weights } from '../domain/types.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
+import { saveSegmentStatus, segmentStates } from '../infra/segment-repo.js';
+import { auditOnce } from '../infra/audit-log.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
-import type { CollectPayload } from './collect.js';
 import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
-import type { DecidePayload } from './decide.js';
 import { collectPayloadSchema, decidePayloadSchema, predictPayloadSchema, segmentPayloadSchema, throttlePayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
-import type { PredictPayload } from './predict.js';
-import type { SegmentPayload } from './segment.js';
 
 export interface ThrottlePayload {
   applied: boolean;
@@ -44,7 +42,7 @@ export function throttleOrTerminate(d: ActivityDeps) {
       } else {
         const primary = config.metrics.find((m) => m.role === 'primary')!;
         const variants = exp.def.variants.map((v) => v.key);
-        const rows = new Map((await d.prisma.segment.findMany({ where: { experimentId: exp.id } })).map((r) => [r.segmentId, r]));
+        const rows = await segmentStates(d.prisma, exp.id);
         const predictions = new Map(predicted.segments.map((s) => [s.id, s]));
         // Segments that concluded on their own are served their answer; the rules no longer apply.
         const prevDecision = (await readPreviousStep(stepRef, 'decide', decidePayloadSchema))?.payload;
@@ -65,7 +63,7 @@ export function throttleOrTerminate(d: ActivityDeps) {
               }),
             ),
             prediction: predictions.get(s.id)?.prediction ?? null,
-            previousStatus: (rows.get(s.id)?.status ?? 'active') as SegmentStatus,
+            previousStatus: rows.get(s.id)?.status ?? 'active',
             previousCoverage: rows.get(s.id)?.coverage ?? 1,
           })),
           config: {
@@ -86,18 +84,10 @@ export function throttleOrTerminate(d: ActivityDeps) {
     }
 
     const changed = payload.results.filter((r) => r.changed);
-    for (const r of payload.results) {
-      await d.prisma.segment.update({
-        where: { experimentId_segmentId: { experimentId: exp.id, segmentId: r.id } },
-        data: { status: r.status, coverage: r.coverage, statusReason: r.reason },
-      });
-    }
+    for (const r of payload.results) await saveSegmentStatus(d.prisma, exp.id, r);
     for (const r of changed) {
-      await d.prisma.auditLog.upsert({
-        where: { dedupeKey: `throttle:${exp.id}:${cycle}:${r.id}` },
-        create: { actor: 'expflow', action: `segment.${r.status}`, target: `${experimentKey}/segment-${r.id}`, reason: r.reason, data: { rule: r.rule, coverage: r.coverage }, dedupeKey: `throttle:${exp.id}:${cycle}:${r.id}` },
-        update: {},
-      });
+      const dedupeKey = `throttle:${exp.id}:${cycle}:${r.id}`;
+      await auditOnce(d.prisma, { actor: 'expflow', action: `segment.${r.status}`, target: `${experimentKey}/segment-${r.id}`, reason: r.reason, data: { rule: r.rule, coverage: r.coverage }, dedupeKey });
     }
     if (!changed.length) return { version: null, weights: null, changes: [] };
 

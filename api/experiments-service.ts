@@ -2,7 +2,7 @@
  * Control-plane operations behind the routes: create (row + first snapshot + workflow, all or
  * nothing), read, signal and update. Route handlers only parse and format.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcDeadlineError, type Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type { CreateExperimentInput } from '../domain/experiment/config.js';
 import { DEFAULT_HASH_VERSION, buildSnapshot, initialSegments, type ExperimentDefinition } from '../domain/experiment/snapshot.js';
@@ -41,6 +41,8 @@ export interface ServiceDeps {
   /** Set when analytics steps run on their own worker pool. */
   analyticsTaskQueue?: string;
   onSnapshot?: (s: AllocationSnapshot) => void;
+  /** How long a steering update waits for a worker before answering 503 (default 120 s). */
+  steeringTimeoutMs?: number;
 }
 
 export class ExperimentsService {
@@ -258,19 +260,44 @@ export class ExperimentsService {
     }
   }
 
-  /** Runs a workflow update; a validator's rejection becomes a 409 with its reason. */
+  /**
+   * Runs a workflow update; a validator's rejection becomes a 409 with its reason. Bounded: with no
+   * worker polling, an update would wait for one forever, and past the server's limit of updates in
+   * flight per workflow Temporal refuses more (RESOURCE_EXHAUSTED); both are the caller's 503/429.
+   */
   private async update<T>(fn: () => Promise<T>): Promise<T> {
+    const timeoutMs = this.d.steeringTimeoutMs ?? DEFAULT_STEERING_TIMEOUT_MS;
     try {
-      return await fn();
+      return await this.d.temporal.connection.withDeadline(Date.now() + timeoutMs, fn);
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) {
         const reason = (e.cause as Error | undefined)?.message ?? e.message;
         throw new ApiError(409, 'rejected', reason);
       }
       if ((e as Error).name === 'WorkflowNotFoundError') throw new ApiError(409, 'not_running', 'experiment workflow is not running');
+      if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(e)) {
+        throw new ApiError(503, 'worker_unavailable',
+          `no worker answered within ${timeoutMs / 1000} s (is a worker polling the experiment's task queue?); the request may still be applied when one does`,
+          null, { 'retry-after': '5' });
+      }
+      if (grpcCode(e) === GRPC_RESOURCE_EXHAUSTED) {
+        throw new ApiError(429, 'too_many_updates', 'too many steering requests are waiting on this experiment; retry later', null, { 'retry-after': '5' });
+      }
       throw e;
     }
   }
+}
+
+const DEFAULT_STEERING_TIMEOUT_MS = 120_000;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+
+/** The gRPC status code of an error or of the first error in its cause chain that has one. */
+function grpcCode(e: unknown): number | undefined {
+  for (let err = e; err instanceof Error; err = err.cause) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
 }
 
 function notFound(key: string): ApiError {

@@ -70,7 +70,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
-    onSnapshot: (s) => cache.offer(s) });
+    onSnapshot: (s) => cache.offer(s), steeringTimeoutMs: config.steeringTimeoutMs });
   const events = new EventsIngress(
     queues.events,
     (k) => cache.has(k),
@@ -85,7 +85,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const training = new TrainingService({ prisma, temporal, taskQueue: config.taskQueue });
   const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue, sourceAccess: config.contextSources });
   const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
-  const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots() }) : undefined;
+  const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots(), invalidSnapshots: () => cache.invalid() }) : undefined;
   const reports = new ReportService(prisma, pool, redis, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, cellsTtlMs: config.reportCacheSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
   const evaluations = new EvaluationsService({ prisma, pool, temporal, taskQueue: config.taskQueue, evaluationDataDir: config.evaluationDataDir });

@@ -2,14 +2,21 @@
  * Every API process keeps each experiment's latest allocation snapshot in memory, compiled for the
  * hot path. It refreshes on the Redis pub/sub announcement and, as a fallback for missed messages,
  * on a short poll. Nothing on the request path waits on Redis for snapshots.
+ *
+ * A stored snapshot that does not parse (corrupted, or written by an incompatible release) is never
+ * installed: the process keeps serving the last good snapshot of that experiment (none after a
+ * restart: the experiment answers 404 until a valid one is published), logs the fault once per
+ * reason, and reports it in `invalid()` (the `expflow_snapshot_invalid` gauge).
  */
 import type { Redis } from 'ioredis';
 import { compileSnapshot, type PreparedSnapshot } from '../domain/assignment/compile-snapshot.js';
 import type { AllocationSnapshot } from '../domain/types.js';
-import { SNAPSHOT_CHANNEL, loadAllSnapshots, loadSnapshot } from '../infra/snapshot-store.js';
+import { SNAPSHOT_CHANNEL, readAllSnapshots, readSnapshot, type SnapshotRead } from '../infra/snapshot-store.js';
 
 export class SnapshotCache {
   private readonly byKey = new Map<string, PreparedSnapshot>();
+  /** Experiments whose stored snapshot is invalid right now, with the reason and how many reads found it so. */
+  private readonly invalidByKey = new Map<string, { reason: string; reads: number }>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -23,7 +30,7 @@ export class SnapshotCache {
     this.subscriber.on('message', (_channel, message: string) => {
       const sep = message.lastIndexOf(':');
       const key = message.slice(0, sep);
-      if (message.slice(sep + 1) === 'deleted') this.byKey.delete(key);
+      if (message.slice(sep + 1) === 'deleted') this.forget(key);
       else void this.refresh(key);
     });
     await this.refreshAll();
@@ -57,15 +64,35 @@ export class SnapshotCache {
 
   forget(experimentKey: string): void {
     this.byKey.delete(experimentKey);
+    this.invalidByKey.delete(experimentKey);
+  }
+
+  /** Experiments whose stored snapshot is invalid (the last good one, if any, is still served). */
+  invalid(): Array<{ experimentKey: string; reason: string; reads: number }> {
+    return [...this.invalidByKey].map(([experimentKey, v]) => ({ experimentKey, ...v }));
   }
 
   async refresh(experimentKey: string): Promise<void> {
-    const s = await loadSnapshot(this.redis, experimentKey);
-    if (s) this.offer(s);
+    const read = await readSnapshot(this.redis, experimentKey);
+    if (read) this.take(read);
   }
 
   async refreshAll(): Promise<void> {
-    for (const s of await loadAllSnapshots(this.redis)) this.offer(s);
+    for (const read of await readAllSnapshots(this.redis)) this.take(read);
+  }
+
+  private take(read: SnapshotRead): void {
+    if (read.ok) {
+      this.invalidByKey.delete(read.snapshot.experimentKey);
+      this.offer(read.snapshot);
+      return;
+    }
+    const seen = this.invalidByKey.get(read.experimentKey);
+    if (seen?.reason !== read.reason) {
+      const serving = this.byKey.get(read.experimentKey)?.snapshot.version;
+      console.error(`[api] stored snapshot of '${read.experimentKey}' is invalid (${read.reason}); ${serving === undefined ? 'not serving it' : `still serving version ${serving}`}`);
+    }
+    this.invalidByKey.set(read.experimentKey, { reason: read.reason, reads: (seen?.reason === read.reason ? seen.reads : 0) + 1 });
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point for `npx expflow <command>`. Runs the built cli/<command>.js from dist/ when present
-// (the production image), otherwise cli/<command>.ts through tsx (a checkout; no build step needed).
+// Entry point for `npx expflow <command>`. In a checkout (cli/<command>.ts and tsx present) runs the
+// source through tsx, so a dist/ left by an earlier `npm run build` can never run stale code; the
+// production image has no sources and runs the built dist/cli/<command>.js.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -38,12 +39,12 @@ if (!command || !Object.hasOwn(commands, command)) {
 }
 const built = join(root, 'dist', 'cli', `${command}.js`);
 const source = join(root, 'cli', `${command}.ts`);
+const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 let result;
-if (existsSync(built)) {
-  result = spawnSync(process.execPath, [built, ...args], { stdio: 'inherit' });
-} else if (existsSync(source)) {
-  const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+if (existsSync(source) && existsSync(tsx)) {
   result = spawnSync(process.execPath, [tsx, source, ...args], { stdio: 'inherit' });
+} else if (existsSync(built)) {
+  result = spawnSync(process.execPath, [built, ...args], { stdio: 'inherit' });
 } else {
   process.stderr.write(`expflow: command '${command}' is not available in this build\n`);
   process.exit(2);

@@ -1,6 +1,7 @@
 /** Loads an experiment's definition from Postgres, re-validating the stored config JSON. */
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 import type { ExperimentDefinition } from '../domain/experiment/snapshot.js';
+import type { ExperimentPhase } from '../domain/types.js';
 import { InvalidStoredDataError } from './errors.js';
 import type { PrismaClient } from './prisma.js';
 
@@ -34,4 +35,9 @@ export async function loadExperiment(prisma: PrismaClient, key: string): Promise
       config: parsed.data,
     },
   };
+}
+
+/** Stores the experiment's phase. */
+export async function saveExperimentStatus(prisma: PrismaClient, experimentId: string, status: ExperimentPhase): Promise<void> {
+  await prisma.experiment.update({ where: { id: experimentId }, data: { status } });
 }

@@ -111,7 +111,12 @@ export interface ApiMetrics {
   request(method: string, route: string, status: number, seconds: number): void;
 }
 
-export function createApiMetrics(opts: { snapshots: () => Array<{ experimentKey: string; version: number; createdAt: string }>; now?: () => number }): ApiMetrics {
+export function createApiMetrics(opts: {
+  snapshots: () => Array<{ experimentKey: string; version: number; createdAt: string }>;
+  /** Experiments whose stored snapshot does not parse (the last good one is still served). */
+  invalidSnapshots?: () => Array<{ experimentKey: string }>;
+  now?: () => number;
+}): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'expflow_api_' });
   const assignments = new HotCounter('expflow_assignments_total', 'Assignments answered by POST /assign');
@@ -138,6 +143,16 @@ export function createApiMetrics(opts: { snapshots: () => Array<{ experimentKey:
     collect() {
       this.reset();
       for (const s of opts.snapshots()) this.set({ experiment: s.experimentKey }, Math.max(0, (now() - Date.parse(s.createdAt)) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'expflow_snapshot_invalid',
+    help: 'Experiments whose stored allocation snapshot does not parse (this API process keeps serving the last good one)',
+    labelNames: ['experiment'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of opts.invalidSnapshots?.() ?? []) this.set({ experiment: s.experimentKey }, 1);
     },
   });
   const countEvents = cachedCounter(events, ['experiment']);

@@ -12,6 +12,7 @@ import type { ReplayCycle, ReplayInput } from '../domain/evaluation/replay.js';
 import type { AllocationSnapshot } from '../domain/types.js';
 import { controlVariant, type ExperimentDefinition } from '../domain/experiment/snapshot.js';
 import type { CellStats } from '../domain/types.js';
+import { toCellStats, type CellRow } from './aggregates.js';
 import type { LoadedExperiment } from './experiment-repo.js';
 import type { PrismaClient } from './prisma.js';
 import { eventCountsFor } from './ingest.js';
@@ -72,7 +73,7 @@ async function cellsBelowWatermark(pool: Pool, exp: LoadedExperiment, hi: string
   const { config } = def;
   const contextual = config.policy.kind === 'contextual' && def.variants.length === 2;
   const strata = config.postStratify ?? (config.randomization.type === 'stratified' ? config.randomization.strata : []);
-  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
+  const res = await pool.query<CellRow>(
     `WITH a AS (
        SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period, a."assignedAt",
               CASE WHEN $5::boolean THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8 END AS share,
@@ -114,13 +115,5 @@ async function cellsBelowWatermark(pool: Pool, exp: LoadedExperiment, hi: string
       collectedAt,
     ],
   );
-  return res.rows.map((r) => ({
-    metric: r.metric,
-    variant: r.variant,
-    segment: r.segment,
-    period: r.period,
-    ...(r.share === null ? {} : { propensityStratum: r.share }),
-    ...(r.stratum === null ? {} : { stratum: r.stratum }),
-    moments: { n: r.n, sum: r.sum, sumSquares: r.ss },
-  }));
+  return res.rows.map(toCellStats);
 }

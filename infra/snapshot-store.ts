@@ -4,7 +4,9 @@
  * retried (older) activity can never roll a snapshot back.
  */
 import type { Redis } from 'ioredis';
+import { allocationSnapshotSchema } from '../domain/experiment/snapshot-schema.js';
 import type { AllocationSnapshot } from '../domain/types.js';
+import { InvalidStoredDataError } from './errors.js';
 
 export const SNAPSHOT_CHANNEL = 'expflow:snapshots';
 const EXPERIMENTS_SET = 'expflow:experiments';
@@ -42,16 +44,45 @@ export async function publishSnapshot(redis: Redis, snapshot: AllocationSnapshot
   return res === 1;
 }
 
-export async function loadSnapshot(redis: Redis, experimentKey: string): Promise<AllocationSnapshot | null> {
-  const raw = await redis.get(snapshotKey(experimentKey));
-  return raw ? (JSON.parse(raw) as AllocationSnapshot) : null;
+/** A stored snapshot read back: parsed with the snapshot schema, or why it could not be. */
+export type SnapshotRead = { ok: true; snapshot: AllocationSnapshot } | { ok: false; experimentKey: string; reason: string };
+
+function parseStored(experimentKey: string, raw: string): SnapshotRead {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, experimentKey, reason: 'not JSON' };
+  }
+  const r = allocationSnapshotSchema.safeParse(json);
+  if (r.success) return { ok: true, snapshot: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, experimentKey, reason: `${issue?.path.join('.') || 'snapshot'}: ${issue?.message ?? 'invalid'}` };
 }
 
-export async function loadAllSnapshots(redis: Redis): Promise<AllocationSnapshot[]> {
+/** The experiment's stored snapshot, parsed; null when none is stored. */
+export async function readSnapshot(redis: Redis, experimentKey: string): Promise<SnapshotRead | null> {
+  const raw = await redis.get(snapshotKey(experimentKey));
+  return raw === null ? null : parseStored(experimentKey, raw);
+}
+
+/** Every stored snapshot, parsed. */
+export async function readAllSnapshots(redis: Redis): Promise<SnapshotRead[]> {
   const keys = await redis.smembers(EXPERIMENTS_SET);
   if (!keys.length) return [];
   const raws = await redis.mget(keys.map(snapshotKey));
-  return raws.filter((r): r is string => !!r).map((r) => JSON.parse(r) as AllocationSnapshot);
+  return keys.flatMap((key, i) => {
+    const raw = raws[i];
+    return typeof raw === 'string' ? [parseStored(key, raw)] : [];
+  });
+}
+
+/** The stored snapshot, or null; an invalid one throws InvalidStoredDataError naming the field. */
+export async function loadSnapshot(redis: Redis, experimentKey: string): Promise<AllocationSnapshot | null> {
+  const read = await readSnapshot(redis, experimentKey);
+  if (read === null) return null;
+  if (!read.ok) throw new InvalidStoredDataError(`snapshot of '${experimentKey}' in Redis is invalid at ${read.reason}`);
+  return read.snapshot;
 }
 
 /** Removes an experiment's snapshot (used when creation is rolled back). */

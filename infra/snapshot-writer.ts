@@ -56,9 +56,15 @@ export async function latestSnapshot(prisma: PrismaClient, experimentId: string)
 }
 
 /** A stored snapshot, parsed; one that does not parse is a permanent fault. */
-export function parseSnapshot(stored: unknown, experimentId: string): AllocationSnapshot {
+function parseSnapshot(stored: unknown, experimentId: string): AllocationSnapshot {
   const r = allocationSnapshotSchema.safeParse(stored);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   throw new InvalidStoredDataError(`stored snapshot of experiment ${experimentId} is invalid at ${issue?.path.join('.') || 'snapshot'}: ${issue?.message ?? 'unknown'}`);
+}
+
+/** Every stored snapshot of an experiment by version, parsed (the weights each period's units were randomised with). */
+export async function snapshotsByVersion(prisma: PrismaClient, experimentId: string): Promise<Map<number, AllocationSnapshot>> {
+  const rows = await prisma.allocationSnapshot.findMany({ where: { experimentId }, select: { version: true, snapshot: true } });
+  return new Map(rows.map((r) => [r.version, parseSnapshot(r.snapshot, experimentId)]));
 }

@@ -79,6 +79,9 @@ export async function experimentWorkflow(input: ExperimentWorkflowInput): Promis
       break;
     }
 
+    // A request made before this cycle started (a runCycleNow accepted in the same task, an external
+    // event while paused) is answered by it: it must not run another cycle right after.
+    if (patched('wake-cleared-at-cycle-start')) entity.wakeRequested = false;
     try {
       await runCycle();
     } catch (err) {

@@ -38,6 +38,11 @@ export function routeStoppedArms(weights: Weights, stopped: readonly string[], c
     w[control] = (w[control] ?? 0) + (w[arm] ?? 0);
     w[arm] = 0;
   }
+  return normaliseWeights(w, control);
+}
+
+/** Weights scaled to sum 1; all to control when nothing is left. */
+export function normaliseWeights(w: Weights, control: string): Weights {
   const total = Object.values(w).reduce((a, b) => a + b, 0);
   if (!(total > 0)) return Object.fromEntries(Object.keys(w).map((k) => [k, k === control ? 1 : 0]));
   return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v / total]));

@@ -6,7 +6,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -125,6 +125,25 @@ describe('ExperimentWorkflow', () => {
       expect(r.cycle).toBe(2);
       // Every collect the answer rests on began after the request was accepted.
       expect(mock.calls.filter((c) => c.name === 'collectData').map((c) => c.input.cycle)).toEqual([1, 2]);
+      await h.signal(stopSignal, { reason: 'end' });
+      await h.result();
+    });
+  });
+
+  it('answers a runCycleNow accepted before the first cycle with that cycle, and runs no extra one', async () => {
+    const taskQueue = `wf-${uniqueSuffix()}`;
+    const key = `early-run-${uniqueSuffix()}`;
+    const mock = mockActivities();
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), activities: mock.activities });
+    await worker.runUntil(async () => {
+      // Update-with-start: the update reaches the workflow in its first task, before the first cycle.
+      const start = new WithStartWorkflowOperation(experimentWorkflow, { taskQueue, workflowId: `experiment-${key}`, args: [input(key)], workflowIdConflictPolicy: 'FAIL' });
+      const r = await env.client.workflow.executeUpdateWithStart(runCycleNowUpdate, { args: [{}], startWorkflowOperation: start });
+      expect(r.cycle).toBe(1);
+      const h = await start.workflowHandle();
+      // Wait until the loop sleeps out its interval, then count the cycles that ran.
+      await waitFor(async () => ((await h.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), { what: 'interval timer' });
+      expect(mock.calls.filter((c) => c.name === 'collectData').map((c) => c.input.cycle)).toEqual([1]);
       await h.signal(stopSignal, { reason: 'end' });
       await h.result();
     });

@@ -1,0 +1,85 @@
+/**
+ * A stored snapshot that does not parse is never served: the API process keeps the last good one,
+ * reports the experiment in `expflow_snapshot_invalid`, and takes the next valid one. Real Redis.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { SnapshotCache } from '../../api/snapshot-cache.js';
+import { experimentConfigSchema } from '../../domain/experiment/config.js';
+import { buildSnapshot, initialSegments, type ExperimentDefinition } from '../../domain/experiment/snapshot.js';
+import { InvalidStoredDataError } from '../../infra/errors.js';
+import { createApiMetrics } from '../../infra/metrics.js';
+import { createRedis } from '../../infra/redis.js';
+import { deleteSnapshot, loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
+import { testConfig, uniqueSuffix } from '../helpers/services.js';
+
+const config = testConfig();
+const redis = createRedis(config.redisUrl);
+const caches: SnapshotCache[] = [];
+const subscribers = [createRedis(config.redisUrl), createRedis(config.redisUrl)];
+afterAll(async () => {
+  // Other suites' API processes read every stored snapshot: leave no invalid one behind.
+  await deleteSnapshot(redis, key);
+  for (const c of caches) await c.stop();
+  for (const s of subscribers) s.disconnect();
+  redis.disconnect();
+});
+
+const key = `cache-${uniqueSuffix()}`;
+const def: ExperimentDefinition = {
+  key,
+  seed: 'seed',
+  hashVersion: 1,
+  variants: [
+    { key: 'control', isControl: true, weight: 0.5 },
+    { key: 'b', isControl: false, weight: 0.5 },
+  ],
+  config: experimentConfigSchema.parse({ metrics: [{ key: 'conv', event: 'purchase', type: 'binary', role: 'primary' }] }),
+};
+const snapshot = (version: number) =>
+  buildSnapshot(def, { version, cycle: version, phase: 'running', segments: initialSegments(def), segmentFeatures: [], reason: `v${version}`, now: new Date().toISOString() });
+const storeRaw = (raw: string) => redis.set(`expflow:snapshot:${key}`, raw);
+
+async function startedCache(i: number): Promise<SnapshotCache> {
+  const subscriber = subscribers[i];
+  if (!subscriber) throw new Error(`no subscriber ${i}`);
+  const cache = new SnapshotCache(redis, subscriber, 3_600_000);
+  caches.push(cache);
+  await cache.start();
+  return cache;
+}
+
+describe('SnapshotCache with an invalid stored snapshot', () => {
+  it('keeps serving the last good snapshot, reports the invalid one, and takes the next valid one', async () => {
+    await publishSnapshot(redis, snapshot(1), { replace: true });
+    const cache = await startedCache(0);
+    expect(cache.get(key)?.snapshot.version).toBe(1);
+
+    await storeRaw(JSON.stringify({ ...snapshot(2), segments: 'oops' }));
+    await cache.refresh(key);
+    expect(cache.get(key)?.snapshot.version).toBe(1);
+    expect(cache.invalid().find((s) => s.experimentKey === key)).toMatchObject({ reason: expect.stringMatching(/^segments: /), reads: 1 });
+    await cache.refreshAll();
+    expect(cache.invalid().find((s) => s.experimentKey === key)?.reads).toBe(2);
+
+    await storeRaw('{"version":3,');
+    await cache.refresh(key);
+    expect(cache.invalid().find((s) => s.experimentKey === key)).toMatchObject({ reason: 'not JSON', reads: 1 });
+    await expect(loadSnapshot(redis, key)).rejects.toBeInstanceOf(InvalidStoredDataError);
+
+    const metrics = createApiMetrics({ snapshots: () => cache.snapshots(), invalidSnapshots: () => cache.invalid() });
+    expect(await metrics.registry.metrics()).toContain(`expflow_snapshot_invalid{experiment="${key}"} 1`);
+
+    await publishSnapshot(redis, snapshot(4), { replace: true });
+    await cache.refresh(key);
+    expect(cache.get(key)?.snapshot.version).toBe(4);
+    expect(cache.invalid().some((s) => s.experimentKey === key)).toBe(false);
+    expect(await metrics.registry.metrics()).not.toContain(`expflow_snapshot_invalid{experiment="${key}"}`);
+  });
+
+  it('a process started while the stored snapshot is invalid does not serve the experiment', async () => {
+    await storeRaw(JSON.stringify({ ...snapshot(5), variants: [{ key: 1 }] }));
+    const cache = await startedCache(1);
+    expect(cache.has(key)).toBe(false);
+    expect(cache.invalid().find((s) => s.experimentKey === key)?.reason).toMatch(/^variants\.0\.key: /);
+  });
+});
