@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseCidr, parseHostPattern, type Cidr } from './domain/context/source-url-policy.js';
 import { DEFAULT_CONTEXT_POLICY, contextPolicySchema, type ContextPolicy } from './domain/privacy/context-policy.js';
+import type { SourceAccess } from './infra/source-fetch.js';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -50,6 +52,8 @@ const schema = z.object({
   EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
   /** Days of events kept: older daily partitions are dropped and older timestamps are refused. */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** Days of context signal observations kept (each series keeps its newest one regardless). */
+  CONTEXT_SIGNAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** An eventId seen again within this many hours is not counted again. */
   EVENT_DEDUPE_WINDOW_HOURS: z.coerce.number().min(1).max(24 * 3650).default(168),
   /** Where exposures go while Redis is unreachable (append-only files, replayed when it returns). */
@@ -63,7 +67,28 @@ const schema = z.object({
   UNIT_ID_KEY_PREVIOUS: z.string().min(16, 'use at least 16 characters').optional(),
   /** JSON classification of context attributes (allowed, coarsened, consent); default: raw location is consent-only. */
   CONTEXT_POLICY: z.string().optional(),
+  /** Schemes pull sources may use: "https", "http" or both (default both). */
+  CONTEXT_SOURCE_SCHEMES: commaList((t) => (t === 'http' || t === 'https' ? t : null), 'use http and/or https').default(['https', 'http']),
+  /** Hosts pull sources may fetch (`feeds.example.com`, `*.example.com`, an IP); unset: any host with public addresses. */
+  CONTEXT_SOURCE_ALLOWED_HOSTS: commaList(parseHostPattern, 'use host names, *.domain patterns or IP addresses').default([]),
+  /** Non-public networks pull sources may reach anyway (CIDRs, e.g. 10.20.0.0/16 or 127.0.0.1/32); default none. */
+  CONTEXT_SOURCE_PRIVATE_NETWORKS: commaList(parseCidr, 'use CIDRs such as 10.0.0.0/8 or fd00::/8').default([]),
+  CONTEXT_SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  CONTEXT_SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
 });
+
+/** A comma-separated variable, each item parsed by `item` (null = malformed, named in the error). */
+function commaList<T>(item: (text: string) => T | null, hint: string) {
+  return z.string().transform((raw, ctx) => {
+    const out: T[] = [];
+    for (const text of raw.split(',').map((t) => t.trim()).filter(Boolean)) {
+      const v = item(text);
+      if (v === null) ctx.addIssue({ code: 'custom', message: `'${text}': ${hint}` });
+      else out.push(v);
+    }
+    return out;
+  });
+}
 
 /** Used only when UNIT_ID_KEY is unset (tests, a bare checkout); production must set its own. */
 const DEV_UNIT_ID_KEY = 'expflow-dev-unit-id-key-do-not-use-in-production';
@@ -104,6 +129,10 @@ export interface Config {
   unitIdKey: string;
   unitIdKeyPrevious?: string;
   contextPolicy: ContextPolicy;
+  /** What pull sources may fetch (SSRF guard) and how much. */
+  contextSources: SourceAccess;
+  /** Days of context signal history kept by storage maintenance. */
+  contextSignalRetentionDays: number;
   /** Prometheus counters on the API (off only to measure their cost). */
   metricsEnabled: boolean;
   /** The worker's own /metrics port; 0 picks a free one. */
@@ -186,6 +215,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     unitIdKey: e.UNIT_ID_KEY ?? devUnitIdKey(e.NODE_ENV),
     unitIdKeyPrevious: e.UNIT_ID_KEY_PREVIOUS,
     contextPolicy: parseContextPolicy(e.CONTEXT_POLICY),
+    contextSignalRetentionDays: e.CONTEXT_SIGNAL_RETENTION_DAYS,
+    contextSources: {
+      policy: { schemes: e.CONTEXT_SOURCE_SCHEMES, allowedHosts: e.CONTEXT_SOURCE_ALLOWED_HOSTS, privateNetworks: e.CONTEXT_SOURCE_PRIVATE_NETWORKS as Cidr[] },
+      timeoutMs: e.CONTEXT_SOURCE_TIMEOUT_MS,
+      maxBytes: e.CONTEXT_SOURCE_MAX_BYTES,
+    },
   };
 }
 

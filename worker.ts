@@ -20,9 +20,14 @@ import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
 import { instrumentActivities, startWorkerObservability, writtenOf } from './worker-observability.js';
 
-/** What the storage maintenance schedule runs with: this worker's retention and dedupe window. */
+/** What the storage maintenance schedule runs with: this worker's retentions and dedupe window. */
 function maintenanceInput(config: Config) {
-  return { retentionDays: config.events.retentionDays, daysAhead: 3, dedupeWindowSeconds: config.events.dedupeWindowSeconds };
+  return {
+    retentionDays: config.events.retentionDays,
+    daysAhead: 3,
+    dedupeWindowSeconds: config.events.dedupeWindowSeconds,
+    signalRetentionDays: config.contextSignalRetentionDays,
+  };
 }
 
 export interface RunningWorker {
@@ -96,7 +101,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue, analyticsTaskQueue: config.analyticsTaskQueue !== taskQueue ? config.analyticsTaskQueue : undefined });
   const training = { temporal, comparisons: new ModelComparisons(prisma, experiments) };
-  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir, webhookSecret: config.webhookSecret, training })), metrics);
+  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir, webhookSecret: config.webhookSecret, training, contextSources: config.contextSources })), metrics);
   const workers = [
     await TemporalWorker.create({
       connection,

@@ -2,7 +2,8 @@
  * Polling a pull source (scheduled by Temporal, `context-source-<key>`): fetch its URL, map the
  * JSON to signals, store the new observations, make them current for the API, and deliver the
  * reaction rules they fire. A failure (network, status, unreadable JSON or mapping) throws so
- * Temporal retries it; after the retries the workflow records it on the source.
+ * Temporal retries it; after the retries the workflow records it on the source. A URL the SSRF
+ * policy refuses (infra/source-fetch.ts) fails at once, without retries.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,6 +11,7 @@ import { feedMappingSchema, mapFeed } from '../domain/context/feed-mapping.js';
 import type { SignalScope } from '../domain/context/signals.js';
 import { publishCurrentSignals, storeSignals } from '../infra/context-store.js';
 import { reactToSignals, type DeliveredReaction } from '../infra/context-reactions.js';
+import { DEFAULT_SOURCE_ACCESS, SourceRefusedError, fetchSourceText } from '../infra/source-fetch.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface PollResult {
@@ -19,8 +21,6 @@ export interface PollResult {
   reactions: DeliveredReaction[];
 }
 
-const FETCH_TIMEOUT_MS = 10_000;
-const MAX_FEED_BYTES = 5 * 1024 * 1024;
 /** More than this from one poll is a mapping mistake (or a hostile feed), not context. */
 const MAX_SIGNALS_PER_POLL = 10_000;
 
@@ -31,9 +31,14 @@ export function pollContextSource(d: ActivityDeps) {
     const mapping = feedMappingSchema.safeParse(src.mapping);
     if (!mapping.success) throw ApplicationFailure.nonRetryable(`context source '${sourceKey}': stored mapping is invalid`, 'InvalidConfig');
 
-    const res = await fetch(src.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
-    if (!res.ok) throw new Error(`GET ${src.url}: HTTP ${res.status}`);
-    const text = await readCapped(res, MAX_FEED_BYTES, src.url);
+    let text: string;
+    try {
+      // The URL was checked at registration; checked again here, on the addresses this fetch connects to.
+      text = await fetchSourceText(src.url, d.contextSources ?? DEFAULT_SOURCE_ACCESS);
+    } catch (e) {
+      if (e instanceof SourceRefusedError) throw ApplicationFailure.nonRetryable(`GET ${src.url}: refused: ${e.message}`, 'InvalidConfig');
+      throw e;
+    }
     let doc: unknown;
     try {
       doc = JSON.parse(text);
@@ -70,19 +75,4 @@ export function recordContextSourceFailure(d: ActivityDeps) {
       await tx.auditLog.create({ data: { actor: 'expflow', action: 'context.source_failed', target: `context-source:${sourceKey}`, reason: message.slice(0, 1000), dedupeKey } });
     });
   };
-}
-
-/** The body as text, refusing (without buffering it) one larger than `max` bytes. */
-async function readCapped(res: Response, max: number, url: string): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > max) throw new Error(`GET ${url}: body larger than ${max} bytes`);
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > max) throw new Error(`GET ${url}: body larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

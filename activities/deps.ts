@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
+import type { SourceAccess } from '../infra/source-fetch.js';
 import type { ModelComparisons } from '../api/model-comparisons.js';
 
 export interface ActivityDeps {
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   now?: () => Date;
   /** Where evaluation datasets are written (default .data/datasets). */
   evaluationDataDir?: string;
+  /** What pull sources may fetch (default: public hosts only, infra/source-fetch.ts). */
+  contextSources?: SourceAccess;
   /** HMAC key that signs requests to webhook trainers (as notification webhooks are signed). */
   webhookSecret?: string;
   /** The training platform: starts comparisons and signals retraining runs (absent in activity-only tests). */

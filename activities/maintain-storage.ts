@@ -1,5 +1,6 @@
-/** The storage maintenance activity: partitions ahead, partitions past the retention, the dedupe window. */
-import { planPartitions } from '../domain/storage/partition-plan.js';
+/** The storage maintenance activity: partitions ahead, partitions past the retention, the dedupe window, the signal retention. */
+import { planPartitions, retentionStart } from '../domain/storage/partition-plan.js';
+import { pruneSignals } from '../infra/context-store.js';
 import { createEventPartitions, dropEventPartitions, listEventPartitions } from '../infra/event-partitions.js';
 import type { StorageMaintenanceInput } from '../workflows/storage-maintenance.js';
 import type { ActivityDeps } from './deps.js';
@@ -8,6 +9,8 @@ export interface StorageMaintenanceResult {
   created: string[];
   dropped: string[];
   dedupePruned: number;
+  /** Context signal observations deleted past their retention (absent when the input set none). */
+  signalsPruned?: number;
 }
 
 export function maintainStorage(d: ActivityDeps) {
@@ -20,6 +23,7 @@ export function maintainStorage(d: ActivityDeps) {
       `DELETE FROM "EventDedupe" WHERE "receivedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $1)`,
       [input.dedupeWindowSeconds],
     );
-    return { created, dropped, dedupePruned: pruned.rowCount ?? 0 };
+    const signalsPruned = input.signalRetentionDays === undefined ? undefined : await pruneSignals(d.pool, retentionStart(now, input.signalRetentionDays));
+    return { created, dropped, dedupePruned: pruned.rowCount ?? 0, ...(signalsPruned === undefined ? {} : { signalsPruned }) };
   };
 }

@@ -49,7 +49,7 @@ import {
   unitIdParam,
 } from './context-schemas.js';
 import type { UnitsService } from './units-service.js';
-import { mountEventRoutes } from './events-routes.js';
+import { markEventsText, mountEventRoutes } from './events-routes.js';
 import type { Pool } from 'pg';
 import type { Queue } from 'bullmq';
 import type { EventsJob } from '../infra/queues.js';
@@ -89,7 +89,7 @@ export function createApp(d: AppDeps): express.Express {
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') assertJsonContentType(req);
     next();
   });
-  app.use(express.json({ limit: '2mb' }));
+  app.use(express.json({ limit: '2mb', verify: markEventsText }));
   app.use((req, _res, next) => {
     // POST /events checks each event on its own (events-ingress.ts: depth, storable text): one bad
     // event is answered by its index while the rest of the batch is taken. POST /context names
@@ -300,7 +300,15 @@ export function createApp(d: AppDeps): express.Express {
 
   app.post('/context', async (req, res) => {
     const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));
-    res.status(202).json(await d.context.ingest(body.signals.map(toSignal), actorOf(req, res, {})));
+    const signals = body.signals.map(toSignal);
+    // A key limited to experiments may only send signals scoped to them (a global or attribute
+    // signal would reach, and could dampen, every experiment).
+    const scope = principalOf(res).experiments;
+    if (scope.length) {
+      const i = signals.findIndex((s) => s.scope.kind !== 'experiments' || s.scope.experiments.some((k) => !scope.includes(k)));
+      if (i >= 0) throw new ApiError(400, 'invalid_request', `signals[${i}].scope: this key is limited to experiments (${scope.join(', ')}); list only those`);
+    }
+    res.status(202).json(await d.context.ingest(signals, actorOf(req, res, {})));
   });
 
   app.post('/context/sources', async (req, res) => {

@@ -9,6 +9,7 @@ import type { ContextSignal } from '../domain/context/signals.js';
 import { publishCurrentSignals, storeSignals } from '../infra/context-store.js';
 import { reactToSignals, type DeliveredReaction } from '../infra/context-reactions.js';
 import type { PrismaClient } from '../infra/prisma.js';
+import { DEFAULT_SOURCE_ACCESS, vetSourceUrl, type Resolver, type SourceAccess } from '../infra/source-fetch.js';
 import { ApiError } from './errors.js';
 import { requireRedis } from './redis-guard.js';
 import { toScope, type ContextSourceInput } from './context-schemas.js';
@@ -20,6 +21,9 @@ export interface ContextServiceDeps {
   temporal: Client;
   taskQueue: string;
   now?: () => Date;
+  /** What pull sources may fetch (SSRF guard); checked at registration and again at each poll. */
+  sourceAccess?: SourceAccess;
+  resolve?: Resolver;
 }
 
 const scheduleIdFor = (sourceKey: string) => `context-source-${sourceKey}`;
@@ -39,6 +43,12 @@ export class ContextService {
 
   /** Creates or replaces a pull source and its schedule; the first poll runs right away. */
   async registerSource(input: ContextSourceInput, actor: string) {
+    try {
+      await vetSourceUrl(input.url, this.d.sourceAccess ?? DEFAULT_SOURCE_ACCESS, this.d.resolve);
+    } catch (e) {
+      const why = (e as Error).message;
+      throw new ApiError(400, 'invalid_request', `url: ${why}`, { issues: [{ field: 'url', message: why }] });
+    }
     const data = { url: input.url, intervalSeconds: input.intervalSeconds, mapping: input.mapping as object, scope: toScope(input.scope) as object, ttlSeconds: input.ttl ?? null };
     const row = await this.d.prisma.contextSource.upsert({ where: { key: input.key }, create: { key: input.key, ...data }, update: { ...data, failures: 0, lastError: null } });
     const scheduleId = scheduleIdFor(input.key);

@@ -10,7 +10,7 @@
  *   growing Redis without bound.
  */
 import type { Queue } from 'bullmq';
-import { findUnstorableText, storableRange, timestampProblem, type StorableRange } from '../domain/events/storable.js';
+import { findTooDeep, findUnstorableText, storableRange, timestampProblem, type StorableRange } from '../domain/events/storable.js';
 import { MAX_DAYS_AHEAD } from '../infra/ingest.js';
 import type { EventsJob, OutcomeEvent } from '../infra/queues.js';
 import { ApiError, type FieldIssue } from './errors.js';
@@ -57,7 +57,12 @@ export class EventsIngress {
     private readonly queueStatus: () => string = () => 'ready',
   ) {}
 
-  async enqueue(batch: RawEvent[]): Promise<IngestAnswer> {
+  /**
+   * `scope`: the experiments the caller's key is limited to (empty: all). A scoped key must name one
+   * of them on every event; an event restricted elsewhere is answered as an unknown experiment, and
+   * one without `experiment` (it would count in every experiment) is refused.
+   */
+  async enqueue(batch: RawEvent[], scope: readonly string[] = [], opts: { textClean?: boolean } = {}): Promise<IngestAnswer> {
     if (batch.length === 0) throw new ApiError(400, 'invalid_request', 'events: the batch is empty');
     if (batch.length > this.limits.maxBatch) {
       throw new ApiError(400, 'invalid_request', `events: at most ${this.limits.maxBatch} events per batch (got ${batch.length})`);
@@ -71,7 +76,7 @@ export class EventsIngress {
     const items: OutcomeEvent[] = [];
     const rejected: RejectedEvent[] = [];
     batch.forEach((raw, index) => {
-      const r = this.check(raw, now, range);
+      const r = this.check(raw, now, range, scope, opts.textClean === true);
       if ('errors' in r) rejected.push({ index, errors: r.errors });
       else items.push(r.event);
     });
@@ -87,7 +92,8 @@ export class EventsIngress {
     return { accepted: items.length, rejected };
   }
 
-  private check(raw: RawEvent, now: Date, range: StorableRange): { event: OutcomeEvent } | { errors: FieldIssue[] } {
+  /** `textClean`: the raw body cannot hold NUL or a lone surrogate, so only nesting depth is checked. */
+  private check(raw: RawEvent, now: Date, range: StorableRange, scope: readonly string[], textClean: boolean): { event: OutcomeEvent } | { errors: FieldIssue[] } {
     if ('unparsable' in raw) return { errors: [{ field: '', message: `not valid JSON (${raw.unparsable})` }] };
     const parsed = eventSchema.safeParse(raw.json);
     if (!parsed.success) {
@@ -95,9 +101,14 @@ export class EventsIngress {
     }
     const e = parsed.data;
     const errors: FieldIssue[] = [];
-    const text = findUnstorableText(e);
+    const text = textClean ? findTooDeep(e) : findUnstorableText(e);
     if (text !== null) errors.push({ field: text.path, message: text.message });
-    if (e.experiment !== undefined && !this.isKnownExperiment(e.experiment)) errors.push({ field: 'experiment', message: `no experiment '${e.experiment}'` });
+    if (e.experiment === undefined) {
+      if (scope.length) errors.push({ field: 'experiment', message: `required: this key is limited to experiments (${scope.join(', ')}), and an event without one counts in every experiment` });
+    } else if (!this.isKnownExperiment(e.experiment) || (scope.length && !scope.includes(e.experiment))) {
+      // Outside the key's scope reads as unknown: a scoped key learns nothing about other experiments.
+      errors.push({ field: 'experiment', message: `no experiment '${e.experiment}'` });
+    }
     const problem = timestampProblem(e.timestamp === undefined ? now.getTime() : Date.parse(e.timestamp), range);
     if (problem) errors.push({ field: 'timestamp', message: problem });
     if (errors.length) return { errors };

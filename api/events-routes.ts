@@ -2,12 +2,15 @@
  * `POST /events` (JSON array, `{events: [...]}`, or NDJSON) and the dead-letter routes. Kept apart
  * from app.ts so the data plane's routes change in one place.
  */
+import type { IncomingMessage } from 'node:http';
 import express, { type Express } from 'express';
+import { mayHoldUnstorableText } from '../domain/events/storable.js';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { listDeadLetters, replayDeadLetters } from '../infra/dead-letters.js';
 import type { Queue } from 'bullmq';
 import type { EventsJob } from '../infra/queues.js';
+import type { Principal } from './auth.js';
 import { ApiError, parseOrThrow } from './errors.js';
 import { parseNdjson, type EventsIngress, type RawEvent } from './events-ingress.js';
 
@@ -31,10 +34,25 @@ function toRawEvents(body: unknown): RawEvent[] {
   return list.map((json) => ({ json }));
 }
 
+/** Set on a POST /events request whose raw UTF-8 body cannot hold unstorable text (see mayHoldUnstorableText). */
+const TEXT_CLEAN = Symbol('events body text is clean');
+
+/**
+ * The body parsers' `verify` hook: looks at the raw bytes of POST /events once, so the per-event
+ * walk over every string can be skipped when no escape could produce NUL or a lone surrogate.
+ * Only UTF-8 bodies qualify (other charsets are decoded from bytes this scan cannot read).
+ */
+export function markEventsText(req: IncomingMessage, _res: unknown, buf: Buffer, encoding: string | null): void {
+  if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/events') return;
+  if (/^utf-?8$/i.test(encoding ?? 'utf-8') && !mayHoldUnstorableText(buf)) (req as unknown as Record<symbol, boolean>)[TEXT_CLEAN] = true;
+}
+
 export function mountEventRoutes(app: Express, d: { events: EventsIngress; pool: Pool; queue: Queue<EventsJob> }): void {
-  app.post('/events', express.text({ type: NDJSON_TYPES, limit: '2mb' }), async (req, res) => {
+  app.post('/events', express.text({ type: NDJSON_TYPES, limit: '2mb', verify: markEventsText }), async (req, res) => {
     try {
-      res.status(202).json(await d.events.enqueue(toRawEvents(req.body)));
+      const scope = (res.locals.principal as Principal | undefined)?.experiments ?? [];
+      const textClean = (req as unknown as Record<symbol, boolean>)[TEXT_CLEAN] === true;
+      res.status(202).json(await d.events.enqueue(toRawEvents(req.body), scope, { textClean }));
     } catch (e) {
       if (e instanceof ApiError && e.status === 429) res.setHeader('retry-after', String((e.details as { retryAfterSeconds: number }).retryAfterSeconds));
       throw e;

@@ -78,6 +78,7 @@ export class ExposureLog {
   /** Sends the buffer (spooling it if Redis does not take it), then replays the spool if Redis did. */
   async flush(): Promise<void> {
     if (this.flushing) return this.flushing;
+    this.spool.heartbeat();
     if (!this.buffer.length && !this.spool.pending) return;
     const batch = this.buffer;
     this.buffer = [];

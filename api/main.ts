@@ -83,7 +83,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     await temporal.workflow.getHandle(workflowId).signal(trainedVersionSignal, arrival);
   });
   const training = new TrainingService({ prisma, temporal, taskQueue: config.taskQueue });
-  const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
+  const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue, sourceAccess: config.contextSources });
   const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots(), invalidSnapshots: () => cache.invalid() }) : undefined;
   const reports = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, refreshAfterMs: config.reportRefreshSeconds * 1000 });

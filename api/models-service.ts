@@ -124,8 +124,8 @@ export class ModelsService {
     const row = await this.requireVersion(q);
     const exp = await this.prisma.experiment.findUnique({ where: { key: q.experiment }, select: { id: true, config: true } });
     if (!exp) throw new ApiError(404, 'not_found', `experiment: '${q.experiment}' does not exist`);
-    // Events belong to units: one counts for the experiment when it names no experiment or this one,
-    // and falls in the unit's attribution window (lookback before exposure, windowHours after).
+    // Events belong to units: one counts for the experiment when it names no experiment (and was not
+    // counted there already as a restricted copy, infra/ingest.ts eventCountsFor) or this one, and falls in the unit's attribution window (lookback before exposure, windowHours after).
     const attribution = experimentConfigSchema.safeParse(exp.config).data?.attribution ?? { lookbackSeconds: 600 };
     const windowSeconds = attribution.windowHours === undefined ? null : attribution.windowHours * 3600;
     const rows = await this.prisma.$queryRaw<Array<{ score: number | null; action: string | null; variant: string; propensity: number; events: number; reward: number }>>`
@@ -134,7 +134,7 @@ export class ModelsService {
       FROM "Prediction" p
       JOIN "Assignment" a ON a."experimentId" = ${exp.id}::uuid AND a."unitId" = p."unitId"
       LEFT JOIN "Event" e ON e."unitId" = a."unitId" AND e.name = ${q.event}
-        AND (e."experimentId" IS NULL OR e."experimentId" = a."experimentId")
+        AND (e."experimentId" = a."experimentId" OR (e."experimentId" IS NULL AND (e."excludedExperiments" IS NULL OR NOT a."experimentId" = ANY(e."excludedExperiments"))))
         AND e.timestamp >= a."assignedAt" - make_interval(secs => ${attribution.lookbackSeconds})
         AND (${windowSeconds}::float8 IS NULL OR e.timestamp <= a."assignedAt" + make_interval(secs => ${windowSeconds}::float8))
       WHERE p."modelVersionId" = ${row.id}::uuid

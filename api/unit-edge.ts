@@ -9,6 +9,9 @@ import { applyContextPolicy, compileContextPolicy, hasConsent, type ContextPolic
 import { createPseudonymiser, type Pseudonymise } from '../infra/unit-pseudonym.js';
 import type { ContextCache } from './context-cache.js';
 
+/** Recent units whose pseudonym is kept in memory (about 15 MB at most). */
+const PSEUDONYM_CACHE_SIZE = 100_000;
+
 export class UnitEdge {
   readonly pseudonymise: Pseudonymise;
   private readonly policy: ContextPolicy;
@@ -18,7 +21,7 @@ export class UnitEdge {
     policy: ContextPolicy,
     private readonly context: Pick<ContextCache, 'prepared'> | null,
   ) {
-    this.pseudonymise = createPseudonymiser(unitIdKey);
+    this.pseudonymise = createPseudonymiser(unitIdKey, PSEUDONYM_CACHE_SIZE);
     this.policy = compileContextPolicy(policy);
   }
 

@@ -83,3 +83,27 @@ async function loadCurrentSignalEntries(redis: Redis): Promise<Array<{ field: st
 export async function loadCurrentSignals(redis: Redis): Promise<ContextSignal[]> {
   return (await loadCurrentSignalEntries(redis)).map((e) => e.signal);
 }
+
+const PRUNE_BATCH = 10_000;
+
+/**
+ * Retention of the signal time series: deletes observations older than `before`, except each
+ * series' newest one, so the last known value of a slow feed stays readable. Deletes in batches
+ * (short transactions, no long lock on the table); returns how many rows went.
+ */
+export async function pruneSignals(pool: Pool, before: Date): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const res = await pool.query(
+      `DELETE FROM "ContextSignal" WHERE id IN (
+         SELECT c.id FROM "ContextSignal" c
+         WHERE c."timestamp" < ($1::timestamptz AT TIME ZONE 'UTC')
+           AND EXISTS (SELECT 1 FROM "ContextSignal" n
+                       WHERE n.source = c.source AND n.name = c.name AND n."scopeKey" = c."scopeKey" AND n."timestamp" > c."timestamp")
+         LIMIT ${PRUNE_BATCH})`,
+      [before.toISOString()],
+    );
+    total += res.rowCount ?? 0;
+    if ((res.rowCount ?? 0) < PRUNE_BATCH) return total;
+  }
+}

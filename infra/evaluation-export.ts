@@ -22,6 +22,7 @@ import type { Pool } from 'pg';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 import type { MetricSpec } from '../domain/types.js';
 import type { PrismaClient } from './prisma.js';
+import { eventCountsFor } from './ingest.js';
 
 export type DatasetFormat = 'ndjson' | 'parquet';
 
@@ -138,7 +139,7 @@ mt AS (SELECT * FROM unnest(${arr(exp.metrics.map((m) => m.key))}, ${arr(exp.met
 ev AS (
   SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
   FROM "Event" e JOIN a ON a."unitId" = e."unitId"
-  WHERE (e."experimentId" IS NULL OR e."experimentId" = ${lit(exp.id)}::uuid) AND e.name = ANY(${arr(exp.metrics.map((m) => m.event))})
+  WHERE ${eventCountsFor('e', `${lit(exp.id)}::uuid`)} AND e.name = ANY(${arr(exp.metrics.map((m) => m.event))})
     AND e."timestamp" >= a."assignedAt" - make_interval(secs => ${Number(exp.attribution.lookbackSeconds)}) ${window}
     AND e."timestamp" < ${t}::timestamptz
   GROUP BY e."unitId", e.name

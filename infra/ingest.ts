@@ -2,7 +2,8 @@
  * Writes batches from the "events" queue into Postgres, one multi-row statement per batch.
  *
  * - Idempotent: events dedupe on (eventId, scope) in EventDedupe within the dedupe window (a retried
- *   job or a resent batch writes nothing twice, with or without a client timestamp); exposures on
+ *   job or a resent batch writes nothing twice, with or without a client timestamp), and one eventId
+ *   counts once per experiment whether sent unrestricted, restricted, or both; exposures on
  *   (experiment, unit), the first exposure winning, which also makes assignment sticky in the
  *   database.
  * - No deadlocks: rows are de-duplicated and sorted by their unique key before the statement, so
@@ -103,37 +104,98 @@ interface EventRow {
   experimentId: string | null;
 }
 
+/**
+ * Writes one batch in one transaction; returns the Event rows inserted.
+ *
+ * One eventId counts once per experiment, whether it arrives unrestricted (scope '') or restricted
+ * to an experiment (scope = its id), in any order:
+ * 1. Every eventId first claims its unrestricted row (eventId, '') in EventDedupe, in eventId order.
+ *    That row is the eventId's lock: concurrent batches holding the same eventId queue here, so
+ *    each sees the other's claims, and the shared order rules out deadlocks.
+ * 2. An unrestricted event counts when that claim is new (or past the window); a restricted copy
+ *    of an eventId already claimed unrestricted is a duplicate (it already counts there).
+ * 3. A restricted copy whose eventId has no unrestricted claim gives the lock row back and claims
+ *    (eventId, experiment) instead, as before.
+ * 4. An unrestricted event written after restricted copies carries those experiments in
+ *    `excludedExperiments`, and the aggregates skip it there (eventCountsFor below).
+ */
 async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds: number): Promise<number> {
-  const res = await pool.query(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::uuid[], $7::jsonb[], $8::jsonb[], $9::timestamptz[])
-                WITH ORDINALITY AS e(event_id, scope, unit_id, name, value, exp_id, properties, context, ts, ord)
-     ),
-     fresh AS (
-       INSERT INTO "EventDedupe" ("eventId", scope, "receivedAt")
-       SELECT event_id, scope, now() AT TIME ZONE 'UTC' FROM input ORDER BY ord
+  const unrestricted = new Set(rows.filter((r) => r.scope === '').map((r) => r.item.eventId));
+  // Within a batch the unrestricted form wins: its restricted copies are duplicates.
+  const batch = rows.filter((r) => r.scope === '' || !unrestricted.has(r.item.eventId));
+  const eventIds = [...new Set(batch.map((r) => r.item.eventId))].sort();
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const claimed = await client.query<{ eventId: string }>(
+      `INSERT INTO "EventDedupe" ("eventId", scope, "receivedAt")
+       SELECT id, '', now() AT TIME ZONE 'UTC' FROM unnest($1::text[]) WITH ORDINALITY AS h(id, ord) ORDER BY ord
        ON CONFLICT ("eventId", scope) DO UPDATE SET "receivedAt" = EXCLUDED."receivedAt"
-         WHERE "EventDedupe"."receivedAt" < EXCLUDED."receivedAt" - make_interval(secs => $10)
-       RETURNING "eventId", scope
-     )
-     INSERT INTO "Event" ("eventId", "unitId", name, value, "experimentId", properties, context, "timestamp", "receivedAt")
-     SELECT i.event_id, i.unit_id, i.name, i.value, i.exp_id, i.properties, i.context, (i.ts AT TIME ZONE 'UTC'), now() AT TIME ZONE 'UTC'
-     FROM input i JOIN fresh f ON f."eventId" = i.event_id AND f.scope = i.scope
-     ORDER BY i.ord`,
-    [
-      rows.map((r) => r.item.eventId),
-      rows.map((r) => r.scope),
-      rows.map((r) => r.item.unitId),
-      rows.map((r) => r.item.name),
-      rows.map((r) => r.item.value),
-      rows.map((r) => r.experimentId),
-      rows.map((r) => JSON.stringify(r.item.properties ?? {})),
-      rows.map((r) => JSON.stringify(r.item.context ?? {})),
-      rows.map((r) => r.item.timestamp),
-      dedupeWindowSeconds,
-    ],
-  );
-  return res.rowCount ?? 0;
+         WHERE "EventDedupe"."receivedAt" < EXCLUDED."receivedAt" - make_interval(secs => $2)
+       RETURNING "eventId"`,
+      [eventIds, dedupeWindowSeconds],
+    );
+    // Claims not returned were already held (within the window): every form of that eventId is a duplicate.
+    const free = new Set(claimed.rows.map((r) => r.eventId));
+    const rest = batch.filter((r) => free.has(r.item.eventId));
+    const release = [...free].filter((id) => !unrestricted.has(id));
+    const res = await client.query(
+      `WITH released AS (
+         DELETE FROM "EventDedupe" WHERE scope = '' AND "eventId" = ANY($11::text[])
+       ),
+       input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::uuid[], $7::jsonb[], $8::jsonb[], $9::timestamptz[])
+                  WITH ORDINALITY AS e(event_id, scope, unit_id, name, value, exp_id, properties, context, ts, ord)
+       ),
+       restricted AS (
+         INSERT INTO "EventDedupe" ("eventId", scope, "receivedAt")
+         SELECT event_id, scope, now() AT TIME ZONE 'UTC' FROM input WHERE scope <> '' ORDER BY ord
+         ON CONFLICT ("eventId", scope) DO UPDATE SET "receivedAt" = EXCLUDED."receivedAt"
+           WHERE "EventDedupe"."receivedAt" < EXCLUDED."receivedAt" - make_interval(secs => $10)
+         RETURNING "eventId", scope
+       ),
+       prior AS (
+         SELECT d."eventId", array_agg(d.scope::uuid ORDER BY d.scope) AS excluded FROM "EventDedupe" d
+         WHERE d."eventId" = ANY($12::text[]) AND d.scope <> ''
+           AND d."receivedAt" >= (now() AT TIME ZONE 'UTC') - make_interval(secs => $10)
+         GROUP BY d."eventId"
+       )
+       INSERT INTO "Event" ("eventId", "unitId", name, value, "experimentId", "excludedExperiments", properties, context, "timestamp", "receivedAt")
+       SELECT i.event_id, i.unit_id, i.name, i.value, i.exp_id, p.excluded, i.properties, i.context, (i.ts AT TIME ZONE 'UTC'), now() AT TIME ZONE 'UTC'
+       FROM input i LEFT JOIN prior p ON i.scope = '' AND p."eventId" = i.event_id
+       WHERE i.scope = '' OR EXISTS (SELECT 1 FROM restricted f WHERE f."eventId" = i.event_id AND f.scope = i.scope)
+       ORDER BY i.ord`,
+      [
+        rest.map((r) => r.item.eventId),
+        rest.map((r) => r.scope),
+        rest.map((r) => r.item.unitId),
+        rest.map((r) => r.item.name),
+        rest.map((r) => r.item.value),
+        rest.map((r) => r.experimentId),
+        rest.map((r) => JSON.stringify(r.item.properties ?? {})),
+        rest.map((r) => JSON.stringify(r.item.context ?? {})),
+        rest.map((r) => r.item.timestamp),
+        dedupeWindowSeconds,
+        release,
+        [...unrestricted].filter((id) => free.has(id)),
+      ],
+    );
+    await client.query('COMMIT');
+    return res.rowCount ?? 0;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * SQL condition: event row `e` counts for the experiment whose id is the SQL expression `experimentId`
+ * (unrestricted and not excluded there, or restricted to it).
+ */
+export function eventCountsFor(e: string, experimentId: string): string {
+  return `(${e}."experimentId" = ${experimentId} OR (${e}."experimentId" IS NULL AND (${e}."excludedExperiments" IS NULL OR NOT ${experimentId} = ANY(${e}."excludedExperiments"))))`;
 }
 
 export interface EventWriteOptions {
@@ -166,7 +228,8 @@ export async function writeEvents(pool: Pool, items: OutcomeEvent[], opts: Event
       const experimentId = item.experiment === undefined ? null : ids.get(item.experiment)!;
       return { item, experimentId, scope: experimentId ?? '' };
     }),
-    (r) => `${r.scope}\u0000${r.item.eventId}`,
+    // eventId first: the order in which every batch takes its eventIds' claim rows.
+    (r) => `${r.item.eventId}\u0000${r.scope}`,
   );
   const days = [...new Set(rows.map((r) => dayOfTimestamp(r.item.timestamp)).filter((d): d is Day => d !== null))];
   await ensurePartitions(pool, days);

@@ -15,6 +15,7 @@ import type { CellStats } from '../domain/types.js';
 import { toCellStats, type CellRow } from './aggregates.js';
 import type { LoadedExperiment } from './experiment-repo.js';
 import type { PrismaClient } from './prisma.js';
+import { eventCountsFor } from './ingest.js';
 
 export async function loadReplayInput(deps: { prisma: PrismaClient; pool: Pool }, exp: LoadedExperiment): Promise<ReplayInput> {
   const { config } = exp.def;
@@ -85,7 +86,7 @@ async function cellsBelowWatermark(pool: Pool, exp: LoadedExperiment, hi: string
      ev AS (
        SELECT e."unitId", e.name, COUNT(*)::float8 AS c, SUM(e.value)::float8 AS s
        FROM "Event" e JOIN a ON a."unitId" = e."unitId"
-       WHERE e.name = ANY($3::text[]) AND (e."experimentId" IS NULL OR e."experimentId" = $1)
+       WHERE e.name = ANY($3::text[]) AND ${eventCountsFor('e', '$1::uuid')}
          AND e."timestamp" >= a."assignedAt" - make_interval(secs => $8)
          AND ($9::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $9))
          AND ($10::bigint IS NULL OR e.txid < $10::bigint)

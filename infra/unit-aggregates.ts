@@ -19,6 +19,7 @@ import type { Pool } from 'pg';
 import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { cellDesignOf } from './aggregates.js';
 import type { LoadedExperiment } from './experiment-repo.js';
+import { eventCountsFor } from './ingest.js';
 import { updateReportRollup, type ReportRollupSpec } from './report-rollup.js';
 
 export interface AggregateSpec {
@@ -84,7 +85,7 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     const hi = (await client.query<{ hi: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi`)).rows[0]!.hi;
     const window = `e."timestamp" >= a."assignedAt" - make_interval(secs => $5)
            AND ($6::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $6))
-           AND (e."experimentId" IS NULL OR e."experimentId" = $1)`;
+           AND ${eventCountsFor('e', '$1::uuid')}`;
     const params = [experimentId, names, lo, hi, spec.lookbackSeconds, spec.windowSeconds];
     // Aggregation wants memory for hashing (not sorts spilled to disk), no JIT for one-off plans.
     await client.query(`SET LOCAL work_mem = '128MB'`);

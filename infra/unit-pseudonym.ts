@@ -13,7 +13,22 @@ export function pseudonymiseUnitId(key: string | KeyObject, unitId: string): str
 
 export type Pseudonymise = (unitId: string) => string;
 
-export function createPseudonymiser(key: string): Pseudonymise {
+/**
+ * The edge's pseudonymiser. An HMAC costs microseconds and units recur (a session sends many
+ * events and assignments), so the last `cacheSize` answers are remembered in memory (oldest
+ * dropped first); 0 turns the cache off.
+ */
+export function createPseudonymiser(key: string, cacheSize = 0): Pseudonymise {
   const secret = createSecretKey(Buffer.from(key, 'utf8'));
-  return (unitId) => pseudonymiseUnitId(secret, unitId);
+  if (cacheSize <= 0) return (unitId) => pseudonymiseUnitId(secret, unitId);
+  const cache = new Map<string, string>();
+  return (unitId) => {
+    let p = cache.get(unitId);
+    if (p === undefined) {
+      p = pseudonymiseUnitId(secret, unitId);
+      if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+      cache.set(unitId, p);
+    }
+    return p;
+  };
 }

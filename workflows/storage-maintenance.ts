@@ -1,7 +1,7 @@
 /**
  * Storage maintenance, run by a Temporal Schedule (infra/maintenance-schedule.ts): creates the
  * coming days' Event partitions, drops those past the retention, and prunes the dedupe table past
- * its window. One activity does the work; the workflow exists so runs are visible, retried and
+ * its window, and deletes context signals past their retention. One activity does the work; the workflow exists so runs are visible, retried and
  * reported in the Temporal UI like every other job.
  */
 import { proxyActivities } from '@temporalio/workflow';
@@ -11,6 +11,8 @@ export interface StorageMaintenanceInput {
   retentionDays: number;
   daysAhead: number;
   dedupeWindowSeconds: number;
+  /** Days of context signals kept (each series' newest observation stays); absent: kept forever (schedules created before this field). */
+  signalRetentionDays?: number;
 }
 
 const { maintainStorage } = proxyActivities<Activities>({

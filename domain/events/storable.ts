@@ -58,6 +58,42 @@ export function findUnstorableText(value: unknown, path = '', depth = 0): TextPr
   return null;
 }
 
+/**
+ * Whether raw JSON text may hold a string Postgres cannot store. JSON carries U+0000 or an unpaired
+ * surrogate only as an escape (raw control characters are not valid JSON, and decoded UTF-8 holds
+ * no surrogates), so text without a "\u0000" or "\uD800"-"\uDFFF" escape needs no per-string walk.
+ * An escaped backslash before "u0000" answers true too: a false alarm, which only costs the walk.
+ */
+export function mayHoldUnstorableText(raw: Buffer): boolean {
+  for (let i = raw.indexOf('\\u'); i !== -1; i = raw.indexOf('\\u', i + 2)) {
+    if (/^(0000|d[89a-f])/i.test(raw.toString('latin1', i + 2, i + 6))) return true;
+  }
+  return false;
+}
+
+/** Like findUnstorableText, for objects nested deeper than MAX_JSON_DEPTH only (strings are not read). */
+export function findTooDeep(value: unknown, path = '', depth = 0): TextProblem | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (depth >= MAX_JSON_DEPTH) return { path, message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      const p = findTooDeep(v, `${path}[${i}]`, depth + 1);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    if (v === null || typeof v !== 'object') continue;
+    const p = findTooDeep(v, path ? `${path}.${k}` : k, depth + 1);
+    if (p !== null) return p;
+  }
+  return null;
+}
+
 /** Instants an event may carry and still be stored: [from, until). */
 export interface StorableRange {
   from: number;

@@ -169,6 +169,32 @@ describe('scoped keys (object-level authorisation)', () => {
     const res = await call('GET', '/experiments', scopedKey);
     expect(res.body.experiments.map((e: { key: string }) => e.key)).toEqual([exp]);
   });
+  it('a scoped ingest key sends events and context only for its experiments', async () => {
+    const k = (await call('POST', '/admin/keys', keys.admin, { name: 'scoped-ingest', role: 'ingest', experiments: [exp] })).body.key;
+    const ev = (id: string, extra: Record<string, unknown>) => ({ eventId: `scoped-${uniqueSuffix()}-${id}`, unitId: 'u-scoped', name: 'purchase', ...extra });
+    const mine = await call('POST', '/events', k, [ev('a', { experiment: exp }), ev('b', { experiment: other }), ev('c', {})]);
+    expect(mine.status, JSON.stringify(mine.body)).toBe(202);
+    expect(mine.body.accepted).toBe(1);
+    expect(mine.body.rejected).toEqual([
+      { index: 1, errors: [{ field: 'experiment', message: `no experiment '${other}'` }] },
+      { index: 2, errors: [{ field: 'experiment', message: expect.stringMatching(/^required: this key is limited to experiments/) }] },
+    ]);
+    // Only another experiment's events: answered as if it did not exist.
+    const theirs = await call('POST', '/events', k, [ev('d', { experiment: other })]);
+    expect(theirs.status).toBe(422);
+    expect(theirs.body.error.message).toBe(`events[0].experiment: no experiment '${other}'`);
+    // The unscoped ingest key may send either.
+    expect((await call('POST', '/events', keys.ingest, [ev('e', { experiment: other }), ev('f', {})])).body).toMatchObject({ accepted: 2, rejected: [] });
+
+    const signal = (scope: unknown) => ({ source: 'scoped', name: 'load', value: 1, timestamp: new Date().toISOString(), scope });
+    expect((await call('POST', '/context', k, signal([exp]))).status).toBe(202);
+    for (const [scope, i] of [['global', 0], [[exp, other], 0], [{ country: 'PT' }, 0]] as const) {
+      const r = await call('POST', '/context', k, [signal(scope)]);
+      expect(r.status, JSON.stringify(scope)).toBe(400);
+      expect(r.body.error.message).toMatch(new RegExp(`^signals\\[${i}\\]\\.scope: this key is limited to experiments`));
+    }
+  });
+
   it('a scoped assign key gets 404 for other experiments on /assign', async () => {
     const k = (await call('POST', '/admin/keys', keys.admin, { name: 'sdk', role: 'assign', experiments: [exp] })).body.key;
     expect((await call('POST', '/assign', k, { experiment: exp, unitId: 'u' })).status).toBe(200);

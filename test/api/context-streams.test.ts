@@ -10,12 +10,19 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timeFeatures } from '../../domain/context/time-features.js';
 import { recentContextRows } from '../../infra/aggregates.js';
+import { parseCidr } from '../../domain/context/source-url-policy.js';
 import { createPool } from '../../infra/pg.js';
+import { DEFAULT_SOURCE_ACCESS } from '../../infra/source-fetch.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
-const stack = useStack();
+// The fake feeds listen on 127.0.0.1: allowed explicitly, as an operator would list an internal feed's network.
+const loopbackFeed = parseCidr('127.0.0.1/32');
+if (!loopbackFeed) throw new Error('127.0.0.1/32 did not parse');
+const stack = useStack({
+  contextSources: { ...DEFAULT_SOURCE_ACCESS, timeoutMs: 3_000, policy: { ...DEFAULT_SOURCE_ACCESS.policy, privateNetworks: [loopbackFeed] } },
+});
 const { config } = stack;
 const post = (path: string, body: unknown) => stack.post(path, body);
 let db: pg.Client;
@@ -121,6 +128,38 @@ describe('pull sources', () => {
     }
     await expect(temporal.schedule.getHandle(`context-source-${source}`).describe()).rejects.toThrow(/not found/i);
   });
+
+  it('refuses a stored URL the policy no longer allows at poll time (a permanent failure) and never fetches it', async () => {
+    const feed = await startFeed();
+    feed.set(200, { scores: { sentiment: 0.1 } });
+    // The same port on 127.0.0.2: loopback, but not in the allowed 127.0.0.1/32.
+    const port = new URL(feed.url).port;
+    let hidden = 0;
+    const internal = createServer((_req, res) => {
+      hidden++;
+      res.end('{"scores":{"sentiment":0.1}}');
+    });
+    await new Promise<void>((r) => internal.listen(Number(port), '127.0.0.2', () => r()));
+    const source = `stale-${uniqueSuffix()}`;
+    try {
+      const r = await post('/context/sources', { key: source, url: feed.url, intervalSeconds: 3600, mapping: { fields: { sentiment: 'scores.sentiment' } } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      await waitFor(async () => ((await stack.get(`/context/signals?source=${source}`)).body.signals.length ? true : null), { what: 'the first poll' });
+      // A row written before the policy tightened (or by hand) now points at a forbidden address.
+      await db.query(`UPDATE "ContextSource" SET url = $1 WHERE key = $2`, [`http://127.0.0.2:${port}/feed`, source]);
+      await temporal.schedule.getHandle(`context-source-${source}`).trigger();
+      const failed = await waitFor(async () => {
+        const s = ((await stack.get('/context/sources')).body.sources as any[]).find((x) => x.key === source);
+        return s?.failures > 0 ? s : null;
+      }, { what: 'the refused poll recorded', timeoutMs: 30_000 });
+      expect(failed.lastError).toMatch(/refused: 127\.0\.0\.2 is a loopback address/);
+      expect(hidden).toBe(0);
+    } finally {
+      await fetch(`${stack.api.url}/context/sources/${source}`, { method: 'DELETE' });
+      feed.server.close();
+      internal.close();
+    }
+  });
 });
 
 describe('POST /context', () => {
@@ -190,6 +229,9 @@ describe('POST /context', () => {
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 0, mapping: { fields: { a: 'b' } } }, 'intervalSeconds'],
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 10, mapping: { fields: {} } }, 'mapping.fields'],
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 10, mapping: { fields: { a: 'b\u0000' } } }, 'mapping.fields.a'],
+      // The SSRF guard: only public addresses, and the networks this stack lists (127.0.0.1/32).
+      ...['http://127.0.0.2:9/feed', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:9/', 'http://10.0.0.1/', 'http://0x7f000002/', 'http://user:pw@127.0.0.1:9/', 'http://unresolvable.invalid/']
+        .map((url): [string, unknown, string] => ['/context/sources', { key: 'src-x', url, intervalSeconds: 10, mapping: { fields: { a: 'b' } } }, 'url:']),
     ];
     for (const [path, body, field] of cases) {
       const r = await post(path, body);

@@ -16,7 +16,7 @@ export interface Stack {
 
 /** Starts a worker and an API before the file's tests and stops them after. */
 export function useStack(overrides: Partial<Config> = {}): Stack {
-  const base = { ...testConfig(), ...overrides };
+  const base = testConfig(overrides);
   // Each file's API and worker share an events queue of their own, so queue states are the file's.
   const stack = { config: { ...base, events: { ...base.events, queue: `test-events-${uniqueSuffix()}` } } } as Stack;
   beforeAll(async () => {

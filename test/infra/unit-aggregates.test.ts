@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../domain/rng.js';
-import { writeEvents, writeExposures } from '../../infra/ingest.js';
+import type { OutcomeEvent } from '../../infra/queues.js';
+import { eventCountsFor, writeEvents, writeExposures } from '../../infra/ingest.js';
 import { createPool } from '../../infra/pg.js';
 import { refreshUnitAggregates, type AggregateSpec } from '../../infra/unit-aggregates.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
@@ -28,7 +29,7 @@ async function fullRecompute(experimentId: string, spec: AggregateSpec, hi: stri
   const r = await pool.query<{ k: string }>(
     `SELECT e."unitId" || '|' || e.name || '|' || COUNT(*) || '|' || round(SUM(e.value)::numeric, 6) AS k
      FROM "Event" e JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $5::bigint
-     WHERE e.name = ANY($2::text[]) AND (e."experimentId" IS NULL OR e."experimentId" = $1) AND e.txid < $5::bigint
+     WHERE e.name = ANY($2::text[]) AND ${eventCountsFor('e', '$1::uuid')} AND e.txid < $5::bigint
        AND e."timestamp" >= a."assignedAt" - make_interval(secs => $3)
        AND ($4::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $4))
      GROUP BY e."unitId", e.name ORDER BY 1`,
@@ -108,3 +109,48 @@ describe('refreshUnitAggregates', () => {
     expect(BigInt(rebuilt.hi)).toBeGreaterThan(BigInt(ours.rows[0]!.max));
   });
 });
+
+describe('one eventId, unrestricted and restricted', () => {
+  it('counts once per experiment whatever the order, in one batch or concurrent ones', async () => {
+    const s = uniqueSuffix();
+    const [keyA, keyB] = [`once-a-${s}`, `once-b-${s}`];
+    const [a, b] = [await experiment(keyA), await experiment(keyB)];
+    const name = `buy-${s}`;
+    const spec: AggregateSpec = { names: [name], lookbackSeconds: 3600, windowSeconds: null };
+    const t = new Date(Date.now() - 60_000).toISOString();
+    const unit = (k: string) => `${s}-${k}`;
+    const e = (id: string, u: string, experiment?: string): OutcomeEvent => ({ eventId: `${s}-${id}`, unitId: unit(u), name, value: 2, timestamp: t, ...(experiment ? { experiment } : {}) });
+    const units = ['then', 'first', 'batch', 'legacy', ...Array.from({ length: 40 }, (_, i) => `c${i}`)];
+    for (const key of [keyA, keyB]) {
+      await writeExposures(pool, units.map((u) => ({ experiment: key, unitId: unit(u), variant: 'control', propensity: 0.5, segment: 0, snapshotVersion: 1, context: {}, assignedAt: new Date(Date.now() - 120_000).toISOString() })));
+    }
+    // Unrestricted first, then a restricted copy in a later batch.
+    await writeEvents(pool, [e('x1', 'then')]);
+    await writeEvents(pool, [e('x1', 'then', keyA)]);
+    // Restricted first, then the unrestricted form: it still counts for B, not again for A.
+    await writeEvents(pool, [e('x2', 'first', keyA)]);
+    await writeEvents(pool, [e('x2', 'first')]);
+    // Both forms in one batch.
+    await writeEvents(pool, [e('x3', 'batch', keyA), e('x3', 'batch')]);
+    // A per-experiment sender (one restricted copy per experiment) still counts in each.
+    await writeEvents(pool, [e('x4', 'legacy', keyA), e('x4', 'legacy', keyB)]);
+    // Concurrent batches, each form of every eventId in a different batch, in shuffled orders.
+    const rng = createRng(11);
+    const forms = Array.from({ length: 40 }, (_, i) => [e(`c${i}`, `c${i}`), e(`c${i}`, `c${i}`, keyA), e(`c${i}`, `c${i}`, keyB)]).flat();
+    const batches: OutcomeEvent[][] = Array.from({ length: 8 }, () => []);
+    for (const f of forms.sort(() => rng() - 0.5)) batches[Math.floor(rng() * 8)]?.push(f);
+    expect(batches.flat()).toHaveLength(forms.length);
+    await Promise.all(batches.map((batch) => writeEvents(pool, batch)));
+
+    for (const id of [a, b]) {
+      await refreshUnitAggregates(pool, id, spec);
+      const counts = await pool.query<{ unitId: string; count: number; sum: number }>(`SELECT "unitId", count, sum FROM "UnitEventAggregate" WHERE "experimentId" = $1 ORDER BY 1`, [id]);
+      expect(counts.rows.map((r) => `${r.unitId}:${r.count}:${r.sum}`).sort(), id === a ? 'experiment A' : 'experiment B').toEqual(units.map((u) => `${unit(u)}:1:2`).sort());
+      // A rebuild reads the same rows the same way.
+      const rebuilt = await refreshUnitAggregates(pool, id, { ...spec, lookbackSeconds: 7200 });
+      expect(rebuilt.rebuilt).toBe(true);
+      expect((await stored(id)).sort()).toEqual(units.map((u) => `${unit(u)}|${name}|1|2.000000`).sort());
+    }
+  });
+});
+

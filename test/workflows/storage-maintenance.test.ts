@@ -1,7 +1,8 @@
 /**
  * The storage maintenance Schedule on the real Temporal dev server, worker and PostgreSQL: created
  * idempotently, it runs the maintenance workflow, which creates the coming days' Event partitions,
- * drops those past the retention (with their rows), and prunes the dedupe table past its window.
+ * drops those past the retention (with their rows), prunes the dedupe table past its window, and
+ * deletes context signals past their retention while keeping each series' newest observation.
  */
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +30,23 @@ afterAll(async () => {
   await pool.end();
 });
 
+/** Inserts observations of one series at these ISO times. */
+async function signals(source: string, name: string, times: string[]) {
+  for (const t of times) {
+    await pool.query(`INSERT INTO "ContextSignal" (source, name, value, "timestamp", scope, "scopeKey") VALUES ($1, $2, 1, $3, '{"kind":"global"}', 'global')`, [source, name, t]);
+  }
+}
+const signalTimes = async (source: string) =>
+  (await pool.query<{ name: string; t: string }>(`SELECT name, to_char("timestamp", 'YYYY-MM-DD') AS t FROM "ContextSignal" WHERE source = $1 ORDER BY name, "timestamp"`, [source])).rows.map((r) => `${r.name} ${r.t}`);
+
 describe('storage maintenance schedule', () => {
-  it('creates future partitions, drops expired ones and prunes the dedupe window', async () => {
+  it('creates future partitions, drops expired ones, prunes the dedupe window and old context signals', async () => {
+    // Signal retention 3650 days: only these series (from 2001-2003) are old enough to touch.
+    const src = `maint${uniqueSuffix()}`;
+    const recent = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await signals(src, 'busy', ['2001-01-01', '2002-06-01', `${recent}T00:00:00`]);
+    await signals(src, 'quiet', ['2001-01-01', '2002-01-01', '2003-01-01']);
+
     const expired = '20010101';
     await createEventPartitions(pool, [expired]);
     await pool.query(`INSERT INTO "Event" ("eventId", "unitId", name, "timestamp") VALUES ($1, 'u', 'old', '2001-01-01T12:00:00')`, [`maint-${uniqueSuffix()}`]);
@@ -40,7 +56,7 @@ describe('storage maintenance schedule', () => {
     await pool.query(`DROP TABLE IF EXISTS "${partitionName(ahead)}"`); // prove the schedule creates it
 
     const scheduleId = `test-maintenance-${uniqueSuffix()}`;
-    const input = { retentionDays: 30, daysAhead: 3, dedupeWindowSeconds: 7 * 86_400 };
+    const input = { retentionDays: 30, daysAhead: 3, dedupeWindowSeconds: 7 * 86_400, signalRetentionDays: 3650 };
     await ensureMaintenanceSchedule(client, { scheduleId, taskQueue: config.taskQueue, input, every: '1h' });
     // Idempotent: a second worker starting does not fail or duplicate it.
     await ensureMaintenanceSchedule(client, { scheduleId, taskQueue: config.taskQueue, input, every: '1h' });
@@ -63,6 +79,9 @@ describe('storage maintenance schedule', () => {
       const result = await run.result();
       expect(result.dropped).toContain(expired);
       expect(result.created).toContain(ahead);
+      // Old observations went, the recent one stayed, and a series with only old ones kept its newest.
+      expect(await signalTimes(src)).toEqual([`busy ${recent}`, 'quiet 2003-01-01']);
+      expect(result.signalsPruned).toBeGreaterThanOrEqual(4);
     } finally {
       await handle.delete();
     }
