@@ -72,7 +72,8 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const ingest = createIngestWorker(config, pool);
   ingest.on('completed', (job, result) => {
     const written = typeof result === 'number' || (result && typeof (result as { written?: unknown }).written === 'number') ? writtenOf(result as number | { written: number }) : job.data.items.length;
-    metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000);
+    const exposuresWritten = (result as { exposuresWritten?: Array<{ experiment: string; variant: string; n: number }> } | null)?.exposuresWritten;
+    metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000, exposuresWritten);
   });
   const notifier = new QueueWorker<NotificationJob>(
     NOTIFICATIONS_QUEUE,

@@ -34,6 +34,9 @@ const LIVE_STATUS_TIMEOUT_MS = 3_000;
 
 const workflowIdFor = (key: string) => `experiment-${key}`;
 
+/** Variants in a stable order in every answer: the control first, then by key (ids are random). */
+const VARIANT_ORDER = { orderBy: [{ isControl: 'desc' as const }, { key: 'asc' as const }] };
+
 export interface ServiceDeps {
   prisma: PrismaClient;
   redis: Redis;
@@ -75,7 +78,7 @@ export class ExperimentsService {
               create: input.variants.map((v) => ({ key: v.key, name: v.name ?? v.key, payload: v.payload as object, initialWeight: v.weight, isControl: v.control })),
             },
           },
-          include: { variants: true },
+          include: { variants: VARIANT_ORDER },
         });
         // The audit entry is written with the row, so a failure later never leaves one without the other.
         const audit = await tx.auditLog.create({ data: { actor, action: 'experiment.create', target: input.key, reason: input.hypothesis } });
@@ -169,12 +172,12 @@ export class ExperimentsService {
       where: filter.status ? { status: filter.status as never } : {},
       orderBy: { createdAt: 'desc' },
       take: filter.limit,
-      include: { variants: true },
+      include: { variants: VARIANT_ORDER },
     });
   }
 
   async get(key: string) {
-    const row = await this.d.prisma.experiment.findUnique({ where: { key }, include: { variants: true } });
+    const row = await this.d.prisma.experiment.findUnique({ where: { key }, include: { variants: VARIANT_ORDER } });
     if (!row) throw notFound(key);
     let live: ExperimentStatus | null = null;
     let liveError: string | null = null;

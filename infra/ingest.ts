@@ -31,6 +31,8 @@ export interface WriteResult {
   duplicates: number;
   /** Items refused one by one and kept in DeadLetter. */
   deadLettered: number;
+  /** Exposures only: the rows inserted per experiment key and variant (what the metrics count). */
+  exposuresWritten?: Array<{ experiment: string; variant: string; n: number }>;
 }
 
 /** SQLSTATE classes that blame the rows, not the moment: bisect instead of retrying. */
@@ -254,14 +256,15 @@ function dayOfTimestamp(ts: string): Day | null {
   return Number.isFinite(t.getTime()) && t.getUTCFullYear() >= 1000 && t.getUTCFullYear() <= 9999 ? dayOf(t) : null;
 }
 
-async function insertExposureRows(pool: Pool, items: Array<ExposureRecord & { experimentId: string }>): Promise<number> {
-  const res = await pool.query(
+async function insertExposureRows(pool: Pool, items: Array<ExposureRecord & { experimentId: string }>): Promise<Array<{ experimentId: string; variant: string }>> {
+  const res = await pool.query<{ experimentId: string; variant: string }>(
     `INSERT INTO "Assignment" ("experimentId", "unitId", variant, propensity, segment, "snapshotVersion", context, "assignedAt")
      SELECT a.exp_id, a.unit_id, a.variant, a.propensity, a.segment, a.version, a.context, (a.at AT TIME ZONE 'UTC')
      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::jsonb[], $8::timestamptz[])
           WITH ORDINALITY AS a(exp_id, unit_id, variant, propensity, segment, version, context, at, ord)
      ORDER BY a.ord
-     ON CONFLICT ("experimentId", "unitId") DO NOTHING`,
+     ON CONFLICT ("experimentId", "unitId") DO NOTHING
+     RETURNING "experimentId", variant`,
     [
       items.map((i) => i.experimentId),
       items.map((i) => i.unitId),
@@ -273,7 +276,7 @@ async function insertExposureRows(pool: Pool, items: Array<ExposureRecord & { ex
       items.map((i) => i.assignedAt),
     ],
   );
-  return res.rowCount ?? 0;
+  return res.rows;
 }
 
 export async function writeExposures(pool: Pool, items: ExposureRecord[]): Promise<WriteResult> {
@@ -287,10 +290,23 @@ export async function writeExposures(pool: Pool, items: ExposureRecord[]): Promi
     items.filter((i) => ids.has(i.experiment)).map((i) => ({ ...i, experimentId: ids.get(i.experiment)! })),
     (r) => `${r.experimentId}\u0000${r.unitId}`,
   );
-  const out = await insertIsolatingPoison(rows, (batch) => insertExposureRows(pool, batch), async (bad, reason) => {
+  const keyOf = new Map([...ids].map(([key, id]) => [id, key]));
+  const perArm = new Map<string, { experiment: string; variant: string; n: number }>();
+  const insert = async (batch: typeof rows) => {
+    const inserted = await insertExposureRows(pool, batch);
+    for (const r of inserted) {
+      const experiment = keyOf.get(r.experimentId) ?? r.experimentId;
+      const k = `${experiment}\u0000${r.variant}`;
+      let arm = perArm.get(k);
+      if (!arm) perArm.set(k, (arm = { experiment, variant: r.variant, n: 0 }));
+      arm.n++;
+    }
+    return inserted.length;
+  };
+  const out = await insertIsolatingPoison(rows, insert, async (bad, reason) => {
     await insertDeadLetters(pool, 'exposures', bad.map(({ experimentId: _, ...r }) => r), reason);
   });
-  return { written: out.written, duplicates: items.length - unknown.length - out.written - out.rejected, deadLettered: deadLettered + out.rejected };
+  return { written: out.written, duplicates: items.length - unknown.length - out.written - out.rejected, deadLettered: deadLettered + out.rejected, exposuresWritten: [...perArm.values()] };
 }
 
 /** Writes one queue job's items; on its final attempt a batch that still fails is dead-lettered whole. */

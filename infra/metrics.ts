@@ -172,7 +172,8 @@ export interface WorkerMetrics {
    * being written. Items are counted by experiment (and variant, for exposures) when the whole
    * batch was new, which is the normal case; a batch with duplicates counts only its total.
    */
-  ingested(batch: { kind: 'events' | 'exposures'; items: ReadonlyArray<{ experiment?: string; variant?: string }> }, written: number, lagSeconds: number): void;
+  /** `exposuresWritten`: the exposures inserted per experiment and variant, when the writer says. */
+  ingested(batch: { kind: 'events' | 'exposures'; items: ReadonlyArray<{ experiment?: string; variant?: string }> }, written: number, lagSeconds: number, exposuresWritten?: ReadonlyArray<{ experiment: string; variant: string; n: number }>): void;
   activity(activity: string, outcome: 'ok' | 'error', seconds: number): void;
   decision(outcome: string): void;
   notification(status: 'delivered' | 'retrying' | 'failed', kind: string): void;
@@ -203,10 +204,15 @@ export function createWorkerMetrics(opts: { queueDepth: () => Promise<Array<{ qu
   });
   return {
     registry,
-    ingested(batch, written, lagSeconds) {
+    ingested(batch, written, lagSeconds, exposuresWritten) {
       rows.inc({ kind: batch.kind }, written);
       if (written < batch.items.length) duplicates.inc({ kind: batch.kind }, batch.items.length - written);
       lag.observe(Math.max(0, lagSeconds));
+      // Exact per-arm counts from the writer: a batch holding a repeat still counts its new rows.
+      if (batch.kind === 'exposures' && exposuresWritten) {
+        for (const e of exposuresWritten) exposures.inc({ experiment: e.experiment, variant: e.variant }, e.n);
+        return;
+      }
       if (written !== batch.items.length) return;
       const counts = new Map<string, number>();
       for (const i of batch.items) {

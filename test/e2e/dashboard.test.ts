@@ -113,9 +113,11 @@ describe('dashboard', () => {
     // What if: off-policy estimates of the standard alternatives, asked for from the page.
     await page.click('#offline-actions button[data-eval=policy]');
     await page.waitForFunction(() => document.getElementById('offline-result')?.textContent === 'policy: done', undefined, { timeout: 60_000 });
-    // Running window, with a window and step short enough for this test's few minutes of traffic.
-    await page.fill('#offline-actions input[name=window]', '20s');
-    await page.fill('#offline-actions input[name=step]', '10s');
+    // Running window, with a window and step short enough for this test's traffic: a third of the
+    // time since the experiment started, so there are several window ends however fast the run was.
+    const third = Math.max(1, Math.floor((Date.now() - Date.parse(created.body.createdAt as string)) / 3000));
+    await page.fill('#offline-actions input[name=window]', `${third}s`);
+    await page.fill('#offline-actions input[name=step]', `${third}s`);
     await page.click('#offline-actions button[data-eval=window]');
     await page.waitForFunction(() => document.getElementById('offline-result')?.textContent === 'window: done', undefined, { timeout: 60_000 });
     const offline = (await stack.get(`/experiments/${key}/report`)).body.offline;

@@ -10,7 +10,10 @@ import { recordFault } from '../helpers/fault-report.js';
 import { kill, spawnWorker, type Child } from '../helpers/processes.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
-const config = testConfig();
+// An events queue of its own: on the shared default queue another file's worker could write the
+// events, leaving this worker without a backend to terminate.
+const base = testConfig();
+const config = testConfig({ events: { ...base.events, queue: `pgr-events-${uniqueSuffix()}` } });
 const appName = `expflow-worker-${uniqueSuffix()}`;
 const db = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
 const bull = createRedis(config.redisUrl, { forBullmq: true });

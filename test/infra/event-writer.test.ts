@@ -134,7 +134,7 @@ describe('writeExposures', () => {
     const at = new Date().toISOString();
     const x = (unitId: string, variant = 'control') => ({ experiment: key, unitId, variant, propensity: 0.5, segment: 0, snapshotVersion: 1, context: {}, assignedAt: at });
     const out = await writeExposures(pool, [x('u1'), x('u2'), x('u1', 'treatment'), { ...x('u3'), context: { k: 'a\u0000' } }, x('u4')]);
-    expect(out).toEqual({ written: 3, duplicates: 1, deadLettered: 1 });
+    expect(out).toEqual({ written: 3, duplicates: 1, deadLettered: 1, exposuresWritten: [{ experiment: key, variant: 'control', n: 3 }] });
     const rows = await pool.query<{ unitId: string; variant: string }>(
       `SELECT "unitId", variant FROM "Assignment" a JOIN "Experiment" e ON e.id = a."experimentId" WHERE e.key = $1 ORDER BY 1`, [key]);
     expect(rows.rows).toEqual([{ unitId: 'u1', variant: 'control' }, { unitId: 'u2', variant: 'control' }, { unitId: 'u4', variant: 'control' }]);
