@@ -16,6 +16,7 @@
  * are rebuilt from scratch when the tracked names or the window change.
  */
 import type { Pool } from 'pg';
+import { at } from '../domain/at.js';
 
 export interface AggregateSpec {
   names: string[];
@@ -51,14 +52,15 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     const wm = (await client.query<{ txid: string; names: string[]; lookback: number; window: number | null }>(
       `SELECT txid::text, names, "lookbackSeconds" AS lookback, "windowSeconds" AS window FROM "AggregateWatermark" WHERE "experimentId" = $1 FOR UPDATE`,
       [experimentId],
-    )).rows[0]!;
+    )).rows[0];
+    if (!wm) throw new Error(`AggregateWatermark row for experiment ${experimentId} is missing after its upsert`);
     const same = wm.names.join('\u0000') === names.join('\u0000') && wm.lookback === spec.lookbackSeconds && wm.window === spec.windowSeconds;
     let lo = wm.txid;
     if (!same) {
       await client.query(`DELETE FROM "UnitEventAggregate" WHERE "experimentId" = $1`, [experimentId]);
       lo = '0';
     }
-    const hi = (await client.query<{ hi: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi`)).rows[0]!.hi;
+    const hi = at((await client.query<{ hi: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi`)).rows, 0, 'snapshot xmin rows').hi;
     const window = `e."timestamp" >= a."assignedAt" - make_interval(secs => $5)
            AND ($6::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $6))
            AND (e."experimentId" IS NULL OR e."experimentId" = $1)`;
@@ -124,11 +126,11 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
 
 /** Waits until every transaction that had started when this was called has finished (or the time is up). */
 async function waitForEarlierTransactions(pool: Pool, maxWaitMs: number): Promise<void> {
-  const target = (await pool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows[0]!.x;
+  const target = at((await pool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows, 0, 'snapshot xmax rows').x;
   const deadline = Date.now() + maxWaitMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const r = await pool.query<{ done: boolean }>(`SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS done`, [target]);
-    if (r.rows[0]!.done || Date.now() >= deadline) return;
+    if (at(r.rows, 0, 'snapshot rows').done || Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
