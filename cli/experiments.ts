@@ -102,8 +102,9 @@ function parseWeights(s: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const pair of s.split(',')) {
     const m = /^([A-Za-z0-9_-]+)=([0-9]*\.?[0-9]+)$/.exec(pair.trim());
-    if (!m) throw new UsageError(`--weights: '${pair}' is not variant=weight`);
-    out[m[1]!] = Number(m[2]);
+    const [, variant, weight] = m ?? [];
+    if (variant === undefined || weight === undefined) throw new UsageError(`--weights: '${pair}' is not variant=weight`);
+    out[variant] = Number(weight);
   }
   return out;
 }
