@@ -1,6 +1,7 @@
 // ESLint (flat config, typescript-eslint). It guards the layering the design depends on:
 //  - workflows/ stay deterministic: no Node built-ins, no Date or Math.random (workflows/clock.ts is
-//    the one documented exception), and only type imports from activities/ and infra/;
+//    the one documented exception), and only type imports from activities/ and infra/ (and from
+//    zod and the message schemas, which stay out of the workflow bundle);
 //  - domain/ stays pure: no Prisma, Redis, BullMQ, Temporal, infra/ or process.env;
 //  - no floating promises anywhere (an unawaited promise loses its error).
 // Unused exports are checked by `npm run lint:exports` (ts-unused-exports), run by `npm run lint`.
@@ -39,6 +40,11 @@ export default tseslint.config(
               group: ['**/activities/**', '**/activities', '**/infra/**', '**/infra', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
               allowTypeImports: true,
               message: 'workflows import activities and infra as types only (proxyActivities); their code is not deterministic',
+            },
+            {
+              group: ['zod', '**/experiment/messages.js'],
+              allowTypeImports: true,
+              message: 'zod stays out of the workflow bundle: import message types only (domain/experiment/messages.ts)',
             },
           ],
         },

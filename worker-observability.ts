@@ -18,7 +18,8 @@ export function instrumentActivities<T extends Record<string, (...args: never[])
       try {
         const result = await fn(...args);
         metrics.activity(name, 'ok', seconds());
-        if (name === 'decide') metrics.decision(String((result as { outcome?: unknown } | null)?.outcome ?? 'unknown'));
+        if (name === 'decide') metrics.decision(outcomeOf(result));
+        if (name === 'runCycle') metrics.decision(outcomeOf((result as { decision?: unknown } | null)?.decision));
         return result;
       } catch (e) {
         metrics.activity(name, 'error', seconds());
@@ -27,6 +28,10 @@ export function instrumentActivities<T extends Record<string, (...args: never[])
     };
   }
   return out as T;
+}
+
+function outcomeOf(decision: unknown): string {
+  return String((decision as { outcome?: unknown } | null)?.outcome ?? 'unknown');
 }
 
 /** Rows written by an ingest batch: the count, or `written` of a richer result. */

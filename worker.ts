@@ -8,6 +8,8 @@ import { Worker as QueueWorker } from 'bullmq';
 import { fileURLToPath } from 'node:url';
 import { withHeartbeats } from './activities/heartbeat.js';
 import { createActivities } from './activities/index.js';
+import { ExperimentsService } from './api/experiments-service.js';
+import { ModelComparisons } from './api/model-comparisons.js';
 import { loadConfig, type Config } from './config.js';
 import { createIngestWorker } from './infra/ingest-worker.js';
 import { ensureMaintenanceSchedule } from './infra/maintenance-schedule.js';
@@ -89,8 +91,12 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   }
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir })), metrics);
   const taskQueue = opts.taskQueue ?? config.taskQueue;
+  // The training platform's steps start comparisons (experiments) and signal retraining runs.
+  const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+  const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue, analyticsTaskQueue: config.analyticsTaskQueue !== taskQueue ? config.analyticsTaskQueue : undefined });
+  const training = { temporal, comparisons: new ModelComparisons(prisma, experiments) };
+  const activities = instrumentActivities(withHeartbeats(createActivities({ prisma, pool, redis, queues, evaluationDataDir: config.evaluationDataDir, webhookSecret: config.webhookSecret, training })), metrics);
   const workers = [
     await TemporalWorker.create({
       connection,

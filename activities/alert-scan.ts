@@ -11,7 +11,7 @@ import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
 import { enqueueNotification, routeFor } from './notify.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
-import { statusQuery } from '../workflows/experiment.js';
+import { statusQuery } from '../workflows/experiment-messages.js';
 
 export interface AlertScanDeps {
   prisma: PrismaClient;

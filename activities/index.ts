@@ -11,17 +11,23 @@ import { recordOperatorAction } from './operator.js';
 import { publishOverride, recordPhaseChange } from './phase.js';
 import { predictSignificance } from './predict.js';
 import { reallocateTraffic } from './reallocate.js';
+import { runCycle } from './run-cycle.js';
 import { segmentUnits } from './segment.js';
 import { throttleOrTerminate } from './throttle.js';
+import { finishTraining, planTraining, requestTraining, startTrainingComparisons } from './training.js';
 
 export function createActivities(deps: ActivityDeps) {
-  return withPermanentFailures({
+  const cycleSteps = {
     collectData: collectData(deps),
     segmentUnits: segmentUnits(deps),
     predictSignificance: predictSignificance(deps),
     reallocateTraffic: reallocateTraffic(deps),
     throttleOrTerminate: throttleOrTerminate(deps),
     decide: decide(deps),
+  };
+  return withPermanentFailures({
+    ...cycleSteps,
+    runCycle: runCycle(cycleSteps),
     notify: notify(deps),
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),
@@ -31,6 +37,10 @@ export function createActivities(deps: ActivityDeps) {
     failEvaluation: failEvaluationActivity(deps),
     recordOperatorAction: recordOperatorAction(deps),
     maintainStorage: maintainStorage(deps),
+    planTraining: planTraining(deps),
+    requestTraining: requestTraining(deps),
+    startTrainingComparisons: startTrainingComparisons(deps),
+    finishTraining: finishTraining(deps),
   });
 }
 

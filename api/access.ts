@@ -3,6 +3,9 @@
  * permissions each role holds. A route missing from the table needs `admin` once keys exist, so a
  * route added later is closed until someone maps it here.
  */
+import { ApiError } from './errors.js';
+import { findUnstorableText } from './storable-text.js';
+
 export const ROLES = ['admin', 'operator', 'ingest', 'assign', 'read'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -75,6 +78,16 @@ export const ROUTE_PERMISSIONS: readonly RouteRule[] = [
   { method: 'DELETE', path: '/context/sources/:key', needs: 'operate' },
   { method: 'GET', path: '/context/signals', needs: 'read' },
   { method: 'DELETE', path: '/units/:unitId', needs: 'admin' },
+  // Training platform.
+  { method: 'PUT', path: '/training-policies/:entity/:modelType', needs: 'operate' },
+  { method: 'GET', path: '/training-policies', needs: 'read' },
+  { method: 'GET', path: '/training-policies/:entity/:modelType', needs: 'read' },
+  { method: 'DELETE', path: '/training-policies/:entity/:modelType', needs: 'operate' },
+  { method: 'POST', path: '/training-policies/:entity/:modelType/pause', needs: 'operate' },
+  { method: 'POST', path: '/training-policies/:entity/:modelType/resume', needs: 'operate' },
+  { method: 'POST', path: '/training-policies/:entity/:modelType/trigger', needs: 'operate' },
+  { method: 'GET', path: '/training-runs', needs: 'read' },
+  { method: 'GET', path: '/entities/:entity/models', needs: 'read' },
   // Offline evaluation.
   { method: 'POST', path: '/evaluations', needs: 'operate' },
   { method: 'GET', path: '/evaluations/:id', needs: 'read' },
@@ -105,10 +118,25 @@ export function routePermission(method: string, rawPath: string): RouteMatch {
     const params: Record<string, string> = {};
     let ok = true;
     for (let i = 0; i < pattern.length && ok; i++) {
-      if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodeURIComponent(parts[i]!);
+      if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodePathParam(pattern[i]!.slice(1), parts[i]!);
       else ok = pattern[i] === parts[i];
     }
     if (ok) return { needs: rule.needs, params, mapped: true };
   }
   return { needs: 'admin', params: {}, mapped: false };
+}
+
+/**
+ * A path segment decoded; malformed percent-encoding (`%FF`, a lone surrogate) or text PostgreSQL
+ * cannot hold (`%00`) is the caller's 400, before any handler sends it to a query.
+ */
+function decodePathParam(name: string, raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, 'invalid_request', `${name}: malformed percent-encoding in the path`);
+  }
+  if (findUnstorableText(value) !== null) throw new ApiError(400, 'invalid_text', `${name}: contains a NUL character or an unpaired UTF-16 surrogate`);
+  return value;
 }

@@ -18,11 +18,18 @@ import {
   reenableArmSchema,
   shadowScoresQuerySchema,
   listModelsSchema,
+  listTrainingPoliciesSchema,
+  listTrainingRunsSchema,
+  scheduleActionSchema,
+  trainingPolicyParams,
+  entityParam,
   listQuerySchema,
   registerModelSchema,
   stopSchema,
 } from './schemas.js';
 import type { ModelsService } from './models-service.js';
+import type { TrainingService } from './training-service.js';
+import { trainingPolicySchema } from '../domain/training/policy.js';
 import type { EventsIngress } from './events-ingress.js';
 import { latencyMiddleware, mountObserveRoutes, type ObserveDeps } from './observe-routes.js';
 import type { HealthChecker } from './health.js';
@@ -54,6 +61,7 @@ export interface AppDeps {
   eventsQueue: Queue<EventsJob>;
   pool: Pool;
   models: ModelsService;
+  training: TrainingService;
   context: ContextService;
   units: UnitsService;
   /** Unit id → its keyed pseudonym, applied before anything is stored. */
@@ -88,6 +96,7 @@ export function createApp(d: AppDeps): express.Express {
     // each signal's offending field itself (context-schemas.ts).
     if (req.path !== '/events') assertDepth(req.body);
     if (req.path !== '/events' && req.path !== '/context') assertStorableText(req.body);
+    assertStorableText(req.query);
     next();
   });
 
@@ -210,6 +219,48 @@ export function createApp(d: AppDeps): express.Express {
     const body = parseOrThrow(predictionsSchema, req.body ?? {});
     // Stored under the unit's pseudonym, like its exposures, so scoring joins them.
     res.json(await d.models.logPredictions({ ...body, predictions: body.predictions.map((p) => ({ ...p, unitId: d.pseudonymise(p.unitId) })) }));
+  });
+
+  // Training platform: a policy per entity × model type, each with its Temporal Schedule.
+  const policyRef = (req: Request, res: Response) => {
+    const p = parseOrThrow(trainingPolicyParams, req.params);
+    if (!canTouchEntity(principalOf(res), p.entity)) throw new ApiError(403, 'forbidden', `entity: this API key may not touch models of '${p.entity}'`);
+    return p;
+  };
+  app.put('/training-policies/:entity/:modelType', async (req, res) => {
+    const { entity, modelType } = policyRef(req, res);
+    const body = parseOrThrow(trainingPolicySchema, req.body ?? {});
+    res.json(await d.training.put(entity, modelType, body, actorOf(req, res, {})));
+  });
+  app.get('/training-policies', async (req, res) => {
+    const q = parseOrThrow(listTrainingPoliciesSchema, req.query);
+    const mine = principalOf(res);
+    res.json({ policies: (await d.training.list(q.entity)).filter((p) => canTouchEntity(mine, p.entity)) });
+  });
+  app.get('/training-policies/:entity/:modelType', async (req, res) => {
+    const { entity, modelType } = policyRef(req, res);
+    res.json(await d.training.get(entity, modelType));
+  });
+  app.delete('/training-policies/:entity/:modelType', async (req, res) => {
+    const { entity, modelType } = policyRef(req, res);
+    res.json(await d.training.remove(entity, modelType, actorOf(req, res, {})));
+  });
+  for (const action of ['pause', 'resume', 'trigger'] as const) {
+    app.post(`/training-policies/:entity/:modelType/${action}`, async (req, res) => {
+      const { entity, modelType } = policyRef(req, res);
+      const body = parseOrThrow(scheduleActionSchema, req.body ?? {});
+      res.json(await d.training.scheduleAction(entity, modelType, action, actorOf(req, res, {}), body.reason));
+    });
+  }
+  app.get('/training-runs', async (req, res) => {
+    const q = parseOrThrow(listTrainingRunsSchema, req.query);
+    if (!canTouchEntity(principalOf(res), q.entity)) throw new ApiError(403, 'forbidden', `entity: this API key may not read models of '${q.entity}'`);
+    res.json({ runs: await d.training.runs(q.entity, q.limit) });
+  });
+  app.get('/entities/:entity/models', async (req, res) => {
+    const { entity } = parseOrThrow(entityParam, req.params);
+    if (!canTouchEntity(principalOf(res), entity)) throw new ApiError(403, 'forbidden', `entity: this API key may not read models of '${entity}'`);
+    res.json(await d.training.overview(entity));
   });
 
   app.get('/models', async (req, res) => {

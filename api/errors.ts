@@ -20,9 +20,40 @@ export interface FieldIssue {
   message: string;
 }
 
+type Issue = z.core.$ZodIssue;
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/**
+ * zod reports a body matching none of a union's shapes as one "Invalid input" at the union. Report
+ * instead the issues of the shape the caller evidently meant: the branch whose complaints are least
+ * about fields the body does not have (`{weights: null}` meant the weights shape, not `{clear: true}`).
+ */
+function expandUnion(issue: Issue, data: unknown): Issue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const at = valueAt(data, issue.path);
+  let best: Issue[] = [];
+  let bestScore = Infinity;
+  for (const branch of issue.errors) {
+    const score = branch.reduce((s, i) => s + (valueAt(at, i.path) === undefined ? 10 : 1), 0);
+    if (score < bestScore) {
+      best = branch;
+      bestScore = score;
+    }
+  }
+  return best.flatMap((i) => expandUnion({ ...i, path: [...issue.path, ...i.path] } as Issue, data));
+}
+
 /** Turns zod issues into a 400 whose message names the first offending field. */
-function validationError(error: z.ZodError, prefix = ''): ApiError {
-  const issues: FieldIssue[] = error.issues.map((i) => ({ field: fieldPath(prefix, i.path), message: i.message }));
+function validationError(error: z.ZodError, prefix = '', data?: unknown): ApiError {
+  const issues: FieldIssue[] = error.issues.flatMap((i) => expandUnion(i, data)).map((i) => ({ field: fieldPath(prefix, i.path), message: i.message }));
   const first = issues[0];
   return new ApiError(400, 'invalid_request', first ? `${first.field || 'body'}: ${first.message}` : 'invalid request', { issues });
 }
@@ -36,7 +67,7 @@ function fieldPath(prefix: string, path: PropertyKey[]): string {
 /** Parses with a zod schema or throws the 400 naming the field. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, data: unknown, prefix = ''): z.infer<T> {
   const r = schema.safeParse(data);
-  if (!r.success) throw validationError(r.error, prefix);
+  if (!r.success) throw validationError(r.error, prefix, data);
   return r.data;
 }
 
@@ -46,6 +77,8 @@ function toApiError(e: unknown): ApiError {
   // body-parser errors (malformed JSON, too large) carry a status and a type.
   if (err?.type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'body: not valid JSON');
   if (err?.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'body: too large');
+  // Express decoding a malformed %-escape in a path parameter.
+  if (e instanceof URIError) return new ApiError(400, 'invalid_request', 'path: malformed percent-encoding');
   return new ApiError(500, 'internal', 'internal error');
 }
 

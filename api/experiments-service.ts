@@ -11,11 +11,12 @@ import type { PrismaClient } from '../infra/prisma.js';
 import { deleteSnapshot } from '../infra/snapshot-store.js';
 import { saveSnapshot } from '../infra/snapshot-writer.js';
 import { SA } from '../workflows/search-attributes.js';
+import type { ExperimentStatus } from '../domain/experiment/messages.js';
+import { experimentWorkflow } from '../workflows/experiment.js';
 import {
   acknowledgeSrmUpdate,
   concludeUpdate,
   reenableArmUpdate,
-  experimentWorkflow,
   externalContextSignal,
   overrideAllocationUpdate,
   pauseSignal,
@@ -23,8 +24,7 @@ import {
   runCycleNowUpdate,
   statusQuery,
   stopSignal,
-  type ExperimentStatus,
-} from '../workflows/experiment.js';
+} from '../workflows/experiment-messages.js';
 import { assertSafeRegexes } from './regex-safety.js';
 import { ApiError } from './errors.js';
 

@@ -14,6 +14,9 @@ import { EventsIngress } from './events-ingress.js';
 import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
 import { ModelsService } from './models-service.js';
+import { ModelComparisons } from './model-comparisons.js';
+import { TrainingService } from './training-service.js';
+import { trainedVersionSignal } from '../workflows/retraining.js';
 import { EvaluationsService } from './evaluations-service.js';
 import { createApiServer } from './server.js';
 import { createPool } from '../infra/pg.js';
@@ -76,7 +79,10 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     undefined,
     () => queueConn.status,
   );
-  const models = new ModelsService(prisma, experiments);
+  const models = new ModelsService(prisma, new ModelComparisons(prisma, experiments), async (workflowId, arrival) => {
+    await temporal.workflow.getHandle(workflowId).signal(trainedVersionSignal, arrival);
+  });
+  const training = new TrainingService({ prisma, temporal, taskQueue: config.taskQueue });
   const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue });
   const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots() }) : undefined;
@@ -97,7 +103,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
     await prisma.auditLog.create({ data: { actor, action, target, reason } });
   };
   const app = createApp({
-    experiments, events, eventsQueue: queues.events, pool, models, context, units, pseudonymise: edge.pseudonymise, evaluations,
+    experiments, events, eventsQueue: queues.events, pool, models, training, context, units, pseudonymise: edge.pseudonymise, evaluations,
     apiToken: config.apiToken, observe, health, isReady: () => !draining, auth, keys, audit,
   });
   const server = createApiServer(app, assigner, auth, { draining: () => draining, metrics });

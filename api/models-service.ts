@@ -1,90 +1,88 @@
 /**
- * Model registry: a retraining scheduler registers a version; the first becomes champion, each later
- * one starts a champion-vs-challenger experiment (kind model_comparison) whose conclusion promotes
- * or rejects it (activities/phase.ts applies that).
+ * Model registry: a version is registered by hand or by a retraining run (with its training
+ * lineage). The first becomes champion; later ones are candidates that enter a champion-vs-
+ * challengers experiment (kind model_comparison, api/model-comparisons.ts) whose conclusion
+ * promotes one and retires the rest, or rejects them (activities/phase.ts applies that).
  */
-import { experimentConfigSchema, type ExperimentConfig } from '../domain/experiment/config.js';
-import { buildComparison, comparisonKey } from '../domain/models/comparison.js';
+import { experimentConfigSchema } from '../domain/experiment/config.js';
 import type { PrismaClient } from '../infra/prisma.js';
+import type { TrainedVersion } from '../workflows/retraining.js';
 import { ApiError } from './errors.js';
-import type { ExperimentsService } from './experiments-service.js';
+import { registryLockKey, type ModelComparisons, type NextComparison } from './model-comparisons.js';
 import { counterfactualReward, scoreBinary } from '../domain/models/shadow-scores.js';
 import type { PredictionsInput, PromoteModelInput, RegisterModelInput, ShadowScoresQuery } from './schemas.js';
 
 export class ModelsService {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly experiments: ExperimentsService,
+    private readonly comparisons: ModelComparisons,
+    /** Wakes the retraining run that asked for a version (workflows/retraining.ts). */
+    private readonly signalTrainingRun: (workflowId: string, arrival: TrainedVersion) => Promise<void>,
   ) {}
 
   async register(input: RegisterModelInput, actor: string) {
     const { entity, modelType, version } = input;
+    const lineage = {
+      params: input.params as object,
+      metrics: input.metrics as object,
+      trainedAt: input.trainedAt ? new Date(input.trainedAt) : null,
+      datasetId: input.datasetId ?? null,
+      datasetFingerprint: input.datasetFingerprint ?? null,
+      trainingRunId: input.training?.runId ?? null,
+    };
     // One registration at a time per entity × model type: two concurrent first versions must not
-    // both become champion, and two challengers must not both start against the same champion.
+    // both become champion.
     const claimed = await this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`${entity}\u001f${modelType}`}))`;
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${registryLockKey(entity, modelType)}))`;
       const clash = await tx.modelVersion.findUnique({ where: { entity_modelType_version: { entity, modelType, version } } });
       if (clash) throw new ApiError(409, 'already_exists', `version: ${entity}/${modelType} ${version} is already registered`);
+      const run = input.training ? await tx.trainingRun.findUnique({ where: { id: input.training.runId } }) : null;
+      if (input.training && (!run || run.entity !== entity)) throw new ApiError(404, 'not_found', `training.runId: no retraining run ${input.training.runId} for ${entity}`);
+      const base = { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, ...lineage };
       if (input.shadow) {
-        const model = await tx.modelVersion.create({ data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'shadow' } });
+        const model = await tx.modelVersion.create({ data: { ...base, status: 'shadow' } });
         await tx.auditLog.create({ data: { actor, action: 'model.shadow', target: `${entity}/${modelType}`, reason: `version ${version} registered in shadow (never served)` } });
-        return { model, champion: null };
+        return { model, first: true, run: null };
       }
       const champion = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'champion' } });
       if (!champion) {
-        const model = await tx.modelVersion.create({ data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'champion' } });
+        const model = await tx.modelVersion.create({ data: { ...base, status: 'champion' } });
         await tx.auditLog.create({ data: { actor, action: 'model.champion', target: `${entity}/${modelType}`, reason: `first version ${version} becomes champion` } });
-        return { model, champion: null };
+        return { model, first: true, run };
       }
-      const running = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'candidate' } });
-      if (running) {
-        throw new ApiError(409, 'comparison_running', `version: ${entity}/${modelType} ${running.version} is still being compared with the champion; register again when it ends`);
-      }
-      const model = await tx.modelVersion.create({
-        data: { entity, modelType, version, uri: input.uri, metadata: input.metadata as object, status: 'candidate', experimentKey: comparisonKey(entity, modelType, version) },
-      });
-      return { model, champion };
+      // A candidate waits (experimentKey null) until a comparison takes it.
+      const model = await tx.modelVersion.create({ data: { ...base, status: 'candidate' } });
+      await tx.auditLog.create({ data: { actor, action: 'model.registered', target: `${entity}/${modelType}`, reason: `candidate ${version} registered${run ? ` by retraining run ${run.id}` : ''}` } });
+      return { model, first: false, run };
     });
-    if (!claimed.champion) return { model: claimed.model, experiment: null };
-
-    const { model, champion } = claimed;
+    const { model, run } = claimed;
+    if (run && input.training) {
+      // The run starts the comparison once its versions are in; a late arrival (run over) is a hand registration.
+      await this.signalTrainingRun(run.workflowId, { requestId: input.training.requestId, modelType, version }).catch((e: Error) =>
+        console.error(`[models] could not signal retraining run ${run.workflowId}: ${e.message}`),
+      );
+      if (run.status === 'training' || claimed.first) return { model, experiment: null, waitingFor: run.status === 'training' ? 'retraining run' : null };
+    }
+    if (claimed.first) return { model, experiment: null };
+    let next: NextComparison;
     try {
-      return { model, experiment: await this.startComparison(model, champion, input, actor) };
+      next = await this.comparisons.startNext(entity, modelType, actor, { config: input.comparison?.config, owner: input.owner, challengerShare: input.comparison?.challengerShare });
     } catch (e) {
-      await this.prisma.modelVersion.delete({ where: { id: model.id } }).catch((err: Error) => console.error('[api] could not undo model registration', err.message));
+      // A hand registration that cannot start its comparison is not kept (nothing half-written).
+      if (!run) await this.prisma.modelVersion.delete({ where: { id: model.id } }).catch((err: Error) => console.error('[api] could not undo model registration', err.message));
       throw e;
     }
-  }
-
-  /** Starts the champion-vs-challenger experiment of a new candidate. */
-  private async startComparison(
-    model: { id: string; entity: string; modelType: string; version: string; uri: string },
-    champion: { id: string; version: string; uri: string },
-    input: { owner: string; comparison?: RegisterModelInput['comparison'] },
-    actor: string,
-  ) {
-    const { entity, modelType, version } = model;
-    const config = input.comparison?.config ?? (await this.previousComparisonConfig(entity, modelType, model.id));
-    if (!config) throw new ApiError(400, 'invalid_request', `comparison.config: required for the first comparison of ${entity}/${modelType}`);
-    return this.experiments.create(
-      buildComparison({
-        entity,
-        modelType,
-        champion: { id: champion.id, version: champion.version, uri: champion.uri },
-        challenger: { id: model.id, version, uri: model.uri },
-        config,
-        owner: input.owner,
-        challengerShare: input.comparison?.challengerShare,
-      }),
-      actor,
-    );
+    const current = await this.prisma.modelVersion.findUniqueOrThrow({ where: { id: model.id } });
+    if (next.state === 'started') return { model: current, experiment: next.experiment };
+    // A comparison runs: this version joins the next one, which starts when that one ends.
+    return { model: current, experiment: null, queuedBehind: next.state === 'running' ? next.experimentKey : null };
   }
 
   /** A shadow version becomes a challenger: compared with the champion (or champion if there is none). */
   async promoteShadow(input: PromoteModelInput, actor: string) {
     const { entity, modelType, version } = input;
     const claimed = await this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`${entity}\u001f${modelType}`}))`;
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${registryLockKey(entity, modelType)}))`;
       const row = await tx.modelVersion.findUnique({ where: { entity_modelType_version: { entity, modelType, version } } });
       if (!row) throw new ApiError(404, 'not_found', `version: ${entity}/${modelType} ${version} is not registered`);
       if (row.status !== 'shadow') throw new ApiError(409, 'not_shadow', `version: ${entity}/${modelType} ${version} is ${row.status}, not shadow`);
@@ -92,21 +90,23 @@ export class ModelsService {
       if (!champion) {
         const model = await tx.modelVersion.update({ where: { id: row.id }, data: { status: 'champion' } });
         await tx.auditLog.create({ data: { actor, action: 'model.champion', target: `${entity}/${modelType}`, reason: `shadow ${version} promoted; no champion, so it becomes champion` } });
-        return { model, champion: null };
+        return { model, first: true };
       }
-      const running = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'candidate' } });
-      if (running) throw new ApiError(409, 'comparison_running', `version: ${entity}/${modelType} ${running.version} is still being compared with the champion; promote again when it ends`);
-      const model = await tx.modelVersion.update({ where: { id: row.id }, data: { status: 'candidate', experimentKey: comparisonKey(entity, modelType, version) } });
+      const model = await tx.modelVersion.update({ where: { id: row.id }, data: { status: 'candidate', experimentKey: null } });
       await tx.auditLog.create({ data: { actor, action: 'model.shadow_promoted', target: `${entity}/${modelType}`, reason: `shadow ${version} promoted to challenger` } });
-      return { model, champion };
+      return { model, first: false };
     });
-    if (!claimed.champion) return { model: claimed.model, experiment: null };
+    if (claimed.first) return { model: claimed.model, experiment: null };
+    let next: NextComparison;
     try {
-      return { model: claimed.model, experiment: await this.startComparison(claimed.model, claimed.champion, input, actor) };
+      next = await this.comparisons.startNext(entity, modelType, actor, { config: input.comparison?.config, owner: input.owner, challengerShare: input.comparison?.challengerShare });
     } catch (e) {
       await this.prisma.modelVersion.update({ where: { id: claimed.model.id }, data: { status: 'shadow', experimentKey: null } }).catch((err: Error) => console.error('[api] could not undo promotion', err.message));
       throw e;
     }
+    const current = await this.prisma.modelVersion.findUniqueOrThrow({ where: { id: claimed.model.id } });
+    if (next.state === 'started') return { model: current, experiment: next.experiment };
+    return { model: current, experiment: null, queuedBehind: next.state === 'running' ? next.experimentKey : null };
   }
 
   /** Logs a version's predictions per unit (idempotent per version × unit). */
@@ -156,17 +156,5 @@ export class ModelsService {
 
   async list(filter: { entity?: string; modelType?: string }) {
     return this.prisma.modelVersion.findMany({ where: filter, orderBy: { createdAt: 'desc' }, take: 500 });
-  }
-
-  /** Retraining schedulers usually send only the new version: reuse the last comparison's setup. */
-  private async previousComparisonConfig(entity: string, modelType: string, excludeId: string): Promise<ExperimentConfig | null> {
-    const last = await this.prisma.modelVersion.findFirst({
-      where: { entity, modelType, experimentKey: { not: null }, id: { not: excludeId } },
-      orderBy: { createdAt: 'desc' },
-    });
-    if (!last?.experimentKey) return null;
-    const exp = await this.prisma.experiment.findUnique({ where: { key: last.experimentKey } });
-    const parsed = exp ? experimentConfigSchema.safeParse(exp.config) : null;
-    return parsed?.success ? parsed.data : null;
   }
 }

@@ -9,6 +9,8 @@
  */
 import { z } from 'zod';
 import { createExperimentSchema, ruleSchema } from '../domain/experiment/config.js';
+import { trainingPolicySchema } from '../domain/training/policy.js';
+import { acknowledgeSrmResult, concludeResult, experimentStatus, overrideAllocationResult, reenableArmResult, runCycleNowResult } from '../domain/experiment/messages.js';
 import { listDeadLettersSchema, replayDeadLettersSchema } from './events-routes.js';
 import {
   acknowledgeSrmSchema,
@@ -21,6 +23,10 @@ import {
   experimentKeyParam,
   externalContextSchema,
   listModelsSchema,
+  listTrainingPoliciesSchema,
+  listTrainingRunsSchema,
+  scheduleActionSchema,
+  trainingPolicyParams,
   listQuerySchema,
   predictionsSchema,
   promoteModelSchema,
@@ -59,7 +65,7 @@ const experimentRow = z.looseObject({
 const experimentDetail = experimentRow.extend({
   workflowId: z.string(),
   /** The workflow's status query; null when the workflow could not be asked (see liveError). */
-  live: z.looseObject({ phase: z.string(), cycle: z.number(), weights: z.record(z.string(), weights) }).nullable(),
+  live: experimentStatus.nullable(),
   liveError: z.string().nullable(),
 });
 const decisionRow = z.looseObject({ id: z.string(), cycle: z.number().int(), outcome: z.string(), rationale: z.string(), statistics: json, createdAt: z.string() });
@@ -84,7 +90,7 @@ const assignResponse = z.object({
 });
 
 interface Route {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** Express form (`:key`). */
   path: string;
   summary: string;
@@ -95,6 +101,7 @@ interface Route {
 }
 
 const actorReason = { id: 'ActorReason', schema: actorReasonSchema, required: false };
+const trainingPolicyView = z.looseObject({ entity: z.string(), modelType: z.string(), scheduleId: z.string(), schedule: z.looseObject({ paused: z.boolean(), nextDue: z.string().nullable() }).nullable() });
 
 export const ROUTES: Route[] = [
   { method: 'get', path: '/health', summary: 'Liveness', tag: 'operations', ok: { status: 200, id: 'Health', schema: z.looseObject({}) } },
@@ -107,14 +114,14 @@ export const ROUTES: Route[] = [
   ...(['pause', 'resume'] as const).map((which): Route => ({ method: 'post', path: `/experiments/:key/${which}`, summary: `${which[0]!.toUpperCase()}${which.slice(1)} an experiment`, tag: 'steering', body: actorReason, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } })),
   { method: 'post', path: '/experiments/:key/stop', summary: 'Stop an experiment for good', tag: 'steering', body: { id: 'Stop', schema: stopSchema, required: true }, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } },
   { method: 'post', path: '/experiments/:key/external-context', summary: 'Report an external event that dampens test allocation', tag: 'steering', body: { id: 'ExternalContext', schema: externalContextSchema, required: true }, ok: { status: 202, id: 'Signalled', schema: z.object({ signalled: z.string() }) } },
-  { method: 'post', path: '/experiments/:key/allocation', summary: 'Set or clear a manual allocation', tag: 'steering', body: { id: 'AllocationOverride', schema: allocationSchema, required: true }, ok: { status: 200, id: 'Published', schema: z.object({ version: z.number().int(), weights: z.record(z.string(), weights) }) } },
-  { method: 'post', path: '/experiments/:key/run-cycle', summary: 'Run a decision cycle now and wait for it', tag: 'steering', body: actorReason, ok: { status: 200, id: 'CycleRun', schema: z.object({ cycle: z.number().int(), decision: z.looseObject({ cycle: z.number().int(), outcome: z.string(), rationale: z.string() }).nullable() }) } },
-  { method: 'post', path: '/experiments/:key/conclude', summary: 'Conclude an experiment, serving the winner', tag: 'steering', body: { id: 'Conclude', schema: concludeSchema, required: false }, ok: { status: 200, id: 'Concluded', schema: z.object({ phase: z.string(), winner: z.string().nullable() }) } },
-  { method: 'post', path: '/models', summary: 'Register a model version (a challenger starts a comparison)', tag: 'models', body: { id: 'RegisterModel', schema: registerModelSchema, required: true }, ok: { status: 201, id: 'ModelRegistered', schema: z.object({ model: modelRow, experiment: experimentDetail.nullable() }) } },
+  { method: 'post', path: '/experiments/:key/allocation', summary: 'Set or clear a manual allocation', tag: 'steering', body: { id: 'AllocationOverride', schema: allocationSchema, required: true }, ok: { status: 200, id: 'Published', schema: overrideAllocationResult } },
+  { method: 'post', path: '/experiments/:key/run-cycle', summary: 'Run a decision cycle now and wait for it', tag: 'steering', body: actorReason, ok: { status: 200, id: 'CycleRun', schema: runCycleNowResult } },
+  { method: 'post', path: '/experiments/:key/conclude', summary: 'Conclude an experiment, serving the winner', tag: 'steering', body: { id: 'Conclude', schema: concludeSchema, required: false }, ok: { status: 200, id: 'Concluded', schema: concludeResult } },
+  { method: 'post', path: '/models', summary: 'Register a model version (a challenger starts a comparison)', tag: 'models', body: { id: 'RegisterModel', schema: registerModelSchema, required: true }, ok: { status: 201, id: 'ModelRegistered', schema: z.looseObject({ model: modelRow, experiment: experimentDetail.nullable(), queuedBehind: z.string().nullable().optional() }) } },
   { method: 'get', path: '/models', summary: 'List model versions', tag: 'models', query: listModelsSchema, ok: { status: 200, id: 'ModelList', schema: z.object({ models: z.array(modelRow) }) } },
   // Routes added by the decision-policy and ingestion work; their answers are described loosely.
-  { method: 'post', path: '/experiments/:key/arms/reenable', summary: 'Re-enable an arm the circuit breaker stopped', tag: 'steering', body: { id: 'ReenableArm', schema: reenableArmSchema, required: true }, ok: { status: 200, id: 'ArmReenabled', schema: z.looseObject({}) } },
-  { method: 'post', path: '/experiments/:key/srm/acknowledge', summary: 'Acknowledge a sample-ratio alarm', tag: 'steering', body: { id: 'AcknowledgeSrm', schema: acknowledgeSrmSchema, required: true }, ok: { status: 200, id: 'SrmAcknowledged', schema: z.looseObject({}) } },
+  { method: 'post', path: '/experiments/:key/arms/reenable', summary: 'Re-enable an arm the circuit breaker stopped', tag: 'steering', body: { id: 'ReenableArm', schema: reenableArmSchema, required: true }, ok: { status: 200, id: 'ArmReenabled', schema: reenableArmResult } },
+  { method: 'post', path: '/experiments/:key/srm/acknowledge', summary: 'Acknowledge a sample-ratio alarm', tag: 'steering', body: { id: 'AcknowledgeSrm', schema: acknowledgeSrmSchema, required: true }, ok: { status: 200, id: 'SrmAcknowledged', schema: acknowledgeSrmResult } },
   { method: 'post', path: '/models/promote', summary: 'Promote a shadow model', tag: 'models', body: { id: 'PromoteModel', schema: promoteModelSchema, required: true }, ok: { status: 200, id: 'ModelPromoted', schema: z.looseObject({}) } },
   { method: 'get', path: '/models/shadow-scores', summary: "Shadow models' scores", tag: 'models', query: shadowScoresQuerySchema, ok: { status: 200, id: 'ShadowScores', schema: z.looseObject({}) } },
   { method: 'post', path: '/predictions', summary: 'Log model predictions', tag: 'models', body: { id: 'Predictions', schema: predictionsSchema, required: true }, ok: { status: 200, id: 'PredictionsLogged', schema: z.looseObject({}) } },
@@ -135,6 +142,14 @@ export const ROUTES: Route[] = [
   { method: 'delete', path: '/context/sources/:key', summary: 'Remove a context source and its schedule', tag: 'context', ok: { status: 200, id: 'ContextSourceDeleted', schema: z.looseObject({}) } },
   { method: 'get', path: '/context/signals', summary: 'Stored context signals', tag: 'context', query: listSignalsSchema, ok: { status: 200, id: 'SignalList', schema: z.looseObject({ signals: z.array(z.looseObject({})) }) } },
   { method: 'delete', path: '/units/:unitId', summary: 'Forget a unit: delete every row and Redis key it left', tag: 'privacy', ok: { status: 200, id: 'UnitDeleted', schema: z.looseObject({}) } },
+  // Training platform: a policy per entity × model type, each with its Temporal Schedule.
+  { method: 'put', path: '/training-policies/:entity/:modelType', summary: 'Set a training policy (creates or updates its Temporal Schedule)', tag: 'training', body: { id: 'TrainingPolicy', schema: trainingPolicySchema, required: true }, ok: { status: 200, id: 'TrainingPolicyView', schema: trainingPolicyView } },
+  { method: 'get', path: '/training-policies', summary: 'List training policies with their schedules', tag: 'training', query: listTrainingPoliciesSchema, ok: { status: 200, id: 'TrainingPolicies', schema: z.looseObject({ policies: z.array(trainingPolicyView) }) } },
+  { method: 'get', path: '/training-policies/:entity/:modelType', summary: 'A training policy and its schedule (paused, next due)', tag: 'training', ok: { status: 200, id: 'TrainingPolicyView', schema: trainingPolicyView } },
+  { method: 'delete', path: '/training-policies/:entity/:modelType', summary: 'Delete a training policy and its schedule', tag: 'training', ok: { status: 200, id: 'TrainingPolicyDeleted', schema: z.looseObject({ deleted: z.boolean() }) } },
+  ...(['pause', 'resume', 'trigger'] as const).map((which): Route => ({ method: 'post', path: `/training-policies/:entity/:modelType/${which}`, summary: `${which.charAt(0).toUpperCase()}${which.slice(1)} a training policy's schedule`, tag: 'training', body: { id: 'ScheduleAction', schema: scheduleActionSchema, required: false }, ok: { status: 200, id: 'TrainingPolicyView', schema: trainingPolicyView } })),
+  { method: 'get', path: '/training-runs', summary: "An entity's retraining runs (plan, status, comparisons)", tag: 'training', query: listTrainingRunsSchema, ok: { status: 200, id: 'TrainingRuns', schema: z.looseObject({ runs: z.array(z.looseObject({})) }) } },
+  { method: 'get', path: '/entities/:entity/models', summary: "An entity's models: versions, last trained, next due", tag: 'training', ok: { status: 200, id: 'EntityModels', schema: z.looseObject({ entity: z.string(), models: z.array(z.looseObject({ modelType: z.string(), lastTrainedAt: z.string().nullable(), nextDueAt: z.string().nullable() })) }) } },
 ];
 
 /** `/experiments/:key` → `/experiments/{key}`. */
@@ -176,6 +191,9 @@ export function buildOpenApiDocument(version: string): Record<string, unknown> {
     if (r.path.includes(':key')) parameters.push({ name: 'key', in: 'path', required: true, schema: strip(z.toJSONSchema(experimentKeyParam)) });
     if (r.path.includes(':id')) parameters.push({ name: 'id', in: 'path', required: true, schema: strip(z.toJSONSchema(evaluationIdParam)) });
     if (r.path.includes(':unitId')) parameters.push({ name: 'unitId', in: 'path', required: true, schema: strip(z.toJSONSchema(unitIdParam)) });
+    for (const name of ['entity', 'modelType'] as const) {
+      if (r.path.includes(`:${name}`)) parameters.push({ name, in: 'path', required: true, schema: strip(z.toJSONSchema(trainingPolicyParams.shape[name])) });
+    }
     for (const [name, field] of Object.entries(r.query?.shape ?? {})) {
       const s = strip(z.toJSONSchema(field as z.ZodType, { io: 'input', unrepresentable: 'any' }));
       parameters.push({ name, in: 'query', required: false, schema: s });

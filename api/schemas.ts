@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { findUnstorableText } from '../domain/events/storable.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
+import { acknowledgeSrmMessage, actorReasonMessage, concludeMessage, externalContextMessage, overrideAllocationMessage, reenableArmMessage } from '../domain/experiment/messages.js';
 import { ROLES } from './access.js';
 
 const key = z.string().min(1).max(100);
@@ -42,38 +43,26 @@ export const eventSchema = z.object({
 });
 export type EventInput = z.infer<typeof eventSchema>;
 
-export const actorReasonSchema = z
-  .object({ actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() })
-  .default({});
+// Steering bodies: the workflow's own message schemas (domain/experiment/messages.ts), narrowed
+// where a route asks for more. The API fills in the actor from the key when the body has none.
+export const actorReasonSchema = actorReasonMessage.default({});
 
-export const stopSchema = z.object({ actor: z.string().min(1).max(200).optional(), reason: z.string().min(1).max(2000) });
+export const stopSchema = actorReasonMessage.extend({ reason: actorReasonMessage.shape.reason.unwrap().min(1) });
 
+const { weights: setWeights, clear } = overrideAllocationMessage.shape;
 export const allocationSchema = z.union([
-  z.object({
-    weights: z.record(z.string(), z.number().min(0).max(1)),
-    actor: z.string().min(1).max(200).optional(),
-    reason: z.string().max(2000).optional(),
-  }),
-  z.object({ clear: z.literal(true), actor: z.string().min(1).max(200).optional(), reason: z.string().max(2000).optional() }),
+  overrideAllocationMessage.omit({ clear: true }).extend({ weights: setWeights.unwrap() }),
+  overrideAllocationMessage.omit({ weights: true }).extend({ clear: clear.unwrap() }),
 ]);
 
-export const concludeSchema = z.object({
-  winner: z.string().min(1).max(40).optional(),
-  actor: z.string().min(1).max(200).optional(),
-  reason: z.string().max(2000).optional(),
-});
+export const concludeSchema = concludeMessage;
 
-/** Re-enabling an arm the circuit breaker stopped: who and why are required (audited). */
-export const reenableArmSchema = z.object({
-  arm: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'not a valid variant key'),
-  actor: z.string().min(1).max(200).optional(),
-  reason: z.string().min(1).max(2000),
-});
+export const reenableArmSchema = reenableArmMessage.partial({ actor: true });
 
-/** Acknowledging a sample-ratio alarm lifts its hold on decisions (audited). */
-export const acknowledgeSrmSchema = z.object({ actor: z.string().min(1).max(200).optional(), reason: z.string().min(1).max(2000) });
+export const acknowledgeSrmSchema = acknowledgeSrmMessage.partial({ actor: true });
 
-export const externalContextSchema = z.object({ kind: z.string().min(1).max(100), severity: z.number().min(0).max(1) });
+/** The manual route takes no half-life: the experiment's own applies. */
+export const externalContextSchema = externalContextMessage.omit({ halfLifeSeconds: true });
 
 export const experimentKeyParam = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key');
 
@@ -100,6 +89,14 @@ export const registerModelSchema = z.object({
     .optional(),
   /** A shadow version is never served: callers log its predictions (POST /predictions) to score it. */
   shadow: z.boolean().default(false),
+  /** Training lineage: hyperparameters, offline metrics, when and on what it was trained. */
+  params: z.record(z.string(), z.unknown()).default({}),
+  metrics: z.record(z.string(), z.number()).default({}),
+  trainedAt: z.iso.datetime({ offset: true }).optional(),
+  datasetId: name.optional(),
+  datasetFingerprint: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'up to 128 letters, digits or _ . : -').optional(),
+  /** Set by a trainer answering a retraining run: the run's id and the request's id from its job. */
+  training: z.object({ runId: z.uuid(), requestId: z.string().min(1).max(200) }).strict().optional(),
 });
 
 const modelRef = { entity: name, modelType: name, version: name };
@@ -134,6 +131,13 @@ export const promoteModelSchema = z.object({
 });
 
 export const listModelsSchema = z.object({ entity: name.optional(), modelType: name.optional() });
+
+/** Path parameters of /training-policies/:entity/:modelType. */
+export const trainingPolicyParams = z.object({ entity: name, modelType: name });
+export const entityParam = z.object({ entity: name });
+export const listTrainingPoliciesSchema = z.object({ entity: name.optional() });
+export const listTrainingRunsSchema = z.object({ entity: name, limit: z.coerce.number().int().min(1).max(200).default(20) });
+export const scheduleActionSchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
 
 export type AssignRequest = z.infer<typeof assignRequestSchema>;
 export type RegisterModelInput = z.infer<typeof registerModelSchema>;

@@ -15,6 +15,7 @@ const commands = {
   units: 'forget a unit: delete every row and Redis key it left',
   evaluate: 'offline evaluation: datasets, running windows, replay of decisions, off-policy estimates',
   keys: 'create, list or revoke API keys (shown once; stored hashed)',
+  training: "training policies and their schedules; an entity's models, last trained and next due",
 };
 const usage = [
   'usage: expflow <command> [options]',

@@ -28,7 +28,8 @@ const nonNegative = z.number().finite().nonnegative();
 
 const ArmSchema = z.object({
   key: z.string().min(1),
-  n: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  // 10¹² units per arm is beyond any experiment; at 10¹⁴ the exact Beta comparison takes minutes.
+  n: z.number().int().nonnegative().max(1e12, 'at most 10^12 units per arm'),
   sum: z.number().finite(),
   sumSquares: nonNegative.optional(),
   denSum: z.number().finite().optional(),

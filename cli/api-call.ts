@@ -21,7 +21,7 @@ export function usageText(prog: string, subcommands: Subcommands, options: strin
 }
 
 export interface ApiCall {
-  request: { method: 'GET' | 'POST' | 'DELETE'; path: string; body?: unknown };
+  request: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; body?: unknown };
   api: string;
   headers: Record<string, string>;
 }
@@ -42,10 +42,10 @@ export function apiTarget(values: { api?: string; token?: string; actor?: string
 }
 
 /** Exit codes: 0 ok, 2 bad arguments (the message names the option), 1 the API refused or could not be reached. */
-export async function runApiCall(prog: string, parse: () => ApiCall): Promise<number> {
+export async function runApiCall(prog: string, parse: () => ApiCall | Promise<ApiCall>): Promise<number> {
   let parsed;
   try {
-    parsed = parse();
+    parsed = await parse();
   } catch (e) {
     if (e instanceof HelpRequest) {
       process.stdout.write(e.message);

@@ -87,6 +87,7 @@ function toRequest(argv: string[]): { request: Request; api: string; headers: Re
         if (!values.reason) throw new UsageError('--reason: stopping an experiment needs a reason');
         return { method: 'POST', path: `/experiments/${key}/stop`, body: withReason() };
       case 'override': {
+        if (values.clear && values.weights) throw new UsageError('--clear: give either --weights or --clear');
         if (values.clear) return { method: 'POST', path: `/experiments/${key}/allocation`, body: withReason({ clear: true }) };
         if (!values.weights) throw new UsageError('--weights: give variant=weight pairs, e.g. control=0.7,b=0.3 (or --clear)');
         return { method: 'POST', path: `/experiments/${key}/allocation`, body: withReason({ weights: parseWeights(values.weights) }) };
@@ -99,14 +100,33 @@ function toRequest(argv: string[]): { request: Request; api: string; headers: Re
 }
 
 function parseWeights(s: string): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = new Map<string, number>();
   for (const pair of s.split(',')) {
     const m = /^([A-Za-z0-9_-]+)=([0-9]*\.?[0-9]+)$/.exec(pair.trim());
     const [, variant, weight] = m ?? [];
     if (variant === undefined || weight === undefined) throw new UsageError(`--weights: '${pair}' is not variant=weight`);
-    out[variant] = Number(weight);
+    if (out.has(variant)) throw new UsageError(`--weights: '${variant}' is given twice`);
+    out.set(variant, Number(weight));
   }
-  return out;
+  // fromEntries defines own properties, so a variant named __proto__ is sent rather than dropped.
+  return Object.fromEntries(out);
 }
 
-process.exitCode = await runApiCall('expflow experiments', () => toRequest(process.argv.slice(2)));
+/**
+ * The definition given to `create` is this command's input: refuse it here, naming the field, as the
+ * API would (exit 2, nothing sent). The schema is loaded only for `create`, to keep the others quick.
+ */
+async function checkDefinition(body: unknown): Promise<void> {
+  const { createExperimentSchema } = await import('../domain/experiment/config.js');
+  const checked = createExperimentSchema.safeParse(body);
+  if (checked.success) return;
+  const issue = checked.error.issues[0];
+  const field = issue?.path.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${String(k)}` : String(k)), '') || 'body';
+  throw new UsageError(`--file: ${field}: ${issue?.message ?? 'invalid experiment definition'}`);
+}
+
+process.exitCode = await runApiCall('expflow experiments', async () => {
+  const call = toRequest(process.argv.slice(2));
+  if (call.request.method === 'POST' && call.request.path === '/experiments') await checkDefinition(call.request.body);
+  return call;
+});

@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import { planReactions, reactionRuleSchema, type ExperimentRules } from '../domain/context/reaction-rules.js';
 import { isCurrent, scopeKey, signalId, type ContextSignal } from '../domain/context/signals.js';
-import { externalContextSignal } from '../workflows/experiment.js';
+import { externalContextSignal } from '../workflows/experiment-messages.js';
 import type { PrismaClient } from './prisma.js';
 
 export interface ReactionDeps {

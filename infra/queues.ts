@@ -46,6 +46,8 @@ export interface NotificationJob {
 export interface Queues {
   events: Queue<EventsJob>;
   notifications: Queue<NotificationJob>;
+  /** A user's training queue (training policies with a BullMQ trainer), opened on first use. */
+  trainer(name: string): Queue;
   close(): Promise<void>;
 }
 
@@ -62,11 +64,22 @@ export function createQueues(connection: Redis, opts: { eventsQueue?: string } =
     defaultJobOptions: { attempts: 6, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: false },
   });
   for (const q of [events, notifications]) q.on('error', (err) => console.error(`[queue] ${q.name}: ${err.message}`));
+  const trainers = new Map<string, Queue>();
   return {
     events,
     notifications,
+    trainer(name) {
+      let q = trainers.get(name);
+      if (!q) {
+        // Kept after completion for the user's own inspection; a failed job stays for a retry.
+        q = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: 1000, removeOnFail: false } });
+        q.on('error', (err) => console.error(`[queue] ${name}: ${err.message}`));
+        trainers.set(name, q);
+      }
+      return q;
+    },
     async close() {
-      await Promise.all([events.close(), notifications.close()]);
+      await Promise.all([events.close(), notifications.close(), ...[...trainers.values()].map((q) => q.close())]);
     },
   };
 }

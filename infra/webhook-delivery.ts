@@ -28,7 +28,7 @@ export interface DeliveryOptions {
 }
 
 /** The signature header value for a raw body at time t (seconds). */
-function signatureHeader(secret: string, t: number, rawBody: string): string {
+export function signatureHeader(secret: string, t: number, rawBody: string): string {
   return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${rawBody}`).digest('hex')}`;
 }
 

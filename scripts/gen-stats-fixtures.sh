@@ -11,3 +11,4 @@ fi
 # gbstats is an optional cross-check of the sequential CS and Bayesian outputs against GrowthBook.
 "$VENV/bin/pip" install --quiet --disable-pip-version-check gbstats || echo "gbstats did not install; skipping its fixtures" >&2
 "$VENV/bin/python" scripts/gen_stats_fixtures.py
+"$VENV/bin/python" scripts/gen_random_stats_fixtures.py

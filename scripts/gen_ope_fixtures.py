@@ -107,5 +107,52 @@ def main() -> None:
         print(c["name"], c["obp"], "truth", round(c["truthPopulation"], 4))
 
 
+def random_cases(count: int = 80) -> list:
+    """Random logged data straight into obp's estimators: 1..~1000 rounds, 2..12 actions, propensities
+    down to 1e-6 and up to 1, binary/continuous/negative rewards, deterministic or stochastic targets
+    (some never playing a logged action), arbitrary reward-model predictions."""
+    rng = np.random.default_rng(20261130)
+    out = []
+    for _ in range(count):
+        n = int(rng.choice([1, 2, 3, round(np.exp(rng.uniform(np.log(4), np.log(1000))))]))
+        k = int(rng.integers(2, 13))
+        logging = rng.dirichlet(np.full(k, rng.choice([0.05, 0.5, 5.0])), size=n)
+        if rng.uniform() < 0.3:
+            logging = np.maximum(logging, 1e-6)
+            logging /= logging.sum(axis=1, keepdims=True)
+        action = np.array([rng.choice(k, p=row) for row in logging])
+        pscore = logging[np.arange(n), action]
+        if rng.uniform() < 0.15:
+            pscore = np.ones(n)  # deterministic logging (propensity 1)
+        kind = rng.integers(0, 3)
+        reward = rng.binomial(1, 0.3, n).astype(float) if kind == 0 else rng.normal(rng.uniform(-50, 50), rng.uniform(0.01, 20), n) if kind == 1 else np.zeros(n)
+        if rng.uniform() < 0.4:
+            target = np.zeros((n, k))
+            target[np.arange(n), rng.integers(0, k, n)] = 1.0
+        else:
+            target = rng.dirichlet(np.full(k, rng.choice([0.1, 1.0, 10.0])), size=n)
+        if rng.uniform() < 0.1:  # the target never plays a logged action
+            target = np.zeros((n, k))
+            target[np.arange(n), (action + 1) % k] = 1.0
+        q = rng.normal(reward.mean(), 1 + reward.std(), (n, k))
+        # 6 significant digits keep the file small; obp gets the same rounded numbers.
+        r6 = np.vectorize(lambda x: float(f"{x:.6g}"))
+        pscore, reward, target, q = r6(pscore), r6(reward), r6(target), r6(q)
+        target = target / target.sum(axis=1, keepdims=True)  # rows sum to 1 again (obp's DM term divides by it)
+        common = dict(reward=reward, action=action, action_dist=target[:, :, None])
+        ips = InverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common)
+        with np.errstate(all="ignore"):
+            snips = SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common)
+        dr = DoublyRobust().estimate_policy_value(pscore=pscore, estimated_rewards_by_reg_model=q[:, :, None], **common)
+        out.append({
+            "nActions": k, "action": action.tolist(), "pscore": pscore.tolist(), "reward": reward.tolist(),
+            "targetDist": target.tolist(), "estimatedRewards": q.tolist(),
+            "obp": {"ips": float(ips), "snips": float(snips) if np.isfinite(snips) else None, "dr": float(dr)},
+        })
+    return out
+
+
 if __name__ == "__main__":
     main()
+    (OUT / "obp-random.json").write_text(json.dumps({"generator": "scripts/gen_ope_fixtures.py", "obp": "0.5.7", "cases": random_cases()}) + "\n")
+    print("wrote obp-random.json")

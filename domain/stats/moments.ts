@@ -9,11 +9,16 @@ export function meanOf(m: Moments): number {
   return m.n > 0 ? m.sum / m.n : 0;
 }
 
-/** Unbiased sample variance (n−1 denominator); 0 when n < 2. */
+/**
+ * Unbiased sample variance (n−1 denominator); 0 when n < 2. A numerator within the rounding noise of
+ * accumulating Σy² (≈ √n·ε relative, with headroom) is 0: n identical values otherwise leave a few
+ * ulps of Σy² − (Σy)²/n, and a t-test on that "variance" calls two constant arms certainly different.
+ */
 export function sampleVarianceOf(m: Moments): number {
   if (m.n < 2) return 0;
-  const v = (m.sumSquares - (m.sum * m.sum) / m.n) / (m.n - 1);
-  return v > 0 ? v : 0;
+  const numerator = m.sumSquares - (m.sum * m.sum) / m.n;
+  const noise = 8 * Number.EPSILON * Math.max(4, Math.sqrt(m.n)) * Math.abs(m.sumSquares);
+  return numerator > noise ? numerator / (m.n - 1) : 0;
 }
 
 /** Bernoulli variance p(1−p) of a proportion given as moments (sum = conversions). */

@@ -91,6 +91,15 @@ const requests: Array<{ method: string; path: string; body?: unknown; route: str
   { method: 'GET', path: '/evaluations/00000000-0000-0000-0000-000000000000', route: '/evaluations/:id' },
   { method: 'GET', path: '/datasets', route: '/datasets' },
   { method: 'GET', path: '/datasets/00000000-0000-0000-0000-000000000000', route: '/datasets/:id' },
+  { method: 'PUT', path: '/training-policies/auth-entity/ranker', body: {}, route: '/training-policies/:entity/:modelType' },
+  { method: 'GET', path: '/training-policies', route: '/training-policies' },
+  { method: 'GET', path: '/training-policies/auth-entity/ranker', route: '/training-policies/:entity/:modelType' },
+  { method: 'DELETE', path: '/training-policies/auth-entity/ranker', route: '/training-policies/:entity/:modelType' },
+  { method: 'POST', path: '/training-policies/auth-entity/ranker/pause', body: {}, route: '/training-policies/:entity/:modelType/pause' },
+  { method: 'POST', path: '/training-policies/auth-entity/ranker/resume', body: {}, route: '/training-policies/:entity/:modelType/resume' },
+  { method: 'POST', path: '/training-policies/auth-entity/ranker/trigger', body: {}, route: '/training-policies/:entity/:modelType/trigger' },
+  { method: 'GET', path: '/training-runs?entity=auth-entity', route: '/training-runs' },
+  { method: 'GET', path: '/entities/auth-entity/models', route: '/entities/:entity/models' },
 ];
 
 describe('role × endpoint', () => {

@@ -30,7 +30,7 @@ describe('expflow --help', () => {
     const top = await expflow('--help');
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/^usage: expflow <command>/);
-    expect(listedCommands(top.stdout)).toEqual(['analyze', 'simulate', 'experiments', 'dead-letters', 'units', 'evaluate', 'keys']);
+    expect(listedCommands(top.stdout)).toEqual(['analyze', 'simulate', 'experiments', 'dead-letters', 'units', 'evaluate', 'keys', 'training']);
     const bad = await expflow('nope');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown command 'nope'[\s\S]*usage: expflow/);
@@ -60,5 +60,7 @@ describe('expflow --help', () => {
     expect(checked.filter((c) => c.startsWith('experiments ')).sort()).toEqual(
       ['conclude', 'create', 'decisions', 'get', 'list', 'override', 'pause', 'resume', 'run-cycle', 'stop'].map((s) => `experiments ${s}`),
     );
-  });
+    expect(checked).toContain('training models');
+    // About 60 tsx processes at once: on a loaded 2-core machine that takes more than a minute.
+  }, 180_000);
 });

@@ -7,7 +7,7 @@ const EXPECTED_TABLES = [
   'AggregateWatermark', 'Alert', 'AllocationSnapshot', 'ApiKey', 'Assignment', 'AuditLog', 'ContextSignal',
   'ContextSource', 'CycleStats', 'DeadLetter', 'Decision', 'EvaluationDataset', 'EvaluationRun', 'Event',
   'EventDedupe', 'Experiment', 'ModelVersion', 'Notification', 'NotificationAttempt', 'OperatorAction',
-  'Prediction', 'Segment', 'SegmentMembership', 'UnitEventAggregate', 'Variant', '_prisma_migrations',
+  'Prediction', 'Segment', 'SegmentMembership', 'TrainingPolicy', 'TrainingRun', 'UnitEventAggregate', 'Variant', '_prisma_migrations',
 ];
 
 describe('migrations', () => {

@@ -55,14 +55,26 @@ describe('model registry', () => {
     expect(third.status, JSON.stringify(third.body)).toBe(201);
     const key3 = third.body.experiment.key as string;
     expect(third.body.experiment.variants.find((v: any) => v.key === 'champion').payload.version).toBe('v2');
-    // One comparison at a time per entity × model type.
+    // One comparison at a time per entity × model type: a version registered meanwhile waits and
+    // joins the next comparison (no 409), which starts when the running one ends.
     const busy = await reg('v4');
-    expect(busy.status).toBe(409);
-    expect(busy.body.error.message).toMatch(/v3 is still being compared/);
+    expect(busy.status, JSON.stringify(busy.body)).toBe(201);
+    expect(busy.body).toMatchObject({ model: { version: 'v4', status: 'candidate', experimentKey: null }, experiment: null, queuedBehind: key3 });
+    const busy2 = await reg('v5');
+    expect(busy2.body).toMatchObject({ model: { status: 'candidate', experimentKey: null }, queuedBehind: key3 });
     const concluded = await post(`/experiments/${key3}/conclude`, { winner: 'champion', reason: 'offline metrics regressed' });
     expect(concluded.status).toBe(200);
     await waitFor(async () => (await models(entity)).find((x) => x.version === 'v3')?.status === 'rejected', { what: 'rejection' });
     expect((await models(entity)).find((x) => x.version === 'v2')?.status).toBe('champion');
     expect((await reg('v3')).status).toBe(409);
-  });
+    // v4 and v5 now face champion v2 together, in one comparison.
+    const next = await waitFor(async () => {
+      const m = (await models(entity)) as Array<{ version: string; status: string; experimentKey: string | null }>;
+      const v4 = m.find((x) => x.version === 'v4');
+      return v4?.experimentKey && m.find((x) => x.version === 'v5')?.experimentKey === v4.experimentKey ? v4.experimentKey : null;
+    }, { what: 'the next comparison' });
+    const exp = await stack.get(`/experiments/${next}`);
+    expect(exp.body.variants.map((v: any) => [v.key, v.name])).toEqual([['champion', 'v2'], ['challenger-1', 'v4'], ['challenger-2', 'v5']]);
+    expect(exp.body.config.metrics[0].event).toBe('purchase');
+  }, 180_000);
 });

@@ -33,6 +33,20 @@ describe('ESLint boundaries', { timeout: 180_000 }, () => {
     expect(rules).toEqual(['@typescript-eslint/no-restricted-imports', '@typescript-eslint/no-restricted-imports', 'no-restricted-globals', 'no-restricted-properties']);
   });
 
+  it('workflows/: message schemas and zod as types only (zod stays out of the workflow bundle)', async () => {
+    const rules = await rulesFor(
+      'workflows/lint-probe.ts',
+      [
+        "import { z } from 'zod';",
+        "import { concludeMessage } from '../domain/experiment/messages.js';",
+        "import type { ConcludeInput } from '../domain/experiment/messages.js';",
+        'export const probe: unknown[] = [z, concludeMessage];',
+        'export type C = ConcludeInput;',
+      ].join('\n'),
+    );
+    expect(rules).toEqual(['@typescript-eslint/no-restricted-imports', '@typescript-eslint/no-restricted-imports']);
+  });
+
   it('workflows/clock.ts is the one place that may read Date', async () => {
     expect(await rulesFor('workflows/clock.ts', 'export const now = (): number => Date.now();\n')).toEqual([]);
   });

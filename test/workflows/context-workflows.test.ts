@@ -9,7 +9,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextSourceWorkflow } from '../../workflows/context-source.js';
-import { experimentWorkflow, externalContextSignal, statusQuery, stopSignal } from '../../workflows/experiment.js';
+import { experimentWorkflow } from '../../workflows/experiment.js';
+import { externalContextSignal, statusQuery, stopSignal } from '../../workflows/experiment-messages.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 import { mockActivities, type ActivityScript } from './mock-activities.js';
 

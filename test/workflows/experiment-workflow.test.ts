@@ -11,18 +11,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  concludeUpdate,
-  experimentWorkflow,
-  overrideAllocationUpdate,
-  pauseSignal,
-  resumeSignal,
-  runCycleNowUpdate,
-  statusQuery,
-  stopSignal,
-  type ExperimentWorkflowInput,
-} from '../../workflows/experiment.js';
+import { experimentWorkflow, type ExperimentWorkflowInput } from '../../workflows/experiment.js';
+import { concludeUpdate, overrideAllocationUpdate, pauseSignal, resumeSignal, runCycleNowUpdate, statusQuery, stopSignal } from '../../workflows/experiment-messages.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { cycleCosts } from '../../bench/lib/cycle-history.js';
 import { mockActivities, type ActivityScript } from './mock-activities.js';
 
 const config = testConfig();
@@ -262,12 +254,12 @@ describe('ExperimentWorkflow', () => {
     });
   });
 
-  it('runs the heavy steps on the analytics task queue when one is given', async () => {
+  it('runs the heavy steps on the analytics task queue when one is given (per step)', async () => {
     const analyticsQueue = `analytics-${uniqueSuffix()}`;
     const analytics = mockActivities();
     const analyticsWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: analyticsQueue, activities: analytics.activities });
     await analyticsWorker.runUntil(
-      withWorkflow('analytics-queue', {}, { analyticsTaskQueue: analyticsQueue }, async (h, main) => {
+      withWorkflow('analytics-queue-per-step', {}, { analyticsTaskQueue: analyticsQueue, cycleActivities: 'per-step' }, async (h, main) => {
         await cycleDone(h, 1);
         expect(analytics.names()).toEqual(['segmentUnits', 'predictSignificance', 'reallocateTraffic']);
         expect(main.names().slice(0, 3)).toEqual(['collectData', 'throttleOrTerminate', 'decide']);
@@ -275,5 +267,56 @@ describe('ExperimentWorkflow', () => {
         await h.result();
       }),
     );
+  });
+
+  it('runs the whole cycle activity on the analytics task queue when one is given (per cycle)', async () => {
+    const analyticsQueue = `analytics-${uniqueSuffix()}`;
+    const analytics = mockActivities();
+    const analyticsWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: analyticsQueue, activities: analytics.activities });
+    await analyticsWorker.runUntil(
+      withWorkflow('analytics-queue-per-cycle', {}, { analyticsTaskQueue: analyticsQueue }, async (h, main) => {
+        await cycleDone(h, 1);
+        expect(analytics.names()).toEqual(['collectData', 'segmentUnits', 'predictSignificance', 'reallocateTraffic', 'throttleOrTerminate', 'decide']);
+        expect(main.names()).toEqual([]);
+        await h.signal(stopSignal, { reason: 'end' });
+        await h.result();
+      }),
+    );
+  });
+
+  it('takes 2 workflow tasks and 1 activity a cycle in one activity, against 7 and 6 per step', async () => {
+    const perCycle: Record<string, number[]> = {};
+    for (const design of ['per-cycle', 'per-step'] as const) {
+      await withWorkflow(`tasks-${design}`, {}, { cycleIntervalMs: 300, cycleActivities: design }, async (h) => {
+        // Cycles 2 and 3 are woken by their timers (cycle 1 runs at start).
+        await waitFor(async () => (await h.query(statusQuery)).cycle >= 3, { what: 'cycle 3', timeoutMs: 120_000 });
+        await h.signal(stopSignal, { reason: 'end' });
+        await h.result();
+        const costs = cycleCosts(JSON.parse(historyToJSON(await h.fetchHistory())), 300);
+        expect(costs.length).toBeGreaterThanOrEqual(2);
+        perCycle[design] = [Math.max(...costs.map((c) => c.workflowTasks)), Math.max(...costs.map((c) => c.activities))];
+      });
+    }
+    expect(perCycle).toEqual({ 'per-cycle': [2, 1], 'per-step': [7, 6] });
+  });
+
+  it('re-applies an override that arrived mid-cycle after the cycle, keeping stopped arms on control', async () => {
+    const script: ActivityScript = { collectDelayMs: { 2: 3_000 }, decisions: { 2: { stoppedArms: ['treatment'], alerts: 1 } } };
+    await withWorkflow('override-mid-cycle', script, {}, async (h, mock) => {
+      await cycleDone(h, 1);
+      const cycle2 = h.executeUpdate(runCycleNowUpdate, { args: [{}] });
+      await waitFor(async () => mock.collectsStarted.includes(2), { what: 'cycle 2 collecting' });
+      await h.executeUpdate(overrideAllocationUpdate, { args: [{ weights: { control: 0.4, treatment: 0.6 }, actor: 'ops', reason: 'hold' }] });
+      expect((await cycle2).cycle).toBe(2);
+      const overrides = mock.calls.filter((c) => c.name === 'publishOverride').map((c) => c.input);
+      expect(overrides).toHaveLength(2);
+      expect(overrides[0]).not.toHaveProperty('stoppedArms');
+      expect(overrides[1]).toMatchObject({ weights: { control: 0.4, treatment: 0.6 }, stoppedArms: ['treatment'], reason: 'hold (re-applied after cycle 2)' });
+      // The re-applied override comes after the cycle's last step.
+      const names = mock.names();
+      expect(names.lastIndexOf('publishOverride')).toBeGreaterThan(names.lastIndexOf('decide'));
+      await h.signal(stopSignal, { reason: 'end' });
+      await h.result();
+    });
   });
 });

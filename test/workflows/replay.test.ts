@@ -14,7 +14,7 @@ describe('workflow replay', async () => {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
 
   it('has representative histories to replay', () => {
-    expect(files).toEqual(expect.arrayContaining(['continue-as-new.json', 'override.json', 'pause-resume-stop.json', 'lifecycle-real-activities.json']));
+    expect(files).toEqual(expect.arrayContaining(['continue-as-new.json', 'override.json', 'pause-resume-stop.json', 'lifecycle-real-activities.json', 'tasks-per-cycle.json', 'override-mid-cycle.json']));
   });
 
   for (const file of files) {

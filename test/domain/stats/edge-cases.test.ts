@@ -9,6 +9,7 @@ import {
   probabilityBest,
   betaBinomialPosterior,
   comparePosteriors,
+  momentsOf,
 } from '../../../domain/stats/index.js';
 import { expectFiniteDeep } from './helpers.js';
 
@@ -45,6 +46,21 @@ describe('numerical edge cases never produce NaN', () => {
     const huge = compareMeans({ n: 1e13, sum: 1e14, sumSquares: 1.01e15 }, { n: 1e13, sum: 1.00001e14, sumSquares: 1.01002e15 });
     expectFiniteDeep(huge);
     expect(huge.pValue).toBeLessThan(1e-10);
+  });
+
+  it('constant arms are zero-variance, not a certain difference (rounding noise of the moments is not variance)', () => {
+    const flat = (n: number, v: number) => ({ n, sum: n * v, sumSquares: n * v * v });
+    for (const [c, t] of [
+      [momentsOf(new Array(1000).fill(0.1)), momentsOf(new Array(1000).fill(0.1000001))],
+      [flat(5130, -7.549107143410644), flat(195, 5.406229708466838)],
+      [flat(600809, 550.8627066203626), flat(2, -1.787945778235989)],
+    ] as const) {
+      const r = compareMeans(c, t);
+      expect(r.reason).toBe('zero-variance');
+      expect(r.pValue).toBe(1);
+    }
+    // A real but small spread still counts.
+    expect(compareMeans(momentsOf([10, 10.001, 10.002]), momentsOf([11, 11.001, 11.002])).reason).toBeUndefined();
   });
 
   it('ratio metrics with zero denominators and single-unit arms', () => {

@@ -1,0 +1,189 @@
+/**
+ * bench:workflows (issue 12 item 7): experiments per worker. For each N, N experiments with short
+ * cycles run on one worker process (real activities on the local PostgreSQL and Redis, the local
+ * Temporal server), once per cycle design, side by side in the same run:
+ *   per-step   one activity per step (the design before: about 7 workflow tasks a cycle)
+ *   per-cycle  the six steps in one runCycle activity (the default now)
+ * Starts are spread evenly over one interval (experiments are not created in the same second).
+ * Each workflow runs BENCH_CYCLES timed cycles after its first, then concludes at maxCycles. Read
+ * from the histories: workflow tasks, activities and history events per cycle; cycle lag (first
+ * activity start minus the cycle timer's due time) at the median and p99; schedule-to-start of
+ * workflow and activity tasks. CPU of the worker and the Temporal server process, per wall second.
+ * The theoretical minimum with durable activities is 2 workflow tasks a cycle (the timer's wake-up
+ * and the one activity's result). Goal: p99 lag < 10% of the interval at N = 200, 1-minute cycles.
+ * Env: BENCH_N ("50,100,200"), BENCH_INTERVAL_SECONDS (60), BENCH_CYCLES (3), BENCH_DESIGNS
+ * ("per-step,per-cycle"), BENCH_UNITS (units seeded per experiment, 200).
+ * Prints a table and a final JSON line. The machine's load average is printed with each row: on a
+ * shared machine, compare designs measured at similar load.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { loadConfig, type Config } from '../config.js';
+import { addDays, dayOf } from '../domain/storage/partition-plan.js';
+import { createEventPartitions } from '../infra/event-partitions.js';
+import { createPool } from '../infra/pg.js';
+import { createPrisma } from '../infra/prisma.js';
+import { createRedis } from '../infra/redis.js';
+import { abExperiment, createExperimentRow, seedUnits } from '../test/helpers/fixtures.js';
+import { kill, spawnWorker } from '../test/helpers/processes.js';
+import { experimentWorkflow, type ExperimentWorkflowInput } from '../workflows/experiment.js';
+import { cycleCosts, quantile, type CycleCost } from './lib/cycle-history.js';
+import { freshBenchDatabase } from './lib/bench-db.js';
+
+type Design = NonNullable<ExperimentWorkflowInput['cycleActivities']>;
+const NS = (process.env.BENCH_N ?? '50,100,200').split(',').map(Number);
+const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_SECONDS ?? 60) * 1000;
+const CYCLES = Number(process.env.BENCH_CYCLES ?? 3);
+const DESIGNS = (process.env.BENCH_DESIGNS ?? 'per-step,per-cycle').split(',') as Design[];
+const UNITS = Number(process.env.BENCH_UNITS ?? 200);
+const MIN_WORKFLOW_TASKS = 2;
+for (const d of DESIGNS) if (d !== 'per-step' && d !== 'per-cycle') throw new Error(`BENCH_DESIGNS: unknown design '${d}'`);
+
+const base = loadConfig();
+const databaseUrl = await freshBenchDatabase(base.databaseUrl, 'expflow_bench_workflows');
+const pool = createPool(databaseUrl, 4);
+const prisma = createPrisma(databaseUrl);
+const redis = createRedis(base.redisUrl);
+const connection = await Connection.connect({ address: base.temporalAddress });
+const client = new Client({ connection, namespace: base.temporalNamespace });
+const today = dayOf(new Date());
+await createEventPartitions(pool, [addDays(today, -1), today, addDays(today, 1)]);
+const CLK_TCK = 100;
+
+/** CPU seconds used so far by a process and its descendants (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  let total = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
+    for (const task of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)) total += cpuSeconds(Number(task));
+  } catch {
+    // the process is gone
+  }
+  return total;
+}
+
+/** The local Temporal dev server's pid, when scripts/services.sh started it. */
+function temporalPid(): number | null {
+  try {
+    return Number(readFileSync(new URL('../.data/temporal.pid', import.meta.url), 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
+interface Row {
+  n: number;
+  design: Design;
+  cycles: number;
+  workflowTasksPerCycle: number;
+  activitiesPerCycle: number;
+  eventsPerCycle: number;
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagP99OfInterval: number;
+  cycleDurationP50Ms: number;
+  wftScheduleToStartP50Ms: number;
+  wftScheduleToStartP99Ms: number;
+  activityScheduleToStartP50Ms: number;
+  activityScheduleToStartP99Ms: number;
+  workerCpu: number;
+  serverCpu: number | null;
+  wallSeconds: number;
+  /** The machine's 1-minute load average at the end of the run (other processes share the cores). */
+  loadAverage: number;
+}
+
+async function run(n: number, design: Design): Promise<Row> {
+  const tag = `${design}-${n}-${randomBytes(3).toString('hex')}`;
+  const taskQueue = `bench-wf-${tag}`;
+  const config: Config = { ...base, databaseUrl, taskQueue, analyticsTaskQueue: taskQueue };
+  const keys = Array.from({ length: n }, (_, i) => `bw-${tag}-${i}`);
+  for (const [i, key] of keys.entries()) {
+    await createExperimentRow(prisma, redis, abExperiment(key, { cycleIntervalSeconds: INTERVAL_MS / 1000, maxCycles: CYCLES + 1 }));
+    await seedUnits(pool, { experiment: key, n: UNITS, variants: ['control', 'treatment'], rates: { control: 0.1, treatment: 0.12 }, seed: i + 1 });
+  }
+  const worker = await spawnWorker(config, { STORAGE_MAINTENANCE_SCHEDULE: 'off', TEMPORAL_LOG_LEVEL: 'ERROR' });
+  const serverPid = temporalPid();
+  const t0 = performance.now();
+  const cpu0 = { worker: cpuSeconds(worker.proc.pid ?? 0), server: serverPid ? cpuSeconds(serverPid) : 0 };
+  try {
+    const handles = [];
+    for (const [i, key] of keys.entries()) {
+      const due = t0 + (i * INTERVAL_MS) / n;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const input: ExperimentWorkflowInput = {
+        experimentKey: key,
+        kind: 'ab',
+        variants: ['control', 'treatment'],
+        cycleIntervalMs: INTERVAL_MS,
+        maxCycles: CYCLES + 1,
+        continueAsNewEvery: 1000,
+        analyticsTaskQueue: taskQueue,
+        cycleActivities: design,
+      };
+      handles.push(await client.workflow.start(experimentWorkflow, { taskQueue, workflowId: `experiment-${key}`, args: [input] }));
+    }
+    await Promise.all(handles.map((h) => h.result()));
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const cpu = { worker: cpuSeconds(worker.proc.pid ?? 0) - cpu0.worker, server: serverPid ? cpuSeconds(serverPid) - cpu0.server : null };
+    const costs: CycleCost[] = [];
+    for (const h of handles) costs.push(...cycleCosts(JSON.parse(historyToJSON(await h.fetchHistory())), INTERVAL_MS));
+    const mean = (f: (c: CycleCost) => number) => costs.reduce((a, c) => a + f(c), 0) / costs.length;
+    const lags = costs.map((c) => c.lagMs);
+    return {
+      n,
+      design,
+      cycles: costs.length,
+      workflowTasksPerCycle: mean((c) => c.workflowTasks),
+      activitiesPerCycle: mean((c) => c.activities),
+      eventsPerCycle: mean((c) => c.events),
+      lagP50Ms: quantile(lags, 0.5),
+      lagP99Ms: quantile(lags, 0.99),
+      lagP99OfInterval: quantile(lags, 0.99) / INTERVAL_MS,
+      cycleDurationP50Ms: quantile(costs.map((c) => c.durationMs), 0.5),
+      wftScheduleToStartP50Ms: quantile(costs.flatMap((c) => c.workflowTaskScheduleToStartMs), 0.5),
+      wftScheduleToStartP99Ms: quantile(costs.flatMap((c) => c.workflowTaskScheduleToStartMs), 0.99),
+      activityScheduleToStartP50Ms: quantile(costs.flatMap((c) => c.activityScheduleToStartMs), 0.5),
+      activityScheduleToStartP99Ms: quantile(costs.flatMap((c) => c.activityScheduleToStartMs), 0.99),
+      workerCpu: cpu.worker / wallSeconds,
+      serverCpu: cpu.server === null ? null : cpu.server / wallSeconds,
+      wallSeconds,
+      loadAverage: loadavg()[0] ?? NaN,
+    };
+  } finally {
+    await kill(worker, 'SIGTERM');
+  }
+}
+
+const rows: Row[] = [];
+for (const n of NS) {
+  for (const design of DESIGNS) {
+    const row = await run(n, design);
+    rows.push(row);
+    console.error(`[bench:workflows] N=${n} ${design}: ${row.cycles} cycles, ${row.workflowTasksPerCycle.toFixed(2)} workflow tasks/cycle, lag p99 ${row.lagP99Ms.toFixed(0)} ms`);
+  }
+}
+
+const f = (x: number | null, d = 0) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(d));
+const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(0)}%`);
+console.log(`\nbench:workflows — interval ${INTERVAL_MS / 1000} s, ${CYCLES} timed cycles per experiment, one worker, ${UNITS} units per experiment; reference: ${MIN_WORKFLOW_TASKS} workflow tasks per cycle (theoretical minimum with durable activities)\n`);
+console.log('| N | design | cycles | WFT/cycle (min 2) | activities/cycle | events/cycle | lag p50 ms | lag p99 ms | p99/interval | cycle p50 ms | WFT sched→start p50/p99 ms | activity sched→start p50/p99 ms | worker CPU | server CPU | load avg |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.n} | ${r.design} | ${r.cycles} | ${f(r.workflowTasksPerCycle, 2)} | ${f(r.activitiesPerCycle, 2)} | ${f(r.eventsPerCycle, 1)} | ${f(r.lagP50Ms)} | ${f(r.lagP99Ms)} | ${(100 * r.lagP99OfInterval).toFixed(2)}% | ${f(r.cycleDurationP50Ms)} | ${f(r.wftScheduleToStartP50Ms)}/${f(r.wftScheduleToStartP99Ms)} | ${f(r.activityScheduleToStartP50Ms)}/${f(r.activityScheduleToStartP99Ms)} | ${pct(r.workerCpu)} | ${pct(r.serverCpu)} | ${f(r.loadAverage, 1)} |`,
+  );
+}
+const goal = rows.find((r) => r.n === 200 && r.design === 'per-cycle' && INTERVAL_MS === 60_000);
+console.log(JSON.stringify({ bench: 'workflows', intervalSeconds: INTERVAL_MS / 1000, cycles: CYCLES, minWorkflowTasksPerCycle: MIN_WORKFLOW_TASKS, goal: goal ? { n: 200, lagP99OfInterval: goal.lagP99OfInterval, met: goal.lagP99OfInterval < 0.1 } : null, rows }));
+
+await connection.close();
+await prisma.$disconnect();
+await pool.end();
+redis.disconnect();
