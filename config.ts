@@ -2,6 +2,7 @@
  * Process configuration, parsed once. Environment variables win; otherwise the values written by
  * `scripts/services.sh up` to .data/env point at the project's local services.
  */
+import { at } from './domain/at.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,7 +247,7 @@ function parseContextPolicy(raw: string | undefined): ContextPolicy {
   }
   const parsed = contextPolicySchema.safeParse(json);
   if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
+    const i = at(parsed.error.issues, 0, 'zod issues'); // a failed parse has at least one
     throw new Error(`invalid configuration (CONTEXT_POLICY.${i.path.join('.')}: ${i.message})`);
   }
   return parsed.data;

@@ -119,7 +119,8 @@ function predictionFeatures(
   base: { size: number; accrualPerCycle: number; cyclesElapsed: number },
 ): SegmentPredictionFeatures {
   const mean = (m: { n: number; sum: number }) => (m.n > 0 ? m.sum / m.n : 0);
-  const c = arms[control]!;
+  // A segment whose control arm has no units yet has no control cell: its mean counts as 0.
+  const c = arms[control] ?? { n: 0, sum: 0, sumSquares: 0 };
   let effect = 0;
   let totalN = 0;
   let ss = 0;

@@ -63,7 +63,8 @@ export function segmentUnits(d: ActivityDeps) {
     const result = runSegmentation({
       points: features.points,
       contextPoints: seg.contextFeatures.length ? features.contextPoints : undefined,
-      previous: prev?.segments.filter((s) => s.centroid.length === features.points[0]!.length).map((s) => ({ id: s.id, centroid: s.centroid })),
+      // With no points there is no dimension to match, so no previous centroid carries over.
+      previous: prev?.segments.filter((s) => s.centroid.length === features.points[0]?.length).map((s) => ({ id: s.id, centroid: s.centroid })),
       nextId: prev?.nextId,
       kRange: [seg.kMin, seg.kMax],
       seed: seedFor(exp.def.seed, cycle, 'segment'),

@@ -105,7 +105,8 @@ export interface RouteMatch {
 /** The permission `method path` needs, with its path parameters. */
 export function routePermission(method: string, rawPath: string): RouteMatch {
   const m = method === 'HEAD' ? 'GET' : method;
-  const parts = (rawPath.split('?')[0]!.replace(/\/+$/, '') || '/').split('/');
+  const [pathOnly = ''] = rawPath.split('?');
+  const parts = (pathOnly.replace(/\/+$/, '') || '/').split('/');
   for (const rule of ROUTE_PERMISSIONS) {
     if (rule.method !== m) continue;
     const pattern = rule.path.split('/');
@@ -117,9 +118,11 @@ export function routePermission(method: string, rawPath: string): RouteMatch {
     if (pattern.length !== parts.length) continue;
     const params: Record<string, string> = {};
     let ok = true;
-    for (let i = 0; i < pattern.length && ok; i++) {
-      if (pattern[i]!.startsWith(':')) params[pattern[i]!.slice(1)] = decodePathParam(pattern[i]!.slice(1), parts[i]!);
-      else ok = pattern[i] === parts[i];
+    for (const [i, seg] of pattern.entries()) {
+      const part = parts[i] ?? '';
+      if (seg.startsWith(':')) params[seg.slice(1)] = decodePathParam(seg.slice(1), part);
+      else ok = seg === part;
+      if (!ok) break;
     }
     if (ok) return { needs: rule.needs, params, mapped: true };
   }

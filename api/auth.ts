@@ -112,7 +112,9 @@ export class Authenticator {
         new Promise<null>((r) => setTimeout(() => r(null), RATE_TIMEOUT_MS).unref()),
       ]);
       if (!res) return;
-      count = Number(res[0]![1]);
+      const incr = res[0];
+      if (!incr) return;
+      count = Number(incr[1]);
     } catch {
       return;
     }

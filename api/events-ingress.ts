@@ -81,8 +81,9 @@ export class EventsIngress {
       else items.push(r.event);
     });
     if (!items.length) {
-      const first = rejected[0]!;
-      const e = first.errors[0]!;
+      const [first] = rejected;
+      if (!first) throw new ApiError(400, 'invalid_request', 'events: at least one event is required');
+      const e = first.errors[0] ?? { field: '', message: 'invalid event' };
       // 422 when every event was well-formed but named an experiment that does not exist.
       const unknownOnly = rejected.every((r) => r.errors.every((x) => x.field === 'experiment' && x.message.startsWith('no experiment')));
       throw new ApiError(unknownOnly ? 422 : 400, unknownOnly ? 'unknown_experiment' : 'invalid_request', `events[${first.index}]${e.field ? `.${e.field}` : ''}: ${e.message}`, { rejected });

@@ -94,7 +94,8 @@ function readBody(req: IncomingMessage): Promise<string> {
       chunks.push(c);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    // One chunk (most bodies) is decoded in place, without the copy Buffer.concat makes.
+    req.on('end', () => resolve(chunks.length === 1 && chunks[0] ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

@@ -13,6 +13,7 @@
  * --json (machine-readable). Exit codes: 0 ok; 1 replay found a cycle that differs (a bug);
  * 2 bad input (the message names the field).
  */
+import { at } from '../domain/at.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -100,7 +101,7 @@ function parseEvaluateArgs(argv: string[]): { request: EvaluationRequest; json: 
     list.forEach((p, i) => {
       const r = targetPolicySchema.safeParse(p);
       if (!r.success) {
-        const issue = r.error.issues[0]!;
+        const issue = at(r.error.issues, 0, 'zod issues'); // a failed parse has at least one
         throw new UsageError(`--policy: ${['policy', ...(Array.isArray(raw) ? [String(i)] : []), ...issue.path.map(String)].join('.')}: ${issue.message}`);
       }
     });
@@ -125,7 +126,7 @@ function parseEvaluateArgs(argv: string[]): { request: EvaluationRequest; json: 
   };
   const r = evaluationRequestSchema.safeParse(candidate);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
+    const issue = at(r.error.issues, 0, 'zod issues');
     const field = issue.path[0] === 'modelVersion' ? 'model-version' : issue.path[0] === 'formats' ? 'format' : String(issue.path[0] ?? 'request');
     throw new UsageError(`--${field}: ${issue.message}`);
   }
@@ -137,7 +138,7 @@ const ci = (c: [number, number] | null | undefined) => (c ? `[${f(c[0])}, ${f(c[
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)) /* cells beyond the header are not padded */.join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

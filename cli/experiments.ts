@@ -103,9 +103,10 @@ function parseWeights(s: string): Record<string, number> {
   const out = new Map<string, number>();
   for (const pair of s.split(',')) {
     const m = /^([A-Za-z0-9_-]+)=([0-9]*\.?[0-9]+)$/.exec(pair.trim());
-    if (!m) throw new UsageError(`--weights: '${pair}' is not variant=weight`);
-    if (out.has(m[1]!)) throw new UsageError(`--weights: '${m[1]}' is given twice`);
-    out.set(m[1]!, Number(m[2]));
+    const [, variant, weight] = m ?? [];
+    if (variant === undefined || weight === undefined) throw new UsageError(`--weights: '${pair}' is not variant=weight`);
+    if (out.has(variant)) throw new UsageError(`--weights: '${variant}' is given twice`);
+    out.set(variant, Number(weight));
   }
   // fromEntries defines own properties, so a variant named __proto__ is sent rather than dropped.
   return Object.fromEntries(out);

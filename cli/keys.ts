@@ -9,6 +9,7 @@
  * `create` prints the key once; only its hash is stored. Exit codes: 0 ok, 2 bad arguments (the
  * message names the option), 1 failure.
  */
+import { at } from '../domain/at.js';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ROLES } from '../api/access.js';
@@ -52,7 +53,7 @@ function parse(argv: string[]) {
       rateLimitPerMinute: values['rate-limit'] === undefined ? undefined : Number(values['rate-limit']),
     });
     if (!r.success) {
-      const i = r.error.issues[0]!;
+      const i = at(r.error.issues, 0, 'zod issues'); // a failed parse has at least one
       const opt = { rateLimitPerMinute: 'rate-limit' }[String(i.path[0])] ?? String(i.path[0]);
       throw new UsageError(`--${opt}: ${i.path[0] === 'role' ? `one of ${ROLES.join(', ')}` : i.message}`);
     }

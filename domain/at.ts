@@ -3,7 +3,7 @@
  * and their adjusted p-values). An index outside the array is a bug in that guarantee, so it throws
  * a RangeError naming the array instead of letting `undefined` turn into NaN downstream.
  */
-export function at<T>(xs: readonly T[], i: number, what = 'array'): T {
+export function at<T>(xs: ArrayLike<T>, i: number, what = 'array'): T {
   if (!(Number.isInteger(i) && i >= 0 && i < xs.length)) {
     throw new RangeError(`${what}[${i}] is out of range (length ${xs.length})`);
   }

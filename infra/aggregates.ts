@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
+import { at } from '../domain/at.js';
 import type { LoadedExperiment } from './experiment-repo.js';
 
 /** How units were randomised, which decides the analysis cells beyond (segment, period). */
@@ -194,10 +195,13 @@ export async function sampleUnitAggregates(
   return res.rows.map((r) => {
     const counts: Record<string, number> = {};
     const sums: Record<string, number> = {};
+    // names, counts and sums are array_agg'd over the same rows, so they line up.
+    const rowCounts = r.counts ?? [];
+    const rowSums = r.sums ?? [];
     (r.names ?? []).forEach((n, i) => {
       if (n === null) return;
-      counts[n] = r.counts![i]!;
-      sums[n] = r.sums![i]!;
+      counts[n] = at(rowCounts, i, 'aggregate counts');
+      sums[n] = at(rowSums, i, 'aggregate sums');
     });
     const context: Record<string, number> = {};
     for (const f of opts.contextFeatures) {

@@ -19,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Pool } from 'pg';
+import { at } from '../domain/at.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 import type { MetricSpec } from '../domain/types.js';
 import type { PrismaClient } from './prisma.js';
@@ -107,7 +108,7 @@ export async function resolveScope(prisma: PrismaClient, scope: Omit<DatasetScop
       id: r.id,
       key: r.key,
       entity: config.entity ?? null,
-      control: r.variants.find((v) => v.isControl)?.key ?? r.variants[0]!.key,
+      control: r.variants.find((v) => v.isControl)?.key ?? at(r.variants, 0, 'variants').key,
       variants: r.variants.map((v) => v.key),
       contextual: config.policy.kind === 'contextual',
       metrics: config.metrics,
@@ -242,11 +243,11 @@ export async function exportDataset(deps: { prisma: PrismaClient; pool: Pool }, 
       await conn.run(`COPY ds TO ${sqlPath(files.parquet)} (FORMAT parquet)`);
     }
     const count = await conn.runAndReadAll('SELECT count(*)::INTEGER AS n FROM ds');
-    const rowCount = Number(count.getRowObjects()[0]!.n);
+    const rowCount = Number(at(count.getRowObjects(), 0, 'count rows').n);
     const contentHash = await hashFile(ndjson);
     if (!formats.includes('ndjson')) await rm(ndjson, { force: true });
     const query = queries.join(';\n\n');
-    const first = experiments[0]!;
+    const first = at(experiments, 0, 'experiments'); // the scope query refuses an empty scope
     await deps.prisma.evaluationDataset.create({
       data: {
         id,

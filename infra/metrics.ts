@@ -5,6 +5,7 @@
  * counting an assignment is one Map lookup and one add.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { at } from '../domain/at.js';
 
 export type { Registry };
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -58,12 +59,8 @@ class HotHistogram {
       e = { labels: labels(), counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
       this.entries.set(key, e);
     }
-    for (let i = 0; i < this.buckets.length; i++) {
-      if (v <= this.buckets[i]!) {
-        e.counts[i]!++;
-        break;
-      }
-    }
+    const i = this.buckets.findIndex((b) => v <= b);
+    if (i >= 0) e.counts[i] = at(e.counts, i, 'bucket counts') + 1;
     e.sum += v;
     e.count++;
   }
@@ -72,7 +69,7 @@ class HotHistogram {
     for (const e of this.entries.values()) {
       let cum = 0;
       this.buckets.forEach((b, i) => {
-        cum += e.counts[i]!;
+        cum += at(e.counts, i, 'bucket counts');
         values.push({ metricName: `${this.name}_bucket`, labels: { ...e.labels, le: b }, value: cum });
       });
       values.push({ metricName: `${this.name}_bucket`, labels: { ...e.labels, le: '+Inf' }, value: e.count });

@@ -16,6 +16,7 @@
  * are rebuilt from scratch when the tracked names or the window change.
  */
 import type { Pool } from 'pg';
+import { at } from '../domain/at.js';
 import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { cellDesignOf } from './aggregates.js';
 import type { LoadedExperiment } from './experiment-repo.js';
@@ -71,6 +72,7 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
       `SELECT txid::text, names, "lookbackSeconds" AS lookback, "windowSeconds" AS window FROM "AggregateWatermark" WHERE "experimentId" = $1 FOR UPDATE${opts.skipIfBusy ? ' SKIP LOCKED' : ''}`,
       [experimentId],
     )).rows[0];
+    // No row: skipped as locked by another refresh (the upsert above guarantees it exists).
     if (!locked) {
       await client.query('COMMIT');
       return { hi: '0', touched: 0, rebuilt: false, busy: true };
@@ -82,7 +84,7 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
       await client.query(`DELETE FROM "UnitEventAggregate" WHERE "experimentId" = $1`, [experimentId]);
       lo = '0';
     }
-    const hi = (await client.query<{ hi: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi`)).rows[0]!.hi;
+    const hi = at((await client.query<{ hi: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS hi`)).rows, 0, 'snapshot xmin rows').hi;
     const window = `e."timestamp" >= a."assignedAt" - make_interval(secs => $5)
            AND ($6::float8 IS NULL OR e."timestamp" <= a."assignedAt" + make_interval(secs => $6))
            AND ${eventCountsFor('e', '$1::uuid')}`;
@@ -160,11 +162,11 @@ const PROBE_EVENTS = 20_000;
 
 /** Waits until every transaction that had started when this was called has finished (or the time is up). */
 async function waitForEarlierTransactions(pool: Pool, maxWaitMs: number): Promise<void> {
-  const target = (await pool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows[0]!.x;
+  const target = at((await pool.query<{ x: string }>(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x`)).rows, 0, 'snapshot xmax rows').x;
   const deadline = Date.now() + maxWaitMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const r = await pool.query<{ done: boolean }>(`SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS done`, [target]);
-    if (r.rows[0]!.done || Date.now() >= deadline) return;
+    if (at(r.rows, 0, 'snapshot rows').done || Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

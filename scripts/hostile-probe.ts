@@ -161,8 +161,10 @@ function replaced(template: unknown, path: (string | number)[], raw: string): st
   const clone = structuredClone(template) as Record<string | number, unknown>;
   if (path.length === 0) return raw;
   let node: Record<string | number, unknown> = clone;
+  const last = path.at(-1);
+  if (last === undefined) return raw;
   for (const k of path.slice(0, -1)) node = node[k] as Record<string | number, unknown>;
-  node[path[path.length - 1]!] = marker;
+  node[last] = marker;
   return JSON.stringify(clone).replace(`"${marker}"`, raw);
 }
 

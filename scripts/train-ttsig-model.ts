@@ -19,7 +19,12 @@ import { trainSignificanceTree, walkTree, TTSIG_COLD_START_TEST } from '../domai
 import { mixtureSequentialInterval } from '../domain/segment-rules/always-valid.js';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const [flag, value] = [argv[i], argv[i + 1]];
+  if (flag === undefined || value === undefined) throw new Error(`${flag ?? 'argument'} needs a value`);
+  args.set(flag.replace(/^--/, ''), value);
+}
 const seed = Number(args.get('seed') ?? 7);
 const experiments = Number(args.get('experiments') ?? 4000);
 const out = args.get('out') ?? fileURLToPath(new URL('../domain/prediction/cold-start-model.json', import.meta.url));
@@ -40,7 +45,7 @@ const trajectories = Array.from({ length: experiments }, () => {
 const rows = trajectories.flatMap((t) => {
   const all = trajectoriesToRows([t]);
   const picked: typeof all = [];
-  for (let i = 0; i < rowsPerExperiment && all.length; i++) picked.push(all.splice(Math.floor(rng() * all.length), 1)[0]!);
+  for (let i = 0; i < rowsPerExperiment && all.length; i++) picked.push(...all.splice(Math.floor(rng() * all.length), 1));
   return picked;
 });
 const train = rows.slice(0, maxRows);

@@ -56,8 +56,7 @@ export async function driveTraffic(opts: {
   const events: Array<Record<string, unknown>> = [];
   let next = 0;
   const worker = async () => {
-    while (next < units.length) {
-      const unit = units[next++]!;
+    for (let unit = units[next++]; unit !== undefined; unit = units[next++]) {
       const res = await fetch(`${opts.apiUrl}/assign`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -34,28 +34,35 @@ const EPS = 1e-12;
  * step limit infeasible (e.g. a new, higher floor), the step limit is widened just enough.
  */
 export function applyBounds(weights: Weights, previous: Weights | null | undefined, bounds: Partial<AllocationBounds> = {}): Weights {
-  const keys = Object.keys(weights);
-  const k = keys.length;
+  const entries = Object.entries(weights);
+  const k = entries.length;
   if (k === 0) return {};
   const b = resolveBounds(bounds);
   const floor = Math.min(Math.max(b.floor, 0), 1 / k);
   const max = Math.max(Math.min(b.max, 1), 1 / k);
   let total = 0;
-  for (const key of keys) total += Math.max(weights[key]!, 0);
-  const t = keys.map((key) => (total > 0 ? Math.max(weights[key]!, 0) / total : 1 / k));
-  const prev = previous && keys.every((key) => Number.isFinite(previous[key])) ? keys.map((key) => previous[key]!) : null;
+  for (const [, w] of entries) total += Math.max(w, 0);
+  // The step limit applies only when every arm has a finite previous weight.
+  const prevKnown = previous != null && entries.every(([key]) => Number.isFinite(previous[key]));
+  const arms: Arm[] = entries.map(([key, w]) => ({
+    key,
+    t: total > 0 ? Math.max(w, 0) / total : 1 / k,
+    prev: prevKnown ? previous[key] : undefined,
+  }));
   // Fast path (the common case, and every step of a δ = 1 simulation): already feasible.
   const step = Math.max(b.maxChange, 0);
-  if (t.every((x, i) => x >= floor && x <= max && (!prev || Math.abs(x - prev[i]!) <= step))) {
-    return Object.fromEntries(keys.map((key, i) => [key, t[i]!]));
+  if (arms.every((a) => a.t >= floor && a.t <= max && (a.prev === undefined || Math.abs(a.t - a.prev) <= step))) {
+    return Object.fromEntries(arms.map((a) => [a.key, a.t]));
   }
 
-  const boxFor = (step: number): [number[], number[]] => {
-    const lo = keys.map((_, i) => (prev ? Math.max(floor, prev[i]! - step) : floor));
-    const hi = keys.map((_, i) => (prev ? Math.min(max, prev[i]! + step) : max));
-    return [lo, hi];
-  };
-  const feasible = ([lo, hi]: [number[], number[]]) => sum(lo) <= 1 + EPS && sum(hi) >= 1 - EPS && lo.every((l, i) => l <= hi[i]! + EPS);
+  const boxFor = (step: number): Cell[] =>
+    arms.map((a) => ({
+      key: a.key,
+      t: a.t,
+      lo: a.prev !== undefined ? Math.max(floor, a.prev - step) : floor,
+      hi: a.prev !== undefined ? Math.min(max, a.prev + step) : max,
+    }));
+  const feasible = (box: Cell[]) => sum(box.map((c) => c.lo)) <= 1 + EPS && sum(box.map((c) => c.hi)) >= 1 - EPS && box.every((c) => c.lo <= c.hi + EPS);
   let box = boxFor(step);
   if (!feasible(box)) {
     let a = step;
@@ -67,28 +74,42 @@ export function applyBounds(weights: Weights, previous: Weights | null | undefin
     }
     box = boxFor(z);
   }
-  const [lo, hi] = box;
-  const out = project(t, lo, hi);
-  return Object.fromEntries(keys.map((key, i) => [key, out[i]!]));
+  return Object.fromEntries(project(box).map((c) => [c.key, c.w]));
 }
 
-function project(t: number[], lo: number[], hi: number[]): number[] {
+/** One arm: its normalised raw weight `t` and, when known, its previous weight. */
+interface Arm {
+  key: string;
+  t: number;
+  prev: number | undefined;
+}
+
+/** One arm's target weight `t` and its box [lo, hi]. */
+interface Cell {
+  key: string;
+  t: number;
+  lo: number;
+  hi: number;
+}
+
+function project(cells: Cell[]): Array<{ key: string; w: number }> {
   // Fast path: already inside the box (the common case for an unconstrained policy).
-  if (t.every((x, i) => x >= lo[i]! && x <= hi[i]!)) return t;
-  let a = Math.min(...t.map((x, i) => x - hi[i]!));
-  let z = Math.max(...t.map((x, i) => x - lo[i]!));
-  const at = (tau: number) => t.map((x, i) => Math.min(hi[i]!, Math.max(lo[i]!, x - tau)));
+  if (cells.every((c) => c.t >= c.lo && c.t <= c.hi)) return cells.map((c) => ({ key: c.key, w: c.t }));
+  let a = Math.min(...cells.map((c) => c.t - c.hi));
+  let z = Math.max(...cells.map((c) => c.t - c.lo));
+  const clamp = (c: Cell, tau: number) => Math.min(c.hi, Math.max(c.lo, c.t - tau));
   for (let it = 0; it < 100; it++) {
     const mid = (a + z) / 2;
-    if (sum(at(mid)) > 1) a = mid;
+    if (sum(cells.map((c) => clamp(c, mid))) > 1) a = mid;
     else z = mid;
   }
-  const w = at((a + z) / 2);
+  const tau = (a + z) / 2;
+  const out = cells.map((c) => ({ key: c.key, w: clamp(c, tau), lo: c.lo, hi: c.hi }));
   // Bisection leaves ~1e-16 of slack; put it on an arm with room so the sum is exactly 1.
-  const slack = 1 - sum(w);
-  const i = w.findIndex((x, j) => x + slack >= lo[j]! - EPS && x + slack <= hi[j]! + EPS);
-  if (i >= 0) w[i]! += slack;
-  return w;
+  const slack = 1 - sum(out.map((o) => o.w));
+  const room = out.find((o) => o.w + slack >= o.lo - EPS && o.w + slack <= o.hi + EPS);
+  if (room) room.w += slack;
+  return out.map((o) => ({ key: o.key, w: o.w }));
 }
 
 function sum(xs: readonly number[]): number {

@@ -3,6 +3,7 @@
  * segment with that segment's per-variant moments of the primary metric; the result becomes the
  * segment's weights (and, for a ramp, its coverage) in the next snapshot.
  */
+import { at } from '../at.js';
 import type { Rng } from '../rng.js';
 import type { Moments, VariantRef, Weights } from '../types.js';
 import { type AllocationBounds, applyBounds, resolveBounds } from './bounds.js';
@@ -76,7 +77,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
   let reason: string;
   let extra: Partial<AllocationResult> = {};
   const policy = input.policy;
-  const short = keys.filter((_, i) => stats[i]!.n < bounds.minUnitsPerArm);
+  const short = keys.filter((_, i) => at(stats, i, 'arm stats').n < bounds.minUnitsPerArm);
   const adaptive = policy.kind === 'thompson' || policy.kind === 'ucb1' || policy.kind === 'epsilon_greedy';
   if (adaptive && short.length > 0) {
     raw = hold;
@@ -112,7 +113,7 @@ export function computeAllocation(input: AllocationInput): AllocationResult {
         break;
       }
       case 'contextual': {
-        const control = input.variants.find((v) => v.isControl)?.key ?? keys[0]!;
+        const control = input.variants.find((v) => v.isControl)?.key ?? at(keys, 0, 'variants');
         raw = toWeights(keys, keys.map((k) => (k === policy.treatment ? policy.baseline : k === control ? 1 - policy.baseline : 0)));
         reason = 'contextual: segment baseline; per-context weights are in the snapshot tree';
         break;
@@ -143,7 +144,7 @@ function orient(stats: Moments[], direction: AllocationInput['direction'], model
 
 function toWeights(keys: readonly string[], w: readonly number[]): Weights {
   const out: Weights = {};
-  keys.forEach((k, i) => (out[k] = w[i]!));
+  keys.forEach((k, i) => (out[k] = at(w, i, 'weights')));
   return out;
 }
 

@@ -16,6 +16,7 @@
  */
 import { DecisionTreeRegression } from 'ml-cart';
 import type { AllocationSnapshot } from '../types.js';
+import { at } from '../at.js';
 
 /** One recent unit: its context features (in `features` order), arm, outcome and logged propensity. */
 export interface ContextRow {
@@ -120,7 +121,7 @@ export function fitContextualPolicy(rows: readonly ContextRow[], config: Context
   // Route every row to its leaf and accumulate raw outcome moments per arm.
   const stats = flat.map(() => ({ c: { n: 0, sum: 0, sumSquares: 0 }, t: { n: 0, sum: 0, sumSquares: 0 } }));
   for (const r of recent) {
-    const s = stats[walk(flat, r.features)]!;
+    const s = at(stats, walk(flat, r.features), 'leaf stats');
     const m = r.variant === config.treatment ? s.t : s.c;
     const y = sign * r.y;
     m.n++;
@@ -132,7 +133,7 @@ export function fitContextualPolicy(rows: readonly ContextRow[], config: Context
   const leaves: LeafSummary[] = [];
   const nodes: ContextualModel['nodes'] = flat.map((node, i) => {
     if (!('leaf' in node)) return node;
-    const { c, t } = stats[i]!;
+    const { c, t } = at(stats, i, 'leaf stats');
     const est = c.n >= minArm && t.n >= minArm ? upliftLowerBound(c, t, z) : null;
     const { share, risk } = riskAdjustedShare(est ? est.lcb : null, config);
     const treatmentShare = clampShare(share * (1 - Math.min(Math.max(dampening, 0), 1)), config.floor);
@@ -153,13 +154,13 @@ export function fitContextualPolicy(rows: readonly ContextRow[], config: Context
 
 /** Treatment share served to a context under a fitted model (what `assign` would use). */
 export function treatmentShareFor(model: ContextualModel, features: readonly number[]): number {
-  const leaf = model.nodes[walk(model.nodes as FlatNode[], features)]!;
-  return 'weights' in leaf ? leaf.weights[1]! : NaN;
+  const leaf = at(model.nodes, walk(model.nodes as FlatNode[], features), 'tree nodes');
+  return 'weights' in leaf ? at(leaf.weights, 1, 'leaf weights') : NaN;
 }
 
 /** Uplift LCB of the leaf a context falls in (null when that leaf lacked data). */
 export function scoreUplift(model: ContextualModel, features: readonly number[]): number | null {
-  const leaf = model.nodes[walk(model.nodes as FlatNode[], features)]!;
+  const leaf = at(model.nodes, walk(model.nodes as FlatNode[], features), 'tree nodes');
   return 'weights' in leaf ? leaf.lcb : null;
 }
 
@@ -171,9 +172,10 @@ function clampShare(share: number, floor: number): number {
 function walk(nodes: ReadonlyArray<FlatNode | ContextualModel['nodes'][number]>, x: readonly number[]): number {
   let i = 0;
   for (;;) {
-    const n = nodes[i]!;
+    const n = at(nodes, i, 'tree nodes');
     if (!('feature' in n)) return i;
-    i = x[n.feature]! < n.threshold ? n.left : n.right;
+    // A context without the split's feature is a caller bug (the model names its features), not a right turn.
+    i = at(x, n.feature, 'features') < n.threshold ? n.left : n.right;
   }
 }
 
@@ -193,17 +195,17 @@ function fitUpliftTree(rows: readonly ContextRow[], config: ContextualConfig, si
   tree.train(x, zs);
   const root = (tree.toJSON() as { root: CartNode }).root;
   const flat: FlatNode[] = [];
-  const queue: Array<{ node: CartNode; at: number }> = [{ node: root, at: 0 }];
+  const queue: Array<{ node: CartNode; slot: number }> = [{ node: root, slot: 0 }];
   flat.push({ leaf: true });
   while (queue.length) {
-    const { node, at } = queue.shift()!;
+    const { node, slot } = queue.shift()!;
     if (node.left && node.right && node.splitColumn !== undefined && node.splitValue !== undefined) {
       const left = flat.length;
       flat.push({ leaf: true });
       const right = flat.length;
       flat.push({ leaf: true });
-      flat[at] = { feature: node.splitColumn, threshold: node.splitValue, left, right };
-      queue.push({ node: node.left, at: left }, { node: node.right, at: right });
+      flat[slot] = { feature: node.splitColumn, threshold: node.splitValue, left, right };
+      queue.push({ node: node.left, slot: left }, { node: node.right, slot: right });
     }
   }
   return pruneSmallLeaves(flat, x, config.minLeafRows ?? 50);
@@ -218,24 +220,24 @@ function pruneSmallLeaves(flat: FlatNode[], x: readonly number[][], minLeafRows:
   for (const row of x) {
     let i = 0;
     for (;;) {
-      counts[i]!++;
-      const n = flat[i]!;
+      counts[i] = at(counts, i, 'node counts') + 1;
+      const n = at(flat, i, 'tree nodes');
       if ('leaf' in n) break;
-      i = row[n.feature]! < n.threshold ? n.left : n.right;
+      i = at(row, n.feature, 'features') < n.threshold ? n.left : n.right;
     }
   }
   const out: FlatNode[] = [{ leaf: true }];
-  const queue: Array<{ src: number; at: number }> = [{ src: 0, at: 0 }];
+  const queue: Array<{ src: number; slot: number }> = [{ src: 0, slot: 0 }];
   while (queue.length) {
-    const { src, at } = queue.shift()!;
-    const n = flat[src]!;
-    if ('leaf' in n || Math.min(counts[n.left]!, counts[n.right]!) < minLeafRows) continue;
+    const { src, slot } = queue.shift()!;
+    const n = at(flat, src, 'tree nodes');
+    if ('leaf' in n || Math.min(at(counts, n.left, 'node counts'), at(counts, n.right, 'node counts')) < minLeafRows) continue;
     const left = out.length;
     out.push({ leaf: true });
     const right = out.length;
     out.push({ leaf: true });
-    out[at] = { feature: n.feature, threshold: n.threshold, left, right };
-    queue.push({ src: n.left, at: left }, { src: n.right, at: right });
+    out[slot] = { feature: n.feature, threshold: n.threshold, left, right };
+    queue.push({ src: n.left, slot: left }, { src: n.right, slot: right });
   }
   return out;
 }

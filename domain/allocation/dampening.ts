@@ -30,16 +30,11 @@ export function dampeningFactor(events: readonly ExternalContextEvent[], now: nu
 
 /** Move `factor` of every non-control arm's weight to the control arm. */
 export function applyDampening(weights: Weights, control: string, factor: number): Weights {
-  if (!(factor > 0) || !(control in weights)) return { ...weights };
+  const controlWeight = weights[control];
+  if (!(factor > 0) || controlWeight === undefined) return { ...weights };
   const f = Math.min(factor, 1);
-  const out: Weights = {};
   let moved = 0;
-  for (const [k, w] of Object.entries(weights)) {
-    if (k === control) continue;
-    out[k] = w * (1 - f);
-    moved += w * f;
-  }
-  out[control] = weights[control]! + moved;
+  for (const [k, w] of Object.entries(weights)) if (k !== control) moved += w * f;
   // Keep the caller's key order.
-  return Object.fromEntries(Object.keys(weights).map((k) => [k, out[k]!]));
+  return Object.fromEntries(Object.entries(weights).map(([k, w]) => [k, k === control ? controlWeight + moved : w * (1 - f)]));
 }

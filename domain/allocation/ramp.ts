@@ -3,6 +3,7 @@
  * minimum duration and then only advances when the guardrail check passes, so a regression is
  * caught while few units are exposed.
  */
+import { at } from '../at.js';
 
 /** One ramp step: the coverage to serve and how long to hold it at least (ms). */
 export interface RampStep {
@@ -28,9 +29,11 @@ export function advanceRamp(schedule: readonly RampStep[], state: RampState, gua
   if (schedule.length === 0) throw new RangeError('ramp schedule is empty');
   const step = Math.min(Math.max(Math.trunc(state.step), 0), schedule.length - 1);
   const cur = { step, enteredAt: state.enteredAt };
-  const coverage = schedule[step]!.coverage;
+  const current = at(schedule, step, 'ramp schedule');
+  const coverage = current.coverage;
   if (!guardrailOk) return { state: cur, coverage, reason: 'guardrail_failed' };
-  if (step === schedule.length - 1) return { state: cur, coverage, reason: 'complete' };
-  if (now - state.enteredAt < schedule[step]!.minHoldMs) return { state: cur, coverage, reason: 'holding' };
-  return { state: { step: step + 1, enteredAt: now }, coverage: schedule[step + 1]!.coverage, reason: 'advanced' };
+  const next = schedule[step + 1];
+  if (next === undefined) return { state: cur, coverage, reason: 'complete' };
+  if (now - state.enteredAt < current.minHoldMs) return { state: cur, coverage, reason: 'holding' };
+  return { state: { step: step + 1, enteredAt: now }, coverage: next.coverage, reason: 'advanced' };
 }

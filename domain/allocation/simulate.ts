@@ -14,6 +14,7 @@ import { type ContextRow, type ContextualModel, fitContextualPolicy, treatmentSh
 import type { Scenario, SimPolicy } from './scenario.js';
 import { sampleThompsonArm } from './thompson.js';
 import { assertNever } from '../assert-never.js';
+import { at } from '../at.js';
 
 /** Result of one run of one policy. */
 export interface RunResult {
@@ -80,7 +81,7 @@ export function simulateScenario(s: Scenario, opts: { runs?: number; onRun?: (la
     }
     return summarise(label, p.kind, results);
   });
-  return { scenario: s.name, horizon: s.horizon, batchSize: s.batchSize, bestArm: s.arms[env.popBest(s.horizon)]!.key, policies };
+  return { scenario: s.name, horizon: s.horizon, batchSize: s.batchSize, bestArm: at(s.arms, env.popBest(s.horizon), 'arms').key, policies };
 }
 
 /** One run of one policy; `run` selects the environment and policy random streams. */
@@ -107,9 +108,9 @@ export function simulateRun(s: Scenario, policy: SimPolicy, run: number): RunRes
       let b = 0;
       let c = 0;
       for (let g = 0; g < S; g++) {
-        a += n[g * K + k]!;
-        b += sum[g * K + k]!;
-        c += ss[g * K + k]!;
+        a += at(n, g * K + k, 'n');
+        b += at(sum, g * K + k, 'sum');
+        c += at(ss, g * K + k, 'ss');
       }
       out.push({ n: a, sum: b, sumSquares: c });
     }
@@ -119,7 +120,11 @@ export function simulateRun(s: Scenario, policy: SimPolicy, run: number): RunRes
   let weights: number[] = initialWeights(policy, keys);
   const perUnitThompson = policy.kind === 'thompson' && B === 1;
   const contextual = policy.kind === 'contextual' ? policy : null;
-  const treatment = contextual ? keys.indexOf(contextual.treatment ?? keys.find((_, i) => i !== env.control)!) : -1;
+  const controlKey = at(keys, env.control, 'arm keys');
+  const treatmentKey = contextual ? (contextual.treatment ?? keys.find((_, i) => i !== env.control) ?? controlKey) : controlKey;
+  const treatment = contextual ? keys.indexOf(treatmentKey) : -1;
+  // The scenario schema checks this; a scenario built in code may not have been through it.
+  if (contextual && treatment < 0) throw new RangeError(`contextual treatment '${treatmentKey}' is not an arm of the scenario`);
   let ctxModel: ContextualModel | null = null;
   const rows: ContextRow[] = [];
   const maxRows = contextual?.maxRows ?? 5000;
@@ -137,8 +142,8 @@ export function simulateRun(s: Scenario, policy: SimPolicy, run: number): RunRes
     if (t > 0 && t % B === 0) {
       if (contextual) {
         ctxModel = fitContextualPolicy(rows, {
-          control: keys[env.control]!,
-          treatment: keys[treatment]!,
+          control: controlKey,
+          treatment: treatmentKey,
           features: ['segment'],
           baseline: contextual.baseline,
           adjustment: contextual.adjustment,
@@ -156,13 +161,14 @@ export function simulateRun(s: Scenario, policy: SimPolicy, run: number): RunRes
         const r = computeAllocation({
           policy: toAllocationPolicy(policy, model),
           variants,
-          stats: Object.fromEntries(keys.map((k, i) => [k, p[i]!])),
-          previous: Object.fromEntries(keys.map((k, i) => [k, weights[i]!])),
+          stats: byKey(keys, p, 'pooled moments'),
+          previous: byKey(keys, weights, 'weights'),
           bounds: s.bounds,
           rng,
           now: t,
         });
-        weights = keys.map((k) => r.weights[k]!);
+        // An arm the allocation leaves out gets no traffic.
+        weights = keys.map((k) => r.weights[k] ?? 0);
       }
     }
     if (t % driftStep === 0 && t > 0) means = env.meansAt(t);
@@ -177,33 +183,34 @@ export function simulateRun(s: Scenario, policy: SimPolicy, run: number): RunRes
       arm = rng() < share ? treatment : env.control;
       // Ring buffer of the most recent maxRows units (order does not matter once all are used).
       // y is filled in below once drawn; propensity is the probability of the arm actually served.
-      lastRow = { features: [g], variant: keys[arm]!, y: 0, propensity: arm === treatment ? share : 1 - share };
+      lastRow = { features: [g], variant: arm === treatment ? treatmentKey : controlKey, y: 0, propensity: arm === treatment ? share : 1 - share };
       rows[seen++ % maxRows] = lastRow;
     } else {
       arm = pickIndex(cumulative(weights), rng());
     }
 
-    const mu = means[g * K + arm]!;
-    const y = model === 'bernoulli' ? (u < mu ? 1 : 0) : mu + s.arms[arm]!.sd * normal(envRng);
+    const mu = at(means, g * K + arm, 'means');
+    const y = model === 'bernoulli' ? (u < mu ? 1 : 0) : mu + at(s.arms, arm, 'arms').sd * normal(envRng);
     if (lastRow) lastRow.y = y;
     const cell = g * K + arm;
-    n[cell]!++;
-    sum[cell]! += y;
-    ss[cell]! += y * y;
-    exposures[arm]!++;
+    n[cell] = at(n, cell, 'n') + 1;
+    sum[cell] = at(sum, cell, 'sum') + y;
+    ss[cell] = at(ss, cell, 'ss') + y * y;
+    exposures[arm] = at(exposures, arm, 'exposures') + 1;
     const bestArm = env.bestIn(means, g);
-    regret += means[g * K + bestArm]! - mu;
+    regret += at(means, g * K + bestArm, 'means') - mu;
     if (arm === bestArm) best++;
-    harm += Math.max(0, means[g * K + env.control]! - mu);
+    harm += Math.max(0, at(means, g * K + env.control, 'means') - mu);
   }
 
   // Post-stratified estimate: unbiased under allocation that depends on segment, not on outcomes' future.
   const est = keys.map((_, k) => {
     let v = 0;
-    for (let g = 0; g < S; g++) {
+    for (const [g, share] of env.shares.entries()) {
       const c = g * K + k;
-      if (n[c]! === 0) return -Infinity;
-      v += env.shares[g]! * (sum[c]! / n[c]!);
+      const nc = at(n, c, 'n');
+      if (nc === 0) return -Infinity;
+      v += share * (at(sum, c, 'sum') / nc);
     }
     return v;
   });
@@ -212,8 +219,8 @@ export function simulateRun(s: Scenario, policy: SimPolicy, run: number): RunRes
     regret,
     bestArmShare: best / H,
     harm,
-    exposures: Object.fromEntries(keys.map((k, i) => [k, exposures[i]!])),
-    decision: keys[decisionIdx]!,
+    exposures: byKey(keys, exposures, 'exposures'),
+    decision: at(keys, decisionIdx, 'arm keys'),
     correct: decisionIdx === env.popBest(H),
   };
 }
@@ -264,12 +271,12 @@ function environment(s: Scenario) {
   };
   const bestIn = (means: Float64Array, g: number): number => {
     let b = 0;
-    for (let k = 1; k < K; k++) if (means[g * K + k]! > means[g * K + b]!) b = k;
+    for (let k = 1; k < K; k++) if (at(means, g * K + k, 'means') > at(means, g * K + b, 'means')) b = k;
     return b;
   };
   const popBest = (t: number): number => {
     const m = meansAt(t);
-    const pop = s.arms.map((_, k) => shares.reduce((a, sh, g) => a + sh * m[g * K + k]!, 0));
+    const pop = s.arms.map((_, k) => shares.reduce((a, sh, g) => a + sh * at(m, g * K + k, 'means'), 0));
     return pop.indexOf(Math.max(...pop));
   };
   return { shares, cumShares, control: ctl >= 0 ? ctl : 0, meansAt, bestIn, popBest };
@@ -280,7 +287,9 @@ function summarise(label: string, kind: SimPolicy['kind'], rs: RunResult[]): Pol
   const sd = Math.sqrt(rs.reduce((a, r) => a + (r.regret - m) ** 2, 0) / Math.max(rs.length - 1, 1));
   const counts = new Map<string, number>();
   for (const r of rs) counts.set(r.decision, (counts.get(r.decision) ?? 0) + 1);
-  const [decision, decisionCount] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (!top) throw new RangeError('summarise needs at least one run');
+  const [decision, decisionCount] = top;
   return {
     label,
     kind,
@@ -304,8 +313,13 @@ function cumulative(w: readonly number[]): number[] {
 
 function pickIndex(cum: readonly number[], u: number): number {
   const last = cum.length - 1;
-  const total = cum[last]!;
-  const x = u * total;
-  for (let i = 0; i < last; i++) if (x < cum[i]!) return i;
+  const x = u * at(cum, last, 'cumulative weights');
+  for (let i = 0; i < last; i++) if (x < at(cum, i, 'cumulative weights')) return i;
   return last;
+}
+
+/** Record of `values` by arm key; the two arrays are per arm, so a length mismatch is a bug. */
+function byKey<T>(keys: readonly string[], values: ArrayLike<T>, what: string): Record<string, T> {
+  if (values.length !== keys.length) throw new RangeError(`${what} has ${values.length} entries for ${keys.length} arms`);
+  return Object.fromEntries(keys.map((k, i) => [k, at(values, i, what)]));
 }

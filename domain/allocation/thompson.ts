@@ -21,12 +21,10 @@ export function probabilityBest(stats: readonly Moments[], model: OutcomeModel):
  * from the same posterior until it differs from leader j is arm i with probability pᵢ/(1−pⱼ).
  */
 export function topTwoWeights(pBest: readonly number[], betaLeader: number): number[] {
-  const k = pBest.length;
   return pBest.map((pi, i) => {
     let challenger = 0;
-    for (let j = 0; j < k; j++) {
+    for (const [j, pj] of pBest.entries()) {
       if (j === i) continue;
-      const pj = pBest[j]!;
       challenger += pj >= 1 ? 0 : (pj * pi) / (1 - pj);
     }
     // If one arm has P(best)=1 there is no challenger distribution; it keeps all the mass.
@@ -39,8 +37,8 @@ export function sampleThompsonArm(stats: readonly Moments[], model: OutcomeModel
   const post = armPosteriors(stats, model);
   let best = 0;
   let bestV = -Infinity;
-  for (let i = 0; i < post.length; i++) {
-    const v = drawPosterior(post[i]!, rng);
+  for (const [i, p] of post.entries()) {
+    const v = drawPosterior(p, rng);
     if (v > bestV) {
       bestV = v;
       best = i;

@@ -19,6 +19,7 @@
  * Results are frozen and, on the hash path, shared between calls (precomputed per snapshot):
  * copy before changing one.
  */
+import { at } from '../at.js';
 import type { AllocationSnapshot, Assignment } from '../types.js';
 import { SALT_HASH as SALT, drawV1, drawV2, unitState } from './hash.js';
 import { type PreparedSnapshot, compileSnapshot, findContextualLeaf, placeSegment } from './compile-snapshot.js';
@@ -101,7 +102,7 @@ export function assignPrepared(
     return prep.excluded.holdout;
   }
 
-  const seg = prep.segments[placeSegment(prep, context)]!;
+  const seg = at(prep.segments, placeSegment(prep, context), 'segments');
   if (seg.status === 'terminated') return seg.terminatedResult;
   if (seg.coverage < 1) {
     const u = v2 ? drawV2(expA, expB, SALT.coverage) : drawV1(expA, SALT.coverage);
@@ -113,17 +114,20 @@ export function assignPrepared(
     const leaf = findContextualLeaf(c, context);
     if (leaf >= 0) {
       const u = v2 ? drawV2(expA, expB, SALT.variant) : drawV1(expA, SALT.variant);
-      const i = pickIndex(c.leafCum[leaf]!, u);
-      return enrolled(prep, c.keys[i]!, c.leafWeights[leaf]![i]!, seg.id, 'contextual');
+      const i = pickIndex(at(c.leafCum, leaf, 'contextual leafCum'), u);
+      return enrolled(prep, at(c.keys, i, 'contextual variants'), at(at(c.leafWeights, leaf, 'contextual leafWeights'), i, 'leaf weights'), seg.id, 'contextual');
     }
   }
   if (prep.strata !== null && opts?.counter !== undefined) {
     const key = blockCounterKey(snap.experimentKey, seg.id, stratumKey(context, prep.strata), seg.weightsRecord);
     const variant = pickFromBlock(opts.counter, seg.weightsRecord, `${snap.seed}|${key}`);
-    return enrolled(prep, variant, seg.weightsRecord[variant]!, seg.id, 'stratified');
+    // pickFromBlock draws only arms with a positive weight in this record.
+    const weight = seg.weightsRecord[variant];
+    if (weight === undefined) throw new RangeError(`stratified pick '${variant}' has no weight in segment ${seg.id}`);
+    return enrolled(prep, variant, weight, seg.id, 'stratified');
   }
   const u = v2 ? drawV2(expA, expB, SALT.variant) : drawV1(expA, SALT.variant);
-  return seg.enrolledResults[pickIndex(seg.cum, u)]!;
+  return at(seg.enrolledResults, pickIndex(seg.cum, u), 'enrolledResults');
 }
 
 /**
@@ -139,7 +143,7 @@ export function stratumCounterKey(prep: PreparedSnapshot, first: Assignment, con
 
 function pickIndex(cum: readonly number[], u: number): number {
   const last = cum.length - 1;
-  for (let i = 0; i < last; i++) if (u < cum[i]!) return i;
+  for (let i = 0; i < last; i++) if (u < at(cum, i, 'cumulative weights')) return i;
   return last;
 }
 

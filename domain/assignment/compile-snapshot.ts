@@ -4,6 +4,7 @@
  * per snapshot version (the API caches the result); `assignPrepared` then does no parsing,
  * allocation-heavy work or regex construction.
  */
+import { at } from '../at.js';
 import type { AllocationSnapshot, SegmentStatus, Weights } from '../types.js';
 import { type AssignReason, type AssignResult, makeResult } from './assign-result.js';
 import { type HashVersion, isHashVersion, seedState } from './hash.js';
@@ -114,18 +115,16 @@ export function compileSnapshot(snapshot: AllocationSnapshot): PreparedSnapshot 
       weights,
       cum: cumulative(weights),
       weightsRecord: seg.weights,
-      enrolledResults: keys.map((k, j) => makeResult(k, weights[j]!, seg.id, v, true, 'enrolled')),
+      enrolledResults: keys.map((k, j) => makeResult(k, at(weights, j, 'weights'), seg.id, v, true, 'enrolled')),
       coverageResult: makeResult(dflt, 1, seg.id, v, false, 'coverage'),
       terminatedResult: makeResult(dflt, 1, seg.id, v, false, 'segment_terminated'),
     };
   });
 
-  const centroidIdx: number[] = [];
-  snapshot.segments.forEach((s, i) => {
-    if (s.centroid !== null) centroidIdx.push(i);
-  });
-  const centroids = new Float64Array(centroidIdx.length * nf);
-  centroidIdx.forEach((si, j) => centroids.set(snapshot.segments[si]!.centroid!, j * nf));
+  const located = snapshot.segments.flatMap((s, i) => (s.centroid !== null ? [{ i, centroid: s.centroid }] : []));
+  const centroidIdx = located.map((l) => l.i);
+  const centroids = new Float64Array(located.length * nf);
+  located.forEach(({ centroid }, j) => centroids.set(centroid, j * nf));
   const firstActive = segments.findIndex((s) => s.status !== 'terminated');
 
   let layer: PreparedSnapshot['layer'] = null;
@@ -186,10 +185,10 @@ function cumulative(weights: readonly number[]): number[] {
   const cum: number[] = [];
   let acc = 0;
   let lastPositive = -1;
-  for (let i = 0; i < weights.length; i++) {
-    acc += weights[i]!;
+  for (const [i, w] of weights.entries()) {
+    acc += w;
     cum.push(acc);
-    if (weights[i]! > 0) lastPositive = i;
+    if (w > 0) lastPositive = i;
   }
   if (lastPositive >= 0) for (let i = lastPositive; i < cum.length; i++) cum[i] = 1;
   return cum;
@@ -245,10 +244,11 @@ export function placeSegment(prep: PreparedSnapshot, ctx: AssignContext): number
   const nc = prep.centroidSegments.length;
   if (nf === 0 || nc === 0) return prep.defaultSegment;
   // Small fixed-size scratch: feature counts are tiny, and a local array is cheaper than a closure.
+  // featureMeans/featureInvStd are built from the same list as featureNames (compileSnapshot).
   const z: number[] = new Array(nf);
   for (let f = 0; f < nf; f++) {
-    const v = ctx[prep.featureNames[f]!];
-    if (typeof v === 'number' && Number.isFinite(v)) z[f] = (v - prep.featureMeans[f]!) * prep.featureInvStd[f]!;
+    const v = ctx[at(prep.featureNames, f, 'featureNames')];
+    if (typeof v === 'number' && Number.isFinite(v)) z[f] = (v - at(prep.featureMeans, f, 'featureMeans')) * at(prep.featureInvStd, f, 'featureInvStd');
     else if (prep.catchAll >= 0) return prep.catchAll;
     else z[f] = 0;
   }
@@ -258,7 +258,7 @@ export function placeSegment(prep: PreparedSnapshot, ctx: AssignContext): number
     let d = 0;
     const off = c * nf;
     for (let f = 0; f < nf; f++) {
-      const diff = z[f]! - prep.centroids[off + f]!;
+      const diff = at(z, f, 'features') - at(prep.centroids, off + f, 'centroids');
       d += diff * diff;
     }
     if (d < bestD) {
@@ -266,16 +266,17 @@ export function placeSegment(prep: PreparedSnapshot, ctx: AssignContext): number
       best = c;
     }
   }
-  return prep.centroidSegments[best]!;
+  return at(prep.centroidSegments, best, 'centroidSegments');
 }
 
 /** Walk the contextual tree; returns the leaf node index, or -1 if the context lacks a feature. */
 export function findContextualLeaf(c: PreparedContextual, ctx: AssignContext): number {
   let i = 0;
-  while (c.feature[i] !== -1) {
-    const v = ctx[c.features[c.feature[i]!]!];
+  // prepareContextual checked every feature index and that children follow their parent.
+  for (let f = at(c.feature, i, 'contextual.feature'); f !== -1; f = at(c.feature, i, 'contextual.feature')) {
+    const v = ctx[at(c.features, f, 'contextual.features')];
     if (typeof v !== 'number' || !Number.isFinite(v)) return -1;
-    i = v < c.threshold[i]! ? c.left[i]! : c.right[i]!;
+    i = v < at(c.threshold, i, 'contextual.threshold') ? at(c.left, i, 'contextual.left') : at(c.right, i, 'contextual.right');
   }
   return i;
 }

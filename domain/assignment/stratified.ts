@@ -7,6 +7,7 @@
 import { createRng } from '../rng.js';
 import type { Weights } from '../types.js';
 import type { AssignContext } from './targeting.js';
+import { at } from '../at.js';
 import { fnv1a32 } from './hash.js';
 
 /** Largest block considered; weights that need a bigger block are rounded to 1/MAX_BLOCK_SIZE. */
@@ -16,8 +17,7 @@ const EPS = 1e-9;
 /** Key of the unit's stratum, e.g. `country=US|device=ios`; strata should be categorical. */
 export function stratumKey(context: AssignContext, strata: readonly string[]): string {
   let key = '';
-  for (let i = 0; i < strata.length; i++) {
-    const name = strata[i]!;
+  for (const [i, name] of strata.entries()) {
     const v = context[name];
     key += (i ? '|' : '') + name + '=' + (v === undefined || v === null ? '~' : String(v));
   }
@@ -37,12 +37,13 @@ export interface BlockLayout {
  * remainder, so the block realises the weights to within 1/MAX_BLOCK_SIZE.
  */
 export function blockLayout(weights: Weights): BlockLayout {
-  const arms = Object.keys(weights)
-    .filter((k) => (weights[k] ?? 0) > 0)
-    .sort();
-  if (arms.length === 0) throw new RangeError('blockLayout: no arm has positive weight');
-  const total = arms.reduce((s, k) => s + weights[k]!, 0);
-  const w = arms.map((k) => weights[k]! / total);
+  const positive = Object.entries(weights)
+    .filter(([, x]) => x > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (positive.length === 0) throw new RangeError('blockLayout: no arm has positive weight');
+  const arms = positive.map(([k]) => k);
+  const total = positive.reduce((s, [, x]) => s + x, 0);
+  const w = positive.map(([, x]) => x / total);
   for (let size = 1; size <= MAX_BLOCK_SIZE; size++) {
     const counts = w.map((x) => x * size);
     if (counts.every((c) => Math.abs(c - Math.round(c)) < EPS * size && Math.round(c) >= 1)) {
@@ -72,15 +73,18 @@ export function pickFromBlock(counter: number, weights: Weights, blockSeed: stri
   const block = Math.floor(idx / layout.size);
   const pos = idx - block * layout.size;
   const cells: string[] = [];
-  for (let a = 0; a < layout.arms.length; a++) for (let c = 0; c < layout.counts[a]!; c++) cells.push(layout.arms[a]!);
+  layout.arms.forEach((arm, a) => {
+    for (let c = 0; c < at(layout.counts, a, 'block counts'); c++) cells.push(arm);
+  });
   const rng = createRng(`${blockSeed}#${block}`);
   for (let i = cells.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    const t = cells[i]!;
-    cells[i] = cells[j]!;
+    const t = at(cells, i, 'block');
+    cells[i] = at(cells, j, 'block');
     cells[j] = t;
   }
-  return cells[pos]!;
+  // The counts sum to the block size, so pos (< size) is always a cell.
+  return at(cells, pos, 'block');
 }
 
 /**

@@ -69,14 +69,14 @@ export function compileRule(rule: Rule): RulePredicate {
     case 'and': {
       const parts = rule.rules.map(compileRule);
       return (ctx) => {
-        for (let i = 0; i < parts.length; i++) if (!parts[i]!(ctx)) return false;
+        for (const part of parts) if (!part(ctx)) return false;
         return true;
       };
     }
     case 'or': {
       const parts = rule.rules.map(compileRule);
       return (ctx) => {
-        for (let i = 0; i < parts.length; i++) if (parts[i]!(ctx)) return true;
+        for (const part of parts) if (part(ctx)) return true;
         return false;
       };
     }

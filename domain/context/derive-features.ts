@@ -18,7 +18,7 @@ export interface DeriveInput<V> {
 /** The context plus its derived features, as one new object (the input is not modified). */
 export function withDerivedFeatures<V>(input: DeriveInput<V>): Record<string, V | number> {
   const out: Record<string, V | number> = {};
-  for (const k in input.context) if (!k.startsWith('signal.') && !k.startsWith('time.')) out[k] = input.context[k]!;
+  for (const [k, v] of Object.entries(input.context)) if (!k.startsWith('signal.') && !k.startsWith('time.')) out[k] = v;
   const t = timeFeatures(input.nowMs, input.timeZone);
   out['time.hourOfDay'] = t['time.hourOfDay'];
   out['time.dayOfWeek'] = t['time.dayOfWeek'];

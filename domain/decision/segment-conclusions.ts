@@ -25,6 +25,7 @@
  * Guardrails. A segment × arm never ships while the arm harms a guardrail in the segment (always-valid
  * interval beyond the margin, or beyond an absolute limit) or is stopped by the experiment's breaker.
  */
+import { at } from '../at.js';
 import { stratifiedDifference } from '../stats/adaptive.js';
 import { gaussianEffectPosterior } from '../stats/bayesian.js';
 import { adjustPValues, type AdjustmentMethod } from '../stats/multiple-testing.js';
@@ -62,7 +63,7 @@ export function decideSegmentArms(
   const adjusted = adjustPValues(evidence.map((e) => e.pValue), options.method);
   const good = options.direction === 'increase' ? 1 : -1;
   return evidence.map((e, i) => {
-    const adj = adjusted[i]!;
+    const adj = at(adjusted, i, 'adjusted p-values');
     const significant = adj <= options.alpha;
     const outcome: SegmentOutcome = !significant ? 'none' : Math.sign(e.estimate) === good ? 'ship' : 'harm';
     const label = options.method === 'holm' ? 'Holm' : 'BH';
@@ -390,7 +391,7 @@ export function applyBranching(input: {
     const detail = segments.map((s, i) => `segment ${s} → ${serves[i]}${terminated.has(s) ? ' (terminated)' : ''}`).join('; ');
     const anyHarm = [...settled.values()].some((x) => x.serve === control);
     const outcome: Outcome = serves.some((v) => v !== control) ? 'ship' : anyHarm ? 'stop_harm' : 'stop_futility';
-    return { outcome, winner: same && serves[0] !== control ? serves[0]! : null, rationale: `every segment has its answer: ${detail}.` };
+    return { outcome, winner: same && serves[0] !== undefined && serves[0] !== control ? serves[0] : null, rationale: `every segment has its answer: ${detail}.` };
   }
   if (input.outcome === 'ship' || input.outcome === 'stop_harm') {
     return { outcome: 'continue', winner: null, rationale: `per-segment experiment: continuing until every segment has its answer (whole population: ${input.rationale})` };

@@ -6,6 +6,7 @@
  * support warnings, plus the on-policy mean for reference.
  */
 import type { AssignContext, ContextValue } from '../assignment/targeting.js';
+import { at } from '../at.js';
 import { createRng } from '../rng.js';
 import type { MetricSpec, Moments, VariantRef, Weights } from '../types.js';
 import { describeWarning, estimatePolicyValue, type OpeEstimate, type SupportWarning } from './ope.js';
@@ -53,7 +54,8 @@ export function evaluatePolicy(input: PolicyEvaluationInput): PolicyEvaluation {
   if (rows.length === 0) throw new RangeError(`no logged rows for metric '${input.metric.key}'`);
   const armStats: Record<string, Moments> = Object.fromEntries(keys.map((k) => [k, { n: 0, sum: 0, sumSquares: 0 }]));
   for (const r of rows) {
-    const m = armStats[r.variant]!;
+    const m = armStats[r.variant];
+    if (!m) continue; // unreachable: rows were filtered to these keys above
     m.n++;
     m.sum += r.value;
     m.sumSquares += r.value * r.value;
@@ -70,14 +72,14 @@ export function evaluatePolicy(input: PolicyEvaluationInput): PolicyEvaluation {
     if (d.approximate) approximate++;
     return d.probs;
   });
-  const targetDist = rows.map((r, i) => target({ context: r.context as AssignContext, loggingDist: logging[i]! }));
+  const targetDist = rows.map((r, i) => target({ context: r.context as AssignContext, loggingDist: at(logging, i, 'logging distributions') }));
   const features = input.features ? [...input.features] : inferFeatures(rows);
   const encode = featureEncoder(rows, features);
   const actions = rows.map((r) => keys.indexOf(r.variant));
   const rewards = rows.map((r) => r.value);
   const q = crossFitRewardModel({ features: rows.map((r) => encode(r.context)), actions, rewards, nActions: keys.length }, { folds: 5, rng: createRng(input.seed ?? 1) });
   const result = estimatePolicyValue({
-    rounds: rows.map((r, i) => ({ action: actions[i]!, propensity: r.propensity, reward: r.value })),
+    rounds: rows.map((r, i) => ({ action: at(actions, i, 'actions'), propensity: r.propensity, reward: r.value })),
     nActions: keys.length,
     target: targetDist,
     estimatedRewards: q,

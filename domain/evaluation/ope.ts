@@ -12,6 +12,7 @@
  * Monte-Carlo test over repeated synthetic datasets.
  * ESS = (Σ w)² / Σ w² (Kish): how many on-policy rounds the weighted sample is worth.
  */
+import { at } from '../at.js';
 import { twoSidedCritical } from '../stats/normal.js';
 
 /** One logged round: the action taken (index into the action list), its logged propensity, the reward. */
@@ -114,7 +115,8 @@ export function estimatePolicyValue(input: OpeInput): OpeResult {
     n,
   });
 
-  const ipsTerms = rounds.map((r, i) => w[i]! * r.reward);
+  // w is per round (importanceWeights maps the rounds).
+  const ipsTerms = rounds.map((r, i) => at(w, i, 'importance weights') * r.reward);
   const ips = meanVar(ipsTerms);
   estimates.push(make('ips', ips.mean, Math.sqrt(ips.variance / n)));
 
@@ -123,7 +125,7 @@ export function estimatePolicyValue(input: OpeInput): OpeResult {
     const value = ipsTerms.reduce((a, b) => a + b, 0) / sumW;
     // Delta method for a ratio of means: Var ≈ Σ w_i² (r_i − V)² / (Σ w_i)².
     let s = 0;
-    rounds.forEach((r, i) => (s += (w[i]! * (r.reward - value)) ** 2));
+    rounds.forEach((r, i) => (s += (at(w, i, 'importance weights') * (r.reward - value)) ** 2));
     estimates.push(make('snips', value, Math.sqrt(s) / sumW));
   } else {
     // The target never takes a logged action: SNIPS is undefined; report it as IPS does (0 ± 0).
@@ -134,11 +136,11 @@ export function estimatePolicyValue(input: OpeInput): OpeResult {
     const q = input.estimatedRewards;
     if (q.length !== n) throw new RangeError(`estimatedRewards has ${q.length} rows for ${n} rounds`);
     const terms = rounds.map((r, i) => {
-      const qi = q[i]!;
-      const pi = target[i]!;
+      const qi = at(q, i, 'estimatedRewards');
+      const pi = at(target, i, 'target');
       let dm = 0;
       for (let a = 0; a < input.nActions; a++) dm += (pi[a] ?? 0) * (qi[a] ?? 0);
-      return dm + w[i]! * (r.reward - (qi[r.action] ?? 0));
+      return dm + at(w, i, 'importance weights') * (r.reward - (qi[r.action] ?? 0));
     });
     const dr = meanVar(terms);
     estimates.push(make('dr', dr.mean, Math.sqrt(dr.variance / n)));
@@ -160,7 +162,7 @@ function supportWarnings(input: OpeInput, w: readonly number[], ess: number): Su
   let minP = 1;
   input.rounds.forEach((r, i) => {
     minP = Math.min(minP, r.propensity);
-    if (r.propensity < threshold && w[i]! > 0) small++;
+    if (r.propensity < threshold && at(w, i, 'importance weights') > 0) small++;
   });
   if (small > 0) out.push({ kind: 'small-propensity', threshold, rounds: small, minPropensity: minP });
 
@@ -170,10 +172,12 @@ function supportWarnings(input: OpeInput, w: readonly number[], ess: number): Su
     const mass = input.target.reduce((s, row) => s + (row[a] ?? 0), 0) / n;
     if (mass > 0) out.push({ kind: 'unlogged-action', action: a, targetMass: mass });
   }
-  if (input.logging) {
+  const { logging } = input;
+  if (logging) {
+    if (logging.length !== n) throw new RangeError(`logging has ${logging.length} rows for ${n} rounds`);
     let mass = 0;
     input.target.forEach((row, i) => {
-      const mu = input.logging![i]!;
+      const mu = at(logging, i, 'logging');
       for (let a = 0; a < input.nActions; a++) if (!((mu[a] ?? 0) > 0)) mass += row[a] ?? 0;
     });
     if (mass > 0) out.push({ kind: 'unsupported-mass', targetMass: mass / n });

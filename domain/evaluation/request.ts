@@ -17,7 +17,9 @@ const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 export function parseDuration(s: string): number {
   const m = DURATION.exec(s);
   if (!m) throw new RangeError(`'${s}' is not a duration like 7d, 12h, 30m or 90s`);
-  return Number(m[1]) * UNIT[m[2]!]!;
+  const unit = m[2] !== undefined ? UNIT[m[2]] : undefined;
+  if (unit === undefined) throw new RangeError(`'${s}' is not a duration like 7d, 12h, 30m or 90s`);
+  return Number(m[1]) * unit;
 }
 
 const duration = z

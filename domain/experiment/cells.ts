@@ -1,4 +1,5 @@
 /** Reshaping collected cells: pooling periods and segments into per-variant sufficient statistics. */
+import { at } from '../at.js';
 import { addMoments } from '../stats/moments.js';
 import type { CellStats, Moments, Weights } from '../types.js';
 
@@ -9,7 +10,7 @@ export function poolByVariant(cells: readonly CellStats[], metric: string, varia
   const out: Record<string, Moments> = Object.fromEntries(variants.map((v) => [v, zero()]));
   for (const c of cells) {
     if (c.metric !== metric || (segment !== undefined && c.segment !== segment) || !(c.variant in out)) continue;
-    out[c.variant] = addMoments(out[c.variant]!, c.moments);
+    out[c.variant] = addMoments(out[c.variant] ?? zero(), c.moments); // present: checked by `in` above
   }
   return out;
 }
@@ -99,7 +100,7 @@ export function sampleRatioInputs(
   const observed = variants.map(() => 0);
   const periods: Array<{ weights: number[]; n: number }> = [];
   for (const { cell, weights, n } of weightedRandomisationCells(cells, metric, variants, control, segmentWeights)) {
-    variants.forEach((v, i) => (observed[i]! += cell.counts[v] ?? 0));
+    variants.forEach((v, i) => (observed[i] = at(observed, i, 'observed') + (cell.counts[v] ?? 0)));
     if (weights) periods.push({ weights, n });
   }
   return { periods, observed };

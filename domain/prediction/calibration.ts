@@ -3,13 +3,16 @@
  * errors in "how long" are multiplicative (2× too slow is as bad as 2× too fast).
  */
 
+import { at } from '../at.js';
+
 /** Linear-interpolated quantile of an ascending-sorted array (type 7, as R's default). */
 export function quantileSorted(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
   const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  const below = at(sorted, lo, 'sorted');
+  return below + (at(sorted, hi, 'sorted') - below) * (pos - lo);
 }
 
 /** Quantiles of arbitrary values. */
@@ -24,9 +27,10 @@ export function averageRanks(values: number[]): number[] {
   const ranks = new Array<number>(values.length);
   for (let i = 0; i < order.length; ) {
     let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+    const [value] = at(order, i, 'order');
+    while (j + 1 < order.length && at(order, j + 1, 'order')[0] === value) j++;
     const r = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) ranks[order[t]![1]] = r;
+    for (let t = i; t <= j; t++) ranks[at(order, t, 'order')[1]] = r;
     i = j + 1;
   }
   return ranks;
@@ -37,6 +41,7 @@ export function spearman(a: number[], b: number[]): number {
   const ra = averageRanks(a);
   const rb = averageRanks(b);
   const n = a.length;
+  if (b.length !== n) throw new RangeError(`spearman: samples of ${n} and ${b.length} values`);
   if (n < 2) return NaN;
   const ma = ra.reduce((s, v) => s + v, 0) / n;
   const mb = rb.reduce((s, v) => s + v, 0) / n;
@@ -44,17 +49,20 @@ export function spearman(a: number[], b: number[]): number {
   let saa = 0;
   let sbb = 0;
   for (let i = 0; i < n; i++) {
-    sab += (ra[i]! - ma) * (rb[i]! - mb);
-    saa += (ra[i]! - ma) ** 2;
-    sbb += (rb[i]! - mb) ** 2;
+    const da = at(ra, i, 'ranks') - ma;
+    const db = at(rb, i, 'ranks') - mb;
+    sab += da * db;
+    saa += da ** 2;
+    sbb += db ** 2;
   }
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
 /** Median |log predicted − log realised| and Spearman correlation of predictions vs realised. */
 export function scorePredictions(predicted: number[], realised: number[]): { medianAbsLogError: number; spearman: number; n: number } {
-  const errors = predicted.map((p, i) => Math.abs(Math.log(Math.max(p, 1)) - Math.log(Math.max(realised[i]!, 1))));
-  return { medianAbsLogError: quantiles(errors, [0.5])[0]!, spearman: spearman(predicted, realised), n: predicted.length };
+  if (realised.length !== predicted.length) throw new RangeError(`scorePredictions: ${realised.length} realised values for ${predicted.length} predictions`);
+  const errors = predicted.map((p, i) => Math.abs(Math.log(Math.max(p, 1)) - Math.log(Math.max(at(realised, i, 'realised'), 1))));
+  return { medianAbsLogError: quantileSorted([...errors].sort((a, b) => a - b), 0.5), spearman: spearman(predicted, realised), n: predicted.length };
 }
 
 /** One row of an empirical calibration table. */
@@ -73,7 +81,11 @@ export function calibrationTable(predictedQuantiles: Array<Record<string, number
   return levels.map((q) => {
     const key = String(q);
     let hit = 0;
-    for (let i = 0; i < realised.length; i++) if (realised[i]! <= predictedQuantiles[i]![key]!) hit++;
+    for (const [i, y] of realised.entries()) {
+      const predicted = at(predictedQuantiles, i, 'predictedQuantiles')[key];
+      if (predicted === undefined) throw new RangeError(`calibrationTable: predictedQuantiles[${i}] has no level ${key}`);
+      if (y <= predicted) hit++;
+    }
     return { nominal: q, empirical: realised.length ? hit / realised.length : NaN };
   });
 }

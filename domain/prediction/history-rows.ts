@@ -29,6 +29,7 @@
  * cycles (consecutive cycles of one segment are nearly duplicates), and at most `maxRows` in all,
  * keeping the most recent experiments (input order is oldest first).
  */
+import { at } from '../at.js';
 import type { SegmentPredictionFeatures } from './power-baseline.js';
 import { ttsigFeatures, type TtsigTrainingRow } from './tree-model.js';
 
@@ -94,7 +95,7 @@ const clock = (f: SegmentPredictionFeatures) => Math.max(0, f.samplesPerArm) * (
 function spread<T>(items: T[], k: number): T[] {
   if (items.length <= k) return items;
   const picked: T[] = [];
-  for (let i = 0; i < k; i++) picked.push(items[Math.floor((i * items.length) / k)]!);
+  for (let i = 0; i < k; i++) picked.push(at(items, Math.floor((i * items.length) / k), 'items'));
   return picked;
 }
 
@@ -144,8 +145,9 @@ export function historyTrainingRows(histories: ExperimentHistory[], options: His
   const maxRows = options.maxRows ?? 2000;
   const out: TtsigTrainingRow[][] = [];
   let total = 0;
-  for (let i = histories.length - 1; i >= 0 && total < maxRows; i--) {
-    const rows = experimentHistoryRows(histories[i]!, options);
+  for (const history of [...histories].reverse()) {
+    if (total >= maxRows) break;
+    const rows = experimentHistoryRows(history, options);
     const take = rows.slice(0, maxRows - total);
     out.push(take);
     total += take.length;

@@ -4,6 +4,7 @@
  * checked each cycle with an always-valid test, and yields one training row per cycle before it
  * crosses: features at that cycle → log of the samples it still needed.
  */
+import { at } from '../at.js';
 import { normal, type Rng } from '../rng.js';
 import type { Moments } from '../types.js';
 import type { SegmentPredictionFeatures } from './power-baseline.js';
@@ -127,11 +128,11 @@ export function trajectoriesToRows(trajectories: SimulatedTrajectory[], capSampl
   const rows: TtsigTrainingRow[] = [];
   for (const t of trajectories) {
     const horizonSamples = t.spec.accrualPerCycle * t.spec.horizonCycles;
-    for (let i = 0; i < t.features.length; i++) {
+    for (const [i, f] of t.features.entries()) {
+      const samples = at(t.samples, i, 'trajectory samples'); // one per look, like features
       const remaining =
-        t.crossedAtSamples !== null ? t.crossedAtSamples - t.samples[i]! : censoredFactor * Math.max(horizonSamples - t.samples[i]!, t.spec.accrualPerCycle);
+        t.crossedAtSamples !== null ? t.crossedAtSamples - samples : censoredFactor * Math.max(horizonSamples - samples, t.spec.accrualPerCycle);
       if (t.crossedAtSamples !== null && remaining <= 0) continue; // the crossing look itself
-      const f = t.features[i]!;
       rows.push({ features: ttsigFeatures(f), logSamples: Math.log1p(Math.min(capSamples, remaining)) });
     }
   }

@@ -8,6 +8,7 @@
  * tree; its residuals give quantiles per leaf (when the leaf has enough holdout rows) and overall.
  */
 import { DecisionTreeRegression } from 'ml-cart';
+import { at } from '../at.js';
 import { createRng } from '../rng.js';
 import { quantiles } from './calibration.js';
 import { predictSamplesAnalytic, type AnalyticOptions, type AnalyticPrediction, type SegmentPredictionFeatures } from './power-baseline.js';
@@ -226,7 +227,7 @@ export function walkTree(treeJson: unknown, row: number[]): { value: number; pat
   let node = (treeJson as { root: TreeNodeJson }).root;
   let path = '';
   while (node.left && node.right && node.distribution === undefined) {
-    if (row[node.splitColumn!]! < node.splitValue!) {
+    if (at(row, node.splitColumn!, 'features') < node.splitValue!) {
       node = node.left;
       path += 'L';
     } else {

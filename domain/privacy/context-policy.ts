@@ -119,9 +119,9 @@ export function coarsen(value: unknown, c: Coarsening): string | number | undefi
 export function truncateIp(ip: string, v4Bits: number, v6Bits: number): string | undefined {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
   if (v4) {
-    const octets = v4.slice(1).map(Number);
-    if (octets.some((o) => o > 255)) return undefined;
-    const n = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+    const [a, b, c, d] = v4.slice(1).map(Number);
+    if (a === undefined || b === undefined || c === undefined || d === undefined || [a, b, c, d].some((o) => o > 255)) return undefined;
+    const n = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
     const mask = v4Bits === 0 ? 0 : (0xffffffff << (32 - v4Bits)) >>> 0;
     const m = (n & mask) >>> 0;
     return `${[m >>> 24, (m >>> 16) & 255, (m >>> 8) & 255, m & 255].join('.')}/${v4Bits}`;
@@ -146,16 +146,17 @@ function expandIpv6(ip: string): number[] | undefined {
     const out: number[] = [];
     for (const g of part.split(':')) {
       if (/^\d{1,3}(\.\d{1,3}){3}$/.test(g)) {
-        const o = g.split('.').map(Number);
-        if (o.some((x) => x > 255)) return undefined;
-        out.push((o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!);
+        const [a, b, c, d] = g.split('.').map(Number);
+        if (a === undefined || b === undefined || c === undefined || d === undefined || [a, b, c, d].some((x) => x > 255)) return undefined;
+        out.push((a << 8) | b, (c << 8) | d);
       } else if (/^[0-9a-f]{1,4}$/.test(g)) out.push(parseInt(g, 16));
       else return undefined;
     }
     return out;
   };
-  const head = parse(halves[0]!);
-  const tail = halves.length === 2 ? parse(halves[1]!) : [];
+  const [first = '', second] = halves; // split always returns at least one part
+  const head = parse(first);
+  const tail = second !== undefined ? parse(second) : [];
   if (!head || !tail) return undefined;
   if (halves.length === 1) return head.length === 8 ? head : undefined;
   const fill = 8 - head.length - tail.length;

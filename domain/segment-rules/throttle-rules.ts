@@ -168,20 +168,24 @@ export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResul
 
   for (const seg of input.segments) {
     const control = seg.arms[config.control];
-    const treatments = Object.keys(seg.arms).filter((k) => k !== config.control);
+    const treatmentArms = Object.entries(seg.arms).filter(([k]) => k !== config.control);
+    const treatments = treatmentArms.map(([k]) => k);
     const controlMean = control && control.n > 0 ? control.sum / control.n : 0;
     const scale = Math.abs(controlMean);
     const tau = seg.tau ?? Math.max((config.tauRelative ?? 0.1) * scale, 1e-9);
     const intervals: Record<string, AlwaysValidInterval> = {};
-    const lenient: Record<string, AlwaysValidInterval> = {};
-    const interval = (arm: string, a: number): AlwaysValidInterval => {
+    const interval = (arm: string, moments: Moments, a: number): AlwaysValidInterval => {
       const effect = seg.effects?.[arm];
       if (seg.effects) return effect ? mixtureIntervalFromEffect(effect, a, effect.tau ?? tau) : emptyInterval();
-      return control ? mixtureSequentialInterval(control, seg.arms[arm]!, a, tau) : emptyInterval();
+      return control ? mixtureSequentialInterval(control, moments, a, tau) : emptyInterval();
     };
-    for (const arm of treatments) {
-      intervals[arm] = interval(arm, harmAlpha);
-      if (likelyAlpha > 0) lenient[arm] = interval(arm, likelyAlpha);
+    // The harm intervals go into the decision as a record; the rules below read this list.
+    const byArm: Array<{ arm: string; harm: AlwaysValidInterval; lenient: AlwaysValidInterval | undefined }> = [];
+    for (const [arm, moments] of treatmentArms) {
+      const harm = interval(arm, moments, harmAlpha);
+      const soft = likelyAlpha > 0 ? interval(arm, moments, likelyAlpha) : undefined;
+      intervals[arm] = harm;
+      byArm.push({ arm, harm, lenient: soft });
     }
 
     if (seg.previousStatus === 'terminated') {
@@ -196,17 +200,17 @@ export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResul
     // beyond −margin means upper < −margin·|control mean|. The margin is converted with the observed
     // control mean, a plug-in that ignores its (small) uncertainty.
     const marginAbs = config.harmMargin * scale;
-    const harmed = treatments.filter((arm) => badSideBound(intervals[arm]!, sign) < -marginAbs);
+    const harmed = byArm.filter((t) => badSideBound(t.harm, sign) < -marginAbs);
     if (harmed.length) {
-      const desc = harmed.map((arm) => `${arm} ${fmtInterval(intervals[arm]!, scale)}`).join(', ');
+      const desc = harmed.map((t) => `${t.arm} ${fmtInterval(t.harm, scale)}`).join(', ');
       finish(seg, 'terminated', 0, 'harm', `harm beyond margin ${pct(config.harmMargin)} (always-valid α=${harmAlpha}): ${desc}; serving control`, intervals);
       continue;
     }
     if (config.futility !== false && treatments.length) {
       const mdeAbs = config.mde * scale;
-      const futile = treatments.every((arm) => intervals[arm]!.lower > -mdeAbs && intervals[arm]!.upper < mdeAbs);
+      const futile = byArm.every((t) => t.harm.lower > -mdeAbs && t.harm.upper < mdeAbs);
       if (futile && mdeAbs > 0) {
-        const desc = treatments.map((arm) => `${arm} ${fmtInterval(intervals[arm]!, scale)}`).join(', ');
+        const desc = byArm.map((t) => `${t.arm} ${fmtInterval(t.harm, scale)}`).join(', ');
         finish(seg, 'terminated', 0, 'futility', `futile: always-valid intervals inside ±MDE ${pct(config.mde)}: ${desc}; serving control`, intervals);
         continue;
       }
@@ -230,9 +234,9 @@ export function evaluateSegments(input: EvaluateSegmentsInput): SegmentRuleResul
         continue;
       }
     }
-    const likely = treatments.filter((arm) => lenient[arm] && badSideBound(lenient[arm]!, sign) < 0);
+    const likely = byArm.flatMap((t) => (t.lenient && badSideBound(t.lenient, sign) < 0 ? [{ arm: t.arm, lenient: t.lenient }] : []));
     if (likely.length) {
-      const desc = likely.map((arm) => `${arm} ${fmtInterval(lenient[arm]!, scale)}`).join(', ');
+      const desc = likely.map((t) => `${t.arm} ${fmtInterval(t.lenient, scale)}`).join(', ');
       let c = config.minCoverage;
       const remainingCycles = input.remainingBudget.cycles;
       if (config.likelyHarmKeepProvable && p && !p.capped && remainingCycles !== undefined && remainingCycles > 0) {

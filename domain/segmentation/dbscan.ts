@@ -2,6 +2,7 @@
  * DBSCAN (Ester et al. 1996) for when the number of segments is unknown and clusters are not
  * round. O(n²) neighbour search, so run it on a bounded sample like k-means. Label −1 is noise.
  */
+import { at } from '../at.js';
 import { squaredDistance } from './distance.js';
 
 export interface DbscanOptions {
@@ -18,8 +19,9 @@ export function runDbscan(points: number[][], options: DbscanOptions): { labels:
   const labels = new Array<number>(n).fill(-2); // −2 unvisited
   const neighbours = (i: number): number[] => {
     const out: number[] = [];
-    for (let j = 0; j < n; j++) {
-      if (squaredDistance(points[i]!, points[j]!) <= eps2) out.push(j);
+    const p = at(points, i, 'points');
+    for (const [j, q] of points.entries()) {
+      if (squaredDistance(p, q) <= eps2) out.push(j);
     }
     return out;
   };
@@ -34,8 +36,8 @@ export function runDbscan(points: number[][], options: DbscanOptions): { labels:
     const c = k++;
     labels[i] = c;
     const queue = seeds.filter((j) => j !== i);
-    for (let q = 0; q < queue.length; q++) {
-      const j = queue[q]!;
+    // for-of sees the points pushed while it runs, as the breadth-first expansion needs.
+    for (const j of queue) {
       if (labels[j] === -1) labels[j] = c; // border point
       if (labels[j] !== -2) continue;
       labels[j] = c;

@@ -21,6 +21,7 @@
  * 6. Context features (what the assignment API sees) are z-scored separately; their scaling is
  *    what goes into the snapshot's `segmentFeatures`.
  */
+import { at } from '../at.js';
 import type { FeatureScaling } from '../types.js';
 import { fitLogistic, predictLogistic, type LogisticModel } from './logistic.js';
 import { assertNever } from '../assert-never.js';
@@ -95,7 +96,7 @@ export function buildUnitFeatures(rows: UnitAggregateRow[], config: FeatureConfi
   const zBehaviour = applyScaling(rawBehaviour, behaviourScaling);
 
   const weights = config.behaviour.map((s) => config.engagementWeights[s.name] ?? 0);
-  const engagement = zBehaviour.map((z) => z.reduce((acc, v, j) => acc + weights[j]! * v, 0));
+  const engagement = zBehaviour.map((z) => z.reduce((acc, v, j) => acc + at(weights, j, 'engagement weights') * v, 0));
 
   let conversionProbability: number[] = [];
   let conversionModel: LogisticModel | null = null;
@@ -109,7 +110,7 @@ export function buildUnitFeatures(rows: UnitAggregateRow[], config: FeatureConfi
       if (j < 0) throw new Error(`conversion predictor '${name}' is not a behaviour feature`);
       return j;
     });
-    const x = zBehaviour.map((z) => cols.map((j) => z[j]!));
+    const x = zBehaviour.map((z) => cols.map((j) => at(z, j, 'behaviour features')));
     const y = rows.map((row) => ((row.counts[conv.event] ?? 0) > 0 ? 1 : 0));
     conversionModel = fitLogistic(x, y, {
       ...(conv.iterations !== undefined ? { iterations: conv.iterations } : {}),
@@ -120,7 +121,7 @@ export function buildUnitFeatures(rows: UnitAggregateRow[], config: FeatureConfi
   }
 
   const extraNames = ['engagement', ...(config.conversion ? ['conversionProbability'] : [])];
-  const extraRaw = rows.map((_, i) => [engagement[i]!, ...(config.conversion ? [conversionProbability[i]!] : [])]);
+  const extraRaw = engagement.map((e, i) => [e, ...(config.conversion ? [at(conversionProbability, i, 'conversion probabilities')] : [])]);
   const extraScaling = fitScaling(extraNames, extraRaw);
   const zExtra = applyScaling(extraRaw, extraScaling);
 
@@ -130,7 +131,7 @@ export function buildUnitFeatures(rows: UnitAggregateRow[], config: FeatureConfi
   return {
     unitIds: rows.map((r) => r.unitId),
     names: [...config.behaviour.map((s) => s.name), ...extraNames],
-    points: zBehaviour.map((z, i) => [...z, ...zExtra[i]!]),
+    points: zBehaviour.map((z, i) => [...z, ...at(zExtra, i, 'extra features')]),
     scaling: [...behaviourScaling, ...extraScaling],
     contextPoints: applyScaling(rawContext, contextScaling),
     contextScaling,
@@ -147,10 +148,10 @@ export function fitScaling(names: string[], rows: number[][]): FeatureScaling[] 
   return names.map((name, j) => {
     if (n === 0) return { name, mean: 0, std: 1 };
     let sum = 0;
-    for (const r of rows) sum += r[j]!;
+    for (const r of rows) sum += at(r, j, name);
     const mean = sum / n;
     let ss = 0;
-    for (const r of rows) ss += (r[j]! - mean) ** 2;
+    for (const r of rows) ss += (at(r, j, name) - mean) ** 2;
     const std = Math.sqrt(ss / n);
     return { name, mean, std: std > 1e-12 ? std : 1 };
   });
@@ -158,7 +159,7 @@ export function fitScaling(names: string[], rows: number[][]): FeatureScaling[] 
 
 /** Applies z = (x − mean) / std column-wise. */
 export function applyScaling(rows: number[][], scaling: FeatureScaling[]): number[][] {
-  return rows.map((r) => scaling.map((s, j) => (r[j]! - s.mean) / s.std));
+  return rows.map((r) => scaling.map((s, j) => (at(r, j, s.name) - s.mean) / s.std));
 }
 
 /** Normalises one raw context record with the snapshot's scaling (what assignment does). */

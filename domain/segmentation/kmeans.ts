@@ -4,6 +4,7 @@
  * the best (lowest within-cluster sum of squares) run, which protects against a bad start.
  */
 import { kmeans } from 'ml-kmeans';
+import { at } from '../at.js';
 import { squaredDistance } from './distance.js';
 
 /** Result of one clustering: centroids, the label of every point, and the within-cluster SS. */
@@ -45,8 +46,8 @@ export function runKMeans(points: number[][], k: number, options: KMeansOptions)
 export function nearestCentroid(point: number[], centroids: number[][]): number {
   let best = -1;
   let bestD = Infinity;
-  for (let c = 0; c < centroids.length; c++) {
-    const d = squaredDistance(point, centroids[c]!);
+  for (const [c, centroid] of centroids.entries()) {
+    const d = squaredDistance(point, centroid);
     if (d < bestD) {
       bestD = d;
       best = c;
@@ -63,22 +64,28 @@ function compact(points: number[][], centroids: number[][]): KMeansFit {
   const labels = raw.map((c) => remap.get(c)!);
   const means = meansByLabel(points, labels, used.length);
   let inertia = 0;
-  for (let i = 0; i < points.length; i++) inertia += squaredDistance(points[i]!, means[labels[i]!]!);
+  for (const [i, p] of points.entries()) inertia += squaredDistance(p, at(means, at(labels, i, 'labels'), 'means'));
   return { k: used.length, centroids: means, labels, inertia };
 }
 
 /** Mean vector of the points carrying each label 0..k-1 (empty label → zero vector). */
 export function meansByLabel(points: number[][], labels: number[], k: number): number[][] {
+  if (labels.length !== points.length) throw new RangeError(`meansByLabel: ${labels.length} labels for ${points.length} points`);
   const dim = points[0]?.length ?? 0;
   const sums = Array.from({ length: k }, () => new Array<number>(dim).fill(0));
   const counts = new Array<number>(k).fill(0);
-  for (let i = 0; i < points.length; i++) {
-    const l = labels[i]!;
+  for (const [i, point] of points.entries()) {
+    const l = at(labels, i, 'labels');
     if (l < 0) continue;
-    counts[l]!++;
-    for (let j = 0; j < dim; j++) sums[l]![j]! += points[i]![j]!;
+    counts[l] = at(counts, l, 'cluster counts') + 1;
+    const sum = at(sums, l, 'cluster sums');
+    if (point.length !== dim) throw new RangeError(`meansByLabel: point ${i} has dimension ${point.length}, point 0 has ${dim}`);
+    point.forEach((x, j) => (sum[j] = at(sum, j, 'cluster sum') + x));
   }
-  return sums.map((s, c) => s.map((v) => (counts[c]! > 0 ? v / counts[c]! : 0)));
+  return sums.map((s, c) => {
+    const count = at(counts, c, 'cluster counts');
+    return s.map((v) => (count > 0 ? v / count : 0));
+  });
 }
 
 function distinctCount(points: number[][]): number {

@@ -2,6 +2,7 @@
  * Ridge-penalised logistic regression fitted by a few IRLS (Newton) steps. Small and dense on
  * purpose: it runs on a handful of standardised behaviour features, so a d×d solve is trivial.
  */
+import { at } from '../at.js';
 
 /** Fitted logistic model: p = 1 / (1 + exp(-(intercept + Σ coef·x))). */
 export interface LogisticModel {
@@ -23,7 +24,11 @@ export function fitLogistic(x: number[][], y: number[], options: LogisticOptions
   const l2 = options.l2 ?? 1e-2;
   const d = x[0]?.length ?? 0;
   const n = x.length;
-  const beta = new Array<number>(d + 1).fill(0);
+  if (y.length !== n) throw new RangeError(`fitLogistic: y has ${y.length} labels for ${n} rows of x`);
+  for (const [i, row] of x.entries()) {
+    if (row.length !== d) throw new RangeError(`fitLogistic: x row ${i} has ${row.length} features, row 0 has ${d}`);
+  }
+  let beta = new Array<number>(d + 1).fill(0);
   if (n === 0) return { intercept: 0, coefficients: new Array<number>(d).fill(0), iterations: 0 };
   // Start the intercept at the log-odds of the base rate so the first step is already sensible.
   const rate = Math.min(1 - 1e-6, Math.max(1e-6, y.reduce((a, b) => a + b, 0) / n));
@@ -32,45 +37,46 @@ export function fitLogistic(x: number[][], y: number[], options: LogisticOptions
   for (let it = 0; it < iterations; it++) {
     const hessian = Array.from({ length: d + 1 }, () => new Array<number>(d + 1).fill(0));
     const gradient = new Array<number>(d + 1).fill(0);
-    for (let i = 0; i < n; i++) {
-      const row = x[i]!;
+    for (const [i, row] of x.entries()) {
       const p = sigmoid(linear(beta, row));
       const w = Math.max(p * (1 - p), 1e-9);
-      const r = y[i]! - p;
-      for (let a = 0; a <= d; a++) {
-        const xa = a === 0 ? 1 : row[a - 1]!;
-        gradient[a]! += xa * r;
-        for (let b = a; b <= d; b++) {
-          const xb = b === 0 ? 1 : row[b - 1]!;
-          hessian[a]![b]! += w * xa * xb;
-        }
+      const r = at(y, i, 'y') - p;
+      const xs = [1, ...row];
+      for (const [a, h] of hessian.entries()) {
+        const xa = at(xs, a, 'row');
+        gradient[a] = at(gradient, a, 'gradient') + xa * r;
+        for (let b = a; b <= d; b++) h[b] = at(h, b, 'hessian row') + w * xa * at(xs, b, 'row');
       }
     }
-    for (let a = 0; a <= d; a++) for (let b = 0; b < a; b++) hessian[a]![b] = hessian[b]![a]!;
-    for (let a = 1; a <= d; a++) {
-      hessian[a]![a]! += l2 * n;
-      gradient[a]! -= l2 * n * beta[a]!;
+    for (const [a, h] of hessian.entries()) {
+      for (let b = 0; b < a; b++) h[b] = at(at(hessian, b, 'hessian'), a, 'hessian row');
+      if (a > 0) {
+        h[a] = at(h, a, 'hessian row') + l2 * n;
+        gradient[a] = at(gradient, a, 'gradient') - l2 * n * at(beta, a, 'beta');
+      }
     }
     const step = solveLinearSystem(hessian, gradient);
-    let maxStep = 0;
-    for (let a = 0; a <= d; a++) {
-      beta[a]! += step[a]!;
-      maxStep = Math.max(maxStep, Math.abs(step[a]!));
-    }
+    beta = beta.map((b, a) => b + at(step, a, 'step'));
+    const maxStep = step.reduce((m, s) => Math.max(m, Math.abs(s)), 0);
     done = it + 1;
     if (maxStep < 1e-8) break;
   }
-  return { intercept: beta[0]!, coefficients: beta.slice(1), iterations: done };
+  const [intercept = 0, ...coefficients] = beta;
+  return { intercept, coefficients, iterations: done };
 }
 
 /** Predicted probability for one standardised row. */
 export function predictLogistic(model: LogisticModel, row: number[]): number {
+  if (row.length !== model.coefficients.length) {
+    throw new RangeError(`predictLogistic: row has ${row.length} features, the model ${model.coefficients.length}`);
+  }
   return sigmoid(linear([model.intercept, ...model.coefficients], row));
 }
 
+/** beta[0] + Σ beta[j+1]·row[j]; callers check that beta has one more entry than row. */
 function linear(beta: number[], row: number[]): number {
-  let z = beta[0]!;
-  for (let j = 0; j < row.length; j++) z += beta[j + 1]! * row[j]!;
+  let z = at(beta, 0, 'beta');
+  for (const [j, xj] of row.entries()) z += at(beta, j + 1, 'beta') * xj;
   return z;
 }
 
@@ -81,25 +87,34 @@ function sigmoid(z: number): number {
 /** Gaussian elimination with partial pivoting; the matrix is small and positive definite here. */
 export function solveLinearSystem(matrix: number[][], rhs: number[]): number[] {
   const m = matrix.length;
-  const a = matrix.map((row, i) => [...row, rhs[i]!]);
+  if (rhs.length !== m) throw new RangeError(`solveLinearSystem: rhs has ${rhs.length} entries for a ${m}×${m} matrix`);
+  const a = matrix.map((row, i) => {
+    if (row.length !== m) throw new RangeError(`solveLinearSystem: matrix row ${i} has ${row.length} columns, expected ${m}`);
+    return [...row, at(rhs, i, 'rhs')];
+  });
+  const rowAt = (r: number) => at(a, r, 'matrix');
   for (let col = 0; col < m; col++) {
     let pivot = col;
-    for (let r = col + 1; r < m; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
-    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
-    const p = a[col]![col]!;
+    for (let r = col + 1; r < m; r++) if (Math.abs(at(rowAt(r), col, 'row')) > Math.abs(at(rowAt(pivot), col, 'row'))) pivot = r;
+    const top = rowAt(pivot);
+    a[pivot] = rowAt(col);
+    a[col] = top;
+    const p = at(top, col, 'row');
     if (Math.abs(p) < 1e-12) continue;
     for (let r = col + 1; r < m; r++) {
-      const f = a[r]![col]! / p;
+      const below = rowAt(r);
+      const f = at(below, col, 'row') / p;
       if (f === 0) continue;
-      for (let c = col; c <= m; c++) a[r]![c]! -= f * a[col]![c]!;
+      for (let c = col; c <= m; c++) below[c] = at(below, c, 'row') - f * at(top, c, 'row');
     }
   }
   const out = new Array<number>(m).fill(0);
   for (let r = m - 1; r >= 0; r--) {
-    const p = a[r]![r]!;
+    const row = rowAt(r);
+    const p = at(row, r, 'row');
     if (Math.abs(p) < 1e-12) continue;
-    let s = a[r]![m]!;
-    for (let c = r + 1; c < m; c++) s -= a[r]![c]! * out[c]!;
+    let s = at(row, m, 'row');
+    for (let c = r + 1; c < m; c++) s -= at(row, c, 'row') * at(out, c, 'solution');
     out[r] = s / p;
   }
   return out;

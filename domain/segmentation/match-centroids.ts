@@ -5,6 +5,7 @@
  * `maxDistance` are treated as a vanished cluster plus a new one, because a segment whose centre
  * moved that far is no longer the population its statistics were collected on.
  */
+import { at } from '../at.js';
 import { squaredDistance } from './distance.js';
 
 /** A centroid with its stable segment id. */
@@ -50,17 +51,19 @@ export function matchCentroids(
   const matched: CentroidMatch['matched'] = [];
   const usedPrev = new Set<number>();
   for (const [i, j] of pairs) {
-    const distance = cost[i]![j]!;
+    const distance = at(at(cost, i, 'cost'), j, 'cost row');
     if (distance > maxDistance) continue;
-    ids[i] = previous[j]!.id;
+    const { id } = at(previous, j, 'previous centroids');
+    ids[i] = id;
     usedPrev.add(j);
-    matched.push({ id: previous[j]!.id, index: i, distance });
+    matched.push({ id, index: i, distance });
   }
   const born: number[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    if (ids[i] === -1) {
-      ids[i] = nextId++;
-      born.push(ids[i]!);
+  for (const [i, id] of ids.entries()) {
+    if (id === -1) {
+      const fresh = nextId++;
+      ids[i] = fresh;
+      born.push(fresh);
     }
   }
   const retired = previous.filter((_, j) => !usedPrev.has(j)).map((p) => p.id);
@@ -75,9 +78,12 @@ export function hungarian(cost: number[][]): Array<[number, number]> {
   const rows = cost.length;
   const cols = cost[0]?.length ?? 0;
   if (rows === 0 || cols === 0) return [];
+  for (const [i, r] of cost.entries()) {
+    if (r.length !== cols) throw new RangeError(`hungarian: cost row ${i} has ${r.length} columns, row 0 has ${cols}`);
+  }
   // The potential method needs rows ≤ cols; solve the transpose otherwise.
   if (rows > cols) {
-    const t = Array.from({ length: cols }, (_, j) => cost.map((r) => r[j]!));
+    const t = Array.from({ length: cols }, (_, j) => cost.map((r) => at(r, j, 'cost row')));
     return hungarian(t).map(([r, c]) => [c, r]);
   }
   const n = rows;
@@ -86,6 +92,8 @@ export function hungarian(cost: number[][]): Array<[number, number]> {
   const v = new Array<number>(m + 1).fill(0);
   const p = new Array<number>(m + 1).fill(0); // p[j] = row matched to column j (1-based)
   const way = new Array<number>(m + 1).fill(0);
+  // Every index below is a row in 0..n or a column in 0..m of these (n+1)/(m+1)-long arrays.
+  const c = (i: number, j: number) => at(at(cost, i - 1, 'cost'), j - 1, 'cost row');
   for (let i = 1; i <= n; i++) {
     p[0] = i;
     let j0 = 0;
@@ -93,38 +101,39 @@ export function hungarian(cost: number[][]): Array<[number, number]> {
     const used = new Array<boolean>(m + 1).fill(false);
     do {
       used[j0] = true;
-      const i0 = p[j0]!;
+      const i0 = at(p, j0, 'p');
       let delta = Infinity;
       let j1 = 0;
       for (let j = 1; j <= m; j++) {
         if (used[j]) continue;
-        const cur = cost[i0 - 1]![j - 1]! - u[i0]! - v[j]!;
-        if (cur < minv[j]!) {
+        const cur = c(i0, j) - at(u, i0, 'u') - at(v, j, 'v');
+        if (cur < at(minv, j, 'minv')) {
           minv[j] = cur;
           way[j] = j0;
         }
-        if (minv[j]! < delta) {
-          delta = minv[j]!;
+        if (at(minv, j, 'minv') < delta) {
+          delta = at(minv, j, 'minv');
           j1 = j;
         }
       }
       for (let j = 0; j <= m; j++) {
         if (used[j]) {
-          u[p[j]!]! += delta;
-          v[j]! -= delta;
+          const row = at(p, j, 'p');
+          u[row] = at(u, row, 'u') + delta;
+          v[j] = at(v, j, 'v') - delta;
         } else {
-          minv[j]! -= delta;
+          minv[j] = at(minv, j, 'minv') - delta;
         }
       }
       j0 = j1;
     } while (p[j0] !== 0);
     do {
-      const j1 = way[j0]!;
-      p[j0] = p[j1]!;
+      const j1 = at(way, j0, 'way');
+      p[j0] = at(p, j1, 'p');
       j0 = j1;
     } while (j0 !== 0);
   }
   const out: Array<[number, number]> = [];
-  for (let j = 1; j <= m; j++) if (p[j]! > 0) out.push([p[j]! - 1, j - 1]);
+  for (const [j, row] of p.entries()) if (j > 0 && row > 0) out.push([row - 1, j - 1]);
   return out.sort((a, b) => a[0] - b[0]);
 }

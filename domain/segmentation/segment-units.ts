@@ -4,6 +4,7 @@
  */
 import { createRng } from '../rng.js';
 import { runDbscan, type DbscanOptions } from './dbscan.js';
+import { at } from '../at.js';
 import { meansByLabel, nearestCentroid, runKMeans, type KMeansFit } from './kmeans.js';
 import { matchCentroids, type IdentifiedCentroid } from './match-centroids.js';
 import { sampleIndices, silhouetteScore } from './silhouette.js';
@@ -71,9 +72,12 @@ export function segmentUnits(input: SegmentUnitsInput): SegmentationResult {
   const { points } = input;
   const rng = createRng(input.seed);
   const sampleIdx = sampleIndices(points.length, input.maxSample ?? 5000, rng);
-  const sample = sampleIdx.map((i) => points[i]!);
+  if (input.contextPoints && input.contextPoints.length !== points.length) {
+    throw new RangeError(`segmentUnits: ${input.contextPoints.length} context points for ${points.length} points`);
+  }
+  const sample = sampleIdx.map((i) => at(points, i, 'points'));
   const scoreIdx = sampleIndices(sample.length, input.silhouetteSample ?? 800, rng);
-  const scorePoints = scoreIdx.map((i) => sample[i]!);
+  const scorePoints = scoreIdx.map((i) => at(sample, i, 'sample'));
   const mode = input.mode ?? 'kmeans';
 
   let centroids: number[][];
@@ -83,7 +87,7 @@ export function segmentUnits(input: SegmentUnitsInput): SegmentationResult {
     if (!input.dbscan) throw new Error('dbscan mode needs dbscan options');
     const { labels, k } = runDbscan(sample, input.dbscan);
     centroids = meansByLabel(sample, labels, k);
-    silhouette = silhouetteScore(scorePoints, scoreIdx.map((i) => labels[i]!));
+    silhouette = silhouetteScore(scorePoints, scoreIdx.map((i) => at(labels, i, 'dbscan labels')));
     silhouetteByK.push({ k, silhouette });
     if (centroids.length === 0) centroids = meansByLabel(sample, sample.map(() => 0), 1);
   } else {
@@ -97,7 +101,7 @@ export function segmentUnits(input: SegmentUnitsInput): SegmentationResult {
         if (k === 1) silhouetteByK.push({ k: 1, silhouette: 0 });
         continue;
       }
-      const s = silhouetteScore(scorePoints, scoreIdx.map((i) => fit.labels[i]!));
+      const s = silhouetteScore(scorePoints, scoreIdx.map((i) => at(fit.labels, i, 'k-means labels')));
       silhouetteByK.push({ k, silhouette: s });
       if (!best || s > best.s) best = { fit, s };
     }
@@ -126,20 +130,22 @@ export function segmentUnits(input: SegmentUnitsInput): SegmentationResult {
   const contextCentroids = input.contextPoints
     ? meansByLabel(input.contextPoints, labels, centroids.length)
     : null;
-  const sizes = new Array<number>(centroids.length).fill(0);
-  for (const l of labels) sizes[l]!++;
-  const segments: SegmentDefinition[] = centroids.map((c, i) => ({
-    id: match.ids[i]!,
-    centroid: sizes[i]! > 0 ? fullCentroids[i]! : c,
-    contextCentroid: contextCentroids ? contextCentroids[i]! : null,
-    size: sizes[i]!,
-    share: points.length ? sizes[i]! / points.length : 0,
-  }));
+  const sizes = countByLabel(labels, centroids.length);
+  const segments: SegmentDefinition[] = centroids.map((c, i) => {
+    const size = at(sizes, i, 'segment sizes');
+    return {
+      id: at(match.ids, i, 'segment ids'),
+      centroid: size > 0 ? at(fullCentroids, i, 'centroids') : c,
+      contextCentroid: contextCentroids ? at(contextCentroids, i, 'context centroids') : null,
+      size,
+      share: points.length ? size / points.length : 0,
+    };
+  });
   return {
     mode,
     k: centroids.length,
     segments: segments.sort((a, b) => a.id - b.id),
-    assignments: labels.map((l) => match.ids[l]!),
+    assignments: labels.map((l) => at(match.ids, l, 'segment ids')),
     silhouette,
     silhouetteByK,
     born: match.born,
@@ -166,7 +172,7 @@ export function assignSegmentByContext(
   const located = segments.filter((s): s is { id: number; centroid: number[] } => s.centroid !== null);
   if (!located.length) return null;
   const i = nearestCentroid(context, located.map((s) => s.centroid));
-  return located[i]!.id;
+  return at(located, i, 'segments').id;
 }
 
 /** Merges clusters holding less than `minShare` of the sample into their nearest neighbour. */
@@ -175,12 +181,19 @@ function foldSmallClusters(sample: number[][], centroids: number[][], minShare: 
   let current = centroids;
   for (;;) {
     const labels = sample.map((p) => nearestCentroid(p, current));
-    const sizes = new Array<number>(current.length).fill(0);
-    for (const l of labels) sizes[l]!++;
-    const smallest = sizes.indexOf(Math.min(...sizes));
-    if (current.length < 2 || sizes[smallest]! >= minShare * sample.length) return current;
+    const sizes = countByLabel(labels, current.length);
+    const fewest = Math.min(...sizes);
+    const smallest = sizes.indexOf(fewest);
+    if (current.length < 2 || fewest >= minShare * sample.length) return current;
     const rest = current.filter((_, i) => i !== smallest);
     const relabelled = sample.map((p) => nearestCentroid(p, rest));
     current = meansByLabel(sample, relabelled, rest.length);
   }
+}
+
+/** Units per label 0..k−1 (labels from nearestCentroid over k centroids). */
+function countByLabel(labels: readonly number[], k: number): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  for (const l of labels) sizes[l] = at(sizes, l, 'cluster sizes') + 1;
+  return sizes;
 }

@@ -4,33 +4,37 @@
  * callers pass a bounded sub-sample (see `sampleIndices`).
  */
 import type { Rng } from '../rng.js';
+import { at } from '../at.js';
 import { squaredDistance } from './distance.js';
 
 /** Mean silhouette of labelled points (Euclidean); 0 when fewer than two clusters are present. */
 export function silhouetteScore(points: number[][], labels: number[]): number {
   const n = points.length;
+  if (labels.length !== n) throw new RangeError(`silhouetteScore: ${labels.length} labels for ${n} points`);
   const k = Math.max(-1, ...labels) + 1;
   if (n < 2 || k < 2) return 0;
   const sizes = new Array<number>(k).fill(0);
-  for (const l of labels) if (l >= 0) sizes[l]!++;
+  for (const l of labels) if (l >= 0) sizes[l] = at(sizes, l, 'cluster sizes') + 1;
   if (sizes.filter((s) => s > 0).length < 2) return 0;
   let total = 0;
   let counted = 0;
   const sumDist = new Array<number>(k);
-  for (let i = 0; i < n; i++) {
-    const li = labels[i]!;
+  for (const [i, pi] of points.entries()) {
+    const li = at(labels, i, 'labels');
     if (li < 0) continue; // DBSCAN noise is not scored
     sumDist.fill(0);
-    for (let j = 0; j < n; j++) {
-      if (j === i || labels[j]! < 0) continue;
-      sumDist[labels[j]!]! += Math.sqrt(squaredDistance(points[i]!, points[j]!));
+    for (const [j, pj] of points.entries()) {
+      const lj = at(labels, j, 'labels');
+      if (j === i || lj < 0) continue;
+      sumDist[lj] = at(sumDist, lj, 'distance sums') + Math.sqrt(squaredDistance(pi, pj));
     }
     counted++;
     // Singleton clusters have s = 0 by convention.
-    if (sizes[li]! <= 1) continue;
-    const a = sumDist[li]! / (sizes[li]! - 1);
+    const own = at(sizes, li, 'cluster sizes');
+    if (own <= 1) continue;
+    const a = at(sumDist, li, 'distance sums') / (own - 1);
     let b = Infinity;
-    for (let c = 0; c < k; c++) if (c !== li && sizes[c]! > 0) b = Math.min(b, sumDist[c]! / sizes[c]!);
+    for (const [c, size] of sizes.entries()) if (c !== li && size > 0) b = Math.min(b, at(sumDist, c, 'distance sums') / size);
     const m = Math.max(a, b);
     total += m > 0 ? (b - a) / m : 0;
   }
@@ -43,7 +47,7 @@ export function sampleIndices(n: number, max: number, rng: Rng): number[] {
   if (n <= max) return idx;
   for (let i = 0; i < max; i++) {
     const j = i + Math.floor(rng() * (n - i));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+    [idx[i], idx[j]] = [at(idx, j, 'indices'), at(idx, i, 'indices')];
   }
   return idx.slice(0, max).sort((a, b) => a - b);
 }
