@@ -43,7 +43,9 @@ npx tsx scripts/db-migrate.ts
 PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 TOKEN="fuzz-$(node -e "console.log(require('crypto').randomBytes(12).toString('hex'))")"
 mkdir -p "$REPORT_DIR"
-API_PORT="$PORT" API_HOST=127.0.0.1 API_TOKEN="$TOKEN" TASK_QUEUE="fuzz-$PORT" npx tsx api/main.ts >"$REPORT_DIR/api.log" 2>&1 &
+# `node --import tsx`, not `npx tsx`: npx and the tsx CLI run the API in a grandchild, which
+# killing $API_PID left running after the fuzz (still serving, minutes later).
+API_PORT="$PORT" API_HOST=127.0.0.1 API_TOKEN="$TOKEN" TASK_QUEUE="fuzz-$PORT" node --import tsx api/main.ts >"$REPORT_DIR/api.log" 2>&1 &
 API_PID=$!
 trap 'kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.5; done
