@@ -28,14 +28,7 @@ set -a; . .data/env; set +a
 # A database of its own, fresh each run: the fuzzer creates API keys (POST /admin/keys) among the
 # rest, and keys left in the test database would make every later suite's API answer 401.
 export DATABASE_URL="$(node -e "const u=new URL(process.argv[1]); u.pathname='/expflow_fuzz'; console.log(u.toString())" "$TEST_DATABASE_URL")"
-node --input-type=module -e "
-import pg from 'pg';
-const admin = new pg.Client({ connectionString: process.argv[1] });
-await admin.connect();
-await admin.query('DROP DATABASE IF EXISTS expflow_fuzz WITH (FORCE)');
-await admin.query('CREATE DATABASE expflow_fuzz');
-await admin.end();
-" "$TEST_DATABASE_URL"
+npx tsx scripts/db-recreate.ts "$DATABASE_URL"
 npx tsx scripts/db-migrate.ts
 
 # The API under test: its own port and task queue (no worker polls it, so experiments the fuzzer
