@@ -51,6 +51,8 @@ const schema = z.object({
   /** Queued jobs (batches) past which POST /events answers 429 with Retry-After. */
   EVENTS_MAX_QUEUE_DEPTH: z.coerce.number().int().min(1).default(1000),
   EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
+  /** The BullMQ queue of webhook, Slack and e-mail deliveries (the API and every worker share it). */
+  NOTIFICATIONS_QUEUE: z.string().min(1).default('expflow-notifications'),
   /** Days of events kept: older daily partitions are dropped and older timestamps are refused. */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Days of context signal observations kept (each series keeps its newest one regardless). */
@@ -112,6 +114,7 @@ export interface Config {
   evaluationDataDir: string;
   /** How long a stopping API waits for in-flight requests before cutting connections. */
   shutdownGraceMs: number;
+  notificationsQueue: string;
   /** How long a steering update waits for the workflow's worker before answering 503. */
   steeringTimeoutMs: number;
   allowedOrigins: string[];
@@ -199,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    notificationsQueue: e.NOTIFICATIONS_QUEUE,
     steeringTimeoutMs: e.STEERING_TIMEOUT_SECONDS * 1000,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,

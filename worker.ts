@@ -15,7 +15,7 @@ import { createIngestWorker } from './infra/ingest-worker.js';
 import { ensureMaintenanceSchedule } from './infra/maintenance-schedule.js';
 import { createPool } from './infra/pg.js';
 import { createPrisma } from './infra/prisma.js';
-import { NOTIFICATIONS_QUEUE, createQueues, type NotificationJob } from './infra/queues.js';
+import { createQueues, type NotificationJob } from './infra/queues.js';
 import { createRedis } from './infra/redis.js';
 import { deliverNotification } from './infra/webhook-delivery.js';
 import { instrumentActivities, startWorkerObservability, writtenOf } from './worker-observability.js';
@@ -58,7 +58,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
   const pool = createPool(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   const bull = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(bull, { eventsQueue: config.events.queue });
+  const queues = createQueues(bull, { eventsQueue: config.events.queue, notificationsQueue: config.notificationsQueue });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const observability = await startWorkerObservability({
     queues,
@@ -76,7 +76,7 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
     metrics.ingested(job.data, written, (Date.now() - job.timestamp) / 1000, exposuresWritten);
   });
   const notifier = new QueueWorker<NotificationJob>(
-    NOTIFICATIONS_QUEUE,
+    config.notificationsQueue,
     async (job) => {
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const kind = String(job.data.body.type ?? 'unknown');

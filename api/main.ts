@@ -52,11 +52,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   stickyRedis.options.enableAutoPipelining = true;
   await redisReady(stickyRedis);
   const queueConn = createRedis(config.redisUrl, { forBullmq: true });
-  const queues = createQueues(queueConn, { eventsQueue: config.events.queue });
+  const queues = createQueues(queueConn, { eventsQueue: config.events.queue, notificationsQueue: config.notificationsQueue });
   // Exposures have their own fail-fast connection: while Redis is down they go to the spool at once.
   const exposureConn = createRedis(config.redisUrl, { forBullmq: true, failFast: true });
   exposureConn.on('error', () => {}); // reconnects on its own; failures surface as spooled sends
-  const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue });
+  const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue, notificationsQueue: config.notificationsQueue });
   const pool = createPool(config.databaseUrl, 4);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });

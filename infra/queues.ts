@@ -51,7 +51,7 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: Redis, opts: { eventsQueue?: string } = {}): Queues {
+export function createQueues(connection: Redis, opts: { eventsQueue?: string; notificationsQueue?: string } = {}): Queues {
   const events = new Queue<EventsJob>(opts.eventsQueue ?? EVENTS_QUEUE, {
     connection,
     // Failed jobs stay in Redis (removeOnFail: false) so nothing is lost and they can be retried.
@@ -59,7 +59,7 @@ export function createQueues(connection: Redis, opts: { eventsQueue?: string } =
     // writer dead-letters a batch that still fails on its last one.
     defaultJobOptions: { attempts: 12, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: 1000, removeOnFail: false },
   });
-  const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, {
+  const notifications = new Queue<NotificationJob>(opts.notificationsQueue ?? NOTIFICATIONS_QUEUE, {
     connection,
     defaultJobOptions: { attempts: 6, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: false },
   });

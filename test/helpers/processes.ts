@@ -28,6 +28,7 @@ function configEnv(config: Config): Record<string, string> {
     ANALYTICS_TASK_QUEUE: config.analyticsTaskQueue,
     API_HOST: config.apiHost,
     EVENTS_QUEUE: config.events.queue,
+    NOTIFICATIONS_QUEUE: config.notificationsQueue,
     EXPOSURE_SPOOL_DIR: config.exposureSpoolDir,
     UNIT_ID_KEY: config.unitIdKey,
     // As testConfig: no maintenance schedule (it would outlive the suite's task queue), no timed alert scan.

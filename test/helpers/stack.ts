@@ -18,7 +18,9 @@ export interface Stack {
 export function useStack(overrides: Partial<Config> = {}): Stack {
   const base = testConfig(overrides);
   // Each file's API and worker share an events queue of their own, so queue states are the file's.
-  const stack = { config: { ...base, events: { ...base.events, queue: `test-events-${uniqueSuffix()}` } } } as Stack;
+  // Notifications too: on the shared queue another file's worker (its own webhook secret, or none)
+  // could deliver this file's alerts.
+  const stack = { config: { ...base, events: { ...base.events, queue: `test-events-${uniqueSuffix()}` }, notificationsQueue: `test-notifications-${uniqueSuffix()}` } } as Stack;
   beforeAll(async () => {
     stack.worker = await startWorker(stack.config);
     stack.api = await startApi(stack.config, 0);
