@@ -24,7 +24,7 @@ const stack = useStack({ webhookSecret: SECRET });
 const prisma = createPrisma(stack.config.databaseUrl);
 const redis = createRedis(stack.config.redisUrl);
 const bull = createRedis(stack.config.redisUrl, { forBullmq: true });
-const queues = createQueues(bull);
+const queues = createQueues(bull, { notificationsQueue: stack.config.notificationsQueue });
 // An events queue of this test's own, which no worker drains, so its backlog stays put.
 const lagQueue = new Queue<EventsJob>(`alerts-test-events-${uniqueSuffix()}`, { connection: bull });
 let ops: Awaited<ReturnType<typeof startWebhookReceiver>>;
