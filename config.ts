@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { parseCidr, parseHostPattern, type Cidr } from './domain/context/source-url-policy.js';
+import { parseCidr, parseHostPattern, parsePortRange, type Cidr, type PortRange } from './domain/context/source-url-policy.js';
 import { DEFAULT_CONTEXT_POLICY, contextPolicySchema, type ContextPolicy } from './domain/privacy/context-policy.js';
 import type { SourceAccess } from './infra/source-fetch.js';
 
@@ -76,6 +76,8 @@ const schema = z.object({
   CONTEXT_SOURCE_ALLOWED_HOSTS: commaList(parseHostPattern, 'use host names, *.domain patterns or IP addresses').default([]),
   /** Non-public networks pull sources may reach anyway (CIDRs, e.g. 10.20.0.0/16 or 127.0.0.1/32); default none. */
   CONTEXT_SOURCE_PRIVATE_NETWORKS: commaList(parseCidr, 'use CIDRs such as 10.0.0.0/8 or fd00::/8').default([]),
+  /** Ports pull sources may use besides 80 and 443 (`8080`, `8000-8999`); default none. */
+  CONTEXT_SOURCE_ALLOWED_PORTS: commaList(parsePortRange, 'use ports such as 8080 or ranges such as 8000-8999').default([]),
   CONTEXT_SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   CONTEXT_SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(5 * 1024 * 1024),
 });
@@ -222,7 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     contextPolicy: parseContextPolicy(e.CONTEXT_POLICY),
     contextSignalRetentionDays: e.CONTEXT_SIGNAL_RETENTION_DAYS,
     contextSources: {
-      policy: { schemes: e.CONTEXT_SOURCE_SCHEMES, allowedHosts: e.CONTEXT_SOURCE_ALLOWED_HOSTS, privateNetworks: e.CONTEXT_SOURCE_PRIVATE_NETWORKS as Cidr[] },
+      policy: { schemes: e.CONTEXT_SOURCE_SCHEMES, allowedHosts: e.CONTEXT_SOURCE_ALLOWED_HOSTS, privateNetworks: e.CONTEXT_SOURCE_PRIVATE_NETWORKS as Cidr[], allowedPorts: e.CONTEXT_SOURCE_ALLOWED_PORTS as PortRange[] },
       timeoutMs: e.CONTEXT_SOURCE_TIMEOUT_MS,
       maxBytes: e.CONTEXT_SOURCE_MAX_BYTES,
     },

@@ -21,7 +21,7 @@ export interface SourceAccess {
 
 /** Public hosts over http(s), 10 s, 5 MiB: what an unconfigured worker allows. */
 export const DEFAULT_SOURCE_ACCESS: SourceAccess = {
-  policy: { schemes: ['https', 'http'], allowedHosts: [], privateNetworks: [] },
+  policy: { schemes: ['https', 'http'], allowedHosts: [], privateNetworks: [], allowedPorts: [] },
   timeoutMs: 10_000,
   maxBytes: 5 * 1024 * 1024,
 };

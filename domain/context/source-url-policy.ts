@@ -2,6 +2,8 @@
  * Which URLs a pull source may fetch (SSRF guard). The worker fetches whatever URL a caller
  * registered, from inside the network, so:
  * - only the allowed schemes (http/https at most), no credentials in the URL;
+ * - only the web's ports (80, 443) unless the operator lists others, so a source cannot probe
+ *   SSH, SMTP, Redis or a database on an otherwise allowed host;
  * - when a host allow-list is configured, only hosts on it (`api.example.com`, `*.example.com`,
  *   or an IP literal);
  * - every address the host resolves to must be public; a non-public one (loopback, private,
@@ -18,6 +20,34 @@ export interface SourceUrlPolicy {
   allowedHosts: string[];
   /** Non-public networks sources may reach anyway. */
   privateNetworks: Cidr[];
+  /** Ports allowed besides 80 and 443 (URL port, or the scheme's default when it has none). */
+  allowedPorts: PortRange[];
+}
+
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+/** The ports every source may use: http's and https's own. */
+export const WEB_PORTS: readonly number[] = [80, 443];
+
+/** "8080" or "8000-8999" (1..65535), or null when malformed. */
+export function parsePortRange(text: string): PortRange | null {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text.trim());
+  if (!m?.[1]) return null;
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  return from >= 1 && to <= 65_535 && from <= to ? { from, to } : null;
+}
+
+/** The port the connection will use: the URL's, or the scheme's default. */
+function effectivePort(url: URL, scheme: string): number {
+  return url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
+}
+
+function portAllowed(port: number, ranges: PortRange[]): boolean {
+  return WEB_PORTS.includes(port) || ranges.some((r) => port >= r.from && port <= r.to);
 }
 
 export interface Cidr {
@@ -247,6 +277,10 @@ export function checkSourceUrl(raw: string, policy: SourceUrlPolicy): SourceTarg
   if (url.username || url.password) return { problem: 'must not carry credentials (user:password@)' };
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (!hostname) return { problem: 'has no host' };
+  const port = effectivePort(url, scheme);
+  if (!portAllowed(port, policy.allowedPorts)) {
+    return { problem: `port ${port} is not allowed (80 and 443, plus CONTEXT_SOURCE_ALLOWED_PORTS)` };
+  }
   if (policy.allowedHosts.length && !hostAllowed(hostname, policy.allowedHosts)) {
     return { problem: `host '${hostname}' is not in CONTEXT_SOURCE_ALLOWED_HOSTS` };
   }

@@ -17,11 +17,11 @@ import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
-// The fake feeds listen on 127.0.0.1: allowed explicitly, as an operator would list an internal feed's network.
+// The fake feeds listen on 127.0.0.1 on ephemeral ports: both allowed explicitly, as an operator would list an internal feed's network and port.
 const loopbackFeed = parseCidr('127.0.0.1/32');
 if (!loopbackFeed) throw new Error('127.0.0.1/32 did not parse');
 const stack = useStack({
-  contextSources: { ...DEFAULT_SOURCE_ACCESS, timeoutMs: 3_000, policy: { ...DEFAULT_SOURCE_ACCESS.policy, privateNetworks: [loopbackFeed] } },
+  contextSources: { ...DEFAULT_SOURCE_ACCESS, timeoutMs: 3_000, policy: { ...DEFAULT_SOURCE_ACCESS.policy, privateNetworks: [loopbackFeed], allowedPorts: [{ from: 1024, to: 65_535 }] } },
 });
 const { config } = stack;
 const post = (path: string, body: unknown) => stack.post(path, body);
@@ -229,8 +229,9 @@ describe('POST /context', () => {
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 0, mapping: { fields: { a: 'b' } } }, 'intervalSeconds'],
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 10, mapping: { fields: {} } }, 'mapping.fields'],
       ['/context/sources', { key: 'src-x', url: 'http://x', intervalSeconds: 10, mapping: { fields: { a: 'b\u0000' } } }, 'mapping.fields.a'],
-      // The SSRF guard: only public addresses, and the networks this stack lists (127.0.0.1/32).
-      ...['http://127.0.0.2:9/feed', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:9/', 'http://10.0.0.1/', 'http://0x7f000002/', 'http://user:pw@127.0.0.1:9/', 'http://unresolvable.invalid/']
+      // The SSRF guard: only public addresses, and the networks this stack lists (127.0.0.1/32);
+      // ports 80/443 and the listed 1024-65535 only (22: ssh on an allowed address).
+      ...['http://127.0.0.2:9999/feed', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:9999/', 'http://10.0.0.1/', 'http://0x7f000002/', 'http://user:pw@127.0.0.1:9999/', 'http://unresolvable.invalid/', 'http://127.0.0.1:22/feed']
         .map((url): [string, unknown, string] => ['/context/sources', { key: 'src-x', url, intervalSeconds: 10, mapping: { fields: { a: 'b' } } }, 'url:']),
     ];
     for (const [path, body, field] of cases) {
@@ -238,6 +239,8 @@ describe('POST /context', () => {
       expect(r.status, `${path} ${JSON.stringify(body)}`).toBe(400);
       expect(r.body.error.message.startsWith(`${field}`), r.body.error.message).toBe(true);
     }
+    const ssh = await post('/context/sources', { key: 'src-x', url: 'http://127.0.0.1:22/feed', intervalSeconds: 10, mapping: { fields: { a: 'b' } } });
+    expect(ssh.body.error.message).toBe('url: port 22 is not allowed (80 and 443, plus CONTEXT_SOURCE_ALLOWED_PORTS)');
     const tz = await post('/experiments', {
       key: `tz-${uniqueSuffix()}`, name: 'x', kind: 'ab', owner: 't',
       variants: [{ key: 'control', weight: 0.5, control: true }, { key: 'treatment', weight: 0.5 }],

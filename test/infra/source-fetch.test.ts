@@ -46,7 +46,7 @@ const cidr = (t: string) => {
   return c;
 };
 const access = (over: Partial<SourceAccess['policy']> = {}, limits: Partial<Omit<SourceAccess, 'policy'>> = {}): SourceAccess => ({
-  policy: { schemes: ['http', 'https'], allowedHosts: [], privateNetworks: [cidr('127.0.0.1/32')], ...over },
+  policy: { schemes: ['http', 'https'], allowedHosts: [], privateNetworks: [cidr('127.0.0.1/32')], allowedPorts: [{ from: 1024, to: 65_535 }], ...over },
   timeoutMs: 2_000,
   maxBytes: 64 * 1024,
   ...limits,
@@ -140,6 +140,20 @@ describe('fetchSourceText', () => {
     expect(JSON.parse(await fetchSourceText(hop(`http://127.0.0.1:${good.port}/feed`), access()))).toEqual({ ok: 'good' });
     // A redirect loop ends.
     await expect(fetchSourceText(hop(hop(hop(hop(hop('/'))))), access())).rejects.toThrow(/more than 3 redirects/);
+  });
+
+  it('refuses a port that is neither 80/443 nor listed, also behind a redirect', async () => {
+    const only = (port: number) => access({ allowedPorts: [{ from: port, to: port }] });
+    const before = good.hits;
+    expect(await refusal(fetchSourceText(`http://127.0.0.1:${good.port}/feed`, access({ allowedPorts: [] })))).toBe(
+      `port ${good.port} is not allowed (80 and 443, plus CONTEXT_SOURCE_ALLOWED_PORTS)`,
+    );
+    expect(await refusal(vetSourceUrl(`http://127.0.0.1:${good.port}/feed`, only(good.port + 1)))).toMatch(/^port \d+ is not allowed/);
+    const hop = `http://127.0.0.1:${redirect.port}/?to=${encodeURIComponent(`http://127.0.0.1:${good.port}/feed`)}`;
+    expect(await refusal(fetchSourceText(hop, only(redirect.port)))).toMatch(new RegExp(`redirect to .*: port ${good.port} is not allowed`));
+    expect(good.hits).toBe(before);
+    expect(JSON.parse(await fetchSourceText(`http://127.0.0.1:${good.port}/feed`, only(good.port)))).toEqual({ ok: 'good' });
+    expect(good.hits).toBe(before + 1);
   });
 
   it('caps the body and the time', async () => {

@@ -8,6 +8,8 @@ import {
   parseCidr,
   parseHostPattern,
   parseIp,
+  parsePortRange,
+  type PortRange,
   type SourceUrlPolicy,
 } from '../../../domain/context/source-url-policy.js';
 import { createRng } from '../../../domain/rng.js';
@@ -23,7 +25,8 @@ const ipOf = (t: string) => {
   if (ip === null) throw new Error(`not an address: ${t}`);
   return ip;
 };
-const open: SourceUrlPolicy = { schemes: ['https', 'http'], allowedHosts: [], privateNetworks: [] };
+// Any port: the port rule has its own cases below.
+const open: SourceUrlPolicy = { schemes: ['https', 'http'], allowedHosts: [], privateNetworks: [], allowedPorts: [{ from: 1, to: 65_535 }] };
 const kindOf = (s: string) => addressKind(ipOf(s));
 
 describe('addressKind', () => {
@@ -193,6 +196,26 @@ describe('checkSourceUrl', () => {
     expect(problem('http://127.0.0.2:9000/feed', local)).toMatch(/loopback/);
     expect(addressProblem('10.1.2.3', { privateNetworks: [cidrOf('10.1.0.0/16')] })).toBeNull();
     expect(addressProblem('10.2.0.1', { privateNetworks: [cidrOf('10.1.0.0/16')] })).toMatch(/CONTEXT_SOURCE_PRIVATE_NETWORKS/);
+  });
+
+  it('takes only ports 80 and 443 unless more are listed', () => {
+    const web = { ...open, allowedPorts: [] };
+    expect(problem('http://example.com/', web)).toBeNull();
+    expect(problem('https://example.com/', web)).toBeNull();
+    expect(problem('http://example.com:443/', web)).toBeNull();
+    expect(problem('https://example.com:80/', web)).toBeNull();
+    expect(problem('https://example.com:443/', web)).toBeNull();
+    for (const port of [22, 25, 3306, 5432, 6379, 8080, 8443, 11211, 65535]) {
+      expect(problem(`http://example.com:${port}/`, web), String(port)).toBe(`port ${port} is not allowed (80 and 443, plus CONTEXT_SOURCE_ALLOWED_PORTS)`);
+    }
+    const listed = { ...open, allowedPorts: [parsePortRange('8443'), parsePortRange(' 9000-9010 ')].filter((r): r is PortRange => r !== null) };
+    expect(listed.allowedPorts).toEqual([{ from: 8443, to: 8443 }, { from: 9000, to: 9010 }]);
+    expect(problem('https://example.com:8443/', listed)).toBeNull();
+    expect(problem('http://example.com:9000/', listed)).toBeNull();
+    expect(problem('http://example.com:9010/', listed)).toBeNull();
+    expect(problem('http://example.com:9011/', listed)).toMatch(/port 9011 is not allowed/);
+    expect(problem('http://example.com:8999/', listed)).toMatch(/port 8999 is not allowed/);
+    for (const bad of ['', '0', '65536', '10-5', 'http', '80,443', '1-2-3', '-5', '8080x']) expect(parsePortRange(bad), bad).toBeNull();
   });
 
   it('keeps to the host allow-list when one is configured', () => {
