@@ -30,7 +30,7 @@ export interface PortRange {
 }
 
 /** The ports every source may use: http's and https's own. */
-export const WEB_PORTS: readonly number[] = [80, 443];
+const WEB_PORTS: readonly number[] = [80, 443];
 
 /** "8080" or "8000-8999" (1..65535), or null when malformed. */
 export function parsePortRange(text: string): PortRange | null {
