@@ -61,6 +61,8 @@ const schema = z.object({
   EVENT_DEDUPE_WINDOW_HOURS: z.coerce.number().min(1).max(24 * 3650).default(168),
   /** Where exposures go while Redis is unreachable (append-only files, replayed when it returns). */
   EXPOSURE_SPOOL_DIR: z.string().min(1).default(join(ROOT, '.data', 'spool')),
+  /** How often each API process sends its buffered exposures to the queue (also sent at 500). */
+  EXPOSURE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(100),
   /** "off" keeps the worker from creating the storage maintenance schedule (tests, or a script owns it). */
   STORAGE_MAINTENANCE_SCHEDULE: z.enum(['on', 'off']).default('on'),
   NODE_ENV: z.string().optional(),
@@ -131,6 +133,7 @@ export interface Config {
     dedupeWindowSeconds: number;
   };
   exposureSpoolDir: string;
+  exposureFlushIntervalMs: number;
   maintenanceSchedule: boolean;
   unitIdKey: string;
   unitIdKeyPrevious?: string;
@@ -218,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dedupeWindowSeconds: e.EVENT_DEDUPE_WINDOW_HOURS * 3600,
     },
     exposureSpoolDir: e.EXPOSURE_SPOOL_DIR,
+    exposureFlushIntervalMs: e.EXPOSURE_FLUSH_INTERVAL_MS,
     maintenanceSchedule: e.STORAGE_MAINTENANCE_SCHEDULE === 'on',
     unitIdKey: e.UNIT_ID_KEY ?? devUnitIdKey(e.NODE_ENV),
     unitIdKeyPrevious: e.UNIT_ID_KEY_PREVIOUS,

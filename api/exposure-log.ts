@@ -129,6 +129,18 @@ export class ExposureLog {
     }
   }
 
+  /**
+   * Sends everything buffered now and replays the spool at once (an erasure needs the unit's
+   * exposures where it can scrub them). Resolves true when some are still only on this disk
+   * (Redis did not take them).
+   */
+  async drain(): Promise<boolean> {
+    if (this.flushing) await this.flushing;
+    this.nextReplayAt = 0;
+    await this.flush();
+    return this.spool.pending;
+  }
+
   /** Stops the timer, then sends or spools everything buffered: nothing is left only in memory. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

@@ -10,6 +10,7 @@ import { Authenticator } from './auth.js';
 import { KeyStore } from './keys.js';
 import { createApp } from './app.js';
 import { AssignService } from './assign-service.js';
+import { ExposureDrainListener, drainEveryProcess } from './exposure-drain-bus.js';
 import { EventsIngress } from './events-ingress.js';
 import { ExperimentsService } from './experiments-service.js';
 import { ExposureLog } from './exposure-log.js';
@@ -66,7 +67,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const contextCache = new ContextCache(redis, contextSubscriber);
   await contextCache.start();
   const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache);
-  const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir });
+  const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir, intervalMs: config.exposureFlushIntervalMs });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,
     analyticsTaskQueue: config.analyticsTaskQueue !== config.taskQueue ? config.analyticsTaskQueue : undefined,
@@ -84,7 +85,11 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   });
   const training = new TrainingService({ prisma, temporal, taskQueue: config.taskQueue });
   const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue, sourceAccess: config.contextSources });
-  const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, flushExposures: () => exposures.flush() });
+  // Erasures reach exposures buffered in every API process on this events queue, this one included.
+  const drainSubscriber = createRedis(config.redisUrl);
+  const drainListener = new ExposureDrainListener(redis, drainSubscriber, config.events.queue, () => exposures.drain());
+  await drainListener.start();
+  const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, drainExposures: () => drainEveryProcess(redis, config.events.queue) });
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots(), invalidSnapshots: () => cache.invalid() }) : undefined;
   const reports = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, refreshAfterMs: config.reportRefreshSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
@@ -131,6 +136,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(deadline);
+      await drainListener.stop();
       await exposures.stop();
       await cache.stop();
       await contextCache.stop();
@@ -139,7 +145,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, contextSubscriber, queueConn, exposureConn, stickyRedis]) r.disconnect();
+      for (const r of [redis, subscriber, contextSubscriber, drainSubscriber, queueConn, exposureConn, stickyRedis]) r.disconnect();
     },
   };
 }

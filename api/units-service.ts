@@ -3,7 +3,9 @@
  * (and under the previous key's pseudonym during a rotation, and the raw id of rows written before
  * pseudonymisation existed): events, per-unit event aggregates, exposures, segment memberships,
  * shadow-model predictions, dead letters, sticky records, and exposures and events still queued for
- * ingestion (this process's spool is flushed onto the queue first). The audit entry records that an
+ * ingestion. Exposures still buffered in any API process's memory (or spool) are first handed to the
+ * queue by every process (api/exposure-drain-bus.ts), so the queue scrub sees them; when one process
+ * cannot, nothing is deleted and the caller is asked to retry. The audit entry records that an
  * erasure happened and its counts, not who it was for.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +15,8 @@ import type { Pool } from 'pg';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { EventsJob, Queues } from '../infra/queues.js';
 import { createPseudonymiser } from '../infra/unit-pseudonym.js';
+import { ApiError } from './errors.js';
+import type { DrainOutcome } from './exposure-drain-bus.js';
 import { requireRedis } from './redis-guard.js';
 
 export interface UnitsServiceDeps {
@@ -22,8 +26,8 @@ export interface UnitsServiceDeps {
   queues: Queues;
   unitIdKey: string;
   unitIdKeyPrevious?: string;
-  /** Sends this process's buffered exposures to the queue first, so the queue scan sees them. */
-  flushExposures: () => Promise<void>;
+  /** Has every API process send its buffered exposures to the queue first, so the queue scan sees them. */
+  drainExposures: () => Promise<DrainOutcome>;
   /** How long to wait for an ingest job that holds the unit and is being written right now. */
   activeJobWaitMs?: number;
 }
@@ -76,7 +80,8 @@ export class UnitsService {
     const ids = this.storedIds(unitId);
     // Queue and sticky records live in Redis: an erasure either reaches them or does not start.
     requireRedis(this.d.redis, 'unit');
-    await this.d.flushExposures();
+    const drained = await this.d.drainExposures();
+    if (!drained.ok) throw new ApiError(503, 'erasure_unavailable', `unit: ${drained.problem}; nothing was deleted, retry`, null, { 'retry-after': '5' });
     // Queued first, so an ingest job cannot write the unit back after its rows are gone.
     const queuedItems = await this.scrubQueue(new Set(ids));
     const stickyRecords = await this.deleteSticky(ids);
