@@ -100,11 +100,11 @@ export class AssignService {
       // The common case, a new enrolled unit: store-if-absent, returning whatever was there, batched
       // with the other units of this turn. Two API processes racing on a unit agree on whichever
       // wrote first.
-      const existing = await this.sticky.getOrSet(req.experiment, req.unitId, encodeSticky(fresh));
+      const existing = await this.sticky.getOrSet(req.experiment, req.unitId, encodeSticky(fresh), this.edge.previousPseudonymise?.(rawUnitId));
       previous = existing ? decodeSticky(existing) : null;
       stored = previous === null;
     } else {
-      const existing = snap.sticky ? await this.sticky.get(req.experiment, req.unitId) : null;
+      const existing = snap.sticky ? await this.sticky.get(req.experiment, req.unitId, this.edge.previousPseudonymise?.(rawUnitId)) : null;
       previous = existing ? decodeSticky(existing) : null;
       if (!previous) {
         const counterKey = stratumCounterKey(prep, fresh, req.context);

@@ -66,7 +66,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   await cache.start();
   const contextCache = new ContextCache(redis, contextSubscriber);
   await contextCache.start();
-  const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache);
+  const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache, config.unitIdKeyPrevious);
   const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir, intervalMs: config.exposureFlushIntervalMs });
   exposures.start();
   const experiments = new ExperimentsService({ prisma, redis, temporal, taskQueue: config.taskQueue,

@@ -2,20 +2,44 @@
  * The stickiness store in Redis: one hash per experiment, unit → first assignment (JSON).
  * Store-if-absent requests arriving in the same event-loop turn are sent as one script call per
  * experiment, so a burst of new units costs Redis one command instead of one per unit.
+ *
+ * Key rotation: fields are unit pseudonyms, which change with UNIT_ID_KEY. A lookup may name the
+ * unit's pseudonym under the previous key too; a unit found only there is served that record and
+ * it is copied to the current pseudonym in the same script, so a unit assigned before the rotation
+ * keeps its variant (and its logged propensity) after it.
  */
 import type { Redis } from 'ioredis';
 import type { Assignment } from '../domain/types.js';
 
-/** ARGV = field1, value1, field2, value2, …; returns per field the existing value or false (stored). */
+/**
+ * ARGV = field1, previousField1, value1, …, with '' for no previous field; returns per field the
+ * existing value (from the field, else from the previous field, then copied to the field) or
+ * false (the value was stored).
+ */
 const GET_OR_SET_MANY = `local out = {}
-for i = 1, #ARGV, 2 do
+for i = 1, #ARGV, 3 do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
-  if v then out[#out + 1] = v else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); out[#out + 1] = false end
+  if not v and ARGV[i + 1] ~= '' then
+    v = redis.call('HGET', KEYS[1], ARGV[i + 1])
+    if v then redis.call('HSET', KEYS[1], ARGV[i], v) end
+  end
+  if v then out[#out + 1] = v else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]); out[#out + 1] = false end
 end
 return out`;
 
-type Pending = { field: string; value: string; resolve: (v: string | null) => void; reject: (e: unknown) => void };
-type WithScript = Redis & { stickyGetOrSetMany(key: string, ...args: string[]): Promise<Array<string | null>> };
+/** ARGV = field, previousField: the field's value, else the previous field's (copied to the field), else nil. */
+const GET_CARRYING = `local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then
+  v = redis.call('HGET', KEYS[1], ARGV[2])
+  if v then redis.call('HSET', KEYS[1], ARGV[1], v) end
+end
+return v`;
+
+type Pending = { field: string; previous: string; value: string; resolve: (v: string | null) => void; reject: (e: unknown) => void };
+type WithScript = Redis & {
+  stickyGetOrSetMany(key: string, ...args: string[]): Promise<Array<string | null>>;
+  stickyGetCarrying(key: string, field: string, previous: string): Promise<string | null>;
+};
 
 const stickyKey = (experiment: string) => `expflow:sticky:${experiment}`;
 
@@ -41,15 +65,19 @@ export class StickyStore {
 
   constructor(redis: Redis) {
     if (!('stickyGetOrSetMany' in redis)) redis.defineCommand('stickyGetOrSetMany', { numberOfKeys: 1, lua: GET_OR_SET_MANY });
+    if (!('stickyGetCarrying' in redis)) redis.defineCommand('stickyGetCarrying', { numberOfKeys: 1, lua: GET_CARRYING });
     this.redis = redis as WithScript;
   }
 
-  /** Stores `value` for the unit unless one is stored; resolves to the stored one, or null if this call stored it. */
-  getOrSet(experiment: string, unitId: string, value: string): Promise<string | null> {
+  /**
+   * Stores `value` for the unit unless one is stored (under `unitId`, or under `previousId`, the
+   * unit's pseudonym under the previous key); resolves to the stored one, or null if this call stored it.
+   */
+  getOrSet(experiment: string, unitId: string, value: string, previousId?: string): Promise<string | null> {
     return new Promise((resolve, reject) => {
       const key = stickyKey(experiment);
       const list = this.pending.get(key) ?? [];
-      list.push({ field: unitId, value, resolve, reject });
+      list.push({ field: unitId, previous: previousId ?? '', value, resolve, reject });
       this.pending.set(key, list);
       if (!this.scheduled) {
         this.scheduled = true;
@@ -58,8 +86,10 @@ export class StickyStore {
     });
   }
 
-  get(experiment: string, unitId: string): Promise<string | null> {
-    return this.redis.hget(stickyKey(experiment), unitId);
+  /** The unit's record, under `unitId` or else under `previousId` (then copied to `unitId`). */
+  get(experiment: string, unitId: string, previousId?: string): Promise<string | null> {
+    if (previousId === undefined || previousId === unitId) return this.redis.hget(stickyKey(experiment), unitId);
+    return this.redis.stickyGetCarrying(stickyKey(experiment), unitId, previousId);
   }
 
   set(experiment: string, unitId: string, value: string): Promise<number> {
@@ -75,7 +105,7 @@ export class StickyStore {
     const batches = this.pending;
     this.pending = new Map();
     for (const [key, list] of batches) {
-      this.redis.stickyGetOrSetMany(key, ...list.flatMap((p) => [p.field, p.value])).then(
+      this.redis.stickyGetOrSetMany(key, ...list.flatMap((p) => [p.field, p.previous, p.value])).then(
         (out) => list.forEach((p, i) => p.resolve(out[i] ?? null)),
         (e) => list.forEach((p) => p.reject(e)),
       );

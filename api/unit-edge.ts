@@ -14,14 +14,18 @@ const PSEUDONYM_CACHE_SIZE = 100_000;
 
 export class UnitEdge {
   readonly pseudonymise: Pseudonymise;
+  /** The pseudonym under UNIT_ID_KEY_PREVIOUS during a key rotation (sticky records written before it), else null. */
+  readonly previousPseudonymise: Pseudonymise | null;
   private readonly policy: ContextPolicy;
 
   constructor(
     unitIdKey: string,
     policy: ContextPolicy,
     private readonly context: Pick<ContextCache, 'prepared'> | null,
+    unitIdKeyPrevious?: string,
   ) {
     this.pseudonymise = createPseudonymiser(unitIdKey, PSEUDONYM_CACHE_SIZE);
+    this.previousPseudonymise = unitIdKeyPrevious ? createPseudonymiser(unitIdKeyPrevious, PSEUDONYM_CACHE_SIZE) : null;
     this.policy = compileContextPolicy(policy);
   }
 
