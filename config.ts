@@ -68,7 +68,7 @@ const schema = z.object({
   NODE_ENV: z.string().optional(),
   /** HMAC-SHA256 key that pseudonymises unit ids before Redis or Postgres see them. */
   UNIT_ID_KEY: z.string().min(16, 'use at least 16 characters').optional(),
-  /** The key before a rotation: deletion also removes what was stored under it. */
+  /** The key before a rotation: sticky records under it are honoured (and moved), and deletion also removes what was stored under it. */
   UNIT_ID_KEY_PREVIOUS: z.string().min(16, 'use at least 16 characters').optional(),
   /** JSON classification of context attributes (allowed, coarsened, consent); default: raw location is consent-only. */
   CONTEXT_POLICY: z.string().optional(),
