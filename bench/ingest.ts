@@ -6,13 +6,16 @@
  * raw COPY into a plain table with the same indexes: the ceiling.
  * Checks: rows = accepted, no duplicates, no loss. Goals: ≥ 0.25× raw COPY and ≥ 20k events/s.
  * Runs on a database of its own (expflow_bench) and a queue of its own. Needs the local services.
- * Env: BENCH_EVENTS (500000), BENCH_BATCH (1000), BENCH_CONNECTIONS (8), INGEST_CONCURRENCY (8).
- * Prints a table and a final JSON line.
+ * Env: BENCH_EVENTS (500000), BENCH_BATCH (1000), BENCH_CONNECTIONS (8), INGEST_CONCURRENCY (8),
+ * BENCH_API_PROCESSES (2: API replicas, as behind a load balancer; connections spread over them).
+ * Prints a table (with the load average and each process's CPU seconds) and a final JSON line.
  */
 import { Queue } from 'bullmq';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism as availableCores, loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -25,16 +28,17 @@ import { freshBenchDatabase } from './lib/bench-db.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const API_PROCESSES = Math.max(1, Number(process.env.BENCH_API_PROCESSES ?? 2));
 const UNITS = 100_000;
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = `${root}node_modules/tsx/dist/cli.mjs`;
 
 const base = loadConfig();
 const run = randomBytes(3).toString('hex');
 const queueName = `bench-ingest-${run}`;
 
 function startChild(script: string, env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [tsx, script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // `node --import tsx`, not the tsx CLI (which runs the script in a grandchild): the pid is the process whose CPU is reported.
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -68,12 +72,47 @@ function makeEvents(): Ev[] {
   }));
 }
 
-async function postAll(url: string, bodies: string[]): Promise<{ accepted: number; rejected: number; retries429: number }> {
+/** CPU seconds (user + system) a live process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of the local PostgreSQL (scripts/services.sh: .data/pg) so far: the postmaster, its
+ * live backends, and the exited ones it has reaped. Null when the services are not the local ones.
+ */
+function postgresCpuSeconds(): number | null {
+  try {
+    const master = Number(readFileSync(`${root}.data/pg/postmaster.pid`, 'utf8').split('\n')[0]);
+    const stat = (pid: number | string) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const own = stat(master);
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const f = stat(pid);
+        if (Number(f[1]) === master) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // exited meanwhile: counted in the postmaster's reaped-children time
+      }
+    }
+    return ticks / 100;
+  } catch {
+    return null;
+  }
+}
+
+async function postAll(urls: string[], bodies: string[]): Promise<{ accepted: number; rejected: number; retries429: number }> {
   let next = 0;
   let accepted = 0;
   let rejected = 0;
   let retries429 = 0;
-  const worker = async () => {
+  const worker = async (c: number) => {
+    const url = urls[c % urls.length]!;
     for (;;) {
       const i = next++;
       if (i >= bodies.length) return;
@@ -92,7 +131,7 @@ async function postAll(url: string, bodies: string[]): Promise<{ accepted: numbe
       }
     }
   };
-  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => worker(c)));
   return { accepted, rejected, retries429 };
 }
 
@@ -122,16 +161,23 @@ const children: ChildProcess[] = [];
 try {
   const worker = await startChild('bench/lib/ingest-worker-process.ts', childEnv, /READY/);
   children.push(worker.child);
-  const api = await startChild('api/main.ts', childEnv, /listening on (http:\/\/\S+)/);
-  children.push(api.child);
-  const url = api.match[1]!;
+  const urls: string[] = [];
+  const apis: ChildProcess[] = [];
+  for (let i = 0; i < API_PROCESSES; i++) {
+    const api = await startChild('api/main.ts', childEnv, /listening on (http:\/\/\S+)/);
+    children.push(api.child);
+    apis.push(api.child);
+    urls.push(api.match[1]!);
+  }
+  const loadBefore = loadavg()[0]!;
+  const cpu0 = { api: apis.map((a) => cpuSeconds(a.pid) ?? 0), worker: cpuSeconds(worker.child.pid) ?? 0, self: process.cpuUsage(), postgres: postgresCpuSeconds() };
 
   const events = makeEvents();
   const bodies: string[] = [];
   for (let i = 0; i < events.length; i += BATCH) bodies.push(JSON.stringify(events.slice(i, i + BATCH)));
 
   const t0 = performance.now();
-  const posted = await postAll(url, bodies);
+  const posted = await postAll(urls, bodies);
   const tPosted = performance.now();
   // The last row is in Postgres when the last job has completed (each job commits its rows).
   let counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
@@ -142,6 +188,14 @@ try {
     counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }
   const tDone = performance.now();
+  const loadAfter = loadavg()[0]!;
+  const selfCpu = process.cpuUsage(cpu0.self);
+  const cpu = {
+    api: +apis.map((a, i) => (cpuSeconds(a.pid) ?? 0) - (cpu0.api[i] ?? 0)).reduce((x, y) => x + y, 0).toFixed(1),
+    worker: +((cpuSeconds(worker.child.pid) ?? 0) - cpu0.worker).toFixed(1),
+    loadGenerator: +((selfCpu.user + selfCpu.system) / 1e6).toFixed(1),
+    postgres: cpu0.postgres === null ? null : +((postgresCpuSeconds() ?? cpu0.postgres) - cpu0.postgres).toFixed(1),
+  };
   const stored = (await pool.query<{ rows: number; distinct: number; dead: number }>(
     `SELECT (SELECT count(*)::int FROM "Event") AS rows, (SELECT count(DISTINCT "eventId")::int FROM "Event") AS distinct,
             (SELECT count(*)::int FROM "DeadLetter") AS dead`,
@@ -156,11 +210,13 @@ try {
   const ok = stored.rows === posted.accepted && stored.distinct === posted.accepted && stored.dead === 0 && counts.failed === 0;
   const rows = [
     ['events posted', EVENTS.toLocaleString('en')],
-    ['batches × connections', `${bodies.length} × ${CONNECTIONS}`],
+    ['batches × connections → API processes', `${bodies.length} × ${CONNECTIONS} → ${API_PROCESSES}`],
+    ['load average (1 min) before → after', `${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} (${availableCores()} cores)`],
     ['accepted / rejected / 429 retries', `${posted.accepted} / ${posted.rejected} / ${posted.retries429}`],
     ['HTTP phase (all 202s)', `${((tPosted - t0) / 1000).toFixed(2)} s`],
     ['first request → last row in Postgres', `${e2eSeconds.toFixed(2)} s`],
     ['end-to-end events/s', Math.round(e2eRate).toLocaleString('en')],
+    ['CPU s: API processes / ingest worker / load generator / Postgres', `${cpu.api} / ${cpu.worker} / ${cpu.loadGenerator} / ${cpu.postgres ?? 'n/a'}`],
     ['raw COPY (same rows, same indexes)', `${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString('en')} rows/s`],
     ['end-to-end ÷ raw COPY', (e2eRate / copyRate).toFixed(3)],
     ['rows = accepted, distinct, no dead letters', ok ? 'yes' : `NO (rows ${stored.rows}, distinct ${stored.distinct}, dead ${stored.dead}, failed jobs ${counts.failed})`],
@@ -171,7 +227,7 @@ try {
   const goals = { copyRatio: e2eRate / copyRate >= 0.25, eventsPerSecond: e2eRate >= 20_000, integrity: ok };
   console.log(`\ngoals: ≥0.25× raw COPY ${goals.copyRatio ? 'met' : 'MISSED'}; ≥20k events/s ${goals.eventsPerSecond ? 'met' : 'MISSED'}; integrity ${ok ? 'ok' : 'FAILED'}\n`);
   console.log(JSON.stringify({
-    bench: 'ingest', events: EVENTS, batch: BATCH, connections: CONNECTIONS, accepted: posted.accepted, rejected: posted.rejected, retries429: posted.retries429,
+    bench: 'ingest', events: EVENTS, batch: BATCH, connections: CONNECTIONS, apiProcesses: API_PROCESSES, loadBefore: +loadBefore.toFixed(2), loadAfter: +loadAfter.toFixed(2), cpuSeconds: cpu, accepted: posted.accepted, rejected: posted.rejected, retries429: posted.retries429,
     httpSeconds: +((tPosted - t0) / 1000).toFixed(3), e2eSeconds: +e2eSeconds.toFixed(3), e2eEventsPerSecond: Math.round(e2eRate),
     copySeconds: +copySeconds.toFixed(3), copyRowsPerSecond: Math.round(copyRate), ratio: +(e2eRate / copyRate).toFixed(3),
     rows: stored.rows, distinct: stored.distinct, deadLetters: stored.dead, failedJobs: counts.failed, goals,
