@@ -1,5 +1,7 @@
 /**
- * Writes batches from the "events" queue into Postgres, one multi-row statement per batch.
+ * Writes batches from the "events" queue into Postgres, a multi-row statement or two per batch
+ * (named, so each connection parses and plans them once: planning the events statement per batch
+ * cost Postgres as much CPU as the inserts themselves).
  *
  * - Idempotent: events dedupe on (eventId, scope) in EventDedupe within the dedupe window (a retried
  *   job or a resent batch writes nothing twice, with or without a client timestamp), and one eventId
@@ -129,20 +131,23 @@ async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const claimed = await client.query<{ eventId: string }>(
-      `INSERT INTO "EventDedupe" ("eventId", scope, "receivedAt")
+    // Named statements: parsed and planned once per connection, not once per batch.
+    const claimed = await client.query<{ eventId: string }>({
+      name: 'expflow-claim-events',
+      text: `INSERT INTO "EventDedupe" ("eventId", scope, "receivedAt")
        SELECT id, '', now() AT TIME ZONE 'UTC' FROM unnest($1::text[]) WITH ORDINALITY AS h(id, ord) ORDER BY ord
        ON CONFLICT ("eventId", scope) DO UPDATE SET "receivedAt" = EXCLUDED."receivedAt"
          WHERE "EventDedupe"."receivedAt" < EXCLUDED."receivedAt" - make_interval(secs => $2)
        RETURNING "eventId"`,
-      [eventIds, dedupeWindowSeconds],
-    );
+      values: [eventIds, dedupeWindowSeconds],
+    });
     // Claims not returned were already held (within the window): every form of that eventId is a duplicate.
     const free = new Set(claimed.rows.map((r) => r.eventId));
     const rest = batch.filter((r) => free.has(r.item.eventId));
     const release = [...free].filter((id) => !unrestricted.has(id));
-    const res = await client.query(
-      `WITH released AS (
+    const res = await client.query({
+      name: 'expflow-insert-events',
+      text: `WITH released AS (
          DELETE FROM "EventDedupe" WHERE scope = '' AND "eventId" = ANY($11::text[])
        ),
        input AS (
@@ -167,7 +172,7 @@ async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds
        FROM input i LEFT JOIN prior p ON i.scope = '' AND p."eventId" = i.event_id
        WHERE i.scope = '' OR EXISTS (SELECT 1 FROM restricted f WHERE f."eventId" = i.event_id AND f.scope = i.scope)
        ORDER BY i.ord`,
-      [
+      values: [
         rest.map((r) => r.item.eventId),
         rest.map((r) => r.scope),
         rest.map((r) => r.item.unitId),
@@ -181,7 +186,7 @@ async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds
         release,
         [...unrestricted].filter((id) => free.has(id)),
       ],
-    );
+    });
     await client.query('COMMIT');
     return res.rowCount ?? 0;
   } catch (e) {
@@ -257,15 +262,16 @@ function dayOfTimestamp(ts: string): Day | null {
 }
 
 async function insertExposureRows(pool: Pool, items: Array<ExposureRecord & { experimentId: string }>): Promise<Array<{ experimentId: string; variant: string }>> {
-  const res = await pool.query<{ experimentId: string; variant: string }>(
-    `INSERT INTO "Assignment" ("experimentId", "unitId", variant, propensity, segment, "snapshotVersion", context, "assignedAt")
+  const res = await pool.query<{ experimentId: string; variant: string }>({
+    name: 'expflow-insert-exposures',
+    text: `INSERT INTO "Assignment" ("experimentId", "unitId", variant, propensity, segment, "snapshotVersion", context, "assignedAt")
      SELECT a.exp_id, a.unit_id, a.variant, a.propensity, a.segment, a.version, a.context, (a.at AT TIME ZONE 'UTC')
      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::int[], $6::int[], $7::jsonb[], $8::timestamptz[])
           WITH ORDINALITY AS a(exp_id, unit_id, variant, propensity, segment, version, context, at, ord)
      ORDER BY a.ord
      ON CONFLICT ("experimentId", "unitId") DO NOTHING
      RETURNING "experimentId", variant`,
-    [
+    values: [
       items.map((i) => i.experimentId),
       items.map((i) => i.unitId),
       items.map((i) => i.variant),
@@ -275,7 +281,7 @@ async function insertExposureRows(pool: Pool, items: Array<ExposureRecord & { ex
       items.map((i) => JSON.stringify(i.context ?? {})),
       items.map((i) => i.assignedAt),
     ],
-  );
+  });
   return res.rows;
 }
 
