@@ -201,7 +201,12 @@ try {
             (SELECT count(*)::int FROM "DeadLetter") AS dead`,
   )).rows[0]!;
 
+  const copyCpu0 = { postgres: postgresCpuSeconds(), self: process.cpuUsage() };
   const copySeconds = await rawCopy(pool, events);
+  const copySelf = process.cpuUsage(copyCpu0.self);
+  // CPU the COPY cost (Postgres + this process writing the CSV): what the pipeline's CPU compares to, whatever the machine's load.
+  const copyCpu = copyCpu0.postgres === null ? null : +((postgresCpuSeconds() ?? copyCpu0.postgres) - copyCpu0.postgres + (copySelf.user + copySelf.system) / 1e6).toFixed(1);
+  const pipelineCpu = cpu.postgres === null ? null : +(cpu.api + cpu.worker + cpu.postgres).toFixed(1);
   const copied = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM copy_baseline`)).rows[0]!.n;
 
   const e2eSeconds = (tDone - t0) / 1000;
@@ -219,6 +224,7 @@ try {
     ['CPU s: API processes / ingest worker / load generator / Postgres', `${cpu.api} / ${cpu.worker} / ${cpu.loadGenerator} / ${cpu.postgres ?? 'n/a'}`],
     ['raw COPY (same rows, same indexes)', `${copySeconds.toFixed(2)} s = ${Math.round(copyRate).toLocaleString('en')} rows/s`],
     ['end-to-end ÷ raw COPY', (e2eRate / copyRate).toFixed(3)],
+    ['CPU s: pipeline (API + worker + Postgres) / raw COPY', `${pipelineCpu ?? 'n/a'} / ${copyCpu ?? 'n/a'}${pipelineCpu && copyCpu ? ` (COPY needs ${(copyCpu / pipelineCpu).toFixed(3)}× the pipeline's CPU; its CPU alone caps it at ≈${Math.round((posted.accepted / pipelineCpu) * availableCores()).toLocaleString('en')} events/s)` : ''}`],
     ['rows = accepted, distinct, no dead letters', ok ? 'yes' : `NO (rows ${stored.rows}, distinct ${stored.distinct}, dead ${stored.dead}, failed jobs ${counts.failed})`],
   ];
   const w = Math.max(...rows.map((r) => r[0]!.length));
@@ -229,7 +235,7 @@ try {
   console.log(JSON.stringify({
     bench: 'ingest', events: EVENTS, batch: BATCH, connections: CONNECTIONS, apiProcesses: API_PROCESSES, loadBefore: +loadBefore.toFixed(2), loadAfter: +loadAfter.toFixed(2), cpuSeconds: cpu, accepted: posted.accepted, rejected: posted.rejected, retries429: posted.retries429,
     httpSeconds: +((tPosted - t0) / 1000).toFixed(3), e2eSeconds: +e2eSeconds.toFixed(3), e2eEventsPerSecond: Math.round(e2eRate),
-    copySeconds: +copySeconds.toFixed(3), copyRowsPerSecond: Math.round(copyRate), ratio: +(e2eRate / copyRate).toFixed(3),
+    copySeconds: +copySeconds.toFixed(3), copyRowsPerSecond: Math.round(copyRate), pipelineCpuSeconds: pipelineCpu, copyCpuSeconds: copyCpu, ratio: +(e2eRate / copyRate).toFixed(3),
     rows: stored.rows, distinct: stored.distinct, deadLetters: stored.dead, failedJobs: counts.failed, goals,
   }));
   process.exitCode = ok ? 0 : 1;
