@@ -16,7 +16,9 @@ export interface Stack {
 
 /** Starts a worker and an API before the file's tests and stops them after. */
 export function useStack(overrides: Partial<Config> = {}): Stack {
-  const base = testConfig(overrides);
+  // A loaded CI machine can starve a 250 ms Redis round trip, and /assign then answers degraded by
+  // design; these suites test the healthy path (test/faults tests the degraded one).
+  const base = testConfig({ stickyTimeoutMs: 10_000, ...overrides });
   // Each file's API and worker share an events queue of their own, so queue states are the file's.
   // Notifications too: on the shared queue another file's worker (its own webhook secret, or none)
   // could deliver this file's alerts.
