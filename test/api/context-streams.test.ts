@@ -79,7 +79,8 @@ describe('pull sources', () => {
     const exp = `pulled-${uniqueSuffix()}`;
     await create(exp, { reactionRules: [{ signal: `${source}.sentiment`, below: -0.5, dampen: 0.4, halfLifeSeconds: 7200 }] });
     let tick = 0;
-    const body = () => ({ updated: new Date(Date.now() - 1000).toISOString(), scores: { sentiment: -0.2 - 0.01 * tick++ } });
+    // Mild values only (-0.2 .. -0.299): however many polls a loaded machine needs, none may cross the rule's -0.5.
+    const body = () => ({ updated: new Date(Date.now() - 1000).toISOString(), scores: { sentiment: -0.2 - 0.001 * (tick++ % 100) } });
     feed.set(200, body());
     try {
       const r = await post('/context/sources', {

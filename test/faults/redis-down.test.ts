@@ -66,10 +66,14 @@ describe('with Redis down', () => {
 
   it('reports every dependency up while Redis is up', async () => {
     for (let i = 0; i < 20; i++) {
-      const res = await assign(`u${i}`);
-      const body = (await res.json()) as any;
-      expect(res.status).toBe(200);
-      expect(body.degraded).toBeUndefined();
+      // A CPU-starved machine can stall one lookup past the 250 ms sticky budget (a degraded answer
+      // is then correct); with Redis up, an undegraded answer must follow within a few tries.
+      const body = await waitFor(async () => {
+        const res = await assign(`u${i}`);
+        expect(res.status).toBe(200);
+        const b = (await res.json()) as any;
+        return b.degraded === undefined ? b : null;
+      }, { timeoutMs: 20_000, what: `an undegraded answer for u${i} while Redis is up` });
       before.set(`u${i}`, body.variant);
     }
     const h = await health();
