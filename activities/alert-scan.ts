@@ -125,18 +125,22 @@ export async function runAlertScan(d: AlertScanDeps): Promise<{ fired: string[];
   if (plan.resolve.length) {
     await d.prisma.alert.updateMany({ where: { key: { in: plan.resolve }, resolvedAt: null }, data: { resolvedAt: now } });
   }
-  // Every open alert, and every alert resolved in the last minutes, has its notifications queued;
-  // idempotency keys make repeats no-ops, and a scan that crashed between storing an alert (or
-  // its resolution) and queueing it is completed by the next ones.
-  const open = await d.prisma.alert.findMany({ where: { resolvedAt: null }, take: 500 });
+  // Every open alert, and every resolution not yet marked queued, has its notifications queued;
+  // idempotency keys make repeats no-ops, and a scan that crashed (or could not reach Redis)
+  // between storing an alert or its resolution and queueing it is completed by the next ones,
+  // however long later: resolutions are found by state, not by age, oldest first.
+  const open = await d.prisma.alert.findMany({ where: { resolvedAt: null }, take: BATCH });
   for (const a of open) await sendAlert(d, a);
-  const resolved = await d.prisma.alert.findMany({ where: { resolvedAt: { gte: new Date(now.getTime() - RESOLVED_WINDOW_MS) } }, take: 500 });
-  for (const a of resolved) await sendAlert(d, a);
+  const unannounced = await d.prisma.alert.findMany({ where: { resolvedAt: { not: null }, resolutionQueuedAt: null }, orderBy: { resolvedAt: 'asc' }, take: BATCH });
+  for (const a of unannounced) {
+    await sendAlert(d, a);
+    await d.prisma.alert.update({ where: { key: a.key }, data: { resolutionQueuedAt: now } });
+  }
   return { fired, resolved: plan.resolve };
 }
 
-/** How long after its resolution a scan still makes sure the resolution was queued. */
-const RESOLVED_WINDOW_MS = 15 * 60_000;
+/** Alerts (open, or resolved and not yet announced) one scan queues at most; the next scan takes the rest. */
+const BATCH = 500;
 
 type StoredAlert = { key: string; kind: string; subject: string; experimentKey: string | null; severity: string; message: string; data: unknown; firedAt: Date; resolvedAt: Date | null };
 
