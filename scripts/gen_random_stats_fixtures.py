@@ -17,25 +17,12 @@ from scipy import integrate, special, stats
 from statsmodels.stats import multitest, power as smpower, proportion as smprop
 import statsmodels.api as sm
 
+from fixture_json import clean
+
 warnings.filterwarnings("ignore")
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "stats", "random.json")
 rng = np.random.default_rng(20261130)
 UNDEFINED_T = types.SimpleNamespace(statistic=float("nan"), pvalue=float("nan"))
-
-
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.ndarray):
-        return clean(x.tolist())
-    return x
 
 
 def log_uniform(lo, hi):

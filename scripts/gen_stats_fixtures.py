@@ -13,22 +13,10 @@ from scipy import integrate, optimize, stats
 from statsmodels.stats import multitest, power as smpower, proportion as smprop
 import statsmodels.api as sm
 
+from fixture_json import clean
+
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "stats")
 os.makedirs(OUT, exist_ok=True)
-
-
-def clean(x):
-    """JSON-safe: numpy scalars to float, NaN/inf to None."""
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
 
 
 def write(name, data):
