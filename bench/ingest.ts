@@ -10,6 +10,7 @@
  * BENCH_API_PROCESSES (2: API replicas, as behind a load balancer; connections spread over them).
  * Prints a table (with the load average and each process's CPU seconds) and a final JSON line.
  */
+import { at } from '../domain/at.js';
 import { Queue } from 'bullmq';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,7 +66,7 @@ function makeEvents(): Ev[] {
   return Array.from({ length: EVENTS }, (_, i) => ({
     eventId: `${run}-${i}`,
     unitId: `u${(i * 2654435761) % UNITS}`,
-    name: names[i % 3]!,
+    name: at(names, i % 3, 'names'),
     value: i % 3 === 2 ? (i % 97) + 0.5 : 1,
     timestamp: new Date(t0 + (i % 3_600_000)).toISOString(),
     properties: { plan: i % 2 ? 'pro' : 'free' },
@@ -112,7 +113,7 @@ async function postAll(urls: string[], bodies: string[]): Promise<{ accepted: nu
   let rejected = 0;
   let retries429 = 0;
   const worker = async (c: number) => {
-    const url = urls[c % urls.length]!;
+    const url = at(urls, c % urls.length, 'urls');
     for (;;) {
       const i = next++;
       if (i >= bodies.length) return;
@@ -167,9 +168,9 @@ try {
     const api = await startChild('api/main.ts', childEnv, /listening on (http:\/\/\S+)/);
     children.push(api.child);
     apis.push(api.child);
-    urls.push(api.match[1]!);
+    urls.push(at(api.match, 1, 'match'));
   }
-  const loadBefore = loadavg()[0]!;
+  const loadBefore = at(loadavg(), 0, 'loadavg');
   const cpu0 = { api: apis.map((a) => cpuSeconds(a.pid) ?? 0), worker: cpuSeconds(worker.child.pid) ?? 0, self: process.cpuUsage(), postgres: postgresCpuSeconds() };
 
   const events = makeEvents();
@@ -188,7 +189,7 @@ try {
     counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }
   const tDone = performance.now();
-  const loadAfter = loadavg()[0]!;
+  const loadAfter = at(loadavg(), 0, 'loadavg');
   const selfCpu = process.cpuUsage(cpu0.self);
   const cpu = {
     api: +apis.map((a, i) => (cpuSeconds(a.pid) ?? 0) - (cpu0.api[i] ?? 0)).reduce((x, y) => x + y, 0).toFixed(1),
@@ -196,10 +197,11 @@ try {
     loadGenerator: +((selfCpu.user + selfCpu.system) / 1e6).toFixed(1),
     postgres: cpu0.postgres === null ? null : +((postgresCpuSeconds() ?? cpu0.postgres) - cpu0.postgres).toFixed(1),
   };
-  const stored = (await pool.query<{ rows: number; distinct: number; dead: number }>(
+  const { rows: storedRows } = await pool.query<{ rows: number; distinct: number; dead: number }>(
     `SELECT (SELECT count(*)::int FROM "Event") AS rows, (SELECT count(DISTINCT "eventId")::int FROM "Event") AS distinct,
             (SELECT count(*)::int FROM "DeadLetter") AS dead`,
-  )).rows[0]!;
+  );
+  const stored = at(storedRows, 0, 'stored counts');
 
   const copyCpu0 = { postgres: postgresCpuSeconds(), self: process.cpuUsage() };
   const copySeconds = await rawCopy(pool, events);
@@ -207,7 +209,7 @@ try {
   // CPU the COPY cost (Postgres + this process writing the CSV): what the pipeline's CPU compares to, whatever the machine's load.
   const copyCpu = copyCpu0.postgres === null ? null : +((postgresCpuSeconds() ?? copyCpu0.postgres) - copyCpu0.postgres + (copySelf.user + copySelf.system) / 1e6).toFixed(1);
   const pipelineCpu = cpu.postgres === null ? null : +(cpu.api + cpu.worker + cpu.postgres).toFixed(1);
-  const copied = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM copy_baseline`)).rows[0]!.n;
+  const copied = at((await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM copy_baseline`)).rows, 0, 'copy count').n;
 
   const e2eSeconds = (tDone - t0) / 1000;
   const e2eRate = posted.accepted / e2eSeconds;
@@ -227,7 +229,7 @@ try {
     ['CPU s: pipeline (API + worker + Postgres) / raw COPY', `${pipelineCpu ?? 'n/a'} / ${copyCpu ?? 'n/a'}${pipelineCpu && copyCpu ? ` (COPY needs ${(copyCpu / pipelineCpu).toFixed(3)}× the pipeline's CPU; its CPU alone caps it at ≈${Math.round((posted.accepted / pipelineCpu) * availableCores()).toLocaleString('en')} events/s)` : ''}`],
     ['rows = accepted, distinct, no dead letters', ok ? 'yes' : `NO (rows ${stored.rows}, distinct ${stored.distinct}, dead ${stored.dead}, failed jobs ${counts.failed})`],
   ];
-  const w = Math.max(...rows.map((r) => r[0]!.length));
+  const w = Math.max(...rows.map((r) => at(r, 0, 'r').length));
   console.log('\nbench:ingest\n');
   for (const [k, v] of rows) console.log(`${k!.padEnd(w)}  ${v}`);
   const goals = { copyRatio: e2eRate / copyRate >= 0.25, eventsPerSecond: e2eRate >= 20_000, integrity: ok };

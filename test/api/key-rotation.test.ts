@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSticky, encodeSticky } from '../../api/sticky-store.js';
 import { assign } from '../../domain/assignment/assign.js';
+import { at } from '../../domain/at.js';
 import { createRedis, type Redis } from '../../infra/redis.js';
 import { loadSnapshot } from '../../infra/snapshot-store.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
@@ -40,19 +41,22 @@ describe('UNIT_ID_KEY rotation', () => {
     const units = Array.from({ length: 20 }, (_, i) => `unit-${i}-${uniqueSuffix()}`);
     const before = new Map(units.map((u) => [u, other(assign(u, snapshot, {}).variant)]));
     for (const u of units) {
-      await redis.hset(hash, pseudonymiseUnitId(OLD_KEY, u), encodeSticky({ variant: before.get(u)!, propensity: 0.5, segment: 0, snapshotVersion: snapshot.version }));
+      await redis.hset(hash, pseudonymiseUnitId(OLD_KEY, u), encodeSticky({ variant: other(assign(u, snapshot, {}).variant), propensity: 0.5, segment: 0, snapshotVersion: snapshot.version }));
     }
     // Concurrent requests: the batched store-if-absent path.
     const served = await Promise.all(units.map((u) => stack.post('/assign', { experiment: key, unitId: u, context: {} })));
     for (const [i, u] of units.entries()) {
-      expect(served[i]!.status).toBe(200);
-      expect({ unit: u, variant: served[i]!.body.variant, reason: served[i]!.body.reason }).toEqual({ unit: u, variant: before.get(u), reason: 'sticky' });
+      const answer = at(served, i, 'served');
+      expect(answer.status).toBe(200);
+      expect({ unit: u, variant: answer.body.variant, reason: answer.body.reason }).toEqual({ unit: u, variant: before.get(u), reason: 'sticky' });
       const moved = await redis.hget(hash, pseudonymiseUnitId(NEW_KEY, u));
       expect(moved && decodeSticky(moved).variant).toBe(before.get(u));
     }
     // Served again, from the new pseudonym's record.
-    const again = await stack.post('/assign', { experiment: key, unitId: units[0], context: {} });
-    expect(again.body).toMatchObject({ variant: before.get(units[0]!), reason: 'sticky' });
+    const [first, second] = units;
+    if (!first || !second) throw new Error('twenty units expected');
+    const again = await stack.post('/assign', { experiment: key, unitId: first, context: {} });
+    expect(again.body).toMatchObject({ variant: before.get(first), reason: 'sticky' });
 
     // A unit new since the rotation: fresh, and stored under the new pseudonym only.
     const fresh = `fresh-${uniqueSuffix()}`;
@@ -62,9 +66,9 @@ describe('UNIT_ID_KEY rotation', () => {
     expect(await redis.hget(hash, pseudonymiseUnitId(OLD_KEY, fresh))).toBeNull();
 
     // Erasure removes the record under both pseudonyms.
-    const del = await fetch(`${stack.api.url}/units/${encodeURIComponent(units[1]!)}`, { method: 'DELETE' });
+    const del = await fetch(`${stack.api.url}/units/${encodeURIComponent(second)}`, { method: 'DELETE' });
     expect(del.status).toBe(200);
     expect(((await del.json()) as { stickyRecords: number }).stickyRecords).toBe(2);
-    expect(await redis.hmget(hash, pseudonymiseUnitId(OLD_KEY, units[1]!), pseudonymiseUnitId(NEW_KEY, units[1]!))).toEqual([null, null]);
+    expect(await redis.hmget(hash, pseudonymiseUnitId(OLD_KEY, second), pseudonymiseUnitId(NEW_KEY, second))).toEqual([null, null]);
   }, 120_000);
 });

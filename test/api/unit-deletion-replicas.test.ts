@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from 'bullmq';
+import { at } from '../../domain/at.js';
 import { createQueues, type EventsJob, type Queues } from '../../infra/queues.js';
 import { createRedis, type Redis } from '../../infra/redis.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
@@ -49,8 +50,10 @@ afterAll(async () => {
 
 /** POST /assign to the replica until it knows the experiment (its snapshot arrives over Redis). */
 async function assignOnReplica(unitId: string): Promise<void> {
+  const url = replica?.url;
+  if (!url) throw new Error('the replica did not start');
   await waitFor(async () => {
-    const res = await fetch(`${replica!.url}/assign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ experiment, unitId, context: {} }) });
+    const res = await fetch(`${url}/assign`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ experiment, unitId, context: {} }) });
     return res.status === 200;
   }, { timeoutMs: 60_000, what: 'the replica serving /assign' });
 }
@@ -60,7 +63,7 @@ async function queuedUnits(): Promise<string[]> {
   return jobs.flatMap((j) => (j?.data.items ?? []).map((i) => (i as { unitId: string }).unitId));
 }
 
-const assignments = async (unit: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Assignment" WHERE "unitId" = $1`, [pseudonym(unit)])).rows[0]!.n;
+const assignments = async (unit: string) => at((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Assignment" WHERE "unitId" = $1`, [pseudonym(unit)])).rows, 0, 'count').n;
 
 describe('DELETE /units across API processes', () => {
   it("reaches the exposures buffered in another API process's memory", async () => {

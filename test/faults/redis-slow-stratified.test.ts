@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
@@ -33,7 +34,7 @@ beforeAll(async () => {
   worker = await startWorker(cfg);
   api = await startApi(cfg, 0);
   admin = new Redis(redis.url);
-  const body = abExperiment(key, { config: { randomization: { type: 'stratified', strata: ['platform'] }, policy: { kind: 'fixed' }, cycleIntervalSeconds: 3600 } });
+  const body = abExperiment(key, { randomization: { type: 'stratified', strata: ['platform'] }, policy: { kind: 'fixed' }, cycleIntervalSeconds: 3600 });
   expect((await postJson(`${api.url}/experiments`, body)).status).toBe(201);
 });
 afterAll(async () => {
