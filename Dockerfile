@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for the worker, the API and the migration job; the command picks the role.
 # Build stage: install everything (npm ci against the complete lockfile), generate the Prisma
 # client, compile TypeScript to dist/, then drop dev dependencies.

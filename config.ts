@@ -53,6 +53,11 @@ const schema = z.object({
   EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
   /** The BullMQ queue of webhook, Slack and e-mail deliveries (the API and every worker share it). */
   NOTIFICATIONS_QUEUE: z.string().min(1).default('expflow-notifications'),
+  /**
+   * A delivery's lock: a worker that dies mid-delivery leaves the job to another worker after about
+   * this long, and twice this at most (BullMQ's lock and stalled-job check; its default 30 s).
+   */
+  NOTIFICATIONS_LOCK_SECONDS: z.coerce.number().min(1).max(600).default(30),
   /** Days of events kept: older daily partitions are dropped and older timestamps are refused. */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Days of context signal observations kept (each series keeps its newest one regardless). */
@@ -115,6 +120,8 @@ export interface Config {
   /** How long a stopping API waits for in-flight requests before cutting connections. */
   shutdownGraceMs: number;
   notificationsQueue: string;
+  /** The lock on a notification being delivered (NOTIFICATIONS_LOCK_SECONDS), in ms. */
+  notificationsLockMs: number;
   /** How long a steering update waits for the workflow's worker before answering 503. */
   steeringTimeoutMs: number;
   allowedOrigins: string[];
@@ -203,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     notificationsQueue: e.NOTIFICATIONS_QUEUE,
+    notificationsLockMs: e.NOTIFICATIONS_LOCK_SECONDS * 1000,
     steeringTimeoutMs: e.STEERING_TIMEOUT_SECONDS * 1000,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,

@@ -88,7 +88,9 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
         throw e;
       }
     },
-    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
+    // A worker that dies mid-delivery leaves its job stalled; BullMQ's default (1 stall allowed) failed
+    // a notification for good when a second worker died holding it. Redeliveries carry the same key.
+    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4, lockDuration: config.notificationsLockMs, stalledInterval: config.notificationsLockMs, maxStalledCount: 3 },
   );
   for (const w of [ingest, notifier]) {
     w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
