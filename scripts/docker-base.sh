@@ -38,7 +38,8 @@ for l in bin sbin lib lib64; do
   if [[ -L /$l ]]; then mkdir -p "$root/$(readlink /$l)" && ln -s "$(readlink /$l)" "$root/$l"; fi
 done
 packages=(base-files bash dash coreutils grep sed findutils tar gzip diffutils util-linux hostname
-  libc-bin ncurses-base ca-certificates debianutils mawk)
+  libc-bin ncurses-base ca-certificates debianutils mawk
+  libc6 libgcc-s1 libstdc++6 zlib1g libcrypt1 tzdata) # as in Debian slim: native addons (Temporal core, DuckDB) link librt, libstdc++...
 copy() { # copy a path (file, symlink or directory entry) keeping its parents and metadata
   local p=$1
   [[ -e "$p" || -L "$p" ]] || return 0
