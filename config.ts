@@ -27,6 +27,12 @@ const schema = z.object({
   API_TOKEN: z.string().optional(),
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Temporal worker tuning; unset, the SDK's defaults (docs/scaling.md has what was measured). */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  WORKER_WORKFLOW_TASK_POLLERS: z.coerce.number().int().min(2).max(1000).optional(),
+  WORKER_ACTIVITY_TASK_POLLERS: z.coerce.number().int().min(1).max(1000).optional(),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   ALERT_WEBHOOK_URL: z.string().url().optional(),
   /** A report whose cells are older than this refreshes them in the background (answering with them meanwhile). */
@@ -149,7 +155,17 @@ export interface Config {
   /** The worker's own /metrics port; 0 picks a free one. */
   workerMetricsPort: number;
   workerMetricsHost: string;
+  /** Temporal WorkerOptions set from the environment (only those given). */
+  workerTuning: WorkerTuning;
   alerts: AlertConfig;
+}
+
+export interface WorkerTuning {
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskPolls?: number;
+  maxConcurrentActivityTaskPolls?: number;
 }
 
 /** The alert scan (domain/alerts/rules.ts): where alerts go and the thresholds. */
@@ -200,6 +216,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsEnabled: e.METRICS_ENABLED === 'true',
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMetricsHost: e.WORKER_METRICS_HOST,
+    workerTuning: Object.fromEntries(
+      Object.entries({
+        maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+        maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+        maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+        maxConcurrentWorkflowTaskPolls: e.WORKER_WORKFLOW_TASK_POLLERS,
+        maxConcurrentActivityTaskPolls: e.WORKER_ACTIVITY_TASK_POLLERS,
+      }).filter(([, v]) => v !== undefined),
+    ),
     alerts: {
       webhookUrl: e.ALERT_WEBHOOK_URL,
       scanIntervalMs: e.ALERT_SCAN_INTERVAL_SECONDS * 1000,

@@ -113,12 +113,15 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
       // index.ts from a checkout (tsx), index.js from the build in dist/.
       workflowsPath: fileURLToPath(new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
       activities,
+      ...config.workerTuning,
     }),
   ];
   // A separate analytics queue gets its own activity-only worker (in production, its own pool:
   // run this process with WORKER_ROLE=analytics on bigger machines).
   if (config.analyticsTaskQueue !== taskQueue) {
-    workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities }));
+    // Its activity settings only (config.workerTuning holds just the variables that were set).
+    const activityTuning = Object.fromEntries(Object.entries(config.workerTuning).filter(([k]) => k.includes('Activit')));
+    workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities, ...activityTuning }));
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   if (config.maintenanceSchedule) {
