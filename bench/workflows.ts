@@ -16,7 +16,8 @@
  * Worker tunings (BENCH_TUNINGS): "default" runs the worker with the SDK's defaults; "tuned" with
  * the WORKER_* settings in TUNINGS below, side by side.
  * Env: BENCH_N ("50,100,200"), BENCH_INTERVAL_SECONDS (60), BENCH_CYCLES (3), BENCH_DESIGNS
- * ("per-step,per-cycle"), BENCH_TUNINGS ("default"), BENCH_UNITS (units seeded per experiment, 200).
+ * ("per-step,per-cycle"), BENCH_TUNINGS ("default"), BENCH_UNITS (units seeded per experiment, 200),
+ * BENCH_SERVER_PIDFILE (whose CPU is the server's; default the dev server's .data/temporal.pid).
  * Prints a table and a final JSON line. The machine's load average is printed with each row: on a
  * shared machine, compare designs measured at similar load.
  */
@@ -82,10 +83,14 @@ function cpuSeconds(pid: number): number {
   return total;
 }
 
-/** The local Temporal dev server's pid, when scripts/services.sh started it. */
+/**
+ * The Temporal server's pid: the dev server scripts/services.sh started, or the one BENCH_SERVER_PIDFILE
+ * names (scripts/temporal-sql.sh writes .data/temporal-sql.pid for the server on PostgreSQL).
+ */
 function temporalPid(): number | null {
   try {
-    return Number(readFileSync(new URL('../.data/temporal.pid', import.meta.url), 'utf8').trim()) || null;
+    const file = process.env.BENCH_SERVER_PIDFILE ?? new URL('../.data/temporal.pid', import.meta.url);
+    return Number(readFileSync(file, 'utf8').trim()) || null;
   } catch {
     return null;
   }
@@ -199,7 +204,7 @@ for (const n of NS) {
 
 const f = (x: number | null, d = 0) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(d));
 const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(0)}%`);
-console.log(`\nbench:workflows — interval ${INTERVAL_MS / 1000} s, ${CYCLES} timed cycles per experiment, one worker, ${UNITS} units per experiment; reference: ${MIN_WORKFLOW_TASKS} workflow tasks per cycle (theoretical minimum with durable activities)\n`);
+console.log(`\nbench:workflows — Temporal at ${base.temporalAddress}, interval ${INTERVAL_MS / 1000} s, ${CYCLES} timed cycles per experiment, one worker, ${UNITS} units per experiment; reference: ${MIN_WORKFLOW_TASKS} workflow tasks per cycle (theoretical minimum with durable activities)\n`);
 console.log(`tunings: ${TUNING_NAMES.map((t) => `${t} = ${JSON.stringify(TUNINGS[t])}`).join('; ')}\n`);
 console.log('| N | design | tuning | cycles | WFT/cycle (min 2) | activities/cycle | events/cycle | lag p50 ms | lag p99 ms | p99/interval | timer fired−due p50/p99 ms | WFT sched→start p50/p99 ms | WFT run p99 ms | WFT timeouts | activity sched→start p50/p99 ms | cycle p50 ms | worker CPU | server CPU | load avg |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -210,7 +215,7 @@ for (const r of rows) {
 }
 // The goal row: N = 200, one-minute cycles, the default design; the best tuning measured.
 const goal = rows.filter((r) => r.n === 200 && r.design === 'per-cycle' && INTERVAL_MS === 60_000).sort((a, b) => a.lagP99OfInterval - b.lagP99OfInterval)[0];
-console.log(JSON.stringify({ bench: 'workflows', intervalSeconds: INTERVAL_MS / 1000, cycles: CYCLES, minWorkflowTasksPerCycle: MIN_WORKFLOW_TASKS, goal: goal ? { n: 200, tuning: goal.tuning, lagP99OfInterval: goal.lagP99OfInterval, met: goal.lagP99OfInterval < 0.1, loadAverage: goal.loadAverage } : null, tunings: Object.fromEntries(TUNING_NAMES.map((t) => [t, TUNINGS[t]])), rows }));
+console.log(JSON.stringify({ bench: 'workflows', temporalAddress: base.temporalAddress, intervalSeconds: INTERVAL_MS / 1000, cycles: CYCLES, minWorkflowTasksPerCycle: MIN_WORKFLOW_TASKS, goal: goal ? { n: 200, tuning: goal.tuning, lagP99OfInterval: goal.lagP99OfInterval, met: goal.lagP99OfInterval < 0.1, loadAverage: goal.loadAverage } : null, tunings: Object.fromEntries(TUNING_NAMES.map((t) => [t, TUNINGS[t]])), rows }));
 
 await connection.close();
 await prisma.$disconnect();
