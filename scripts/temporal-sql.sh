@@ -35,10 +35,10 @@ schema() {
     dir=$module/schema/postgresql/v12/$([[ $db == temporal ]] && echo temporal || echo visibility)/versioned
     local sql=("$BIN/temporal-sql-tool" --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u postgres --db "$db")
     if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -lqt | cut -d'|' -f1 | grep -qw "$db"; then
-      "${sql[@]}" create-database >/dev/null
-      "${sql[@]}" setup-schema -v 0.0 >/dev/null
+      "${sql[@]}" create-database >/dev/null 2>&1
+      "${sql[@]}" setup-schema -v 0.0 >/dev/null 2>&1
     fi
-    "${sql[@]}" update-schema -d "$dir" >/dev/null
+    "${sql[@]}" update-schema -d "$dir" >/dev/null 2>&1 || { log "schema update of $db failed"; exit 1; }
   done
 }
 
@@ -84,7 +84,7 @@ up() {
   build
   schema
   config
-  nohup "$BIN/server" --root "$DATA" --config config --env development --allow-no-auth start >"$ROOT/.data/temporal-sql.log" 2>&1 &
+  nohup "$BIN/server" --config-file "$DATA/config/development.yaml" --allow-no-auth start >"$ROOT/.data/temporal-sql.log" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 120); do
     "$CLI" operator namespace describe --address "127.0.0.1:$PORT" -n default >/dev/null 2>&1 && break
