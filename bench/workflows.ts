@@ -21,7 +21,7 @@
  * Prints a table and a final JSON line. The machine's load average is printed with each row: on a
  * shared machine, compare designs measured at similar load.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ServiceError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -96,6 +96,22 @@ function temporalPid(): number | null {
   }
 }
 
+/**
+ * The workflow's result, long-polled again when the server gives up a poll (200 concurrent long polls
+ * on a loaded Temporal server answered DEADLINE_EXCEEDED); any other error ends the run.
+ */
+const GRPC_DEADLINE_EXCEEDED = 4;
+async function resultOf(h: { result(): Promise<unknown> }): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await h.result();
+    } catch (e) {
+      const code = ((e as { cause?: { code?: number } }).cause ?? {}).code;
+      if (!(e instanceof ServiceError) || code !== GRPC_DEADLINE_EXCEEDED || attempt >= 50) throw e;
+    }
+  }
+}
+
 interface Row {
   n: number;
   design: Design;
@@ -154,7 +170,7 @@ async function run(n: number, design: Design, tuning: string): Promise<Row> {
       };
       handles.push(await client.workflow.start(experimentWorkflow, { taskQueue, workflowId: `experiment-${key}`, args: [input] }));
     }
-    await Promise.all(handles.map((h) => h.result()));
+    await Promise.all(handles.map((h) => resultOf(h)));
     const wallSeconds = (performance.now() - t0) / 1000;
     const cpu = { worker: cpuSeconds(worker.proc.pid ?? 0) - cpu0.worker, server: serverPid ? cpuSeconds(serverPid) - cpu0.server : null };
     const costs: CycleCost[] = [];
