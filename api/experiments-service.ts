@@ -28,6 +28,7 @@ import {
 import { assertSafeRegexes } from './regex-safety.js';
 import { ApiError } from './errors.js';
 import { requireRedis } from './redis-guard.js';
+import { describeStuckWorkflow, steeringTimeoutError } from './steering-timeout.js';
 
 /** How long GET /experiments/:key waits for the workflow's status query. */
 const LIVE_STATUS_TIMEOUT_MS = 3_000;
@@ -218,27 +219,27 @@ export class ExperimentsService {
 
   async overrideAllocation(key: string, body: { weights?: Record<string, number>; clear?: boolean; actor?: string; reason?: string }) {
     await this.requireExists(key);
-    return this.update(() => this.handle(key).executeUpdate(overrideAllocationUpdate, { args: [body] }));
+    return this.update(key, () => this.handle(key).executeUpdate(overrideAllocationUpdate, { args: [body] }));
   }
 
   async runCycleNow(key: string, body: { actor?: string; reason?: string }) {
     await this.requireExists(key);
-    return this.update(() => this.handle(key).executeUpdate(runCycleNowUpdate, { args: [body] }));
+    return this.update(key, () => this.handle(key).executeUpdate(runCycleNowUpdate, { args: [body] }));
   }
 
   async conclude(key: string, body: { winner?: string; actor?: string; reason?: string }) {
     await this.requireExists(key);
-    return this.update(() => this.handle(key).executeUpdate(concludeUpdate, { args: [body] }));
+    return this.update(key, () => this.handle(key).executeUpdate(concludeUpdate, { args: [body] }));
   }
 
   async reenableArm(key: string, body: { arm: string; actor: string; reason: string }) {
     await this.requireExists(key);
-    return this.update(() => this.handle(key).executeUpdate(reenableArmUpdate, { args: [body] }));
+    return this.update(key, () => this.handle(key).executeUpdate(reenableArmUpdate, { args: [body] }));
   }
 
   async acknowledgeSrm(key: string, body: { actor: string; reason: string }) {
     await this.requireExists(key);
-    return this.update(() => this.handle(key).executeUpdate(acknowledgeSrmUpdate, { args: [body] }));
+    return this.update(key, () => this.handle(key).executeUpdate(acknowledgeSrmUpdate, { args: [body] }));
   }
 
   private handle(key: string) {
@@ -270,8 +271,9 @@ export class ExperimentsService {
    * Runs a workflow update; a validator's rejection becomes a 409 with its reason. Bounded: with no
    * worker polling, an update would wait for one forever, and past the server's limit of updates in
    * flight per workflow Temporal refuses more (RESOURCE_EXHAUSTED); both are the caller's 503/429.
+   * A timeout says which it was: no worker (503) or a workflow still at work on it (504).
    */
-  private async update<T>(fn: () => Promise<T>): Promise<T> {
+  private async update<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const timeoutMs = this.d.steeringTimeoutMs ?? DEFAULT_STEERING_TIMEOUT_MS;
     try {
       return await this.d.temporal.connection.withDeadline(Date.now() + timeoutMs, fn);
@@ -282,9 +284,7 @@ export class ExperimentsService {
       }
       if ((e as Error).name === 'WorkflowNotFoundError') throw new ApiError(409, 'not_running', 'experiment workflow is not running');
       if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(e)) {
-        throw new ApiError(503, 'worker_unavailable',
-          `no worker answered within ${timeoutMs / 1000} s (is a worker polling the experiment's task queue?); the request may still be applied when one does`,
-          null, { 'retry-after': '5' });
+        throw steeringTimeoutError(timeoutMs, await describeStuckWorkflow(this.d.temporal, workflowIdFor(key)));
       }
       if (grpcCode(e) === GRPC_RESOURCE_EXHAUSTED) {
         throw new ApiError(429, 'too_many_updates', 'too many steering requests are waiting on this experiment; retry later', null, { 'retry-after': '5' });

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 const EVENTS_QUEUE = 'expflow-events';
-export const NOTIFICATIONS_QUEUE = 'expflow-notifications';
+const NOTIFICATIONS_QUEUE = 'expflow-notifications';
 
 /**
  * A unit-scoped outcome event as queued: it counts for every experiment with a metric on `name`

@@ -35,8 +35,4 @@ if [ $# -gt 0 ]; then exec npx vitest run "$@"; fi
 # The contract fuzz (about 2 minutes): schemathesis against /openapi.json of a local API. It runs
 # before vitest so that the run closes on vitest's own count of the tests it ran and passed.
 echo "[test] fuzz" >&2; FUZZ_QUIET=1 bash scripts/fuzz.sh
-# The dashboard's browser test runs on its own after the rest: in two clean-clone runs, run in
-# parallel with the whole suite, one of its run-cycle requests got no cycle within 120 s (alone it
-# passes in ~20 s). Not yet diagnosed; see the issue notes.
-npx vitest run --exclude test/e2e/dashboard.test.ts
-npx vitest run test/e2e/dashboard.test.ts
+exec npx vitest run

@@ -6,7 +6,6 @@ import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { assign } from '../../domain/assignment/assign.js';
 import { writeEvents } from '../../infra/ingest.js';
-import { NOTIFICATIONS_QUEUE } from '../../infra/queues.js';
 import { loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
 import { abExperiment, createExperimentRow, seedUnits } from '../helpers/fixtures.js';
 import { uniqueSuffix } from '../helpers/services.js';
@@ -79,7 +78,7 @@ describe('activities', () => {
     expect(await prisma.decision.count({ where: { experimentId: exp.id } })).toBe(1);
     const notifications = await prisma.notification.findMany({ where: { decision: { experimentId: exp.id } } });
     expect(notifications).toHaveLength(1);
-    const job = await new Queue(NOTIFICATIONS_QUEUE, { connection: bull }).getJob(notifications[0]!.idempotencyKey);
+    const job = await new Queue(env.config.notificationsQueue, { connection: bull }).getJob(notifications[0]!.idempotencyKey);
     expect(job?.data.body).toMatchObject({ experiment: key, outcome: 'ship', winner: 'treatment' });
 
     // The published snapshot is the one stored, and Redis never goes back to an older version.

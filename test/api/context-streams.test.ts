@@ -96,7 +96,7 @@ describe('pull sources', () => {
         feed.set(200, body());
         const s = (await stack.get(`/context/signals?source=${source}`)).body.signals as any[];
         return s.length >= 3 ? s : null;
-      }, { what: 'three polled observations', timeoutMs: 45_000 });
+      }, { what: 'three polled observations', timeoutMs: 90_000 });
       expect(series[0]).toMatchObject({ source, name: 'sentiment', scope: { kind: 'experiments', experiments: [exp] } });
       expect(feed.hits()).toBeGreaterThanOrEqual(3);
       expect((await status(exp)).dampening.factor).toBe(0);
@@ -106,7 +106,7 @@ describe('pull sources', () => {
       const live = await waitFor(async () => {
         const s = await status(exp);
         return s?.dampening.factor > 0.39 ? s : null;
-      }, { what: 'dampening from the polled signal', timeoutMs: 30_000 });
+      }, { what: 'dampening from the polled signal', timeoutMs: 90_000 });
       expect(live.dampening.events).toHaveLength(1);
       expect(live.dampening.events[0]).toMatchObject({ severity: 0.4, halfLifeMs: 7_200_000 });
       expect(live.dampening.events[0].kind).toContain(`${source}.sentiment = -0.9 below -0.5`);
@@ -116,10 +116,19 @@ describe('pull sources', () => {
 
       // A failing feed is retried, then reported on the source and in the audit log.
       feed.set(500, { error: 'down' });
+      // Three attempts (1 s, 2 s apart) then the failure is recorded; bounded generously for a loaded
+      // machine, and a miss says where the schedule's current run stands.
       const failed = await waitFor(async () => {
         const s = ((await stack.get('/context/sources')).body.sources as any[]).find((x) => x.key === source);
         return s?.failures > 0 ? s : null;
-      }, { what: 'a failed poll recorded', timeoutMs: 45_000 });
+      }, { what: 'a failed poll recorded', timeoutMs: 120_000 }).catch(async (e: Error) => {
+        const schedule = await temporal.schedule.getHandle(`context-source-${source}`).describe();
+        const runs = await Promise.all(schedule.info.runningActions.map(async (a) => {
+          const d = await temporal.workflow.getHandle(a.workflow.workflowId, a.workflow.firstExecutionRunId).describe();
+          return { id: a.workflow.workflowId, status: d.status.name, pending: d.raw.pendingActivities?.map((p) => ({ type: p.activityType?.name, state: p.state, attempt: p.attempt, failure: p.lastFailure?.message })) };
+        }));
+        throw new Error(`${e.message}; feed hits ${feed.hits()}; running: ${JSON.stringify(runs)}; recent: ${JSON.stringify(schedule.info.recentActions.slice(-3).map((a) => a.action.workflow.workflowId))}`);
+      });
       expect(failed.lastError).toContain('HTTP 500');
       expect((await auditOf(`context-source:${source}`, 'context.source_failed'))[0]!.reason).toContain('HTTP 500');
     } finally {
@@ -127,7 +136,7 @@ describe('pull sources', () => {
       feed.server.close();
     }
     await expect(temporal.schedule.getHandle(`context-source-${source}`).describe()).rejects.toThrow(/not found/i);
-  });
+  }, 400_000);
 
   it('refuses a stored URL the policy no longer allows at poll time (a permanent failure) and never fetches it', async () => {
     const feed = await startFeed();

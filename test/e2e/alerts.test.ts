@@ -3,7 +3,8 @@
  * with a webhook receiver standing in for the operators' and the experiment's endpoints: an SRM
  * alarm, a guardrail breach, a failing webhook, ingestion lag and a stale snapshot each reach the
  * receiver exactly once however many scans run (also concurrently), and clear when they stop,
- * with one resolution notice to the same audience. Each webhook carries a valid HMAC signature.
+ * with one resolution notice to the same audience, also when no scan could queue it for longer than
+ * 15 minutes. Each webhook carries a valid HMAC signature.
  * SRM alarms and guardrail breaches the circuit breaker stopped reach the experiment's channels
  * through the decide step only (srm_alarm, arm_stopped), never a second time as alerts.
  */
@@ -112,6 +113,26 @@ describe('alerts', () => {
     await prisma.decision.create({ data: { experimentId: exp.id, cycle: 3, outcome: 'continue', rationale: 'srm again', statistics: { srm: { alarm: true, pValue: 1e-5 }, arms: [] } } });
     const again = await runAlertScan(deps);
     expect(again.fired).toEqual([`srm:${key}:2`]);
+  });
+
+  it('announce a resolution that could not be queued for longer than 15 minutes, once', async () => {
+    const subject = `late-${uniqueSuffix()}`;
+    // A scan stored this resolution 20 minutes ago and then could not queue its notice (Redis down,
+    // or the worker killed), and no scan ran since: a worker down for longer than any look-back.
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+    const late = await prisma.alert.create({
+      data: { key: `ingest_lag:${subject}:1`, kind: 'ingest_lag', subject, severity: 'warning', message: `late ${subject}`, firedAt: at(40), resolvedAt: at(20) },
+    });
+    await Promise.all([runAlertScan(deps), runAlertScan(deps)]);
+    await runAlertScan(deps);
+    const notices = () => ops.received.filter((w) => w.body.type === 'expflow.alert_resolved' && w.body.key === late.key);
+    await waitFor(async () => notices().length === 1, { what: 'the late resolution notice', timeoutMs: 60_000 });
+    expect(notices()[0]!.body).toMatchObject({ alert: 'ingest_lag', subject, resolvedAt: late.resolvedAt!.toISOString() });
+    expect((await prisma.alert.findUniqueOrThrow({ where: { key: late.key } })).resolutionQueuedAt).not.toBeNull();
+    // Marked queued, it is not picked again; its one notification row is the idempotency key's.
+    await runAlertScan(deps);
+    expect(await prisma.notification.count({ where: { idempotencyKey: { startsWith: `alert-${late.key}-resolved` } } })).toBe(1);
+    expect(notices()).toHaveLength(1);
   });
 
   it('tell the operators, not the broken endpoint, about a webhook that keeps failing', async () => {

@@ -8,6 +8,7 @@
  * Screenshots go to test-artifacts/ (git-ignored).
  */
 import { mkdir } from 'node:fs/promises';
+import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,19 @@ afterAll(async () => {
   await db.end();
 });
 
+/** What a cycle that did not answer was waiting on: its pending activities and Postgres's waiting sessions. */
+async function stuckCycle(key: string): Promise<string> {
+  const connection = await Connection.connect({ address: stack.config.temporalAddress });
+  const d = await new Client({ connection }).workflow.getHandle(`experiment-${key}`).describe().catch((e: Error) => e);
+  await connection.close();
+  const activities = d instanceof Error ? d.message : JSON.stringify(d.raw.pendingActivities?.map((a) => ({ type: a.activityType?.name, state: a.state, attempt: a.attempt, failure: a.lastFailure?.message })));
+  const sessions = await db.query(
+    `SELECT pid, application_name AS app, state, wait_event_type AS wait_type, wait_event AS wait, now() - xact_start AS xact_age, left(query, 160) AS query
+     FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid() ORDER BY xact_start`,
+  );
+  return `pending activities: ${activities}\nsessions: ${JSON.stringify(sessions.rows, null, 1)}`;
+}
+
 describe('dashboard', () => {
   it('charts a running experiment with the report’s data and pauses it from the page', async () => {
     const key = `dash-${uniqueSuffix()}`;
@@ -59,7 +73,7 @@ describe('dashboard', () => {
       units += t.enrolled;
       await waitFor(async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Assignment" WHERE "experimentId" = $1', [expId])).rows[0]!.n === units, { what: 'ingestion', timeoutMs: 60_000 });
       const r = await stack.post(`/experiments/${key}/run-cycle`, { reason: 'test' });
-      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.status, r.status === 200 ? '' : `${JSON.stringify(r.body)}\n${await stuckCycle(key)}`).toBe(200);
     }
 
     const report = (await stack.get(`/experiments/${key}/report`)).body;

@@ -54,7 +54,10 @@ describe('experiment lifecycle', () => {
       },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body.live.phase).toBe('running');
+    // `live` is the workflow's answer to a status query bounded at 3 s: null when a loaded worker
+    // has not yet run the workflow's first task. Wait for it rather than read it off the create.
+    const live = await waitFor(async () => (await stack.get(`/experiments/${key}`)).body.live as { phase: string } | null, { what: 'live status', timeoutMs: 60_000 });
+    expect(live.phase).toBe('running');
 
     const traffic = await driveTraffic({
       apiUrl: stack.api.url,
@@ -74,7 +77,7 @@ describe('experiment lifecycle', () => {
       const a = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Assignment" WHERE "experimentId" = $1', [experimentId]);
       const e = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Event" WHERE "experimentId" = $1', [experimentId]);
       return a.rows[0]!.n === 5000 && e.rows[0]!.n === 5000 + traffic.conversions;
-    }, { what: 'ingestion', timeoutMs: 60_000 });
+    }, { what: 'ingestion', timeoutMs: 120_000 });
 
     // Propensities were logged with every exposure.
     const props = await db.query<{ bad: number }>('SELECT count(*)::int AS bad FROM "Assignment" WHERE "experimentId" = $1 AND NOT (propensity > 0 AND propensity <= 1)', [experimentId]);
@@ -94,7 +97,7 @@ describe('experiment lifecycle', () => {
     expect(final.outcome).toBe('ship');
     expect(final.statistics.srm.alarm).toBe(false);
 
-    await waitFor(async () => hook.received.length >= 2, { what: 'webhooks', timeoutMs: 30_000 });
+    await waitFor(async () => hook.received.length >= 2, { what: 'webhooks', timeoutMs: 60_000 });
     const delivered = hook.received.find((w) => w.body.type === 'expflow.decision')!;
     expect(delivered.body.experiment).toBe(key);
     const ended = hook.received.find((w) => w.body.type === 'expflow.experiment_ended')!;
@@ -108,14 +111,14 @@ describe('experiment lifecycle', () => {
         [experimentId],
       );
       return n.rows[0]?.status === 'delivered' ? n.rows[0] : null;
-    }, { what: 'notification row' });
+    }, { what: 'notification row', timeoutMs: 60_000 });
     expect(notif.attempts).toBe(2);
 
     // The experiment concluded; status, search attributes and the served default follow.
     const detail = await waitFor(async () => {
       const d = await fetch(`${stack.api.url}/experiments/${key}`).then((r) => r.json() as Promise<Record<string, any>>);
-      return d.status === 'concluded' ? d : null;
-    }, { what: 'concluded status' });
+      return d.status === 'concluded' && d.live ? d : null;
+    }, { what: 'concluded status', timeoutMs: 60_000 });
     expect(detail.live.phase).toBe('concluded');
     const after = await waitFor(async () => {
       const r = await postJson('/assign', { experiment: key, unitId: 'brand-new-unit' });
@@ -136,5 +139,6 @@ describe('experiment lifecycle', () => {
       await writeFile(new URL('../histories/lifecycle-real-activities.json', import.meta.url), historyToJSON(history));
       await connection.close();
     }
-  });
+    // Traffic, ingestion and up to eight cycles: minutes, not seconds, on a loaded two-core machine.
+  }, 400_000);
 });

@@ -4,7 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveTraffic } from '../../sim/traffic.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
@@ -12,6 +13,13 @@ import { useStack } from '../helpers/stack.js';
 const exec = promisify(execFile);
 const stack = useStack();
 const { config } = stack;
+const db = new pg.Client({ connectionString: config.databaseUrl });
+beforeAll(async () => {
+  await db.connect();
+});
+afterAll(async () => {
+  await db.end();
+});
 const post = (path: string, body: unknown) => stack.post(path, body);
 const models = async (entity: string) =>
   ((await (await fetch(`${stack.api.url}/models?entity=${entity}`)).json()) as any).models as Array<{ version: string; status: string }>;
@@ -38,15 +46,26 @@ describe('model registry', () => {
     expect(second.body.experiment.kind).toBe('model_comparison');
     expect(second.body.experiment.variants.find((v: any) => v.key === 'challenger').payload).toMatchObject({ version: 'v2', uri: 's3://models/ranker/v2' });
 
-    await driveTraffic({ apiUrl: stack.api.url, experiment: key, unitPrefix: key, count: 3000, effect: { base: 0.1, rates: { champion: 0.1, challenger: 0.2 } }, seed: 7 });
+    const traffic = await driveTraffic({ apiUrl: stack.api.url, experiment: key, unitPrefix: key, count: 3000, effect: { base: 0.1, rates: { champion: 0.1, challenger: 0.2 } }, seed: 7 });
+    // Cycles on the whole traffic: wait until every exposure and purchase is stored, then cycle
+    // (a loaded machine's ingestion lags; cycling against a clock raced it).
+    const expId = second.body.experiment.id as string;
     await waitFor(async () => {
+      const a = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Assignment" WHERE "experimentId" = $1', [expId]);
+      const e = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Event" WHERE "experimentId" = $1 AND name = 'purchase'`, [expId]);
+      return a.rows[0]?.n === traffic.enrolled && e.rows[0]?.n === traffic.conversions;
+    }, { what: 'ingestion', timeoutMs: 120_000 });
+    let outcome: string | undefined;
+    for (let i = 0; i < 6 && outcome !== 'ship'; i++) {
       const r = await post(`/experiments/${key}/run-cycle`, {});
-      return r.body.decision?.outcome === 'ship' ? r.body : null;
-    }, { what: 'challenger shipped', timeoutMs: 60_000, intervalMs: 500 });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      outcome = r.body.decision?.outcome;
+    }
+    expect(outcome).toBe('ship');
     await waitFor(async () => {
       const m = await models(entity);
       return m.find((x) => x.version === 'v2')?.status === 'champion' && m.find((x) => x.version === 'v1')?.status === 'retired';
-    }, { what: 'promotion' });
+    }, { what: 'promotion', timeoutMs: 60_000 });
     const { stdout } = await exec(config.temporalCli, ['workflow', 'list', '--address', config.temporalAddress, '--query', `Entity="${entity}" AND ExperimentKind="model_comparison"`, '-o', 'json']);
     expect(stdout).toContain(`experiment-${key}`);
 
@@ -76,5 +95,5 @@ describe('model registry', () => {
     const exp = await stack.get(`/experiments/${next}`);
     expect(exp.body.variants.map((v: any) => [v.key, v.name])).toEqual([['champion', 'v2'], ['challenger-1', 'v4'], ['challenger-2', 'v5']]);
     expect(exp.body.config.metrics[0].event).toBe('purchase');
-  }, 180_000);
+  }, 400_000);
 });

@@ -10,7 +10,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
 import type { Config } from '../../config.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { PrivateTemporal } from '../helpers/private-temporal.js';
 import { kill, spawnWorker, type Child } from '../helpers/processes.js';
@@ -53,7 +54,7 @@ describe('Temporal server restart', () => {
   it('a running experiment continues after the restart; every cycle runs once', { timeout: 180_000 }, async () => {
     const t0 = Date.now();
     const key = `fault-temporal-${uniqueSuffix()}`;
-    const created = await postJson(`${api.url}/experiments`, abExperiment(key, { config: { cycleIntervalSeconds: 2, maxCycles: MAX_CYCLES, policy: { kind: 'fixed' } } }));
+    const created = await postJson(`${api.url}/experiments`, abExperiment(key, { cycleIntervalSeconds: 2, maxCycles: MAX_CYCLES, policy: { kind: 'fixed' } }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     await waitFor(async () => (await decisionCycles(key)).length >= 2, { what: 'two cycles decided', timeoutMs: 60_000 });
 

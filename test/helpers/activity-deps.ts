@@ -19,7 +19,7 @@ export function useActivities() {
     acts: undefined as unknown as Activities,
   };
   beforeAll(() => {
-    deps.queues = createQueues(deps.bull);
+    deps.queues = createQueues(deps.bull, { eventsQueue: config.events.queue, notificationsQueue: config.notificationsQueue });
     deps.acts = createActivities({ prisma: deps.prisma, pool: deps.pool, redis: deps.redis, queues: deps.queues });
   });
   afterAll(async () => {

@@ -26,6 +26,12 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Every private redis-server still running: killed when the test process exits, whatever its hooks did. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 export class PrivateRedis {
   private proc: ChildProcess | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'expflow-redis-'));
@@ -41,18 +47,39 @@ export class PrivateRedis {
     return r;
   }
 
-  /** Starts the server (again) on the same port, with append-only persistence in its own dir. */
+  /**
+   * Starts the server (again) on the same port, with append-only persistence in its own dir. A
+   * server still running is kept: a second one could not bind the port, and replacing the handle
+   * with it lost the first, which then outlived the test run.
+   */
   async up(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && !(await portOpen(this.port)); i++) await new Promise((r) => setTimeout(r, 50));
+    if (this.proc) return;
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+    this.proc = proc;
+    running.add(proc);
+    const exited = once(proc, 'exit').then(() => {
+      running.delete(proc);
+      if (this.proc === proc) this.proc = null;
+    });
+    for (let i = 0; i < 200 && !(await portOpen(this.port)); i++) {
+      if (proc.exitCode !== null || proc.signalCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!(await portOpen(this.port))) {
+      proc.kill('SIGKILL');
+      await exited;
+      throw new Error(`redis-server did not open port ${this.port}`);
+    }
   }
 
-  /** Stops the server abruptly (SIGKILL): what a crash looks like to clients. */
+  /** Stops the server abruptly (SIGKILL, which also ends a frozen one): what a crash looks like to clients. */
   async down(): Promise<void> {
     const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    p.kill('SIGKILL');
-    await once(p, 'exit');
+    if (!p) return;
+    if (p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGKILL');
+      await once(p, 'exit');
+    }
     this.proc = null;
   }
 

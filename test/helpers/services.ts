@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../config.js';
 
 /**
- * Config pointing at the test database; each suite gets its own task queue, a free port for the
- * worker's /metrics, and no timed alert scan (tests that need one run it themselves).
+ * Config pointing at the test database; each suite gets its own task queue, events and
+ * notifications queues, a free port for the worker's /metrics, and no timed alert scan (tests that
+ * need one run it themselves).
  */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig();
@@ -31,6 +32,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     // one would replay each other's exposures through the wrong worker.
     exposureSpoolDir: join(tmpdir(), `expflow-spool-${taskQueue}`),
     alerts: { ...base.alerts, scanIntervalMs: 3_600_000 },
+    // Its own events and notifications queues: on the shared ones another file's worker would take
+    // this file's jobs (with its own database, webhook secret or none) and this file's worker theirs.
+    events: { ...base.events, queue: `test-events-${taskQueue}` },
+    notificationsQueue: `test-notifications-${taskQueue}`,
     ...overrides,
   };
 }
