@@ -27,6 +27,12 @@ const schema = z.object({
   API_TOKEN: z.string().optional(),
   METRICS_ENABLED: z.enum(['true', 'false']).default('true'),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** Temporal worker tuning; unset, the SDK's defaults (docs/scaling.md has what was measured). */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  WORKER_WORKFLOW_TASK_POLLERS: z.coerce.number().int().min(2).max(1000).optional(),
+  WORKER_ACTIVITY_TASK_POLLERS: z.coerce.number().int().min(1).max(1000).optional(),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   ALERT_WEBHOOK_URL: z.string().url().optional(),
   /** A report whose cells are older than this refreshes them in the background (answering with them meanwhile). */
@@ -55,6 +61,11 @@ const schema = z.object({
   EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
   /** The BullMQ queue of webhook, Slack and e-mail deliveries (the API and every worker share it). */
   NOTIFICATIONS_QUEUE: z.string().min(1).default('expflow-notifications'),
+  /**
+   * A delivery's lock: a worker that dies mid-delivery leaves the job to another worker after about
+   * this long, and twice this at most (BullMQ's lock and stalled-job check; its default 30 s).
+   */
+  NOTIFICATIONS_LOCK_SECONDS: z.coerce.number().min(1).max(600).default(30),
   /** Days of events kept: older daily partitions are dropped and older timestamps are refused. */
   EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** Days of context signal observations kept (each series keeps its newest one regardless). */
@@ -121,6 +132,8 @@ export interface Config {
   /** How long a stopping API waits for in-flight requests before cutting connections. */
   shutdownGraceMs: number;
   notificationsQueue: string;
+  /** The lock on a notification being delivered (NOTIFICATIONS_LOCK_SECONDS), in ms. */
+  notificationsLockMs: number;
   /** How long a steering update waits for the workflow's worker before answering 503. */
   steeringTimeoutMs: number;
   /** Longest wait for Redis on an /assign before answering from the snapshot alone. */
@@ -151,7 +164,17 @@ export interface Config {
   /** The worker's own /metrics port; 0 picks a free one. */
   workerMetricsPort: number;
   workerMetricsHost: string;
+  /** Temporal WorkerOptions set from the environment (only those given). */
+  workerTuning: WorkerTuning;
   alerts: AlertConfig;
+}
+
+export interface WorkerTuning {
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskPolls?: number;
+  maxConcurrentActivityTaskPolls?: number;
 }
 
 /** The alert scan (domain/alerts/rules.ts): where alerts go and the thresholds. */
@@ -202,6 +225,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsEnabled: e.METRICS_ENABLED === 'true',
     workerMetricsPort: e.WORKER_METRICS_PORT,
     workerMetricsHost: e.WORKER_METRICS_HOST,
+    workerTuning: Object.fromEntries(
+      Object.entries({
+        maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+        maxConcurrentActivityTaskExecutions: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+        maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+        maxConcurrentWorkflowTaskPolls: e.WORKER_WORKFLOW_TASK_POLLERS,
+        maxConcurrentActivityTaskPolls: e.WORKER_ACTIVITY_TASK_POLLERS,
+      }).filter(([, v]) => v !== undefined),
+    ),
     alerts: {
       webhookUrl: e.ALERT_WEBHOOK_URL,
       scanIntervalMs: e.ALERT_SCAN_INTERVAL_SECONDS * 1000,
@@ -212,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     evaluationDataDir: e.EVALUATION_DATA_DIR ?? join(ROOT, '.data', 'datasets'),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     notificationsQueue: e.NOTIFICATIONS_QUEUE,
+    notificationsLockMs: e.NOTIFICATIONS_LOCK_SECONDS * 1000,
     steeringTimeoutMs: e.STEERING_TIMEOUT_SECONDS * 1000,
     stickyTimeoutMs: e.STICKY_TIMEOUT_MS,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),

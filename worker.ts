@@ -88,7 +88,9 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
         throw e;
       }
     },
-    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4 },
+    // A worker that dies mid-delivery leaves its job stalled; BullMQ's default (1 stall allowed) failed
+    // a notification for good when a second worker died holding it. Redeliveries carry the same key.
+    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: 4, lockDuration: config.notificationsLockMs, stalledInterval: config.notificationsLockMs, maxStalledCount: 3 },
   );
   for (const w of [ingest, notifier]) {
     w.on('failed', (job, err) => console.error(`[worker] ${w.name} job ${job?.id} failed: ${err.message}`));
@@ -111,12 +113,15 @@ export async function startWorker(config: Config = loadConfig(), opts: { taskQue
       // index.ts from a checkout (tsx), index.js from the build in dist/.
       workflowsPath: fileURLToPath(new URL(`./workflows/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url)),
       activities,
+      ...config.workerTuning,
     }),
   ];
   // A separate analytics queue gets its own activity-only worker (in production, its own pool:
   // run this process with WORKER_ROLE=analytics on bigger machines).
   if (config.analyticsTaskQueue !== taskQueue) {
-    workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities }));
+    // Its activity settings only (config.workerTuning holds just the variables that were set).
+    const activityTuning = Object.fromEntries(Object.entries(config.workerTuning).filter(([k]) => k.includes('Activit')));
+    workers.push(await TemporalWorker.create({ connection, namespace: config.temporalNamespace, taskQueue: config.analyticsTaskQueue, activities, ...activityTuning }));
   }
   const done = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   if (config.maintenanceSchedule) {

@@ -1,7 +1,7 @@
 /** Step 1: aggregate sufficient statistics in SQL. */
 import { cellDesignOf, collectCellStats } from '../infra/aggregates.js';
 import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
 import { runStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema } from './step-payloads.js';
@@ -18,8 +18,8 @@ export interface CollectPayload {
 }
 
 export function collectData(d: ActivityDeps) {
-  return async ({ experimentKey, cycle }: CycleRef): Promise<{ units: number; cells: number }> => {
-    const exp = await loadExperiment(d.prisma, experimentKey);
+  return async ({ experimentKey, cycle }: CycleRef, loaded?: LoadedExperiment): Promise<{ units: number; cells: number }> => {
+    const exp = loaded ?? (await loadExperiment(d.prisma, experimentKey));
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const stored = await runStepOnce(stepRef, 'collect', collectPayloadSchema, async () => {
       const { config } = exp.def;

@@ -13,7 +13,7 @@ import { decideCycle, type StoppedArm } from '../domain/experiment/decide-cycle.
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { type SampleRatioCheck } from '../domain/stats/srm.js';
 import type { Weights } from '../domain/types.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import { saveSnapshot, snapshotsByVersion } from '../infra/snapshot-writer.js';
 import { terminatedSegments } from '../infra/segment-repo.js';
 import { operatorActions } from '../infra/operator-actions.js';
@@ -76,8 +76,8 @@ export interface DecideResult {
 }
 
 export function decide(d: ActivityDeps) {
-  return async ({ experimentKey, cycle }: CycleRef): Promise<DecideResult> => {
-    const exp = await loadExperiment(d.prisma, experimentKey);
+  return async ({ experimentKey, cycle }: CycleRef, loaded?: LoadedExperiment): Promise<DecideResult> => {
+    const exp = loaded ?? (await loadExperiment(d.prisma, experimentKey));
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const summary = (p: DecidePayload, snapshot?: DecideResult['snapshot']): DecideResult => ({
       outcome: p.outcome,

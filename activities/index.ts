@@ -1,4 +1,5 @@
 /** createActivities(deps): the activity functions the worker registers, as thin adapters over the domain. */
+import { loadExperiment } from '../infra/experiment-repo.js';
 import { collectData } from './collect.js';
 import { pollContextSource, recordContextSourceFailure } from './context-source.js';
 import { decide } from './decide.js';
@@ -27,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
   };
   return withPermanentFailures({
     ...cycleSteps,
-    runCycle: runCycle(cycleSteps),
+    runCycle: runCycle(cycleSteps, (key) => loadExperiment(deps.prisma, key)),
     notify: notify(deps),
     recordPhaseChange: recordPhaseChange(deps),
     publishOverride: publishOverride(deps),

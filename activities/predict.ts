@@ -13,7 +13,7 @@ import { historiesFromCycleRows, historyMetaOf, historyTrainingRows } from '../d
 import { predictionFeatures } from '../domain/prediction/segment-features.js';
 import type { SegmentPredictionFeatures } from '../domain/prediction/power-baseline.js';
 import { predictTimeToSignificance, trainSignificanceTree, type SignificancePrediction, type TtsigModel } from '../domain/prediction/tree-model.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot } from '../infra/snapshot-writer.js';
 import { loadCycleHistory, readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema, predictPayloadSchema, segmentPayloadSchema } from './step-payloads.js';
@@ -34,8 +34,8 @@ const HISTORY_EXPERIMENTS = 50;
 const HISTORY_MAX_CYCLE_ROWS = 20_000;
 
 export function predictSignificance(d: ActivityDeps) {
-  return async ({ experimentKey, cycle }: CycleRef): Promise<{ segments: Array<{ id: number; cycles: number; capped: boolean; source: string }> }> => {
-    const exp = await loadExperiment(d.prisma, experimentKey);
+  return async ({ experimentKey, cycle }: CycleRef, loaded?: LoadedExperiment): Promise<{ segments: Array<{ id: number; cycles: number; capped: boolean; source: string }> }> => {
+    const exp = loaded ?? (await loadExperiment(d.prisma, experimentKey));
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const summary = (p: PredictPayload) => ({
       segments: p.segments.map((s) => ({ id: s.id, cycles: round(s.prediction.cycles), capped: s.prediction.capped, source: s.prediction.source })),

@@ -11,7 +11,7 @@ import { createRng } from '../domain/rng.js';
 import type { AllocationSnapshot, Weights } from '../domain/types.js';
 import { recentContextRows } from '../infra/aggregates.js';
 import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import { segmentStates } from '../infra/segment-repo.js';
 import { readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
@@ -38,9 +38,9 @@ export interface ReallocatePayload {
 }
 
 export function reallocateTraffic(d: ActivityDeps) {
-  return async (input: ReallocateInput): Promise<{ version: number; weights: Record<string, Weights> }> => {
+  return async (input: ReallocateInput, loaded?: LoadedExperiment): Promise<{ version: number; weights: Record<string, Weights> }> => {
     const { experimentKey, cycle } = input;
-    const exp = await loadExperiment(d.prisma, experimentKey);
+    const exp = loaded ?? (await loadExperiment(d.prisma, experimentKey));
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const collected = await readStep(stepRef, 'collect', collectPayloadSchema);
     const segmented = await readStep(stepRef, 'segment', segmentPayloadSchema);

@@ -2,14 +2,17 @@
  * The six steps of a cycle (collect → segment → predict → reallocate → throttle/terminate → decide)
  * in one activity. Each step still stores its output once per cycle (infra/cycle-store.ts), so a retried or
  * re-dispatched runCycle skips the steps already stored and resumes at the first missing one: the
- * durability of one activity per step, for two workflow tasks a cycle instead of seven.
+ * durability of one activity per step, for two workflow tasks a cycle instead of seven. The
+ * experiment is loaded once and handed to every step (each would otherwise load it again).
  */
 import type { Weights } from '../domain/types.js';
+import type { LoadedExperiment } from '../infra/experiment-repo.js';
 import type { CycleRef } from './deps.js';
 import type { DecideResult } from './decide.js';
 import type { ReallocateInput } from './reallocate.js';
 
-type Step<I, O> = (input: I) => Promise<O>;
+/** A step activity; given the experiment already loaded, it does not load it again. */
+type Step<I, O> = (input: I, loaded?: LoadedExperiment) => Promise<O>;
 /** Weights per segment id, as a step published them. */
 type AllocationWeights = Record<string, Weights>;
 
@@ -30,15 +33,16 @@ export interface CycleResult {
   decision: DecideResult;
 }
 
-export function runCycle(steps: CycleSteps) {
+export function runCycle(steps: CycleSteps, load?: (experimentKey: string) => Promise<LoadedExperiment>) {
   return async (input: ReallocateInput): Promise<CycleResult> => {
     const ref: CycleRef = { experimentKey: input.experimentKey, cycle: input.cycle };
-    await steps.collectData(ref);
-    await steps.segmentUnits(ref);
-    await steps.predictSignificance(ref);
-    const allocation = await steps.reallocateTraffic(input);
-    const throttled = await steps.throttleOrTerminate(ref);
-    const decision = await steps.decide(ref);
+    const exp = load ? await load(input.experimentKey) : undefined;
+    await steps.collectData(ref, exp);
+    await steps.segmentUnits(ref, exp);
+    await steps.predictSignificance(ref, exp);
+    const allocation = await steps.reallocateTraffic(input, exp);
+    const throttled = await steps.throttleOrTerminate(ref, exp);
+    const decision = await steps.decide(ref, exp);
     return { allocation, throttled, decision };
   };
 }

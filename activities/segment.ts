@@ -8,7 +8,7 @@ import { segmentUnits as runSegmentation } from '../domain/segmentation/segment-
 import type { FeatureScaling } from '../domain/types.js';
 import { sampleUnitAggregates, upsertMemberships } from '../infra/aggregates.js';
 import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
-import { countUnits, loadExperiment } from '../infra/experiment-repo.js';
+import { countUnits, loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import { saveSegmentShape } from '../infra/segment-repo.js';
 import { readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { segmentPayloadSchema } from './step-payloads.js';
@@ -26,8 +26,8 @@ export interface SegmentPayload {
 }
 
 export function segmentUnits(d: ActivityDeps) {
-  return async ({ experimentKey, cycle }: CycleRef): Promise<{ k: number; sizes: Record<string, number> }> => {
-    const exp = await loadExperiment(d.prisma, experimentKey);
+  return async ({ experimentKey, cycle }: CycleRef, loaded?: LoadedExperiment): Promise<{ k: number; sizes: Record<string, number> }> => {
+    const exp = loaded ?? (await loadExperiment(d.prisma, experimentKey));
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const done = await readStep(stepRef, 'segment', segmentPayloadSchema);
     if (done) return summary(done);

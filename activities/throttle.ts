@@ -10,7 +10,7 @@ import { controlVariant } from '../domain/experiment/snapshot.js';
 import { segmentArmKey, segmentEffects } from '../domain/decision/segment-conclusions.js';
 import { evaluateSegments, type SegmentRuleResult } from '../domain/segment-rules/throttle-rules.js';
 import type { Weights } from '../domain/types.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import { saveSegmentStatus, segmentStates } from '../infra/segment-repo.js';
 import { auditOnce } from '../infra/audit-log.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
@@ -24,8 +24,8 @@ export interface ThrottlePayload {
 }
 
 export function throttleOrTerminate(d: ActivityDeps) {
-  return async ({ experimentKey, cycle }: CycleRef): Promise<{ version: number | null; weights: Record<string, Weights> | null; changes: string[] }> => {
-    const exp = await loadExperiment(d.prisma, experimentKey);
+  return async ({ experimentKey, cycle }: CycleRef, loaded?: LoadedExperiment): Promise<{ version: number | null; weights: Record<string, Weights> | null; changes: string[] }> => {
+    const exp = loaded ?? (await loadExperiment(d.prisma, experimentKey));
     const stepRef = { prisma: d.prisma, experimentId: exp.id, cycle };
     const { config } = exp.def;
     const collected = await readStep(stepRef, 'collect', collectPayloadSchema);

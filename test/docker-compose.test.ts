@@ -1,7 +1,8 @@
 /**
  * docker-compose.yml and the Dockerfile are checked with the Compose CLI (`docker compose config`,
  * or the standalone `docker-compose` that scripts/test.sh installs where the docker client lacks the
- * plugin). There is no Docker engine here, so the stack itself is not started. Skipped only
+ * plugin). The stack is not started here (CI has no Docker engine; its images cannot be pulled
+ * offline); scripts/docker-smoke.sh builds the image and runs it where an engine runs. Skipped only
  * without a docker client.
  */
 import { execFileSync, spawnSync } from 'node:child_process';

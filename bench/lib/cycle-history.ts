@@ -22,6 +22,12 @@ export interface CycleCost {
   durationMs: number;
   workflowTaskScheduleToStartMs: number[];
   activityScheduleToStartMs: number[];
+  /** Milliseconds from the timer's due time to the server firing it (the server's part of the lag). */
+  timerDelayMs: number;
+  /** Milliseconds each workflow task ran on the worker (started to completed). */
+  workflowTaskRunMs: number[];
+  /** Workflow tasks that timed out (a sticky task no poller took in time, or a task the worker did not finish). */
+  workflowTaskTimeouts: number;
 }
 
 const T = (type: string) => `EVENT_TYPE_${type}`;
@@ -57,7 +63,19 @@ export function cycleCosts(history: { events: HistoryEvent[] }, intervalMs: numb
     if (end < 0) break; // the run ended (or continued as new) after this cycle: no complete span
     const span = events.slice(i, end + 1);
     const scheduled: Record<string, number[]> = { WORKFLOW_TASK: [], ACTIVITY_TASK: [] };
-    const cost: CycleCost = { workflowTasks: 0, activities: 0, events: span.length, lagMs: NaN, durationMs: ms(span[span.length - 1]?.eventTime ?? e.eventTime) - ms(e.eventTime), workflowTaskScheduleToStartMs: [], activityScheduleToStartMs: [] };
+    const cost: CycleCost = {
+      workflowTasks: 0,
+      activities: 0,
+      events: span.length,
+      lagMs: NaN,
+      durationMs: ms(span[span.length - 1]?.eventTime ?? e.eventTime) - ms(e.eventTime),
+      workflowTaskScheduleToStartMs: [],
+      activityScheduleToStartMs: [],
+      timerDelayMs: ms(e.eventTime) - dueAt,
+      workflowTaskRunMs: [],
+      workflowTaskTimeouts: 0,
+    };
+    let wftStartedAt: number | null = null;
     for (const x of span) {
       for (const kind of ['WORKFLOW_TASK', 'ACTIVITY_TASK'] as const) {
         if (x.eventType === T(`${kind}_SCHEDULED`)) scheduled[kind]?.push(ms(x.eventTime));
@@ -67,7 +85,13 @@ export function cycleCosts(history: { events: HistoryEvent[] }, intervalMs: numb
           if (kind === 'ACTIVITY_TASK' && Number.isNaN(cost.lagMs)) cost.lagMs = ms(x.eventTime) - dueAt;
         }
       }
-      if (x.eventType === T('WORKFLOW_TASK_COMPLETED')) cost.workflowTasks++;
+      if (x.eventType === T('WORKFLOW_TASK_STARTED')) wftStartedAt = ms(x.eventTime);
+      if (x.eventType === T('WORKFLOW_TASK_COMPLETED')) {
+        cost.workflowTasks++;
+        if (wftStartedAt !== null) cost.workflowTaskRunMs.push(ms(x.eventTime) - wftStartedAt);
+        wftStartedAt = null;
+      }
+      if (x.eventType === T('WORKFLOW_TASK_TIMED_OUT')) cost.workflowTaskTimeouts++;
       if (x.eventType === T('ACTIVITY_TASK_SCHEDULED')) cost.activities++;
     }
     out.push(cost);

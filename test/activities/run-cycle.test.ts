@@ -5,6 +5,8 @@
  * cycle keeps the arms the breaker stopped on control.
  */
 import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import type { PrismaClient } from '../../infra/prisma.js';
 import { latestSnapshot } from '../../infra/snapshot-writer.js';
 import { abExperiment, createExperimentRow, seedUnits } from '../helpers/fixtures.js';
 import { uniqueSuffix } from '../helpers/services.js';
@@ -48,6 +50,34 @@ describe('runCycle', () => {
     const again = await env.acts.runCycle({ ...ref, override: null, externalEvents: [] });
     expect(again).toEqual(result);
     expect(await prisma.cycleStats.count({ where: { experimentId: exp.id, cycle: 1 } })).toBe(STEPS.length);
+  });
+
+  it('loads the experiment once for the six steps, not once per step', async () => {
+    const { key, exp } = await seeded('run-cycle-loads');
+    let loads = 0;
+    // The same client, counting the experiment lookups the steps make (loadExperiment's findUnique).
+    const counting = new Proxy(prisma, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'experiment') return value;
+        const model = value as PrismaClient['experiment'];
+        return new Proxy(model, {
+          get(m, name, r) {
+            const fn = Reflect.get(m, name, r) as unknown;
+            if (name !== 'findUnique' || typeof fn !== 'function') return fn;
+            return (...args: unknown[]) => {
+              loads++;
+              return (fn as (...a: unknown[]) => unknown).apply(m, args);
+            };
+          },
+        });
+      },
+    });
+    const acts = createActivities({ prisma: counting, pool, redis, queues: env.queues });
+    const result = await acts.runCycle({ experimentKey: key, cycle: 1, override: null, externalEvents: [] });
+    expect(loads).toBe(1);
+    expect(await prisma.cycleStats.count({ where: { experimentId: exp.id, cycle: 1 } })).toBe(STEPS.length);
+    expect(result.decision.outcome).toBeDefined();
   });
 
   it('publishes an override with the stopped arms kept on control', async () => {

@@ -29,6 +29,8 @@ function configEnv(config: Config): Record<string, string> {
     API_HOST: config.apiHost,
     EVENTS_QUEUE: config.events.queue,
     NOTIFICATIONS_QUEUE: config.notificationsQueue,
+    NOTIFICATIONS_LOCK_SECONDS: String(config.notificationsLockMs / 1000),
+    ...(config.webhookSecret ? { EXPFLOW_WEBHOOK_SECRET: config.webhookSecret } : {}),
     EXPOSURE_SPOOL_DIR: config.exposureSpoolDir,
     UNIT_ID_KEY: config.unitIdKey,
     // As testConfig: no maintenance schedule (it would outlive the suite's task queue), no timed alert scan.
