@@ -39,6 +39,8 @@ const schema = z.object({
   /** Comma-separated browser origins allowed to call state-changing routes (e.g. a dashboard). */
   ALLOWED_ORIGINS: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** Longest wait for Redis on an /assign (stickiness, stratum counters); past it the unit gets its hash assignment, marked degraded. */
+  STICKY_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(250),
   /** How long a steering update (run-cycle, override, conclude…) waits for a worker to answer. */
   STEERING_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(120),
   /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
@@ -117,6 +119,8 @@ export interface Config {
   notificationsQueue: string;
   /** How long a steering update waits for the workflow's worker before answering 503. */
   steeringTimeoutMs: number;
+  /** Longest wait for Redis on an /assign before answering from the snapshot alone. */
+  stickyTimeoutMs: number;
   allowedOrigins: string[];
   webhookSecret?: string;
   smtpUrl?: string;
@@ -204,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     notificationsQueue: e.NOTIFICATIONS_QUEUE,
     steeringTimeoutMs: e.STEERING_TIMEOUT_SECONDS * 1000,
+    stickyTimeoutMs: e.STICKY_TIMEOUT_MS,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,
     smtpUrl: e.SMTP_URL,

@@ -3,12 +3,16 @@
 //    the one documented exception), and only type imports from activities/ and infra/ (and from
 //    zod and the message schemas, which stay out of the workflow bundle);
 //  - domain/ stays pure: no Prisma, Redis, BullMQ, Temporal, infra/ or process.env;
+//  - api/ is the top layer: nothing in activities/, workflows/, domain/ or infra/ imports it;
+//  - activities/ query no database themselves: they load and store through infra/ repositories;
 //  - no floating promises anywhere (an unawaited promise loses its error).
 // Unused exports are checked by `npm run lint:exports` (ts-unused-exports), run by `npm run lint`.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+const noApi = { group: ['**/api/**', '**/api'], message: 'api/ is the top layer (HTTP): share the logic through domain/ or infra/ instead' };
 
 export default tseslint.config(
   {
@@ -46,6 +50,7 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'zod stays out of the workflow bundle: import message types only (domain/experiment/messages.ts)',
             },
+            noApi,
           ],
         },
       ],
@@ -57,6 +62,32 @@ export default tseslint.config(
   {
     files: ['workflows/clock.ts'],
     rules: { 'no-restricted-globals': 'off' },
+  },
+  {
+    files: ['infra/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [noApi] }] },
+  },
+  {
+    files: ['activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noApi,
+            { group: ['@prisma/*', 'pg', '**/generated/**'], allowTypeImports: true, message: 'activities load and store through infra/ repositories' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        // d.prisma.experiment…, prisma.$transaction…, tx.…: a query; d.prisma passed to a repository is not.
+        { selector: "MemberExpression[object.type='MemberExpression'][object.property.name='prisma']", message: 'activities do not query the database: call an infra/ repository' },
+        { selector: "MemberExpression[object.name=/^(prisma|tx)$/]", message: 'activities do not query the database: call an infra/ repository' },
+        { selector: "CallExpression[callee.property.name='query'][callee.object.property.name='pool']", message: 'activities do not query the database: call an infra/ repository' },
+        { selector: "CallExpression[callee.property.name='query'][callee.object.name='pool']", message: 'activities do not query the database: call an infra/ repository' },
+      ],
+    },
   },
   {
     files: ['domain/**/*.ts'],

@@ -10,7 +10,10 @@ import { alertAudience, alertConditions, planAlerts, type AlertThresholds, type 
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
 import { enqueueNotification, routeFor } from './notify.js';
-import { experimentConfigSchema } from '../domain/experiment/config.js';
+import { alertEpisodes, alertsToSend, markResolutionQueued, resolveAlerts, storeAlertOnce, type StoredAlert } from '../infra/alert-store.js';
+import { observeLiveExperiments } from '../infra/alert-observations.js';
+import { storedConfig } from '../infra/experiment-repo.js';
+import { notificationExists } from '../infra/notification-store.js';
 import { statusQuery } from '../workflows/experiment-messages.js';
 
 export interface AlertScanDeps {
@@ -25,39 +28,10 @@ export interface AlertScanDeps {
   now?: () => Date;
 }
 
-const DELIVERY_WINDOW = 20;
-
 /** Gathers what the rules look at. */
 async function observe(d: AlertScanDeps): Promise<Observations> {
   const now = (d.now ?? (() => new Date()))().getTime();
-  const rows = await d.prisma.experiment.findMany({ where: { status: { in: ['running', 'paused'] } }, select: { id: true, key: true, status: true, config: true } });
-  const ids = rows.map((r) => r.id);
-  const keys = rows.map((r) => r.key);
-  const [decisions, stops, snapshots, deliveries, waiting] = await Promise.all([
-    ids.length
-      ? d.prisma.$queryRaw<Array<{ experimentId: string; cycle: number; statistics: unknown }>>`
-          SELECT DISTINCT ON ("experimentId") "experimentId", cycle, statistics FROM "Decision"
-          WHERE "experimentId" = ANY(${ids}::uuid[]) ORDER BY "experimentId", cycle DESC`
-      : [],
-    // Arms the circuit breaker has stopped (cumulative, in the latest decide step's payload).
-    ids.length
-      ? d.prisma.$queryRaw<Array<{ experimentId: string; stopped: unknown }>>`
-          SELECT DISTINCT ON ("experimentId") "experimentId", payload -> 'stoppedArms' AS stopped FROM "CycleStats"
-          WHERE "experimentId" = ANY(${ids}::uuid[]) AND step = 'decide' ORDER BY "experimentId", cycle DESC`
-      : [],
-    ids.length
-      ? d.prisma.$queryRaw<Array<{ experimentId: string; createdAt: Date }>>`
-          SELECT "experimentId", max("createdAt") AS "createdAt" FROM "AllocationSnapshot" WHERE "experimentId" = ANY(${ids}::uuid[]) GROUP BY 1`
-      : [],
-    keys.length
-      ? d.prisma.$queryRaw<Array<{ experimentKey: string; status: string; attempts: number }>>`
-          SELECT "experimentKey", status::text, attempts FROM (
-            SELECT "experimentKey", status, attempts, row_number() OVER (PARTITION BY "experimentKey" ORDER BY "createdAt" DESC) AS rn
-            FROM "Notification" WHERE channel = 'webhook' AND "experimentKey" = ANY(${keys}::text[]) AND "idempotencyKey" NOT LIKE 'alert-%'
-          ) n WHERE rn <= ${DELIVERY_WINDOW} ORDER BY "experimentKey", rn`
-      : [],
-    d.queues.events.getJobs(['wait'], 0, 0, true),
-  ]);
+  const [{ experiments: rows, decisions, stops, snapshots, deliveries }, waiting] = await Promise.all([observeLiveExperiments(d.prisma), d.queues.events.getJobs(['wait'], 0, 0, true)]);
   const decisionOf = new Map(decisions.map((x) => [x.experimentId, x]));
   const stoppedOf = new Map(stops.map((x) => [x.experimentId, x.stopped && typeof x.stopped === 'object' ? Object.keys(x.stopped) : []]));
   const snapshotOf = new Map(snapshots.map((x) => [x.experimentId, x.createdAt.getTime()]));
@@ -107,42 +81,31 @@ async function lastCycleError(temporal: Client | undefined, key: string): Promis
 /** One scan: raise new alerts (once each), resolve cleared ones, make sure every open alert is sent. */
 export async function runAlertScan(d: AlertScanDeps): Promise<{ fired: string[]; resolved: string[] }> {
   const conditions = alertConditions(await observe(d), d.thresholds);
-  const history = await d.prisma.$queryRaw<Array<{ kind: string; subject: string; episodes: number; openKey: string | null }>>`
-    SELECT kind, subject, count(*)::int AS episodes, max(key) FILTER (WHERE "resolvedAt" IS NULL) AS "openKey" FROM "Alert" GROUP BY kind, subject`;
-  const plan = planAlerts(conditions, history);
+  const plan = planAlerts(conditions, await alertEpisodes(d.prisma));
   const fired: string[] = [];
   for (const a of plan.fire) {
-    const created = await d.prisma.alert.createMany({
-      data: [{ key: a.key, kind: a.kind, subject: a.subject, experimentKey: a.experimentKey, severity: a.severity, message: a.message, data: a.data as object }],
-      skipDuplicates: true,
-    });
-    if (created.count === 1) {
+    if (await storeAlertOnce(d.prisma, { key: a.key, kind: a.kind, subject: a.subject, experimentKey: a.experimentKey, severity: a.severity, message: a.message, data: a.data as object })) {
       fired.push(a.key);
       d.onFired?.(a.kind);
     }
   }
   const now = (d.now ?? (() => new Date()))();
-  if (plan.resolve.length) {
-    await d.prisma.alert.updateMany({ where: { key: { in: plan.resolve }, resolvedAt: null }, data: { resolvedAt: now } });
-  }
+  await resolveAlerts(d.prisma, plan.resolve, now);
   // Every open alert, and every resolution not yet marked queued, has its notifications queued;
   // idempotency keys make repeats no-ops, and a scan that crashed (or could not reach Redis)
   // between storing an alert or its resolution and queueing it is completed by the next ones,
   // however long later: resolutions are found by state, not by age, oldest first.
-  const open = await d.prisma.alert.findMany({ where: { resolvedAt: null }, take: BATCH });
+  const { open, resolved } = await alertsToSend(d.prisma, BATCH);
   for (const a of open) await sendAlert(d, a);
-  const unannounced = await d.prisma.alert.findMany({ where: { resolvedAt: { not: null }, resolutionQueuedAt: null }, orderBy: { resolvedAt: 'asc' }, take: BATCH });
-  for (const a of unannounced) {
+  for (const a of resolved) {
     await sendAlert(d, a);
-    await d.prisma.alert.update({ where: { key: a.key }, data: { resolutionQueuedAt: now } });
+    await markResolutionQueued(d.prisma, a.key, now);
   }
   return { fired, resolved: plan.resolve };
 }
 
 /** Alerts (open, or resolved and not yet announced) one scan queues at most; the next scan takes the rest. */
 const BATCH = 500;
-
-type StoredAlert = { key: string; kind: string; subject: string; experimentKey: string | null; severity: string; message: string; data: unknown; firedAt: Date; resolvedAt: Date | null };
 
 /** Queues the alert (or, once resolved, its resolution) to its audience (alertAudience). */
 async function sendAlert(d: AlertScanDeps, a: StoredAlert) {
@@ -155,12 +118,11 @@ async function sendAlert(d: AlertScanDeps, a: StoredAlert) {
   const deliveries: Array<{ channel: 'webhook' | 'slack' | 'email'; url: string; idempotencyKey: string }> = [];
   if (audience.ops && d.opsWebhookUrl) deliveries.push({ channel: 'webhook', url: d.opsWebhookUrl, idempotencyKey: `${prefix}-ops` });
   if (audience.experiment && a.experimentKey) {
-    const exp = await d.prisma.experiment.findUnique({ where: { key: a.experimentKey }, select: { config: true } });
-    const parsed = exp ? experimentConfigSchema.safeParse(exp.config) : null;
-    if (parsed?.success) deliveries.push(...routeFor(parsed.data, [{ event: 'alert', key: '', body }], prefix));
+    const config = await storedConfig(d.prisma, a.experimentKey);
+    if (config) deliveries.push(...routeFor(config, [{ event: 'alert', key: '', body }], prefix));
   }
   for (const t of deliveries) {
-    if (await d.prisma.notification.findUnique({ where: { idempotencyKey: t.idempotencyKey }, select: { id: true } })) continue;
+    if (await notificationExists(d.prisma, t.idempotencyKey)) continue;
     await enqueueNotification(d, { idempotencyKey: t.idempotencyKey, decisionId: null, experimentKey: a.experimentKey ?? '', url: t.url, body, channel: t.channel });
   }
 }

@@ -3,7 +3,7 @@ import { cellDesignOf, collectCellStats } from '../infra/aggregates.js';
 import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import type { CellStats } from '../domain/types.js';
-import { runStepOnce } from './cycle-store.js';
+import { runStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { feedMappingSchema, mapFeed } from '../domain/context/feed-mapping.js';
 import type { SignalScope } from '../domain/context/signals.js';
 import { publishCurrentSignals, storeSignals } from '../infra/context-store.js';
+import { loadContextSource, recordPoll, recordPollFailureOnce } from '../infra/context-sources.js';
 import { reactToSignals, type DeliveredReaction } from '../infra/context-reactions.js';
 import { DEFAULT_SOURCE_ACCESS, SourceRefusedError, fetchSourceText } from '../infra/source-fetch.js';
 import type { ActivityDeps } from './deps.js';
@@ -26,7 +27,7 @@ const MAX_SIGNALS_PER_POLL = 10_000;
 
 export function pollContextSource(d: ActivityDeps) {
   return async ({ sourceKey }: { sourceKey: string }): Promise<PollResult> => {
-    const src = await d.prisma.contextSource.findUnique({ where: { key: sourceKey } });
+    const src = await loadContextSource(d.prisma, sourceKey);
     if (!src) throw ApplicationFailure.nonRetryable(`context source '${sourceKey}' does not exist`, 'InvalidConfig');
     const mapping = feedMappingSchema.safeParse(src.mapping);
     if (!mapping.success) throw ApplicationFailure.nonRetryable(`context source '${sourceKey}': stored mapping is invalid`, 'InvalidConfig');
@@ -56,10 +57,7 @@ export function pollContextSource(d: ActivityDeps) {
     const fresh = await storeSignals(d.pool, mapped.signals);
     await publishCurrentSignals(d.redis, fresh, now.getTime());
     const reactions = fresh.length ? await reactToSignals({ ...d, temporal: Context.current().client }, fresh, `context-source:${src.key}`) : [];
-    await d.prisma.contextSource.update({
-      where: { key: src.key },
-      data: { lastPolledAt: now, lastSignals: fresh.length, lastError: mapped.problems.length ? mapped.problems.slice(0, 5).join('; ') : null, failures: 0 },
-    });
+    await recordPoll(d.prisma, src.key, { at: now, signals: fresh.length, problems: mapped.problems.length ? mapped.problems.slice(0, 5).join('; ') : null });
     return { fetched: mapped.signals.length, stored: fresh.length, problems: mapped.problems.slice(0, 20), reactions };
   };
 }
@@ -67,12 +65,6 @@ export function pollContextSource(d: ActivityDeps) {
 /** Records a poll that failed after its retries: on the source (for GET /context/sources) and in the audit log, together and once per run. */
 export function recordContextSourceFailure(d: ActivityDeps) {
   return async ({ sourceKey, message, runId }: { sourceKey: string; message: string; runId: string }): Promise<void> => {
-    const dedupeKey = `context-source-failed:${runId}`;
-    await d.prisma.$transaction(async (tx) => {
-      if (await tx.auditLog.findUnique({ where: { dedupeKey }, select: { id: true } })) return;
-      const updated = await tx.contextSource.updateMany({ where: { key: sourceKey }, data: { lastError: message.slice(0, 1000), failures: { increment: 1 } } });
-      if (!updated.count) return;
-      await tx.auditLog.create({ data: { actor: 'expflow', action: 'context.source_failed', target: `context-source:${sourceKey}`, reason: message.slice(0, 1000), dedupeKey } });
-    });
+    await recordPollFailureOnce(d.prisma, sourceKey, message, `context-source-failed:${runId}`);
   };
 }

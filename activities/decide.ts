@@ -19,7 +19,7 @@ import { terminatedSegments } from '../infra/segment-repo.js';
 import { operatorActions } from '../infra/operator-actions.js';
 import { recordDecisionOnce } from '../infra/decision-log.js';
 import { toJsonSafe } from '../domain/json-safe.js';
-import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema, decidePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 

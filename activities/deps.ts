@@ -5,7 +5,14 @@ import type { Pool } from 'pg';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Queues } from '../infra/queues.js';
 import type { SourceAccess } from '../infra/source-fetch.js';
-import type { ModelComparisons } from '../api/model-comparisons.js';
+import type { ExperimentConfig } from '../domain/experiment/config.js';
+import type { ComparisonAttempt } from '../domain/models/comparison.js';
+
+/** Starts registry comparisons (api/model-comparisons.ts implements it: a comparison is an experiment the API creates). */
+export interface ComparisonStarter {
+  /** Starts the entity × model type's next comparison unless one runs; a refusal only a new configuration fixes is answered, not thrown. */
+  tryStartNext(entity: string, modelType: string, actor: string, opts?: { config?: ExperimentConfig; owner?: string }): Promise<ComparisonAttempt>;
+}
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -20,7 +27,7 @@ export interface ActivityDeps {
   /** HMAC key that signs requests to webhook trainers (as notification webhooks are signed). */
   webhookSecret?: string;
   /** The training platform: starts comparisons and signals retraining runs (absent in activity-only tests). */
-  training?: { temporal: Client; comparisons: ModelComparisons };
+  training?: { temporal: Client; comparisons: ComparisonStarter };
 }
 
 export interface CycleRef {

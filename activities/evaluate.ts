@@ -9,7 +9,6 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ApplicationFailure } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pool } from 'pg';
 import { toJsonSafe } from '../domain/json-safe.js';
 import { evaluatePolicy, type EvaluationRow, type PolicyEvaluation } from '../domain/evaluation/evaluate-policy.js';
 import { replayDecisions, type ReplayResult } from '../domain/evaluation/replay.js';
@@ -24,6 +23,7 @@ import { InvalidStoredDataError } from '../infra/errors.js';
 import { loadExperiment, type LoadedExperiment } from '../infra/experiment-repo.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { loadReplayInput } from '../infra/replay-inputs.js';
+import { finishEvaluationRun, loadEvaluationDataset, loadEvaluationRun, recordFinishedRun } from '../infra/evaluation-runs.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Bad input found while running (an unknown experiment, arm or metric): names the field. */
@@ -75,7 +75,7 @@ export async function runEvaluation(d: Deps, req: EvaluationRequest): Promise<{ 
       ({ dataset, from, to } = await loadTrackedDataset(d.prisma, conn, req.dataset, exp!.def.key));
       checkWindowCount(req, from, to);
     } else {
-      from = req.from ?? (exp ? (await d.prisma.experiment.findUniqueOrThrow({ where: { id: exp.id } })).createdAt : new Date(0));
+      from = req.from ?? exp?.createdAt ?? new Date(0);
       to = req.to ?? now;
       checkWindowCount(req, from, to);
       dataset = await exportDataset(
@@ -145,7 +145,7 @@ function checkWindowCount(req: EvaluationRequest, from: Date, to: Date): void {
 
 /** Loads a registered dataset's file into DuckDB as table `ds`; it must cover the experiment. */
 async function loadTrackedDataset(prisma: PrismaClient, conn: DuckDBConnection, id: string, experimentKey: string) {
-  const row = await prisma.evaluationDataset.findUnique({ where: { id } });
+  const row = await loadEvaluationDataset(prisma, id);
   if (!row) throw new EvaluationInputError('dataset', `dataset ${id} does not exist`);
   const scope = row.scope as { experiments?: Array<{ key: string }> };
   if (!scope.experiments?.some((e) => e.key === experimentKey)) throw new EvaluationInputError('dataset', `dataset ${id} does not cover experiment '${experimentKey}'`);
@@ -192,19 +192,19 @@ async function readRows(conn: DuckDBConnection, experimentKey: string, metric: s
  * already finished returns its stored status, so an activity retry never evaluates twice.
  */
 async function executeEvaluationRun(d: Deps, runId: string): Promise<{ status: 'succeeded' | 'failed'; error: string | null }> {
-  const run = await d.prisma.evaluationRun.findUnique({ where: { id: runId } });
+  const run = await loadEvaluationRun(d.prisma, runId);
   if (!run) throw ApplicationFailure.nonRetryable(`evaluation run ${runId} does not exist`, 'InvalidConfig');
   if (run.status !== 'running') return { status: run.status, error: run.error };
   const parsed = evaluationRequestSchema.safeParse(run.request);
   try {
     if (!parsed.success) throw new EvaluationInputError(parsed.error.issues[0]?.path.join('.') || 'request', parsed.error.issues[0]?.message ?? 'invalid');
     const { result, datasetId } = await runEvaluation(d, parsed.data);
-    await d.prisma.evaluationRun.updateMany({ where: { id: runId, status: 'running' }, data: { status: 'succeeded', result: toJsonSafe(result) as object, datasetId, finishedAt: new Date() } });
+    await finishEvaluationRun(d.prisma, runId, { status: 'succeeded', result: toJsonSafe(result) as object, datasetId }, new Date());
     return { status: 'succeeded', error: null };
   } catch (err) {
     // Bad input is final; anything else is left to the caller's retry policy.
     if (!(err instanceof EvaluationInputError)) throw err;
-    await d.prisma.evaluationRun.updateMany({ where: { id: runId, status: 'running' }, data: { status: 'failed', error: err.message, finishedAt: new Date() } });
+    await finishEvaluationRun(d.prisma, runId, { status: 'failed', error: err.message }, new Date());
     return { status: 'failed', error: err.message };
   }
 }
@@ -217,22 +217,13 @@ export function runEvaluationActivity(d: ActivityDeps) {
 /** Records a run that could not finish (the workflow's retries ran out). */
 export function failEvaluationActivity(d: ActivityDeps) {
   return async ({ runId, error }: { runId: string; error: string }) => {
-    await d.prisma.evaluationRun.updateMany({ where: { id: runId, status: 'running' }, data: { status: 'failed', error, finishedAt: new Date() } });
+    await finishEvaluationRun(d.prisma, runId, { status: 'failed', error }, new Date());
   };
 }
 
 /** Runs a request in process and stores it as a finished EvaluationRun; bad input throws EvaluationInputError and stores nothing. */
 export async function runAndRecord(d: Deps, req: EvaluationRequest): Promise<{ runId: string; result: EvaluationResult; datasetId: string | null }> {
   const { result, datasetId } = await runEvaluation(d, req);
-  const row = await d.prisma.evaluationRun.create({
-    data: { kind: req.kind, request: JSON.parse(JSON.stringify(req)) as object, status: 'succeeded', result: toJsonSafe(result) as object, datasetId, finishedAt: new Date() },
-  });
-  return { runId: row.id, result, datasetId };
-}
-
-/** Exposures an evaluation would read: decides inline vs workflow. */
-export async function exposureCount(pool: Pool, experimentKey: string | undefined): Promise<number> {
-  if (experimentKey === undefined) return Number.POSITIVE_INFINITY;
-  const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Assignment" a JOIN "Experiment" e ON e.id = a."experimentId" WHERE e.key = $1`, [experimentKey]);
-  return r.rows[0]?.n ?? 0;
+  const runId = await recordFinishedRun(d.prisma, { kind: req.kind, request: JSON.parse(JSON.stringify(req)) as object, result: toJsonSafe(result) as object, datasetId }, new Date());
+  return { runId, result, datasetId };
 }

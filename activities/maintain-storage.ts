@@ -2,6 +2,7 @@
 import { planPartitions, retentionStart } from '../domain/storage/partition-plan.js';
 import { pruneSignals } from '../infra/context-store.js';
 import { createEventPartitions, dropEventPartitions, listEventPartitions } from '../infra/event-partitions.js';
+import { pruneEventDedupe } from '../infra/ingest.js';
 import type { StorageMaintenanceInput } from '../workflows/storage-maintenance.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -19,11 +20,8 @@ export function maintainStorage(d: ActivityDeps) {
     const plan = planPartitions(await listEventPartitions(d.pool), now, input);
     const created = await createEventPartitions(d.pool, plan.create);
     const dropped = await dropEventPartitions(d.pool, plan.drop);
-    const pruned = await d.pool.query(
-      `DELETE FROM "EventDedupe" WHERE "receivedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $1)`,
-      [input.dedupeWindowSeconds],
-    );
+    const dedupePruned = await pruneEventDedupe(d.pool, input.dedupeWindowSeconds);
     const signalsPruned = input.signalRetentionDays === undefined ? undefined : await pruneSignals(d.pool, retentionStart(now, input.signalRetentionDays));
-    return { created, dropped, dedupePruned: pruned.rowCount ?? 0, ...(signalsPruned === undefined ? {} : { signalsPruned }) };
+    return { created, dropped, dedupePruned, ...(signalsPruned === undefined ? {} : { signalsPruned }) };
   };
 }

@@ -9,7 +9,8 @@ import { routeEvents, type Delivery, type OutgoingEvent } from '../domain/notifi
 import type { ExperimentConfig } from '../domain/experiment/config.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { auditOnce } from '../infra/audit-log.js';
-import { readStep } from './cycle-store.js';
+import { notificationOnce } from '../infra/notification-store.js';
+import { readStep } from '../infra/cycle-store.js';
 import type { DecidePayload } from './decide.js';
 import { decidePayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
@@ -92,18 +93,6 @@ export async function enqueueNotification(
   n: { idempotencyKey: string; decisionId: string | null; experimentKey: string; url: string; body: Record<string, unknown>; channel?: Delivery['channel'] },
 ): Promise<void> {
   const channel = n.channel ?? 'webhook';
-  const where = { idempotencyKey: n.idempotencyKey };
-  let row;
-  try {
-    row = await d.prisma.notification.upsert({
-      where,
-      create: { decisionId: n.decisionId, experimentKey: n.experimentKey, channel, idempotencyKey: n.idempotencyKey },
-      update: {},
-    });
-  } catch (e) {
-    // Prisma's upsert is a read then a write: a concurrent caller can insert in between.
-    if ((e as { code?: string }).code !== 'P2002') throw e;
-    row = await d.prisma.notification.findUniqueOrThrow({ where });
-  }
-  await d.queues.notifications.add(channel, { notificationId: row.id, url: n.url, body: n.body, ...(channel === 'webhook' ? {} : { channel }) }, { jobId: n.idempotencyKey });
+  const id = await notificationOnce(d.prisma, { idempotencyKey: n.idempotencyKey, decisionId: n.decisionId, experimentKey: n.experimentKey, channel });
+  await d.queues.notifications.add(channel, { notificationId: id, url: n.url, body: n.body, ...(channel === 'webhook' ? {} : { channel }) }, { jobId: n.idempotencyKey });
 }

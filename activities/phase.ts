@@ -8,9 +8,9 @@ import { loadExperiment, saveExperimentStatus } from '../infra/experiment-repo.j
 import { auditOnce } from '../infra/audit-log.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import type { ActivityDeps } from './deps.js';
-import { registryLockKey } from '../api/model-comparisons.js';
+import { settleComparisonOnce } from '../infra/model-registry.js';
+import { runWorkflowIds } from '../infra/training-runs.js';
 import { enqueueNotification, routeFor } from './notify.js';
-import { settleComparison } from '../domain/models/comparison.js';
 import { comparisonSettledSignal } from '../workflows/retraining.js';
 import { servingWeights } from '../domain/decision/segment-conclusions.js';
 import { routeStoppedArms } from '../domain/decision/arm-weights.js';
@@ -72,58 +72,14 @@ export function recordPhaseChange(d: ActivityDeps) {
  * and the retraining runs whose versions were compared learn that it ended.
  */
 async function settleModelComparison(d: ActivityDeps, experimentKey: string, phase: 'concluded' | 'stopped', winner: string | null, reason: string): Promise<void> {
-  const settled = await d.prisma.$transaction(async (tx) => {
-    const challengers = await tx.modelVersion.findMany({ where: { experimentKey, status: 'candidate' } });
-    const first = challengers[0];
-    if (!first) {
-      // Settled by an earlier attempt: still start the next comparison and signal the runs.
-      const compared = await tx.modelVersion.findMany({ where: { experimentKey, settledBy: experimentKey } });
-      const any = compared[0];
-      if (!any) return null;
-      return { entity: any.entity, modelType: any.modelType, runIds: [...new Set(compared.map((c) => c.trainingRunId).filter((x): x is string => x !== null))] };
-    }
-    const { entity, modelType } = first;
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${registryLockKey(entity, modelType)}))`;
-    const target = `${entity}/${modelType}`;
-    const variants = await tx.variant.findMany({ where: { experiment: { key: experimentKey } } });
-    const versionOf = (arm: string) => (variants.find((v) => v.key === arm)?.payload as { modelVersionId?: string } | undefined)?.modelVersionId;
-    // Promote only over the champion this comparison was run against.
-    const comparedWith = versionOf('champion');
-    const current = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'champion' } });
-    const championChanged = current !== null && current.id !== comparedWith;
-    const arms = variants.filter((v) => v.key !== 'champion').map((v) => ({ arm: v.key, id: versionOf(v.key) ?? '' }));
-    const plan = settleComparison({
-      phase,
-      winner,
-      champion: { id: comparedWith ?? current?.id ?? '', isCurrent: !championChanged },
-      challengers: arms.filter((a) => challengers.some((c) => c.id === a.id)),
-    });
-    for (const change of plan.changes) {
-      await tx.modelVersion.updateMany({ where: { id: change.id }, data: { status: change.status, settledBy: experimentKey } });
-    }
-    const promoted = challengers.find((c) => c.id === plan.promoted);
-    const why = championChanged ? `the champion changed during the comparison (now ${current?.version}); ${reason}` : reason;
-    await tx.auditLog.create({
-      data: {
-        actor: 'expflow',
-        action: promoted ? 'model.promoted' : 'model.rejected',
-        target,
-        reason: promoted ? `${promoted.version} promoted, ${plan.changes.filter((c) => c.status === 'retired').length} retired: ${why}` : `${challengers.map((c) => c.version).join(', ')} rejected: ${why}`,
-        data: { experimentKey, changes: plan.changes },
-      },
-    });
-    const runIds = [...new Set(challengers.map((c) => c.trainingRunId).filter((x): x is string => x !== null))];
-    return { entity, modelType, runIds };
-  });
+  const settled = await settleComparisonOnce(d.prisma, { experimentKey, phase, winner, reason });
   if (!settled || !d.training) return;
   const { temporal, comparisons } = d.training;
   // The end of one comparison starts the next for whoever registered meanwhile.
-  await comparisons.startNext(settled.entity, settled.modelType, 'expflow').catch((e: Error) =>
-    console.error(`[models] could not start the next comparison of ${settled.entity}/${settled.modelType}: ${e.message}`),
-  );
-  const runs = await d.prisma.trainingRun.findMany({ where: { id: { in: settled.runIds } } });
-  for (const run of runs) {
-    await temporal.workflow.getHandle(run.workflowId).signal(comparisonSettledSignal, { experimentKey }).catch((e: Error) => {
+  const next = await comparisons.tryStartNext(settled.entity, settled.modelType, 'expflow').catch((e: Error) => ({ state: 'refused' as const, reason: e.message }));
+  if (next.state === 'refused') console.error(`[models] could not start the next comparison of ${settled.entity}/${settled.modelType}: ${next.reason}`);
+  for (const workflowId of await runWorkflowIds(d.prisma, settled.runIds)) {
+    await temporal.workflow.getHandle(workflowId).signal(comparisonSettledSignal, { experimentKey }).catch((e: Error) => {
       if (e.name !== 'WorkflowNotFoundError') throw e;
     });
   }

@@ -9,12 +9,13 @@
 import { poolByVariant, unitsBySegment } from '../domain/experiment/cells.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import { COLD_START_MODEL } from '../domain/prediction/cold-start.js';
-import { historiesFromCycleRows, historyTrainingRows, type ExperimentHistoryMeta } from '../domain/prediction/history-rows.js';
-import { predictTimeToSignificance, trainSignificanceTree, type SignificancePrediction, type TtsigModel } from '../domain/prediction/tree-model.js';
+import { historiesFromCycleRows, historyMetaOf, historyTrainingRows } from '../domain/prediction/history-rows.js';
+import { predictionFeatures } from '../domain/prediction/segment-features.js';
 import type { SegmentPredictionFeatures } from '../domain/prediction/power-baseline.js';
+import { predictTimeToSignificance, trainSignificanceTree, type SignificancePrediction, type TtsigModel } from '../domain/prediction/tree-model.js';
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot } from '../infra/snapshot-writer.js';
-import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { loadCycleHistory, readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema, predictPayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 
@@ -31,7 +32,6 @@ const HISTORY_MIN_ROWS = 200;
 /** Most recent experiments (with a stored decision) read for history, and stored rows read at most. */
 const HISTORY_EXPERIMENTS = 50;
 const HISTORY_MAX_CYCLE_ROWS = 20_000;
-const FINISHED = new Set(['concluded', 'stopped']);
 
 export function predictSignificance(d: ActivityDeps) {
   return async ({ experimentKey, cycle }: CycleRef): Promise<{ segments: Array<{ id: number; cycles: number; capped: boolean; source: string }> }> => {
@@ -79,68 +79,14 @@ export function predictSignificance(d: ActivityDeps) {
  * `cycle`) and trains the tree on their labelled rows; the cold-start model when too few.
  */
 async function historyModel(d: ActivityDeps, experimentId: string, cycle: number): Promise<{ model: TtsigModel; info: NonNullable<PredictPayload['model']> }> {
-  const experiments = await d.prisma.experiment.findMany({
-    where: { cycleStats: { some: { step: 'decide' } } },
-    orderBy: { createdAt: 'desc' },
-    take: HISTORY_EXPERIMENTS,
-    select: { id: true, status: true, config: true },
-  });
+  const { experiments, rows: stored } = await loadCycleHistory(d.prisma, { experimentId, cycle }, { experiments: HISTORY_EXPERIMENTS, maxRows: HISTORY_MAX_CYCLE_ROWS });
   const cold = { model: COLD_START_MODEL, info: { source: 'cold-start' as const, rows: 0, experiments: experiments.length } };
   if (!experiments.length) return cold;
-  const stored = await d.prisma.cycleStats.findMany({
-    where: {
-      experimentId: { in: experiments.map((e) => e.id) },
-      step: { in: ['predict', 'decide'] },
-      NOT: { experimentId, cycle: { gte: cycle } },
-    },
-    orderBy: { createdAt: 'desc' },
-    take: HISTORY_MAX_CYCLE_ROWS,
-    select: { experimentId: true, cycle: true, step: true, payload: true },
-  });
-  const meta: ExperimentHistoryMeta[] = experiments.reverse().map((e) => {
-    const c = (e.config ?? {}) as { alpha?: unknown; maxCycles?: unknown };
-    return {
-      experimentId: e.id,
-      alpha: typeof c.alpha === 'number' ? c.alpha : 0.05,
-      horizonCycles: typeof c.maxCycles === 'number' ? c.maxCycles : undefined,
-      finished: e.id !== experimentId && FINISHED.has(e.status),
-    };
-  });
+  const meta = experiments.reverse().map((e) => historyMetaOf(e, experimentId));
   const rows = historyTrainingRows(historiesFromCycleRows(meta, stored), { maxRows: HISTORY_MAX_ROWS, censored: true });
   if (rows.length < HISTORY_MIN_ROWS) return { ...cold, info: { ...cold.info, rows: rows.length } };
   const model = trainSignificanceTree(rows, { maxRows: HISTORY_MAX_ROWS, seed: cycle });
   return { model, info: { source: 'history', rows: rows.length, experiments: experiments.length } };
-}
-
-/** Plug-in features: control mean, the largest |treatment − control| difference, pooled variance. */
-function predictionFeatures(
-  arms: Record<string, { n: number; sum: number; sumSquares: number }>,
-  control: string,
-  base: { size: number; accrualPerCycle: number; cyclesElapsed: number },
-): SegmentPredictionFeatures {
-  const mean = (m: { n: number; sum: number }) => (m.n > 0 ? m.sum / m.n : 0);
-  // A segment whose control arm has no units yet has no control cell: its mean counts as 0.
-  const c = arms[control] ?? { n: 0, sum: 0, sumSquares: 0 };
-  let effect = 0;
-  let totalN = 0;
-  let ss = 0;
-  let minN = Infinity;
-  for (const [k, m] of Object.entries(arms)) {
-    minN = Math.min(minN, m.n);
-    if (m.n > 1) {
-      ss += m.sumSquares - (m.sum * m.sum) / m.n;
-      totalN += m.n - 1;
-    }
-    if (k !== control && Math.abs(mean(m) - mean(c)) > Math.abs(effect)) effect = mean(m) - mean(c);
-  }
-  return {
-    ...base,
-    baselineRate: mean(c),
-    observedEffect: effect,
-    variance: totalN > 0 ? Math.max(0, ss / totalN) : 0,
-    samplesPerArm: Number.isFinite(minN) ? minN : 0,
-    arms: Object.keys(arms).length,
-  };
 }
 
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : -1);

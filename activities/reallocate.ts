@@ -14,7 +14,7 @@ import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-ag
 import { loadExperiment } from '../infra/experiment-repo.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
 import { segmentStates } from '../infra/segment-repo.js';
-import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema, decidePayloadSchema, reallocatePayloadSchema, segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import { seedFor } from './seed.js';

@@ -1,6 +1,6 @@
 /**
  * The six steps of a cycle (collect → segment → predict → reallocate → throttle/terminate → decide)
- * in one activity. Each step still stores its output once per cycle (cycle-store.ts), so a retried or
+ * in one activity. Each step still stores its output once per cycle (infra/cycle-store.ts), so a retried or
  * re-dispatched runCycle skips the steps already stored and resumes at the first missing one: the
  * durability of one activity per step, for two workflow tasks a cycle instead of seven.
  */

@@ -8,9 +8,9 @@ import { segmentUnits as runSegmentation } from '../domain/segmentation/segment-
 import type { FeatureScaling } from '../domain/types.js';
 import { sampleUnitAggregates, upsertMemberships } from '../infra/aggregates.js';
 import { experimentAggregateSpec, refreshUnitAggregates } from '../infra/unit-aggregates.js';
-import { loadExperiment } from '../infra/experiment-repo.js';
+import { countUnits, loadExperiment } from '../infra/experiment-repo.js';
 import { saveSegmentShape } from '../infra/segment-repo.js';
-import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { segmentPayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 import { seedFor } from './seed.js';
@@ -35,7 +35,7 @@ export function segmentUnits(d: ActivityDeps) {
     const prev = (await readPreviousStep(stepRef, 'segment', segmentPayloadSchema))?.payload;
 
     if (!seg.enabled || seg.features.length === 0) {
-      const units = await d.prisma.assignment.count({ where: { experimentId: exp.id } });
+      const units = await countUnits(d.prisma, exp.id);
       await saveSegmentShape(d.prisma, exp.id, cycle, { id: 0, size: units, centroid: [], contextCentroid: null }, []);
       const payload: SegmentPayload = { enabled: false, k: 1, silhouette: null, segments: [{ id: 0, size: units, centroid: [], contextCentroid: null }], contextScaling: [], nextId: 1, sampleSize: units };
       return summary(await writeStepOnce(stepRef, 'segment', segmentPayloadSchema, payload));

@@ -1,7 +1,7 @@
 /**
  * One zod schema per cycle step's stored payload (the CycleStats.payload JSON column). Each is
  * annotated with the payload's TypeScript type, so the compiler keeps schema and type in step;
- * cycle-store.ts parses every payload it reads back with these.
+ * infra/cycle-store.ts parses every payload it reads back with these.
  */
 import { z } from 'zod';
 import type { CellStats, FeatureScaling } from '../domain/types.js';

@@ -14,7 +14,7 @@ import { loadExperiment } from '../infra/experiment-repo.js';
 import { saveSegmentStatus, segmentStates } from '../infra/segment-repo.js';
 import { auditOnce } from '../infra/audit-log.js';
 import { latestSnapshot, saveSnapshot } from '../infra/snapshot-writer.js';
-import { readPreviousStep, readStep, writeStepOnce } from './cycle-store.js';
+import { readPreviousStep, readStep, writeStepOnce } from '../infra/cycle-store.js';
 import { collectPayloadSchema, decidePayloadSchema, predictPayloadSchema, segmentPayloadSchema, throttlePayloadSchema } from './step-payloads.js';
 import type { ActivityDeps, CycleRef } from './deps.js';
 

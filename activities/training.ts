@@ -2,9 +2,12 @@
  * The retraining workflow's steps: plan what is due, send each group's training request to the
  * trainer, start the comparisons, and record how the run ended. Each step is idempotent (retried).
  */
-import { ApiError } from '../api/errors.js';
+import { assertNever } from '../domain/assert-never.js';
 import { planRetraining, type PolicyState, type TrainingGroup, type TrainingPlan } from '../domain/training/plan.js';
 import { fixedPeriodMs, frequencySchema, trainerSchema, trainingSpecSchema } from '../domain/training/policy.js';
+import { experimentExists } from '../infra/experiment-repo.js';
+import { lastTrainedByModelType, runVersions } from '../infra/model-registry.js';
+import { createRunOnce, finishRun, setRunStatus, trainingPolicies, trainingPolicy } from '../infra/training-runs.js';
 import { describeTrainingSchedule } from '../infra/training-schedules.js';
 import { signatureHeader } from '../infra/webhook-delivery.js';
 import type { ActivityDeps } from './deps.js';
@@ -26,15 +29,14 @@ export interface PlanTrainingInput {
 export function planTraining(d: ActivityDeps) {
   return async (input: PlanTrainingInput): Promise<TrainingPlan & { waitMs: number }> => {
     const t = training(d);
-    const policies = await d.prisma.trainingPolicy.findMany({ where: { entity: input.entity } });
-    const last = await d.prisma.modelVersion.groupBy({ by: ['modelType'], where: { entity: input.entity, status: { not: 'shadow' } }, _max: { trainedAt: true, createdAt: true } });
+    const policies = await trainingPolicies(d.prisma, input.entity);
+    const last = await lastTrainedByModelType(d.prisma, input.entity);
     const states: PolicyState[] = [];
     let waitMs = 0;
     for (const p of policies) {
       const spec = trainingSpecSchema.parse(p.spec);
       const frequency = frequencySchema.parse(p.frequency);
-      const row = last.find((l) => l.modelType === p.modelType);
-      const lastTrained = row?._max.trainedAt ?? row?._max.createdAt ?? null;
+      const lastTrained = last.get(p.modelType) ?? null;
       let periodMs = fixedPeriodMs(frequency);
       if (periodMs === null && p.modelType !== input.trigger) {
         // A cron policy's period: the gap between its schedule's next two firings.
@@ -48,11 +50,7 @@ export function planTraining(d: ActivityDeps) {
     for (const s of states) if (plan.due.includes(s.modelType)) waitMs = Math.max(waitMs, s.spec.waitForVersionsSeconds * 1000);
     if (!policies.some((p) => p.modelType === input.trigger)) plan.skipped.push({ modelType: input.trigger, reason: 'no training policy (deleted?)' });
     const planJson = JSON.parse(JSON.stringify(plan)) as object;
-    await d.prisma.trainingRun.upsert({
-      where: { id: input.runId },
-      create: { id: input.runId, workflowId: input.workflowId, entity: input.entity, status: plan.groups.length ? 'training' : 'planned', plan: planJson },
-      update: {},
-    });
+    await createRunOnce(d.prisma, { id: input.runId, workflowId: input.workflowId, entity: input.entity, status: plan.groups.length ? 'training' : 'planned', plan: planJson });
     return { ...plan, waitMs };
   };
 }
@@ -94,7 +92,7 @@ export function requestTraining(d: ActivityDeps) {
       const res = await fetch(trainer.url, { method: 'POST', headers, body: raw, signal: AbortSignal.timeout(15_000) });
       if (!res.ok) throw new Error(`trainer webhook ${trainer.url} answered HTTP ${res.status}`);
     }
-    await d.prisma.trainingRun.update({ where: { id: input.runId }, data: { status: 'training' } });
+    await setRunStatus(d.prisma, input.runId, 'training');
     return { sent: trainer.kind, id };
   };
 }
@@ -112,12 +110,12 @@ export function startTrainingComparisons(d: ActivityDeps) {
     const t = training(d);
     const out: ComparisonStart[] = [];
     for (const modelType of input.modelTypes) {
-      const policy = await d.prisma.trainingPolicy.findUnique({ where: { entity_modelType: { entity: input.entity, modelType } } });
+      const policy = await trainingPolicy(d.prisma, input.entity, modelType);
       const spec = policy ? trainingSpecSchema.parse(policy.spec) : null;
-      const mine = await d.prisma.modelVersion.findMany({ where: { trainingRunId: input.runId, modelType }, orderBy: { createdAt: 'asc' } });
+      const mine = await runVersions(d.prisma, input.runId, modelType);
       // A retried step finds its comparison already started by the first attempt.
       const already = mine.find((m) => m.experimentKey !== null);
-      if (already?.experimentKey && (await d.prisma.experiment.findUnique({ where: { key: already.experimentKey }, select: { id: true } }))) {
+      if (already?.experimentKey && (await experimentExists(d.prisma, already.experimentKey))) {
         out.push({ modelType, state: 'started', experimentKey: already.experimentKey, note: `comparison ${already.experimentKey} started` });
         continue;
       }
@@ -129,19 +127,27 @@ export function startTrainingComparisons(d: ActivityDeps) {
         out.push({ modelType, state: 'none', experimentKey: '', note: `${mine.map((m) => m.version).join(', ')} became champion (no champion before)` });
         continue;
       }
-      try {
-        const next = await t.comparisons.startNext(input.entity, modelType, 'training-scheduler', { config: spec?.comparison, owner: spec?.owner });
-        if (next.state === 'started') out.push({ modelType, state: 'started', experimentKey: next.experimentKey, note: `comparison ${next.experimentKey}: ${next.versions.join(', ')} against the champion` });
-        else if (next.state === 'running') out.push({ modelType, state: 'running', experimentKey: next.experimentKey, note: `versions wait for the comparison after ${next.experimentKey}` });
-        else out.push({ modelType, state: 'none', experimentKey: '', note: 'nothing to compare' });
-      } catch (e) {
-        // Bad configuration (no comparison config yet) is not fixed by retrying: the versions wait,
-        // and the run records why.
-        if (!(e instanceof ApiError) || e.status >= 500) throw e;
-        out.push({ modelType, state: 'none', experimentKey: '', note: `could not start a comparison: ${e.message}` });
+      const next = await t.comparisons.tryStartNext(input.entity, modelType, 'training-scheduler', { config: spec?.comparison, owner: spec?.owner });
+      switch (next.state) {
+        case 'started':
+          out.push({ modelType, state: 'started', experimentKey: next.experimentKey, note: `comparison ${next.experimentKey}: ${next.versions.join(', ')} against the champion` });
+          break;
+        case 'running':
+          out.push({ modelType, state: 'running', experimentKey: next.experimentKey, note: `versions wait for the comparison after ${next.experimentKey}` });
+          break;
+        case 'none':
+          out.push({ modelType, state: 'none', experimentKey: '', note: 'nothing to compare' });
+          break;
+        case 'refused':
+          // Bad configuration (no comparison config yet) is not fixed by retrying: the versions
+          // wait, and the run records why.
+          out.push({ modelType, state: 'none', experimentKey: '', note: `could not start a comparison: ${next.reason}` });
+          break;
+        default:
+          assertNever(next);
       }
     }
-    await d.prisma.trainingRun.update({ where: { id: input.runId }, data: { status: 'comparing', experiments: out.filter((o) => o.state === 'started').map((o) => o.experimentKey) } });
+    await setRunStatus(d.prisma, input.runId, 'comparing', out.filter((o) => o.state === 'started').map((o) => o.experimentKey));
     return out;
   };
 }
@@ -157,8 +163,8 @@ export interface TrainingOutcome {
 export function finishTraining(d: ActivityDeps) {
   return async (input: { runId: string; status: string; note: string }): Promise<TrainingOutcome> => {
     const now = (d.now ?? (() => new Date()))();
-    await d.prisma.trainingRun.updateMany({ where: { id: input.runId }, data: { status: input.status, note: input.note.slice(0, 2000), finishedAt: now } });
-    const versions = await d.prisma.modelVersion.findMany({ where: { trainingRunId: input.runId }, orderBy: { createdAt: 'asc' } });
+    await finishRun(d.prisma, input.runId, { status: input.status, note: input.note.slice(0, 2000), at: now });
+    const versions = await runVersions(d.prisma, input.runId);
     return { ...input, versions: versions.map((v) => ({ modelType: v.modelType, version: v.version, status: v.status, settledBy: v.settledBy })) };
   };
 }

@@ -108,13 +108,20 @@ export class AssignService {
       previous = existing ? decodeSticky(existing) : null;
       if (!previous) {
         const counterKey = stratumCounterKey(prep, fresh, req.context);
-        if (counterKey) fresh = assignPrepared(rawUnitId, prep, req.context, { counter: await this.redis.incr(counterKey) });
+        if (counterKey) {
+          const counter = await this.redis.incr(counterKey);
+          // A caller answered meanwhile (Redis was slow) holds the hash assignment: store that one, so
+          // the unit keeps its variant; the block slot goes unused.
+          if (!opts.abandoned?.()) fresh = assignPrepared(rawUnitId, prep, req.context, { counter });
+        }
       }
     }
     const decision = resolveSticky(previous, fresh, prep.variantKeys);
     if (decision.persist && snap.sticky && !stored) {
       if (previous) await this.sticky.set(req.experiment, req.unitId, encodeSticky(decision.assignment));
       else if (!(await this.sticky.setIfAbsent(req.experiment, req.unitId, encodeSticky(decision.assignment)))) return this.assignSticky(rawUnitId, req, prep, freshIn, opts);
+      // Answered with the hash assignment while this write was in flight: store what the caller got.
+      if (opts.abandoned?.() && decision.assignment.variant !== freshIn.variant) await this.sticky.set(req.experiment, req.unitId, encodeSticky(freshIn));
     }
     this.degradedSince = null;
     // Returning units are logged too (at most every few minutes): if a crash lost the first exposure

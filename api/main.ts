@@ -89,7 +89,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const reports = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, refreshAfterMs: config.reportRefreshSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
   const evaluations = new EvaluationsService({ prisma, pool, temporal, taskQueue: config.taskQueue, evaluationDataDir: config.evaluationDataDir });
-  const assigner = new AssignService(cache, stickyRedis, exposures, edge);
+  const assigner = new AssignService(cache, stickyRedis, exposures, edge, () => new Date(), config.stickyTimeoutMs);
   let draining = false;
   const health = new HealthChecker({
     prisma,

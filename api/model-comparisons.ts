@@ -5,21 +5,14 @@
  * end of the running one starts (activities/phase.ts). Shared by the API and the activities.
  */
 import { experimentConfigSchema, type ExperimentConfig } from '../domain/experiment/config.js';
-import { buildComparison, comparisonKey } from '../domain/models/comparison.js';
+import { buildComparison, comparisonKey, type ComparisonAttempt, type NextComparison } from '../domain/models/comparison.js';
+import { lockRegistry } from '../infra/model-registry.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { ApiError } from './errors.js';
 import type { ExperimentsService } from './experiments-service.js';
 
 /** At most this many challengers per comparison (the rest wait for the next one). */
 const MAX_CHALLENGERS = 7;
-
-export type NextComparison =
-  | { state: 'started'; experimentKey: string; versions: string[]; experiment: unknown }
-  | { state: 'running'; experimentKey: string }
-  | { state: 'none' };
-
-/** Serialises registry changes per entity × model type (inside a transaction). */
-export const registryLockKey = (entity: string, modelType: string) => `${entity}\u001f${modelType}`;
 
 export class ModelComparisons {
   constructor(
@@ -39,7 +32,7 @@ export class ModelComparisons {
     opts: { config?: ExperimentConfig; owner?: string; challengerShare?: number } = {},
   ): Promise<NextComparison> {
     const claimed = await this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${registryLockKey(entity, modelType)}))`;
+      await lockRegistry(tx, entity, modelType);
       const running = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'candidate', experimentKey: { not: null } } });
       if (running?.experimentKey) return { state: 'running' as const, experimentKey: running.experimentKey };
       const champion = await tx.modelVersion.findFirst({ where: { entity, modelType, status: 'champion' } });
@@ -74,6 +67,19 @@ export class ModelComparisons {
     } catch (e) {
       await release();
       throw e;
+    }
+  }
+
+  /**
+   * startNext for the training platform's activities (activities/deps.ts ComparisonStarter): a
+   * refusal only a new configuration can fix (a 4xx) is answered, not thrown, so it is not retried.
+   */
+  async tryStartNext(entity: string, modelType: string, actor: string, opts: { config?: ExperimentConfig; owner?: string } = {}): Promise<ComparisonAttempt> {
+    try {
+      return await this.startNext(entity, modelType, actor, opts);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status >= 500) throw e;
+      return { state: 'refused', reason: e.message };
     }
   }
 

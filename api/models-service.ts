@@ -8,7 +8,9 @@ import { experimentConfigSchema } from '../domain/experiment/config.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { TrainedVersion } from '../workflows/retraining.js';
 import { ApiError } from './errors.js';
-import { registryLockKey, type ModelComparisons, type NextComparison } from './model-comparisons.js';
+import type { ModelComparisons } from './model-comparisons.js';
+import type { NextComparison } from '../domain/models/comparison.js';
+import { lockRegistry } from '../infra/model-registry.js';
 import { counterfactualReward, scoreBinary } from '../domain/models/shadow-scores.js';
 import type { PredictionsInput, PromoteModelInput, RegisterModelInput, ShadowScoresQuery } from './schemas.js';
 
@@ -33,7 +35,7 @@ export class ModelsService {
     // One registration at a time per entity × model type: two concurrent first versions must not
     // both become champion.
     const claimed = await this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${registryLockKey(entity, modelType)}))`;
+      await lockRegistry(tx, entity, modelType);
       const clash = await tx.modelVersion.findUnique({ where: { entity_modelType_version: { entity, modelType, version } } });
       if (clash) throw new ApiError(409, 'already_exists', `version: ${entity}/${modelType} ${version} is already registered`);
       const run = input.training ? await tx.trainingRun.findUnique({ where: { id: input.training.runId } }) : null;
@@ -82,7 +84,7 @@ export class ModelsService {
   async promoteShadow(input: PromoteModelInput, actor: string) {
     const { entity, modelType, version } = input;
     const claimed = await this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${registryLockKey(entity, modelType)}))`;
+      await lockRegistry(tx, entity, modelType);
       const row = await tx.modelVersion.findUnique({ where: { entity_modelType_version: { entity, modelType, version } } });
       if (!row) throw new ApiError(404, 'not_found', `version: ${entity}/${modelType} ${version} is not registered`);
       if (row.status !== 'shadow') throw new ApiError(409, 'not_shadow', `version: ${entity}/${modelType} ${version} is ${row.status}, not shadow`);

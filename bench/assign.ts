@@ -8,6 +8,7 @@
  * process (bench/lib/http-target.ts). Goal: ≥ 0.6× the bare server. Needs the local services.
  * Prints a table and a final JSON line.
  */
+import { at } from '../domain/at.js';
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { assignPrepared, compileSnapshot } from '../domain/assignment/index.js';
 import { fnv1aUpdate, seedState } from '../domain/assignment/hash.js';
@@ -47,7 +48,7 @@ function measure(fn: (iter: number) => number): { opsPerSec: number; nsPerOp: nu
   }
   if (sink === 42.4242) console.log('');
   rates.sort((a, b) => a - b);
-  const opsPerSec = rates[Math.floor(rates.length / 2)]!;
+  const opsPerSec = at(rates, Math.floor(rates.length / 2), 'rates');
   return { opsPerSec, nsPerOp: 1e9 / opsPerSec };
 }
 
@@ -59,12 +60,12 @@ function inProcess() {
 
   const expflow = measure((n) => {
     let acc = 0;
-    for (let i = 0; i < n; i++) acc += assignPrepared(ids[i % UNITS]!, prep, ctx).propensity;
+    for (let i = 0; i < n; i++) acc += assignPrepared(at(ids, i % UNITS, 'ids'), prep, ctx).propensity;
     return acc;
   });
   const expflowFull = measure((n) => {
     let acc = 0;
-    for (let i = 0; i < n; i++) acc += assignPrepared(ids[i % UNITS]!, fullPrep, fullCtx).propensity;
+    for (let i = 0; i < n; i++) acc += assignPrepared(at(ids, i % UNITS, 'ids'), fullPrep, fullCtx).propensity;
     return acc;
   });
 
@@ -72,11 +73,11 @@ function inProcess() {
   const gbExp = { key: 'bench-3arm', variations: ['control', 'b', 'c'] as [string, string, string], weights, hashAttribute: 'id', seed: snapshot.seed, hashVersion: 2 };
   const userContexts = ids.map((id) => ({ attributes: { id } }));
   // Sanity: GrowthBook really assigns (not short-circuiting) on these units.
-  const check = gb.runInlineExperiment(gbExp, userContexts[0]!);
+  const check = gb.runInlineExperiment(gbExp, at(userContexts, 0, 'userContexts'));
   if (!check.inExperiment) throw new Error('GrowthBook did not put the unit in the experiment; the comparison would be unfair');
   const growthbook = measure((n) => {
     let acc = 0;
-    for (let i = 0; i < n; i++) acc += gb.runInlineExperiment(gbExp, userContexts[i % UNITS]!).variationId;
+    for (let i = 0; i < n; i++) acc += gb.runInlineExperiment(gbExp, at(userContexts, i % UNITS, 'userContexts')).variationId;
     return acc;
   });
 
@@ -85,7 +86,7 @@ function inProcess() {
   const seedSt = seedState(snapshot.seed);
   const rawHash = measure((n) => {
     let acc = 0;
-    for (let i = 0; i < n; i++) acc += fnv1aUpdate(seedSt, ids[i % UNITS]!) / 4294967296;
+    for (let i = 0; i < n; i++) acc += fnv1aUpdate(seedSt, at(ids, i % UNITS, 'ids')) / 4294967296;
     return acc;
   });
 
@@ -113,7 +114,7 @@ function inProcess() {
     rawHash,
     split: {
       expflow: share((id) => assignPrepared(id, prep, ctx).variant),
-      growthbook: share((_id, i) => gb.runInlineExperiment(gbExp, userContexts[i]!).value),
+      growthbook: share((_id, i) => gb.runInlineExperiment(gbExp, at(userContexts, i, 'userContexts')).value),
     },
   };
 }
@@ -215,7 +216,7 @@ async function main() {
   if (process.argv.includes('--http')) {
     httpResults = await http(Number(process.env.BENCH_HTTP_SECONDS ?? 5));
     console.log('\nHTTP (autocannon, 50 connections)');
-    const bare = httpResults[0]!.reqPerSec;
+    const bare = at(httpResults, 0, 'httpResults').reqPerSec;
     for (const h of httpResults) console.log(`${h.name.padEnd(50)} ${h.reqPerSec.toFixed(0).padStart(8)} req/s  p99 ${String(h.p99Ms).padStart(3)} ms  ${(h.reqPerSec / bare).toFixed(2)}× bare`);
     console.log('goal: POST /assign ≥ 0.6× bare');
     const on = httpResults.find((h) => h.name === 'POST /assign, real API (no stickiness)')!.reqPerSec;
@@ -240,7 +241,7 @@ async function main() {
     goals: {
       vsGrowthbook: vsGrowthbook >= 2,
       vsRawHash: vsRawHash >= 0.5,
-      ...(httpResults ? { httpVsBare: httpResults.slice(1).map((h) => +(h.reqPerSec / httpResults![0]!.reqPerSec).toFixed(2)) } : {}),
+      ...(httpResults ? { httpVsBare: httpResults.slice(1).map((h) => +(h.reqPerSec / at(httpResults, 0, 'httpResults').reqPerSec).toFixed(2)) } : {}),
       ...(metricsOverhead === null ? {} : { metricsOverheadAtMost10Pct: metricsOverhead <= 0.1 }),
       ...(metricsShareOfRequest === null ? {} : { metricsHotPathAtMost10Pct: metricsShareOfRequest <= 0.1 }),
     },

@@ -9,6 +9,7 @@
  * machine's load; compare them with assignPrepared, measured in the same run.
  * Prints a table and a final JSON line.
  */
+import { at } from '../domain/at.js';
 import { assignPrepared, compileSnapshot } from '../domain/assignment/index.js';
 import { currentSignals, prepareSignals, signalFeatures, type ContextSignal } from '../domain/context/signals.js';
 import { DEFAULT_CONTEXT_POLICY } from '../domain/privacy/context-policy.js';
@@ -43,12 +44,12 @@ function measure(fn: (n: number) => number): number {
   }
   if (sink === 0.4242) console.log('');
   rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)]!;
+  return at(rates, Math.floor(rates.length / 2), 'rates');
 }
 
 const rows: Array<{ name: string; nsPerOp: number }> = [];
-rows.push({ name: 'assignPrepared (raw id, raw context)', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += assignPrepared(ids[i % ids.length]!, prep, context).propensity; return a; }) });
-rows.push({ name: 'HMAC-SHA256 pseudonym', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += edge.pseudonymise(ids[i % ids.length]!).length; return a; }) });
+rows.push({ name: 'assignPrepared (raw id, raw context)', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += assignPrepared(at(ids, i % ids.length, 'ids'), prep, context).propensity; return a; }) });
+rows.push({ name: 'HMAC-SHA256 pseudonym', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += edge.pseudonymise(at(ids, i % ids.length, 'ids')).length; return a; }) });
 rows.push({ name: 'derived features (time + 20 signals)', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += Object.keys(edge.enrich('edge-bench', 'Europe/Lisbon', context, now + (i & 1023))).length; return a; }) });
 rows.push({ name: 'privacy policy (stored context)', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += Object.keys(edge.storable(context)).length; return a; }) });
 rows.push({
@@ -56,7 +57,7 @@ rows.push({
   nsPerOp: measure((n) => {
     let a = 0;
     for (let i = 0; i < n; i++) {
-      const id = ids[i % ids.length]!;
+      const id = at(ids, i % ids.length, 'ids');
       const ctx = edge.enrich('edge-bench', 'Europe/Lisbon', context, now);
       a += edge.pseudonymise(id).length + assignPrepared(id, prep, ctx).propensity + Object.keys(edge.storable(ctx)).length;
     }
@@ -65,12 +66,12 @@ rows.push({
 });
 rows.push({ name: 'naive signal features (raw list per request)', nsPerOp: measure((n) => { let a = 0; for (let i = 0; i < n; i++) a += Object.keys(signalFeatures(currentSignals(signals, now), 'edge-bench', context, now)).length; return a; }) });
 
-const base = rows[0]!.nsPerOp;
-const full = rows[4]!.nsPerOp;
+const base = at(rows, 0, 'rows').nsPerOp;
+const full = at(rows, 4, 'rows').nsPerOp;
 console.log('| what | ns/op | × assignPrepared |');
 console.log('|---|---:|---:|');
 for (const r of rows) console.log(`| ${r.name} | ${r.nsPerOp.toFixed(0)} | ${(r.nsPerOp / base).toFixed(1)} |`);
 const addedUs = (full - base) / 1000;
-const speedup = rows[5]!.nsPerOp / rows[2]!.nsPerOp;
+const speedup = at(rows, 5, 'rows').nsPerOp / at(rows, 2, 'rows').nsPerOp;
 console.log(`\nedge adds ${addedUs.toFixed(2)} µs per assignment; prepared signal features ${speedup.toFixed(1)}× faster than naive (goal ≥ 3×)`);
 console.log(JSON.stringify({ bench: 'context-edge', iterations: ITER, nsPerOp: Object.fromEntries(rows.map((r) => [r.name, Math.round(r.nsPerOp)])), edgeAddedUs: Number(addedUs.toFixed(3)), preparedVsNaive: Number(speedup.toFixed(2)), goal: 3, pass: speedup >= 3 }));

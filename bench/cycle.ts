@@ -8,6 +8,7 @@
  * Runs on a database of its own (expflow_bench_cycle). Env: BENCH_SCALES ("100000x10000,...").
  * Prints a table and a final JSON line.
  */
+import { at } from '../domain/at.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createActivities } from '../activities/index.js';
@@ -120,22 +121,22 @@ const lines = results.flatMap((r) => [
   [r.events.toLocaleString('en'), r.units.toLocaleString('en'), '1 (all)', ...STEPS.map((s) => r.cycle1[s].toFixed(2)), r.cycle1.total.toFixed(2)],
   ['', '', `2 (+${r.cycle2.newEvents.toLocaleString('en')})`, ...STEPS.map((s) => r.cycle2[s].toFixed(2)), r.cycle2.total.toFixed(2)],
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => at(l, i, 'l').length)));
 console.log('\nbench:cycle (seconds per activity)\n');
-console.log(header.map((h, i) => h.padStart(widths[i]!)).join('  '));
-for (const l of lines) console.log(l.map((c, i) => c.padStart(widths[i]!)).join('  '));
+console.log(header.map((h, i) => h.padStart(at(widths, i, 'widths'))).join('  '));
+for (const l of lines) console.log(l.map((c, i) => c.padStart(at(widths, i, 'widths'))).join('  '));
 
-const at = (e: number, u: number) => results.find((r) => r.events === e && r.units === u);
+const resultAt = (e: number, u: number) => results.find((r) => r.events === e && r.units === u);
 const worst1M = Math.max(...results.filter((r) => r.events === 1_000_000).map((r) => r.cycle1.total), 0);
 // Incremental: cycle-2 collect at 1M vs 100k events (same units) should scale with the new events (10×), not worse.
 const scaling = [10_000, 100_000].flatMap((u) => {
-  const small = at(100_000, u);
-  const big = at(1_000_000, u);
+  const small = resultAt(100_000, u);
+  const big = resultAt(1_000_000, u);
   return small && big ? [{ units: u, collect2Ratio: big.cycle2.collectData / small.cycle2.collectData }] : [];
 });
 const segFlat = [100_000, 1_000_000].flatMap((e) => {
-  const a = at(e, 10_000);
-  const b = at(e, 100_000);
+  const a = resultAt(e, 10_000);
+  const b = resultAt(e, 100_000);
   return a && b ? [{ events: e, segment10kUnits: a.cycle1.segmentUnits, segment100kUnits: b.cycle1.segmentUnits }] : [];
 });
 const goals = {

@@ -21,6 +21,7 @@
  *   npm run bench:decisions [-- --sims 1000]
  * Prints a table and a final JSON line.
  */
+import { at, atKey } from '../domain/at.js';
 import { parseArgs } from 'node:util';
 import { computeAllocation } from '../domain/allocation/index.js';
 import { decideExperiment } from '../domain/decision/index.js';
@@ -70,18 +71,18 @@ function pooledSegmentRule(cells: readonly CellStats[], pMin: Record<string, num
     const m = Object.fromEntries(VARIANTS.map((v) => [v, { n: 0, sum: 0, sumSquares: 0 }]));
     for (const c of cells) {
       if (c.segment !== segment) continue;
-      const x = m[c.variant]!;
+      const x = atKey(m, c.variant, 'moments by variant');
       x.n += c.moments.n;
       x.sum += c.moments.sum;
       x.sumSquares += c.moments.sumSquares;
     }
-    const control = m.control!;
+    const control = atKey(m, 'control', 'moments by variant');
     const scale = control.n > 0 ? Math.abs(control.sum / control.n) : 0;
     for (const arm of VARIANTS.slice(1)) {
-      const iv = mixtureSequentialInterval(control, m[arm]!, ALPHA, Math.max(0.1 * scale, 1e-9));
+      const iv = mixtureSequentialInterval(control, atKey(m, arm, 'moments by variant'), ALPHA, Math.max(0.1 * scale, 1e-9));
       const key = `${segment}:${arm}`;
       pMin[key] = Math.min(pMin[key] ?? 1, Number.isFinite(iv.pValue) ? iv.pValue : 1);
-      evidence.push({ segmentId: segment, arm, estimate: Number.isFinite(iv.estimate) ? iv.estimate : 0, pValue: pMin[key]! });
+      evidence.push({ segmentId: segment, arm, estimate: Number.isFinite(iv.estimate) ? iv.estimate : 0, pValue: atKey(pMin, key, 'pMin') });
     }
   }
   return decideSegmentArms(evidence, { alpha: ALPHA, method: 'holm', direction: 'increase' }).some((d) => d.outcome !== 'none');
@@ -92,10 +93,10 @@ function multinomial(rng: Rng, n: number, weights: number[]): number[] {
   let left = n;
   let mass = 1;
   for (let i = 0; i < weights.length - 1; i++) {
-    const k = mass > 0 ? binomial(rng, left, Math.min(1, weights[i]! / mass)) : 0;
+    const k = mass > 0 ? binomial(rng, left, Math.min(1, at(weights, i, 'weights') / mass)) : 0;
     out.push(k);
     left -= k;
-    mass -= weights[i]!;
+    mass -= at(weights, i, 'weights');
   }
   out.push(left);
   return out;
@@ -111,12 +112,12 @@ function simulate(rng: Rng, side: Rng, rate: (cycle: number) => number): Outcome
   const result: Outcome = { stratified: false, pooled: false, naive: false, segmentStratified: false, segmentPooled: false };
   for (let cycle = 1; cycle <= CYCLES; cycle++) {
     const p = rate(cycle);
-    const counts = multinomial(rng, UNITS_PER_CYCLE, VARIANTS.map((v) => weights[v]!));
+    const counts = multinomial(rng, UNITS_PER_CYCLE, VARIANTS.map((v) => atKey(weights, v, 'weights')));
     VARIANTS.forEach((v, i) => {
-      const n = counts[i]!;
+      const n = at(counts, i, 'counts');
       const k = binomial(rng, n, p);
-      totals[i]!.n += n;
-      totals[i]!.k += k;
+      at(totals, i, 'totals').n += n;
+      at(totals, i, 'totals').k += k;
       cells.push({ metric: 'conv', variant: v, segment: 0, period: cycle, moments: { n, sum: k, sumSquares: k } });
       // Each unit falls in segment 0 or 1 with probability ½ (side stream: the columns above are unchanged).
       const n0 = binomial(side, n, 0.5);
@@ -131,21 +132,21 @@ function simulate(rng: Rng, side: Rng, rate: (cycle: number) => number): Outcome
     const fired = (d: { outcome: string; stopArms: unknown[] }) => d.outcome === 'ship' || d.outcome === 'stop_harm' || d.stopArms.length > 0;
     if (!result.stratified && fired(decideExperiment({ ...look, cells }))) result.stratified = true;
     if (!result.pooled) {
-      const pooled: CellStats[] = VARIANTS.map((v, i) => ({ metric: 'conv', variant: v, segment: 0, period: 0, moments: { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k } }));
+      const pooled: CellStats[] = VARIANTS.map((v, i) => ({ metric: 'conv', variant: v, segment: 0, period: 0, moments: { n: at(totals, i, 'totals').n, sum: at(totals, i, 'totals').k, sumSquares: at(totals, i, 'totals').k } }));
       if (fired(decideExperiment({ ...look, cells: pooled }))) result.pooled = true;
     }
     if (!result.naive && totals.every((t) => t.n >= 100)) {
-      const ps = [1, 2].map((i) => compareProportions({ n: totals[0]!.n, successes: totals[0]!.k }, { n: totals[i]!.n, successes: totals[i]!.k }, ALPHA).pValue);
+      const ps = [1, 2].map((i) => compareProportions({ n: at(totals, 0, 'totals').n, successes: at(totals, 0, 'totals').k }, { n: at(totals, i, 'totals').n, successes: at(totals, i, 'totals').k }, ALPHA).pValue);
       if (holmAdjust(ps).some((q) => q < ALPHA)) result.naive = true;
     }
     if (!result.segmentStratified) {
-      const r = segmentLevelDecisions({ cells: segmentCells, metric: METRICS[0]!, segments: SEGMENTS, variants: VARIANTS, control: 'control', alpha: ALPHA, previous: segmentState });
+      const r = segmentLevelDecisions({ cells: segmentCells, metric: at(METRICS, 0, 'METRICS'), segments: SEGMENTS, variants: VARIANTS, control: 'control', alpha: ALPHA, previous: segmentState });
       segmentState = r.state;
       if (r.decisions.some((d) => d.outcome !== 'none')) result.segmentStratified = true;
     }
     if (!result.segmentPooled && pooledSegmentRule(segmentCells, pooledPMin)) result.segmentPooled = true;
     // Reallocate as the activity does, from pooled per-variant moments.
-    const stats = Object.fromEntries(VARIANTS.map((v, i) => [v, { n: totals[i]!.n, sum: totals[i]!.k, sumSquares: totals[i]!.k }]));
+    const stats = Object.fromEntries(VARIANTS.map((v, i) => [v, { n: at(totals, i, 'totals').n, sum: at(totals, i, 'totals').k, sumSquares: at(totals, i, 'totals').k }]));
     weights = computeAllocation({
       policy: { kind: 'thompson', model: 'bernoulli' },
       variants: VARIANTS.map((key) => ({ key, isControl: key === 'control' })),

@@ -14,6 +14,7 @@
  *
  *   npm run bench:evaluate [-- --exposures 1000000]
  */
+import { at } from '../domain/at.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -73,7 +74,7 @@ async function seed(): Promise<void> {
   const row = await prisma.experiment.findUnique({ where: { key: KEY } });
   if (row) {
     const n = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM "Assignment" WHERE "experimentId" = $1', [row.id]);
-    if (n.rows[0]!.n === N) return;
+    if (at(n.rows, 0, 'rows').n === N) return;
     await prisma.experiment.delete({ where: { key: KEY } });
   }
   const t0 = performance.now();
@@ -162,9 +163,9 @@ const table = [
   ['export: COPY → DuckDB → ndjson+parquet+sha256', exportS.toFixed(2), String(rate(exportS)), `${(sizes.ndjson / 1e6).toFixed(1)} MB ndjson, ${(sizes.parquet / 1e6).toFixed(1)} MB parquet`],
   ['7-day window, 1-day step (8 windows)', windowS.toFixed(2), String(rate(windowS)), `${rows.length} window × arm rows`],
 ];
-const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+const widths = at(table, 0, 'table').map((_, i) => Math.max(...table.map((r) => at(r, i, 'r').length)));
 for (const [i, r] of table.entries()) {
-  console.log(r.map((c, j) => c.padEnd(widths[j]!)).join('  '));
+  console.log(r.map((c, j) => c.padEnd(at(widths, j, 'widths'))).join('  '));
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
 console.log(`\nrows ${ds.rowCount}, sha256 ${ds.contentHash}; effect first window ${rows[0]?.estimate.toFixed(4)} → last ${rows.at(-1)?.estimate.toFixed(4)}`);

@@ -9,6 +9,7 @@
  * Env: BENCH_EVENTS (500000), BENCH_BATCH (1000), BENCH_CONNECTIONS (8), INGEST_CONCURRENCY (8).
  * Prints a table and a final JSON line.
  */
+import { at } from '../domain/at.js';
 import { Queue } from 'bullmq';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -61,7 +62,7 @@ function makeEvents(): Ev[] {
   return Array.from({ length: EVENTS }, (_, i) => ({
     eventId: `${run}-${i}`,
     unitId: `u${(i * 2654435761) % UNITS}`,
-    name: names[i % 3]!,
+    name: at(names, i % 3, 'names'),
     value: i % 3 === 2 ? (i % 97) + 0.5 : 1,
     timestamp: new Date(t0 + (i % 3_600_000)).toISOString(),
     properties: { plan: i % 2 ? 'pro' : 'free' },
@@ -124,7 +125,7 @@ try {
   children.push(worker.child);
   const api = await startChild('api/main.ts', childEnv, /listening on (http:\/\/\S+)/);
   children.push(api.child);
-  const url = api.match[1]!;
+  const url = at(api.match, 1, 'match');
 
   const events = makeEvents();
   const bodies: string[] = [];
@@ -142,13 +143,14 @@ try {
     counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }
   const tDone = performance.now();
-  const stored = (await pool.query<{ rows: number; distinct: number; dead: number }>(
+  const { rows: storedRows } = await pool.query<{ rows: number; distinct: number; dead: number }>(
     `SELECT (SELECT count(*)::int FROM "Event") AS rows, (SELECT count(DISTINCT "eventId")::int FROM "Event") AS distinct,
             (SELECT count(*)::int FROM "DeadLetter") AS dead`,
-  )).rows[0]!;
+  );
+  const stored = at(storedRows, 0, 'stored counts');
 
   const copySeconds = await rawCopy(pool, events);
-  const copied = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM copy_baseline`)).rows[0]!.n;
+  const copied = at((await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM copy_baseline`)).rows, 0, 'copy count').n;
 
   const e2eSeconds = (tDone - t0) / 1000;
   const e2eRate = posted.accepted / e2eSeconds;
@@ -165,7 +167,7 @@ try {
     ['end-to-end ÷ raw COPY', (e2eRate / copyRate).toFixed(3)],
     ['rows = accepted, distinct, no dead letters', ok ? 'yes' : `NO (rows ${stored.rows}, distinct ${stored.distinct}, dead ${stored.dead}, failed jobs ${counts.failed})`],
   ];
-  const w = Math.max(...rows.map((r) => r[0]!.length));
+  const w = Math.max(...rows.map((r) => at(r, 0, 'r').length));
   console.log('\nbench:ingest\n');
   for (const [k, v] of rows) console.log(`${k!.padEnd(w)}  ${v}`);
   const goals = { copyRatio: e2eRate / copyRate >= 0.25, eventsPerSecond: e2eRate >= 20_000, integrity: ok };

@@ -16,6 +16,7 @@
  * Goal: cold and after +1% ≤ 1000 ms. Median of 5 runs after a warm-up (increments: of 3 batches).
  * Prints a table and a final JSON line. Needs the local services (npm run bench:report).
  */
+import { at } from '../domain/at.js';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config.js';
 import { cellDesignOf, collectCellStats } from '../infra/aggregates.js';
@@ -96,7 +97,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
     await fn();
     ms.push(performance.now() - t);
   }
-  return ms.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  return at(ms.sort((a, b) => a - b), Math.floor(RUNS / 2), 'timings');
 }
 
 async function once(fn: () => Promise<unknown>): Promise<number> {
@@ -133,7 +134,7 @@ try {
     'SELECT (SELECT count(*)::int FROM "Assignment" WHERE "experimentId" = $1) AS units, (SELECT count(*)::int FROM "Event" WHERE "experimentId" = $1) AS events',
     [id],
   );
-  const { units, events } = counts.rows[0]!;
+  const { units, events } = at(counts.rows, 0, 'rows');
   const exp = await loadExperiment(prisma, key);
   const spec = experimentAggregateSpec(exp);
   const design = cellDesignOf(exp);

@@ -24,6 +24,7 @@
  *
  *   npm run bench:segments [-- --sims 500 --seed 1]
  */
+import { at } from '../domain/at.js';
 import { createRng, normal, type Rng } from '../domain/rng.js';
 import type { Moments } from '../domain/types.js';
 import { buildUnitFeatures, segmentUnits, assignSegmentByContext, normaliseContext, type FeatureConfig, type UnitAggregateRow } from '../domain/segmentation/index.js';
@@ -50,7 +51,12 @@ import { twoSidedCritical } from '../domain/stats/index.js';
 import type { SegmentStatus } from '../domain/types.js';
 
 const argv = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) argv.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+for (let i = 2; i < process.argv.length; i += 2) {
+  const name = at(process.argv, i, 'argv').replace(/^--/, '');
+  const value = process.argv[i + 1];
+  if (value === undefined) throw new Error(`--${name}: needs a value`);
+  argv.set(name, value);
+}
 const SIMS = Number(argv.get('sims') ?? 500);
 const SEED = Number(argv.get('seed') ?? 1);
 /** (c) retrains its tree on the history of earlier runs every this many sims (0 = never, cold start only). */
@@ -105,24 +111,31 @@ const CONTEXT_MEAN = [
   [0.5, 0.95, 2.5],
 ];
 
+/** Counts one unit of cluster `c` in segment `id` (a segment the tally does not know is a bug). */
+function bump(tally: Map<number, number[]>, id: number, c: number): void {
+  const row = tally.get(id);
+  if (!row) throw new Error(`segment ${id} is not in the tally`);
+  row[c] = at(row, c, 'cluster counts') + 1;
+}
+
 function drawCluster(rng: Rng): number {
   const u = rng();
   let acc = 0;
-  for (let c = 0; c < SHARES.length; c++) if (u < (acc += SHARES[c]!)) return c;
+  for (let c = 0; c < SHARES.length; c++) if (u < (acc += at(SHARES, c, 'SHARES'))) return c;
   return SHARES.length - 1;
 }
 function drawContext(rng: Rng, c: number): Record<string, number> {
-  const m = CONTEXT_MEAN[c]!;
-  return { tenure: m[0]! + 0.6 * normal(rng), mobile: rng() < m[1]! ? 1 : 0, sessions: Math.max(0, m[2]! + 0.8 * normal(rng)) };
+  const m = at(CONTEXT_MEAN, c, 'CONTEXT_MEAN');
+  return { tenure: at(m, 0, 'm') + 0.6 * normal(rng), mobile: rng() < at(m, 1, 'm') ? 1 : 0, sessions: Math.max(0, at(m, 2, 'm') + 0.8 * normal(rng)) };
 }
 function drawUnit(rng: Rng, i: number): { row: UnitAggregateRow; cluster: number } {
   const c = drawCluster(rng);
-  const views = poisson(rng, VIEWS[c]!);
-  const scrolls = poisson(rng, VIEWS[c]!);
+  const views = poisson(rng, at(VIEWS, c, 'VIEWS'));
+  const scrolls = poisson(rng, at(VIEWS, c, 'VIEWS'));
   const row: UnitAggregateRow = {
     unitId: `u${i}`,
-    counts: { click: poisson(rng, CLICKS[c]!), page_view: views, scroll: scrolls, form_submit: poisson(rng, FORMS[c]!), purchase: rng() < BASE[c]! * 2 ? 1 : 0 },
-    sums: { page_view: views * DWELL[c]! * Math.exp(0.3 * normal(rng)), scroll: scrolls * Math.min(1, Math.max(0, SCROLL[c]! + 0.1 * normal(rng))) },
+    counts: { click: poisson(rng, at(CLICKS, c, 'CLICKS')), page_view: views, scroll: scrolls, form_submit: poisson(rng, at(FORMS, c, 'FORMS')), purchase: rng() < at(BASE, c, 'BASE') * 2 ? 1 : 0 },
+    sums: { page_view: views * at(DWELL, c, 'DWELL') * Math.exp(0.3 * normal(rng)), scroll: scrolls * Math.min(1, Math.max(0, at(SCROLL, c, 'SCROLL') + 0.1 * normal(rng))) },
     context: drawContext(rng, c),
   };
   return { row, cluster: c };
@@ -160,14 +173,14 @@ function buildSegments(rng: Rng, seed: number): { segments: SegmentWorld[]; k: n
   const majorityByBehaviour = new Map<number, number>();
   {
     const tally = new Map<number, number[]>(seg.segments.map((s) => [s.id, [0, 0, 0, 0]]));
-    units.forEach((u, i) => tally.get(seg.assignments[i]!)![u.cluster]!++);
+    units.forEach((u, i) => bump(tally, at(seg.assignments, i, 'assignments'), u.cluster));
     for (const [id, t] of tally) majorityByBehaviour.set(id, t.indexOf(Math.max(...t)));
   }
   const fresh = 4000;
   for (let i = 0; i < fresh; i++) {
     const c = drawCluster(rng);
     const id = assignSegmentByContext(normaliseContext(drawContext(rng, c), f.contextScaling), located)!;
-    counts.get(id)![c]!++;
+    bump(counts, id, c);
     if (majorityByBehaviour.get(id) === c) behaviourAgree++;
   }
   const segments = [...counts].map(([id, cnt]) => {
@@ -177,7 +190,7 @@ function buildSegments(rng: Rng, seed: number): { segments: SegmentWorld[]; k: n
   return { segments: segments.filter((s) => s.accrual > 0), k: seg.k, silhouette: seg.silhouette, placementAccuracy: behaviourAgree / fresh };
 }
 
-const rate = (mix: number[], lift: number[], arm: 0 | 1) => mix.reduce((acc, w, c) => acc + w * BASE[c]! * (arm ? 1 + lift[c]! : 1), 0);
+const rate = (mix: number[], lift: number[], arm: 0 | 1) => mix.reduce((acc, w, c) => acc + w * at(BASE, c, 'BASE') * (arm ? 1 + at(lift, c, 'lift') : 1), 0);
 const empty = (): Moments => ({ n: 0, sum: 0, sumSquares: 0 });
 
 // ---------- arms (a) + (b): pooled ----------
@@ -200,7 +213,7 @@ function runPooled(rng: Rng, lift: number[], fixedCycles: number): PooledOutcome
     const nB = ACCRUAL - nA;
     a = addBinary(a, nA, binomial(rng, nA, pA));
     b = addBinary(b, nB, binomial(rng, nB, pB));
-    harmed += binomial(rng, nB, SHARES[HARMED]!);
+    harmed += binomial(rng, nB, at(SHARES, HARMED, 'SHARES'));
     if (!seq) {
       const iv = mixtureSequentialInterval(a, b, ALPHA, tau);
       if (iv.lower > 0 || iv.upper < 0) seq = { crossed: true, positive: iv.lower > 0, samples: a.n + b.n, harmedExposure: harmed };
@@ -246,10 +259,10 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
     minP: 1,
     pA: rate(s.mix, lift, 0),
     pB: rate(s.mix, lift, 1),
-    harmShare: s.mix[HARMED]!,
+    harmShare: at(s.mix, HARMED, 'mix'),
     tau: TAU_REL * rate(s.mix, lift, 0),
   }));
-  const helpedSeg = segments.reduce((best, s) => (s.mix[HELPED]! * s.accrual > best.mix[HELPED]! * best.accrual ? s : best)).id;
+  const helpedSeg = segments.reduce((best, s) => (at(s.mix, HELPED, 'mix') * s.accrual > at(best.mix, HELPED, 'mix') * best.accrual ? s : best)).id;
   const config: SegmentRulesConfig = {
     control: 'A',
     direction: 'increase',
@@ -300,7 +313,7 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
     );
     history.decide.push({ cycle: t, outcome: 'continue', segmentDecisions: decisions.map((d) => ({ segmentId: d.segmentId, adjustedPValue: d.adjustedPValue })) });
     decisions.forEach((d, i) => {
-      const x = state[i]!;
+      const x = at(state, i, 'state');
       if (x.concluded || d.outcome === 'none') return;
       x.concluded = true;
       if (x.s.majority === HARMED) harmedEndedBy.push(`decision-${d.outcome}`);
@@ -326,7 +339,7 @@ function runBranching(rng: Rng, segments: SegmentWorld[], lift: number[], model:
       look: t,
     });
     results.forEach((r, i) => {
-      const x = open[i]!;
+      const x = at(open, i, 'open');
       if (r.status === 'terminated' && x.status !== 'terminated') {
         const key = `${r.rule}:${x.s.majority === HELPED ? "helped" : x.s.majority === HARMED ? "harmed" : "null"}`;
         terminations[key] = (terminations[key] ?? 0) + 1;
@@ -411,8 +424,8 @@ for (let sim = 0; sim < SIMS; sim++) {
   segInfo.k.push(world.k);
   segInfo.silhouette.push(world.silhouette);
   segInfo.placement.push(world.placementAccuracy);
-  const helped = world.segments.reduce((best, s) => (s.mix[HELPED]! * s.accrual > best.mix[HELPED]! * best.accrual ? s : best));
-  segInfo.helpedPurity.push(helped.mix[HELPED]!);
+  const helped = world.segments.reduce((best, s) => (at(s.mix, HELPED, 'mix') * s.accrual > at(best.mix, HELPED, 'mix') * best.accrual ? s : best));
+  segInfo.helpedPurity.push(at(helped.mix, HELPED, 'mix'));
 
   const pooled = runPooled(rng, LIFT, fixedCycles);
   main.a.push(pooled.fixed);
@@ -459,7 +472,7 @@ for (let sim = 0; sim < SIMS; sim++) {
 // ---------- scoring ----------
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
+  return s.length ? (s.length % 2 ? at(s, (s.length - 1) / 2, 's') : (at(s, s.length / 2 - 1, 's') + at(s, s.length / 2, 's')) / 2) : NaN;
 };
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
@@ -506,7 +519,7 @@ const retrainedCycles = retrained ? evalPoints.map((p) => predict(p.features, re
 const intervalCoverage = (model: TtsigModel) =>
   mean(evalPoints.map((p, i) => {
     const pr = predict(p.features, model);
-    return realisedCycles[i]! >= pr.cyclesLower && realisedCycles[i]! <= pr.cyclesUpper ? 1 : 0;
+    return at(realisedCycles, i, 'realisedCycles') >= pr.cyclesLower && at(realisedCycles, i, 'realisedCycles') <= pr.cyclesUpper ? 1 : 0;
   }));
 const cFinalCycles = cModelSource === 'retrained' ? evalPoints.map((p) => predict(p.features, cModel).cycles) : [];
 const prediction = {

@@ -7,6 +7,9 @@ export class HelpRequest extends Error {}
 /** Each subcommand's arguments and what it does. */
 export type Subcommands = Record<string, readonly [args: string, what: string]>;
 
+/** The parseArgs options every API-backed command takes (API_OPTIONS_HELP describes them). */
+export const API_OPTIONS = { api: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export const API_OPTIONS_HELP = `options:
   --api URL      the API (default $EXPFLOW_API_URL or http://127.0.0.1:3000)
   --token T      bearer token (default $API_TOKEN)

@@ -9,7 +9,7 @@
  * option), 1 the API refused (its error message is printed) or could not be reached.
  */
 import { parseArgs } from 'node:util';
-import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
+import { API_OPTIONS, API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
 
 const SUBCOMMANDS = {
   list: ['[--limit 100] [--after ID] [--all]', 'list dead letters (--all includes those already replayed)'],
@@ -24,13 +24,11 @@ function toDeadLetterRequest(argv: string[]): ApiCall {
     args: argv,
     allowPositionals: true,
     options: {
-      api: { type: 'string' },
-      token: { type: 'string' },
+      ...API_OPTIONS,
       limit: { type: 'string' },
       after: { type: 'string' },
       id: { type: 'string' },
       all: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });

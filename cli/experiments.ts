@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
+import { API_OPTIONS, API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
 
 const SUBCOMMANDS = {
   list: ['[--status draft|running|paused|concluded|stopped]', 'list experiments'],
@@ -34,16 +34,14 @@ function toRequest(argv: string[]): { request: Request; api: string; headers: Re
     args: argv,
     allowPositionals: true,
     options: {
-      api: { type: 'string' },
+      ...API_OPTIONS,
       actor: { type: 'string' },
-      token: { type: 'string' },
       status: { type: 'string' },
       file: { type: 'string' },
       reason: { type: 'string' },
       weights: { type: 'string' },
       clear: { type: 'boolean' },
       winner: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });

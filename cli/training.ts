@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { trainingPolicySchema } from '../domain/training/policy.js';
-import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
+import { API_OPTIONS, API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
 
 const POLICY = '--entity E --model-type T';
 const SUBCOMMANDS = {
@@ -62,14 +62,12 @@ function toTrainingRequest(argv: string[]): ApiCall {
     args: argv,
     allowPositionals: true,
     options: {
-      api: { type: 'string' },
-      token: { type: 'string' },
+      ...API_OPTIONS,
       entity: { type: 'string' },
       'model-type': { type: 'string' },
       file: { type: 'string' },
       reason: { type: 'string' },
       limit: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });

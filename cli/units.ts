@@ -7,7 +7,7 @@
  * argument), 1 the API refused (its message is printed) or could not be reached.
  */
 import { parseArgs } from 'node:util';
-import { API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
+import { API_OPTIONS, API_OPTIONS_HELP, apiTarget, HelpRequest, runApiCall, UsageError, usageText, type ApiCall } from './api-call.js';
 
 const SUBCOMMANDS = {
   delete: ['<unitId> [--actor NAME]', "delete every row and Redis key the unit left, and print the counts"],
@@ -18,7 +18,7 @@ function toUnitsRequest(argv: string[]): ApiCall {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { api: { type: 'string' }, actor: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...API_OPTIONS, actor: { type: 'string' } },
     strict: true,
   });
   const [command, unitId, ...rest] = positionals;

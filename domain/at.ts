@@ -9,3 +9,9 @@ export function at<T>(xs: ArrayLike<T>, i: number, what = 'array'): T {
   }
   return xs[i] as T;
 }
+
+/** record[key] for keys the caller guarantees (a map built over the same list of keys); a missing key throws naming the record. */
+export function atKey<T>(record: Readonly<Record<string, T>>, key: string, what = 'record'): T {
+  if (!Object.hasOwn(record, key)) throw new RangeError(`${what} has no '${key}'`);
+  return record[key] as T;
+}

@@ -56,41 +56,12 @@ export async function collectCellStats(
   design?: CellDesign,
   asOf?: { hi: string },
 ): Promise<CellStats[]> {
-  const contextual = design?.contextual === true;
-  const postStratify = design?.postStratify ?? [];
-  const res = await pool.query<{ metric: string; variant: string; segment: number; period: number; share: number | null; stratum: string | null; n: number; sum: number; ss: number }>(
-    `WITH a AS (
-       SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period,
-              CASE WHEN $5::boolean
-                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
-              END AS share,
-              CASE WHEN cardinality($7::text[]) > 0
-                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
-              END AS stratum
-       FROM "Assignment" a
-       WHERE a."experimentId" = $1 AND ($8::bigint IS NULL OR a.txid < $8::bigint)
-     ),
-     mt AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS mt(key, event, type)),
-     y AS (
-       SELECT mt.key, a.variant, a.seg, a.period, a.share, a.stratum,
-              CASE WHEN mt.type = 'binary' THEN (CASE WHEN g.count > 0 THEN 1.0 ELSE 0.0 END)
-                   WHEN mt.type = 'count' THEN COALESCE(g.count, 0)
-                   ELSE COALESCE(g.sum, 0) END AS y
-       FROM a CROSS JOIN mt
-       LEFT JOIN "UnitEventAggregate" g ON g."experimentId" = $1 AND g."unitId" = a."unitId" AND g.name = mt.event
-     )
+  // Below the refresh's transaction id: the units its aggregates counted (all units without one).
+  const res = await pool.query<CellRow>(
+    `WITH ${unitValueCtes([], asOf ? { txidParam: '$8' } : {})}
      SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
      FROM y GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
-    [
-      experimentId,
-      metrics.map((m) => m.key),
-      metrics.map((m) => m.event),
-      metrics.map((m) => m.type),
-      contextual,
-      design?.control ?? '',
-      postStratify,
-      asOf?.hi ?? null,
-    ],
+    [...unitValueParams(experimentId, metrics, design), ...(asOf ? [asOf.hi] : [])],
   );
   return res.rows.map(toCellStats);
 }
@@ -121,6 +92,18 @@ export function toCellStats(r: CellRow): CellStats {
 }
 
 /**
+ * A unit's cell-key columns beyond (segment, period), over "Assignment" a: `share` (the treatment
+ * share it was randomised with, two-arm contextual designs only) and `stratum` (its post-
+ * stratification attributes' values). Bound to $5..$7 as unitValueParams binds them.
+ */
+export const CELL_KEY_COLUMNS = `CASE WHEN $5::boolean
+                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
+              END AS share,
+              CASE WHEN cardinality($7::text[]) > 0
+                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
+              END AS stratum`;
+
+/**
  * The CTEs behind every per-unit aggregate: `a` (the experiment's units with their cell keys and
  * `extra` expressions over "Assignment" a), `ev` (their attributed events) and `y` (one row per unit ×
  * metric with its value). Parameters $1..$9 come from unitValueParams.
@@ -134,12 +117,7 @@ export function unitValueCtes(extra: Array<{ expr: string; as: string }> = [], o
   const carried = extra.map((x) => `a.${x.as}, `).join('');
   return `a AS (
        SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period,${selected}
-              CASE WHEN $5::boolean
-                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
-              END AS share,
-              CASE WHEN cardinality($7::text[]) > 0
-                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
-              END AS stratum
+              ${CELL_KEY_COLUMNS}
        FROM "Assignment" a
        WHERE a."experimentId" = $1${asOfUnits}
      ),

@@ -1,5 +1,5 @@
 /** Loads an experiment's definition from Postgres, re-validating the stored config JSON. */
-import { experimentConfigSchema } from '../domain/experiment/config.js';
+import { experimentConfigSchema, type ExperimentConfig } from '../domain/experiment/config.js';
 import type { ExperimentDefinition } from '../domain/experiment/snapshot.js';
 import type { ExperimentPhase } from '../domain/types.js';
 import { InvalidStoredDataError } from './errors.js';
@@ -40,4 +40,21 @@ export async function loadExperiment(prisma: PrismaClient, key: string): Promise
 /** Stores the experiment's phase. */
 export async function saveExperimentStatus(prisma: PrismaClient, experimentId: string, status: ExperimentPhase): Promise<void> {
   await prisma.experiment.update({ where: { id: experimentId }, data: { status } });
+}
+
+/** How many units the experiment has assigned so far. */
+export async function countUnits(prisma: PrismaClient, experimentId: string): Promise<number> {
+  return prisma.assignment.count({ where: { experimentId } });
+}
+
+/** The experiment's stored config, or null when it does not exist or no longer parses. */
+export async function storedConfig(prisma: PrismaClient, key: string): Promise<ExperimentConfig | null> {
+  const row = await prisma.experiment.findUnique({ where: { key }, select: { config: true } });
+  const parsed = row ? experimentConfigSchema.safeParse(row.config) : null;
+  return parsed?.success ? parsed.data : null;
+}
+
+/** Whether an experiment with this key exists. */
+export async function experimentExists(prisma: PrismaClient, key: string): Promise<boolean> {
+  return (await prisma.experiment.findUnique({ where: { key }, select: { id: true } })) !== null;
 }

@@ -325,3 +325,9 @@ export async function writeJob(
     return { written: 0, duplicates: 0, deadLettered: n };
   }
 }
+
+/** Forgets eventIds received longer ago than the dedupe window (run by the storage maintenance); returns how many. */
+export async function pruneEventDedupe(pool: Pool, windowSeconds: number): Promise<number> {
+  const pruned = await pool.query(`DELETE FROM "EventDedupe" WHERE "receivedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $1)`, [windowSeconds]);
+  return pruned.rowCount ?? 0;
+}

@@ -17,7 +17,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { DatedCell } from '../domain/report/estimates.js';
 import type { FactorCell } from '../domain/report/breakdown.js';
 import type { MetricSpec } from '../domain/types.js';
-import { toCellStats, type CellDesign, type CellRow } from './aggregates.js';
+import { CELL_KEY_COLUMNS, toCellStats, type CellDesign, type CellRow } from './aggregates.js';
 
 export interface ReportRollupSpec {
   metrics: Array<Pick<MetricSpec, 'key' | 'event' | 'type'>>;
@@ -152,12 +152,7 @@ async function addCells(
   const units = parts
     .map(
       (p) => `SELECT a."unitId", a.variant, a.segment AS seg, a."snapshotVersion" AS period, ${p.fresh} AS fresh, ${cols},
-              CASE WHEN $5::boolean
-                   THEN round((CASE WHEN a.variant = $6 THEN 1 - a.propensity ELSE a.propensity END)::numeric, 6)::float8
-              END AS share,
-              CASE WHEN cardinality($7::text[]) > 0
-                   THEN (SELECT string_agg(COALESCE(a.context ->> f, ''), '|' ORDER BY i) FROM unnest($7::text[]) WITH ORDINALITY AS t(f, i))
-              END AS stratum
+              ${CELL_KEY_COLUMNS}
        FROM "Assignment" a WHERE a."experimentId" = $1 AND ${p.where}`,
     )
     .join('\n       UNION ALL\n       ');

@@ -13,22 +13,10 @@ from scipy import integrate, optimize, stats
 from statsmodels.stats import multitest, power as smpower, proportion as smprop
 import statsmodels.api as sm
 
+from fixture_json import clean
+
 OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "stats")
 os.makedirs(OUT, exist_ok=True)
-
-
-def clean(x):
-    """JSON-safe: numpy scalars to float, NaN/inf to None."""
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
 
 
 def write(name, data):
@@ -343,21 +331,6 @@ for nc, nt, lift in [(2000, 2100, 0.0), (500, 520, 0.1), (30, 25, 0.2)]:
     ratio_cases.append({"control": arms[0], "treatment": arms[1], "alpha": 0.05, "estimate": rt - rc, "standardError": se,
                         "pValue": 2 * stats.norm.sf(abs(z)), "ci": [rt - rc - 1.959963984540054 * se, rt - rc + 1.959963984540054 * se]})
 write("ratio.json", ratio_cases)
-
-# ---- CUPED: OLS of Y on [1, T, X] gives the pooled within-arm θ and the adjusted difference ------
-cuped = []
-for n, rho, effect in [(2000, 0.7, 0.1), (500, 0.3, 0.0), (3000, 0.9, -0.05)]:
-    xs, ys, ts, arms = [], [], [], []
-    for t in (0, 1):
-        x = rng.normal(5, 2, n)
-        y = 3 + rho * (x - 5) / 2 * 1.5 + math.sqrt(1 - rho**2) * 1.5 * rng.normal(size=n) + effect * t
-        arms.append({"n": n, "sum": y.sum(), "sumSquares": (y**2).sum(), "covariateSum": x.sum(),
-                     "covariateSumSquares": (x**2).sum(), "crossSum": (x * y).sum()})
-        xs.append(x); ys.append(y); ts.append(np.full(n, t))
-    X = sm.add_constant(np.column_stack([np.concatenate(ts), np.concatenate(xs)]))
-    fit = sm.OLS(np.concatenate(ys), X).fit()
-    cuped.append({"control": arms[0], "treatment": arms[1], "theta": fit.params[2], "estimate": fit.params[1]})
-write("cuped.json", cuped)
 
 # ---- GrowthBook gbstats cross-check (optional) -------------------------------------------------
 try:

@@ -66,6 +66,15 @@ export function buildComparison(input: {
   };
 }
 
+/** What starting an entity × model type's next comparison did. */
+export type NextComparison =
+  | { state: 'started'; experimentKey: string; versions: string[]; experiment: unknown }
+  | { state: 'running'; experimentKey: string }
+  | { state: 'none' };
+
+/** The same, for callers that cannot fix a bad request: a refusal (no or an invalid comparison config) is an answer. */
+export type ComparisonAttempt = NextComparison | { state: 'refused'; reason: string };
+
 export type SettledStatus = 'champion' | 'retired' | 'rejected';
 
 /**

@@ -177,6 +177,19 @@ export interface ExperimentHistoryMeta {
   finished?: boolean;
 }
 
+const FINISHED = new Set(['concluded', 'stopped']);
+
+/** What the history needs of a stored experiment: alpha and horizon from its config, and whether it ended (the current one has not). */
+export function historyMetaOf(e: { id: string; status: string; config: unknown }, currentId: string): ExperimentHistoryMeta {
+  const c = (e.config ?? {}) as { alpha?: unknown; maxCycles?: unknown };
+  return {
+    experimentId: e.id,
+    alpha: typeof c.alpha === 'number' ? c.alpha : 0.05,
+    horizonCycles: typeof c.maxCycles === 'number' ? c.maxCycles : undefined,
+    finished: e.id !== currentId && FINISHED.has(e.status),
+  };
+}
+
 /**
  * Groups stored 'predict' and 'decide' rows into histories, in the order of `experiments` (oldest
  * first). Malformed payloads are skipped rather than trusted: history is advisory input.

@@ -1,46 +1,14 @@
 /**
  * Inference under adaptive (bandit) allocation. When weights move over time, an arm's pooled mean
  * over-represents the periods in which it got more traffic, so time trends leak into the comparison
- * (Simpson's paradox). Two remedies:
- *  - Period stratification: compare arms within each allocation period (where assignment was a fixed
- *    randomisation) and combine the per-period differences — post-stratification as in Kohavi et al.
- *    and GrowthBook's bandit "weighted" estimates.
- *  - Hajek inverse-propensity weighting of per-unit outcomes by 1/π (Hájek 1971), when per-unit
- *    propensities are logged.
+ * (Simpson's paradox). The remedy: compare arms within each allocation period (where assignment was a
+ * fixed randomisation) and combine the per-period differences — post-stratification as in Kohavi et
+ * al. and GrowthBook's bandit "weighted" estimates.
  */
 import type { CellStats, MetricType, Moments } from '../types.js';
 import { compareIndependentMeans, degenerateEffect, relativeUndefinedReason, type EffectEstimate, type RelativeEffect } from './effects.js';
 import { addMoments, emptyMoments, meanOf, proportionVarianceOf, sampleVarianceOf } from './moments.js';
 import { normalQuantile, twoSidedPValue } from './normal.js';
-
-/**
- * Per-arm IPW sums over units assigned to the arm, with w = 1/π (π = assignment propensity):
- * sumW = Σw, sumWY = Σw·y, sumW2 = Σw², sumW2Y = Σw²·y, sumW2Y2 = Σw²·y².
- */
-export interface IpwMoments {
-  n: number;
-  sumW: number;
-  sumWY: number;
-  sumW2: number;
-  sumW2Y: number;
-  sumW2Y2: number;
-}
-
-/** Hajek mean Σwy/Σw and its linearised variance Σw²(y − μ̂)²/(Σw)². */
-export function hajekMean(m: IpwMoments): { mean: number; variance: number } | null {
-  if (!(m.n > 0) || !(m.sumW > 0)) return null;
-  const mean = m.sumWY / m.sumW;
-  const variance = Math.max(0, (m.sumW2Y2 - 2 * mean * m.sumW2Y + mean * mean * m.sumW2) / (m.sumW * m.sumW));
-  return { mean, variance };
-}
-
-/** Hajek IPW comparison of treatment vs control (normal reference). */
-export function compareHajek(control: IpwMoments, treatment: IpwMoments, alpha = 0.05): EffectEstimate {
-  const c = hajekMean(control);
-  const t = hajekMean(treatment);
-  if (!c || !t) return degenerateEffect('empty-arm');
-  return compareIndependentMeans(c, t, alpha);
-}
 
 export type StratumWeighting = 'sample-size' | 'inverse-variance';
 

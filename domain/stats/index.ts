@@ -13,5 +13,4 @@ export * from './sequential.js';
 export * from './group-sequential.js';
 export * from './multiple-testing.js';
 export * from './power.js';
-export * from './cuped.js';
 export * from './adaptive.js';

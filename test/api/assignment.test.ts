@@ -132,15 +132,23 @@ describe('POST /assign', () => {
   it('dampens test traffic right after an external-context signal', async () => {
     const key = `news-${uniqueSuffix()}`;
     await create(key, { policy: { kind: 'fixed' } });
+    // The first cycle starts with the workflow; let it finish so the signal's own cycle is observable.
+    const first = await waitFor(async () => {
+      const d = (await stack.get(`/experiments/${key}`)).body;
+      return d.live?.cycle >= 1 ? d.live : null;
+    }, { what: 'first cycle' });
+    expect(first.weights['0'].treatment).toBeCloseTo(0.5, 5);
     const bad = await post(`/experiments/${key}/external-context`, { kind: 'bad-press', severity: 2 });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/^severity/);
     expect((await post(`/experiments/${key}/external-context`, { kind: 'bad-press', severity: 0.5 })).status).toBe(202);
-    // The signal wakes the workflow: a cycle runs at once and moves half the test traffic to control.
+    // The signal wakes the workflow: a cycle runs at once (the interval is an hour) and moves half
+    // the test traffic to control.
     const live = await waitFor(async () => {
       const d = (await stack.get(`/experiments/${key}`)).body;
-      return d.live?.cycle >= 1 ? d.live : null;
+      return d.live?.cycle > first.cycle ? d.live : null;
     }, { what: 'dampened cycle' });
+    expect(live.dampening.events).toMatchObject([{ kind: 'bad-press', severity: 0.5 }]);
     expect(live.weights['0'].treatment).toBeCloseTo(0.25, 2);
     expect(live.weights['0'].control).toBeCloseTo(0.75, 2);
   });

@@ -13,7 +13,7 @@ import { KeyStore, hashKey } from '../../api/keys.js';
 import { startApi, type RunningApi } from '../../api/main.js';
 import { createPrisma } from '../../infra/prisma.js';
 import { createRedis } from '../../infra/redis.js';
-import { abExperiment } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const base = testConfig();

@@ -8,7 +8,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -30,7 +31,7 @@ afterAll(async () => {
 describe('a steering update that times out', () => {
   it('answers 504 update_timeout naming the activity when a worker polls but the cycle is held up, and the cycle completes', { timeout: 180_000 }, async () => {
     const key = `steer-slow-${uniqueSuffix()}`;
-    const created = await stack.post('/experiments', abExperiment(key, { config: { cycleIntervalSeconds: 3600 } }));
+    const created = await stack.post('/experiments', abExperiment(key, { cycleIntervalSeconds: 3600 }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     // The first cycle runs at start; wait for it, so the held cycle is the one run-cycle asks for.
     await waitFor(async () => ((await stack.get(`/experiments/${key}`)).body.live?.cycle ?? 0) >= 1, { what: 'first cycle', timeoutMs: 90_000 });

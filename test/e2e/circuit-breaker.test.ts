@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, normal } from '../../domain/rng.js';
 import { writeEvents, writeExposures } from '../../infra/ingest.js';
 import type { ExposureRecord, OutcomeEvent } from '../../infra/queues.js';
+import { abExperiment } from '../helpers/fixtures.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -132,22 +133,7 @@ describe('per-arm circuit breaker', () => {
 
   it('holds a decision on a sample-ratio alarm, notifies it, and decides once acknowledged', { timeout: 120_000 }, async () => {
     const key = `srm-${uniqueSuffix()}`;
-    const created = await stack.post('/experiments', {
-      key,
-      name: 'SRM',
-      kind: 'ab',
-      owner: 'e2e@expflow',
-      variants: [
-        { key: 'control', weight: 0.5, control: true },
-        { key: 'treatment', weight: 0.5 },
-      ],
-      config: {
-        metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }],
-        cycleIntervalSeconds: 3600,
-        policy: { kind: 'fixed' },
-        webhookUrl: hook.url,
-      },
-    });
+    const created = await stack.post('/experiments', abExperiment(key, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' }, webhookUrl: hook.url }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     // 3000 vs 2400 at 50/50 weights: chi-square p ≈ 3e-16. The lift itself would ship.
     await seed(key, 'u', { control: { n: 3000, conv: 0.1 }, treatment: { n: 2400, conv: 0.18 } }, 1, 3);

@@ -6,7 +6,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../worker.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { kill, spawnApi, type Child } from '../helpers/processes.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';

@@ -16,7 +16,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../config.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { startLoad, type LoadBooks } from '../helpers/ingest-load.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
@@ -54,7 +55,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function createExperiment(key: string): Promise<void> {
-  const res = await postJson(`${api.url}/experiments`, abExperiment(key, { config: { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } } }));
+  const res = await postJson(`${api.url}/experiments`, abExperiment(key, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } }));
   expect(res.status, JSON.stringify(res.body)).toBe(201);
 }
 

@@ -17,7 +17,8 @@ import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../config.js';
-import { postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
@@ -67,24 +68,13 @@ afterAll(async () => {
 }, 60_000);
 
 function definition(key: string) {
-  return {
-    key,
-    name: 'worker kill',
-    kind: 'ab',
-    owner: 'faults',
-    variants: [
-      { key: 'control', weight: 0.5, control: true },
-      { key: 'treatment', weight: 0.5 },
-    ],
-    config: {
-      metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }],
-      cycleIntervalSeconds: 3600,
-      policy: { kind: 'fixed' },
-      // No weight steps: every wave is split 50/50, as the allocation stays.
-      decision: { preset: 'balanced', arms: { raiseWeightAbove: 0.9999, lowerWeightBelow: 0.0001 } },
-      webhookUrl: hook.url,
-    },
-  };
+  return abExperiment(key, {
+    cycleIntervalSeconds: 3600,
+    policy: { kind: 'fixed' },
+    // No weight steps: every wave is split 50/50, as the allocation stays.
+    decision: { preset: 'balanced', arms: { raiseWeightAbove: 0.9999, lowerWeightBelow: 0.0001 } },
+    webhookUrl: hook.url,
+  });
 }
 
 const handleOf = (key: string) => new Client({ connection }).workflow.getHandle(`experiment-${key}`);

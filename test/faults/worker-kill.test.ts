@@ -11,7 +11,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
 import type { Config } from '../../config.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
 import { kill, spawnWorker, type Child } from '../helpers/processes.js';
@@ -45,7 +46,7 @@ describe('worker killed mid-activity', () => {
   it('the cycle completes on another worker well within a minute', { timeout: 180_000 }, async () => {
     const key = `wkill-${uniqueSuffix()}`;
     first = await spawnWorker(config);
-    expect((await postJson(`${api.url}/experiments`, abExperiment(key, { config: { cycleIntervalSeconds: 3600 } }))).status).toBe(201);
+    expect((await postJson(`${api.url}/experiments`, abExperiment(key, { cycleIntervalSeconds: 3600 }))).status).toBe(201);
     const handle = new Client({ connection }).workflow.getHandle(`experiment-${key}`);
 
     // Hold the cycle's first activity inside Postgres: it reads Assignment, which the test locks.

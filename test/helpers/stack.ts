@@ -16,8 +16,10 @@ export interface Stack {
 
 /** Starts a worker and an API before the file's tests and stops them after. */
 export function useStack(overrides: Partial<Config> = {}): Stack {
+  // A loaded CI machine can starve a 250 ms Redis round trip, and /assign then answers degraded by
+  // design; these suites test the healthy path (test/faults tests the degraded one).
   // testConfig gives the file's API and worker a task queue, events and notifications queues of their own.
-  const stack = { config: testConfig(overrides) } as Stack;
+  const stack = { config: testConfig({ stickyTimeoutMs: 10_000, ...overrides }) } as Stack;
   beforeAll(async () => {
     stack.worker = await startWorker(stack.config);
     stack.api = await startApi(stack.config, 0);

@@ -1,12 +1,13 @@
 /**
  * The ESLint rules that guard the layering (eslint.config.js) reject what they should: each probe
- * is linted as if it were a file in workflows/ or domain/, and must raise exactly the named rules.
+ * is linted as if it were a file in workflows/, domain/, activities/ or infra/, and must raise exactly
+ * the named rules.
  */
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
 // The probes are not files on disk, so the type-aware parser gets a default project for them.
-const probes = ['workflows/lint-probe.ts', 'domain/lint-probe.ts', 'api/lint-probe.ts'];
+const probes = ['workflows/lint-probe.ts', 'domain/lint-probe.ts', 'api/lint-probe.ts', 'activities/lint-probe.ts', 'infra/lint-probe.ts'];
 const eslint = new ESLint({
   cwd: process.cwd(),
   overrideConfig: { languageOptions: { parserOptions: { projectService: { allowDefaultProject: probes } } } },
@@ -70,6 +71,39 @@ describe('ESLint boundaries', { timeout: 180_000 }, () => {
       'no-restricted-syntax',
       'no-restricted-syntax',
     ]);
+  });
+
+  it('activities/: no query of their own (Prisma model, transaction, raw SQL, pg) and no api/ import; repositories may take d.prisma', async () => {
+    const rules = await rulesFor(
+      'activities/lint-probe.ts',
+      [
+        "import { ApiError } from '../api/errors.js';",
+        "import { PrismaClient } from '../generated/prisma/client.js';",
+        "import type { Pool } from 'pg';",
+        "import { loadExperiment } from '../infra/experiment-repo.js';",
+        'export async function probe(d: { prisma: PrismaClient; pool: Pool }, prisma: PrismaClient): Promise<unknown[]> {',
+        "  const exp = await loadExperiment(d.prisma, 'k');",
+        "  const rows = await d.prisma.experiment.findMany({ where: { key: 'k' } });",
+        '  await prisma.$transaction(async (tx) => tx.auditLog.count());',
+        "  const r = await d.pool.query('SELECT 1');",
+        '  return [ApiError, exp, rows, r];',
+        '}',
+      ].join('\n'),
+    );
+    expect(rules).toEqual([
+      '@typescript-eslint/no-restricted-imports',
+      '@typescript-eslint/no-restricted-imports',
+      'no-restricted-syntax',
+      'no-restricted-syntax',
+      'no-restricted-syntax',
+      'no-restricted-syntax',
+    ]);
+  });
+
+  it('infra/ and workflows/ do not import api/ (not even its types)', async () => {
+    const code = "import type { ApiError } from '../api/errors.js';\nexport type E = ApiError;\n";
+    expect(await rulesFor('infra/lint-probe.ts', code)).toEqual(['@typescript-eslint/no-restricted-imports']);
+    expect(await rulesFor('workflows/lint-probe.ts', code)).toEqual(['@typescript-eslint/no-restricted-imports']);
   });
 
   it('a floating promise is an error anywhere', async () => {

@@ -2,12 +2,12 @@
  * Each step's output is stored once per (experiment, cycle, step). A retried activity returns the
  * stored output instead of recomputing and writing again, and later steps read earlier outputs from
  * here, so Temporal's history carries only small summaries. Every payload read back is parsed with
- * its step's zod schema (step-payloads.ts); one that does not parse is a permanent fault
+ * its step's zod schema (activities/step-payloads.ts); one that does not parse is a permanent fault
  * (InvalidStoredDataError: the activity fails without retries).
  */
 import type { z } from 'zod';
-import { InvalidStoredDataError } from '../infra/errors.js';
-import type { PrismaClient } from '../infra/prisma.js';
+import { InvalidStoredDataError } from './errors.js';
+import type { PrismaClient } from './prisma.js';
 
 export type CycleStep = 'collect' | 'segment' | 'predict' | 'reallocate' | 'throttle' | 'decide';
 
@@ -61,4 +61,41 @@ export async function readPreviousStep<T>(ref: StepRef, step: CycleStep, schema:
   const { prisma, experimentId, cycle } = ref;
   const row = await prisma.cycleStats.findFirst({ where: { experimentId, step, cycle: { lt: cycle } }, orderBy: { cycle: 'desc' } });
   return row ? { cycle: row.cycle, payload: parseStored(schema, row.payload, ref, row.cycle, step) } : null;
+}
+
+/** An experiment whose stored payloads feed the prediction history. */
+export interface HistoryExperiment {
+  id: string;
+  status: string;
+  config: unknown;
+}
+
+/**
+ * The stored 'predict' and 'decide' payloads of the `experiments` most recent experiments that have
+ * reached a decision, newest first, at most `maxRows` of them; the current experiment's rows only
+ * before `cycle` (its later ones describe the future the prediction is about).
+ */
+export async function loadCycleHistory(
+  prisma: PrismaClient,
+  current: { experimentId: string; cycle: number },
+  limits: { experiments: number; maxRows: number },
+): Promise<{ experiments: HistoryExperiment[]; rows: Array<{ experimentId: string; cycle: number; step: string; payload: unknown }> }> {
+  const experiments = await prisma.experiment.findMany({
+    where: { cycleStats: { some: { step: 'decide' } } },
+    orderBy: { createdAt: 'desc' },
+    take: limits.experiments,
+    select: { id: true, status: true, config: true },
+  });
+  if (!experiments.length) return { experiments, rows: [] };
+  const rows = await prisma.cycleStats.findMany({
+    where: {
+      experimentId: { in: experiments.map((e) => e.id) },
+      step: { in: ['predict', 'decide'] },
+      NOT: { experimentId: current.experimentId, cycle: { gte: current.cycle } },
+    },
+    orderBy: { createdAt: 'desc' },
+    take: limits.maxRows,
+    select: { experimentId: true, cycle: true, step: true, payload: true },
+  });
+  return { experiments, rows };
 }
