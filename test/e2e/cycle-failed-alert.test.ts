@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningApi } from '../../api/main.js';
 import type { Config } from '../../config.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
-import { abExperiment, postJson } from '../helpers/experiments.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { postJson } from '../helpers/http.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 import { startWebhookReceiver, verifyExpflowSignature } from '../helpers/webhook-receiver.js';
@@ -49,7 +50,7 @@ const of = (type: string, received: typeof ops.received) => received.filter((w) 
 describe('cycle_failed alert', () => {
   it('reaches the operators and the experiment once when a cycle fails after its retries, and once more when it recovers', { timeout: 600_000 }, async () => {
     const key = `cycle-fail-${uniqueSuffix()}`;
-    const created = await postJson(`${api.url}/experiments`, abExperiment(key, { config: { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' }, webhookUrl: own.url } }));
+    const created = await postJson(`${api.url}/experiments`, abExperiment(key, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' }, webhookUrl: own.url }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     await waitFor(async () => ((await live(key))?.cycle ?? 0) >= 1, { what: 'first cycle', timeoutMs: 120_000 });
 
