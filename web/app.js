@@ -364,7 +364,7 @@ async function renderExperiment(key) {
   const offline = document.getElementById('offline-actions');
   offline.addEventListener('click', (ev) => {
     const kind = ev.target?.dataset?.eval;
-    if (kind) void evaluate(key, kind, offline).then(async () => renderOffline(await api(`/experiments/${encodeURIComponent(key)}/report`)));
+    if (kind) void evaluate(key, kind, offline, async () => renderOffline(await api(`/experiments/${encodeURIComponent(key)}/report`)));
   });
   let report = first;
   poll(async () => {
@@ -382,14 +382,18 @@ async function renderExperiment(key) {
 
 // ---------------------------------------------------------------- offline evaluation (issue 11)
 
-/** Asks for an offline evaluation (POST /evaluations): a large one runs as a workflow and shows up when done. */
-async function evaluate(key, kind, form) {
+/**
+ * Asks for an offline evaluation (POST /evaluations): a large one runs as a workflow and shows up
+ * when done. `rerender` redraws the panels first, so "done" is shown with the charts it speaks of.
+ */
+async function evaluate(key, kind, form, rerender) {
   const out = document.getElementById('offline-result');
   const body = { kind, experiment: key, ...(kind === 'window' ? { window: form.window.value.trim(), step: form.step.value.trim() } : {}) };
   out.textContent = `${kind}: evaluating…`;
   out.className = 'muted';
   try {
     const run = await api('/evaluations', { method: 'POST', body: JSON.stringify(body) });
+    await rerender();
     out.textContent = run.status === 'running' ? `${kind}: running as workflow ${run.workflowId}` : `${kind}: done`;
     out.className = run.status === 'failed' ? 'alarm' : 'better';
   } catch (e) {
