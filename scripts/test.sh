@@ -35,4 +35,10 @@ if [ $# -gt 0 ]; then exec npx vitest run "$@"; fi
 # The contract fuzz (about 2 minutes): schemathesis against /openapi.json of a local API. It runs
 # before vitest so that the run closes on vitest's own count of the tests it ran and passed.
 echo "[test] fuzz" >&2; FUZZ_QUIET=1 bash scripts/fuzz.sh
-exec npx vitest run
+# The dashboard's browser test runs on its own after the rest. Run in parallel with the whole suite,
+# its run-cycle timed out in 3 of 5 clean-clone runs (alone it passes in ~20 s). The last one showed
+# why: the cycle's segmentation sample query (infra/aggregates.ts sampleUnitAggregates) had been
+# active, not waiting on a lock, for 2 minutes at load 3, which suggests a plan chosen on stale
+# statistics of tables the other files had just filled. Not yet fixed; see the issue notes.
+npx vitest run --exclude test/e2e/dashboard.test.ts
+npx vitest run test/e2e/dashboard.test.ts
