@@ -75,8 +75,9 @@ describe('API SIGTERM under load', () => {
     expect(exit.code, api.child.output()).toBe(0);
     expect(exitMs).toBeLessThan(5_000);
     expect(api.child.output()).toMatch(/\[api\] stopped/);
-    // A request racing the close of its idle keep-alive socket may fail; nothing answered is lost.
-    expect(failures.length).toBeLessThanOrEqual(8);
+    // A request racing the close of its idle keep-alive socket may fail, and so may the lane's next one,
+    // on a connection accepted as the listener closed: at most two a lane. Nothing answered is lost.
+    expect(failures.length).toBeLessThanOrEqual(16);
     expect(rows).toBe(served.size);
     console.log(`[sigterm] sent ${sent}, served ${served.size}, failures ${failures.length} (${[...new Set(failures)].join(", ")}), exit after ${exitMs} ms`);
   });
