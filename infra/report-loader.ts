@@ -10,7 +10,7 @@ import type { DatedCell } from '../domain/report/estimates.js';
 import type { FactorCell } from '../domain/report/breakdown.js';
 import type { EntityReportInput } from '../domain/report/entity-report.js';
 import type { AllocationSnapshot, ExperimentPhase } from '../domain/types.js';
-import { cellDesignOf, toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
+import { cellDesignOf, queryEveryUnit, toCellStats, unitValueCtes, unitValueParams, type CellDesign, type CellRow } from './aggregates.js';
 import type { ReportCells } from './report-rollup.js';
 import { loadExperiment, type LoadedExperiment } from './experiment-repo.js';
 import type { PrismaClient } from './prisma.js';
@@ -53,28 +53,16 @@ export async function loadReportCells(
     ...factorKeys.map((k, i) => ({ name: `context.${k}`, expr: `a.context ->> ($8::text[])[${i + 1}]` })),
   ];
   const cols = factors.map((f, i) => ({ expr: f.expr, as: `f${i}` }));
-  const client = await pool.connect();
-  let res;
-  try {
-    await client.query('BEGIN');
-    // Hash aggregation in memory instead of external sorts; JIT costs more than it saves here.
-    await client.query(`SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`);
-    res = await client.query<FactorRow>(
-      `WITH ${unitValueCtes(cols, hiParam ? { txidParam: hiParam } : {})}
-       SELECT CASE ${cols.map((c, i) => `WHEN GROUPING(${c.as}) = 0 THEN ${i}`).join(' ')} END AS factor,
-              COALESCE(${cols.map((c) => c.as).join(', ')}) AS value,
-              key AS metric, variant, seg AS segment, period, share, stratum,
-              COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
-       FROM y GROUP BY key, variant, seg, period, share, stratum, GROUPING SETS (${cols.map((c) => `(${c.as})`).join(', ')})`,
-      [...unitValueParams(experimentId, metrics, design), ...(factorKeys.length ? [factorKeys] : []), ...(asOf ? [asOf.hi] : [])],
-    );
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  const res = await queryEveryUnit<FactorRow>(
+    pool,
+    `WITH ${unitValueCtes(cols, hiParam ? { txidParam: hiParam } : {})}
+     SELECT CASE ${cols.map((c, i) => `WHEN GROUPING(${c.as}) = 0 THEN ${i}`).join(' ')} END AS factor,
+            COALESCE(${cols.map((c) => c.as).join(', ')}) AS value,
+            key AS metric, variant, seg AS segment, period, share, stratum,
+            COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
+     FROM y GROUP BY key, variant, seg, period, share, stratum, GROUPING SETS (${cols.map((c) => `(${c.as})`).join(', ')})`,
+    [...unitValueParams(experimentId, metrics, design), ...(factorKeys.length ? [factorKeys] : []), ...(asOf ? [asOf.hi] : [])],
+  );
   const dailyCells: DatedCell[] = [];
   const factorCells: FactorCell[] = [];
   for (const r of res.rows) {
@@ -152,7 +140,8 @@ export async function loadEntityReportInput(prisma: PrismaClient, pool: Pool, en
       const { config } = exp.def;
       const design = cellDesignOf(exp);
       const [cells, snap, recent, variants] = await Promise.all([
-        pool.query<CellRow>(
+        queryEveryUnit<CellRow>(
+          pool,
           `WITH ${unitValueCtes([], { asOfParam: '$8' })}
            SELECT key AS metric, variant, seg AS segment, period, share, stratum, COUNT(*)::int AS n, SUM(y)::float8 AS sum, SUM(y * y)::float8 AS ss
            FROM y GROUP BY 1, 2, 3, 4, 5, 6`,

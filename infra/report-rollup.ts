@@ -98,6 +98,8 @@ export async function updateReportRollup(client: PoolClient, experimentId: strin
 
   await client.query(`SET LOCAL work_mem = '128MB'`);
   if (full) {
+    // Every unit: hash joins, whatever the statistics say (see queryEveryUnit in aggregates.ts).
+    await client.query('SET LOCAL enable_nestloop = off');
     await addCells(client, experimentId, spec, [{ where: `a.txid < $9::bigint`, fresh: true }], { keys: added, time: true, withDelta: true, probe: false, lo, hi: b.hi });
   } else {
     // An increment touches few units: probe the unit and aggregate indexes per unit rather than
@@ -120,8 +122,7 @@ export async function updateReportRollup(client: PoolClient, experimentId: strin
       { keys: [...factors, ...added], time: true, withDelta: true, probe: true, lo, hi: b.hi },
     );
   }
-  await client.query('SET LOCAL enable_hashjoin = on');
-  await client.query('SET LOCAL enable_mergejoin = on');
+  await client.query('SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; SET LOCAL enable_nestloop = on');
   factors = [...factors, ...added];
   const tooMany = (await client.query<{ factor: string }>(
     `SELECT factor FROM "ReportCell" WHERE "experimentId" = $1 AND factor LIKE 'context.%' GROUP BY factor HAVING count(DISTINCT value) > ${MAX_FACTOR_VALUES}`,

@@ -21,6 +21,7 @@ import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { cellDesignOf } from './aggregates.js';
 import type { LoadedExperiment } from './experiment-repo.js';
 import { eventCountsFor } from './ingest.js';
+import { analyzeStaleTables } from './planner-statistics.js';
 import { updateReportRollup, type ReportRollupSpec } from './report-rollup.js';
 
 export interface AggregateSpec {
@@ -58,6 +59,7 @@ export interface RefreshResult {
 export async function refreshUnitAggregates(pool: Pool, experimentId: string, spec: AggregateSpec, opts: { maxWaitMs?: number; skipIfBusy?: boolean } = {}): Promise<RefreshResult> {
   const names = [...new Set(spec.names)].sort();
   await waitForEarlierTransactions(pool, opts.maxWaitMs ?? 5000);
+  await analyzeStaleTables(pool);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -93,19 +95,26 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
     await client.query(`SET LOCAL work_mem = '128MB'`);
     await client.query('SET LOCAL jit = off');
     // New events × exposures already final. The planner cannot know how many rows lie past the
-    // txid histogram (always "1"), and would probe the unit index once per new event: hash the
-    // experiment's exposures instead, unless the new events are few (counted, up to a bound), when
-    // probing is cheaper than hashing every exposure (a report right after a cycle).
+    // txid histogram (always "1"), nor, on statistics older than a burst of exposures, how many the
+    // experiment has; it can pick either loop order. So the plan is chosen here: hash the
+    // experiment's exposures, unless the new events are few (counted, up to a bound), when one
+    // index probe per new event is cheaper (a report right after a cycle). The probe is a LATERAL
+    // subquery kept apart by OFFSET 0: as a join, on stale statistics, the planner looped over
+    // every new event once per exposure (176 s for 10k events × 100k units in bench:cycle).
     // CREATE TABLE AS may run in parallel; INSERT … SELECT may not.
     const fresh = (await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM "Event" WHERE txid >= $1::bigint AND txid < $2::bigint LIMIT ${PROBE_EVENTS + 1}) e`,
       [lo, hi],
     )).rows[0]?.n ?? PROBE_EVENTS + 1;
-    if (fresh > PROBE_EVENTS) await client.query('SET LOCAL enable_nestloop = off');
+    const probe = fresh <= PROBE_EVENTS;
+    if (!probe) await client.query('SET LOCAL enable_nestloop = off');
+    const exposure = probe
+      ? `CROSS JOIN LATERAL (SELECT a."assignedAt" FROM "Assignment" a WHERE a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $4::bigint OFFSET 0) a`
+      : `JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $4::bigint`;
     await client.query(
       `CREATE TEMP TABLE unit_event_delta ON COMMIT DROP AS
        SELECT e."unitId", e.name, COUNT(*)::float8 AS count, SUM(e.value)::float8 AS sum
-       FROM "Event" e JOIN "Assignment" a ON a."experimentId" = $1 AND a."unitId" = e."unitId" AND a.txid < $4::bigint
+       FROM "Event" e ${exposure}
        WHERE e.txid >= $3::bigint AND e.txid < $4::bigint AND e.name = ANY($2::text[]) AND ${window}
        GROUP BY e."unitId", e.name`,
       params,
