@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { feedMappingSchema } from '../domain/context/feed-mapping.js';
 import type { ContextSignal, SignalScope } from '../domain/context/signals.js';
+import { storableDateTime } from '../domain/storable-time.js';
 
 const experimentKey = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not a valid experiment key');
 // PostgreSQL's jsonb cannot hold \u0000: refuse it here rather than fail the insert.
@@ -80,7 +81,7 @@ export const sourceKeyParam = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'not
 export const listSignalsSchema = z.object({
   source: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
   name: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: storableDateTime.optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 

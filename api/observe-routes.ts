@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isStorableTime, STORABLE_TIME_MESSAGE } from '../domain/storable-time.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import { METRICS_CONTENT_TYPE, type ApiMetrics } from '../infra/metrics.js';
 import { parseOrThrow } from './errors.js';
@@ -30,6 +31,7 @@ export const entityQuery = z.object({
   at: z
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 time')
+    .refine((s) => Number.isNaN(Date.parse(s)) || isStorableTime(Date.parse(s)), STORABLE_TIME_MESSAGE)
     .transform((s) => new Date(s))
     .optional(),
 });

@@ -1,6 +1,7 @@
 /** Request schemas for every route; types are inferred from them. */
 import { z } from 'zod';
 import { findUnstorableText } from '../domain/events/storable.js';
+import { storableDateTime } from '../domain/storable-time.js';
 import { experimentConfigSchema } from '../domain/experiment/config.js';
 import { acknowledgeSrmMessage, actorReasonMessage, concludeMessage, externalContextMessage, overrideAllocationMessage, reenableArmMessage } from '../domain/experiment/messages.js';
 import { ROLES } from './access.js';
@@ -92,7 +93,7 @@ export const registerModelSchema = z.object({
   /** Training lineage: hyperparameters, offline metrics, when and on what it was trained. */
   params: z.record(z.string(), z.unknown()).default({}),
   metrics: z.record(z.string(), z.number()).default({}),
-  trainedAt: z.iso.datetime({ offset: true }).optional(),
+  trainedAt: storableDateTime.optional(),
   datasetId: name.optional(),
   datasetFingerprint: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'up to 128 letters, digits or _ . : -').optional(),
   /** Set by a trainer answering a retraining run: the run's id and the request's id from its job. */

@@ -8,10 +8,12 @@
  *             alternatives — every arm always, uniform, and the policy that ran).
  */
 import { z } from 'zod';
+import { isStorableTime, STORABLE_TIME_MESSAGE } from '../storable-time.js';
 import { targetPolicySchema, type TargetPolicy } from './target-policy.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
 const UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const MAX_DURATION_SECONDS = 3650 * 86_400;
 
 /** '7d' | '12h' | '30m' | '90s' → seconds. */
 export function parseDuration(s: string): number {
@@ -25,8 +27,12 @@ export function parseDuration(s: string): number {
 const duration = z
   .string()
   .regex(DURATION, 'use a duration like 7d, 12h, 30m or 90s')
-  .refine((s) => !DURATION.test(s) || parseDuration(s) > 0, 'must be positive');
+  .refine((s) => !DURATION.test(s) || parseDuration(s) > 0, 'must be positive')
+  // Longer than the storable time range means nothing, and its window start overflowed Date (a 500).
+  .refine((s) => !DURATION.test(s) || parseDuration(s) <= MAX_DURATION_SECONDS, 'at most 3650d');
 const key = z.string().min(1).max(200);
+// An ISO-8601 string (or epoch milliseconds); coercion alone took `true` as 1 ms after 1970.
+const dateInput = z.union([z.string(), z.number()], { error: 'not a date (use ISO 8601, e.g. 2026-11-30T00:00:00Z)' }).pipe(z.coerce.date({ error: 'not a date (use ISO 8601, e.g. 2026-11-30T00:00:00Z)' }));
 
 export const evaluationRequestSchema = z
   .object({
@@ -34,8 +40,8 @@ export const evaluationRequestSchema = z
     experiment: key.optional(),
     entity: key.optional(),
     modelVersion: key.optional(),
-    from: z.coerce.date({ error: 'not a date (use ISO 8601, e.g. 2026-11-30T00:00:00Z)' }).optional(),
-    to: z.coerce.date({ error: 'not a date (use ISO 8601, e.g. 2026-11-30T00:00:00Z)' }).optional(),
+    from: dateInput.optional(),
+    to: dateInput.optional(),
     formats: z.array(z.enum(['ndjson', 'parquet'])).min(1).default(['ndjson', 'parquet']),
     window: duration.default('7d'),
     step: duration.default('1d'),
@@ -54,8 +60,12 @@ export const evaluationRequestSchema = z
     if (r.dataset !== undefined && r.kind === 'replay') ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'replay reads the logs and stored cycles, not a dataset' });
     if (r.dataset !== undefined && (r.from || r.to)) ctx.addIssue({ code: 'custom', path: ['dataset'], message: 'a dataset has its own range; omit from/to' });
     if (r.from && r.to && !(r.from.getTime() < r.to.getTime())) ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before to' });
-    if (r.from && Number.isNaN(r.from.getTime())) ctx.addIssue({ code: 'custom', path: ['from'], message: 'not a date' });
-    if (r.to && Number.isNaN(r.to.getTime())) ctx.addIssue({ code: 'custom', path: ['to'], message: 'not a date' });
+    for (const f of ['from', 'to'] as const) {
+      const t = r[f]?.getTime();
+      if (t === undefined) continue;
+      if (Number.isNaN(t)) ctx.addIssue({ code: 'custom', path: [f], message: 'not a date' });
+      else if (!isStorableTime(t)) ctx.addIssue({ code: 'custom', path: [f], message: STORABLE_TIME_MESSAGE });
+    }
   });
 
 export type EvaluationRequest = z.infer<typeof evaluationRequestSchema>;
