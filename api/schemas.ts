@@ -32,12 +32,17 @@ export const assignRequestSchema = z.object({
 // A plain JSON object, checked without copying it key by key (z.record would, for every event).
 const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
 
+// The cycle sums values and their squares per unit and per cell in double precision: one event of
+// 1e308 overflowed that SQL ("value out of range: overflow") and failed every later cycle of every
+// experiment counting it. 1e15 leaves room for 1e9 units with 1e6 such events each.
+const MAX_EVENT_VALUE = 1e15;
+
 export const eventSchema = z.object({
   eventId: z.string().min(1).max(200),
   unitId: z.string().min(1).max(200),
   name: z.string().min(1).max(100),
   experiment: key.optional(),
-  value: z.number().finite().default(1),
+  value: z.number().finite().min(-MAX_EVENT_VALUE, 'at least -1e15').max(MAX_EVENT_VALUE, 'at most 1e15').default(1),
   timestamp: z.iso.datetime({ offset: true }).optional(),
   properties: jsonObject.default({}),
   context: jsonObject.default({}),

@@ -127,6 +127,25 @@ describe('POST /events answers', () => {
     await waitFor(async () => (await eventCount(`${s}-`)) === 2, { what: 'the good events' });
   });
 
+  it('refuses a value whose square overflows the cycle; values at the bound still collect', async () => {
+    const s = uniqueSuffix();
+    const key = `ev-big-${s}`;
+    const name = `revenue-${s}`;
+    await createExperimentRow(env.prisma, env.redis, abExperiment(key, { metrics: [{ key: 'purchases', event: name, type: 'continuous', role: 'primary' }] }));
+    for (const u of ['u1', 'u2']) await expose(key, `${s}-${u}`, hoursAgo(1));
+    const r = await stack.post('/events', [
+      { eventId: `${s}-huge`, unitId: `${s}-u1`, name, value: 1e308 },
+      { eventId: `${s}-neg`, unitId: `${s}-u1`, name, value: -1.7976931348623157e308 },
+      { eventId: `${s}-top`, unitId: `${s}-u1`, name, value: 1e15 },
+      { eventId: `${s}-low`, unitId: `${s}-u2`, name, value: -1e15 },
+    ]);
+    expect(r.status).toBe(202);
+    expect(r.body.rejected.map((x: any) => [x.index, x.errors[0].field])).toEqual([[0, 'value'], [1, 'value']]);
+    await waitFor(async () => (await eventCount(`${s}-`)) === 2, { what: 'the two events at the bound' });
+    // Before the bound, the 1e308 event was stored and every cycle's collect failed on it ("value out of range: overflow").
+    expect(await collectedPurchases(key, 1)).toBe(0);
+  });
+
   it('takes NDJSON, answering an unparsable line by its index', async () => {
     const s = uniqueSuffix();
     const body = [`{"eventId":"${s}-0","unitId":"u0","name":"ingest-test"}`, '{not json', `{"eventId":"${s}-2","unitId":"u2","name":"ingest-test","value":2.5}`, ''].join('\n');
