@@ -126,7 +126,12 @@ const segmentationSchema = z.object({
 }).refine((s) => s.kMin <= s.kMax, { message: 'kMin must not exceed kMax', path: ['kMin'] });
 
 export const experimentConfigSchema = z.object({
-  metrics: z.array(metricSchema).min(1).refine((m) => m.filter((x) => x.role === 'primary').length === 1, 'exactly one metric must have role "primary"'),
+  metrics: z
+    .array(metricSchema)
+    .min(1)
+    .refine((m) => m.filter((x) => x.role === 'primary').length === 1, 'exactly one metric must have role "primary"')
+    // Cells, estimates and decisions are keyed by metric key: two metrics under one key pooled their events.
+    .refine((m) => new Set(m.map((x) => x.key)).size === m.length, 'metric keys must be unique'),
   alpha: z.number().gt(0).lt(0.5).default(0.05),
   /** Tuning N* of the always-valid confidence sequence: the sample size at which it is tightest. */
   sequentialTuningN: z.number().int().positive().optional(),
@@ -158,7 +163,8 @@ export const experimentConfigSchema = z.object({
    * to `windowHours` after it (omit for no end).
    */
   attribution: z
-    .object({ lookbackSeconds: z.number().min(0).max(86_400).default(600), windowHours: z.number().positive().optional() })
+    // windowHours is bounded so its SQL interval exists: 1e308 failed every cycle with "interval out of range".
+    .object({ lookbackSeconds: z.number().min(0).max(86_400).default(600), windowHours: z.number().positive().max(87_600, 'at most 87600 (10 years)').optional() })
     .default({ lookbackSeconds: 600 }),
   /** How the experiment decides: a named preset with optional overrides (domain/decision/policy.ts). */
   decision: decisionPolicySchema.default({ preset: 'balanced' }),

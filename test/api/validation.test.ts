@@ -54,6 +54,10 @@ describe('POST /experiments validation', () => {
     ['nested catastrophic regex rule', (e) => ({ ...e, config: { ...e.config, targeting: { op: 'not', rule: { attr: 'n', op: 'regex', pattern: '(a|aa)+$' } } } }), 'config.targeting.rule.pattern'],
     ['bad webhook url', (e) => ({ ...e, config: { ...e.config, webhookUrl: 'not a url' } }), 'config.webhookUrl'],
     ['floor above max', (e) => ({ ...e, config: { ...e.config, bounds: { floor: 0.5, max: 0.4, maxChange: 0.1 } } }), 'config.bounds'],
+    // Two metrics under one key pooled their events into the same cells.
+    ['duplicate metric keys', (e) => ({ ...e, config: { metrics: [{ key: 'conv', event: 'purchase', type: 'binary', role: 'primary' }, { key: 'conv', event: 'refund', type: 'binary', role: 'guardrail' }] } }), 'config.metrics'],
+    // An attribution window past Postgres's interval range failed every cycle ("interval out of range").
+    ['an attribution window of 1e308 hours', (e) => ({ ...e, config: { ...e.config, attribution: { windowHours: 1e308 } } }), 'config.attribution.windowHours'],
   ];
   for (const [name, mutate, field] of cases) {
     it(`rejects ${name} naming ${field}`, async () => {
