@@ -114,7 +114,8 @@ const segmentationSchema = z.object({
     .default([]),
   /** Numeric context attributes (from assignment context) used as features, and to place new units. */
   contextFeatures: z.array(z.string().min(1)).default([]),
-  engagementWeights: z.record(z.string(), z.number()).default({}),
+  // Bounded so the engagement score (Σ weight × z) stays finite.
+  engagementWeights: z.record(z.string(), z.number().min(-1e6).max(1e6)).default({}),
   /** Event whose early occurrence a small logistic model predicts; adds that probability as a feature. */
   conversionEvent: z.string().min(1).optional(),
   mode: z.enum(['kmeans', 'dbscan']).default('kmeans'),

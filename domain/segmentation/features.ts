@@ -125,7 +125,7 @@ export function buildUnitFeatures(rows: UnitAggregateRow[], config: FeatureConfi
   const extraScaling = fitScaling(extraNames, extraRaw);
   const zExtra = applyScaling(extraRaw, extraScaling);
 
-  const rawContext = rows.map((row) => config.context.map((name) => finiteOr0(row.context[name])));
+  const rawContext = rows.map((row) => config.context.map((name) => boundedOr0(row.context[name])));
   const contextScaling = fitScaling(config.context, rawContext);
 
   return {
@@ -164,12 +164,12 @@ export function applyScaling(rows: number[][], scaling: FeatureScaling[]): numbe
 
 /** Normalises one raw context record with the snapshot's scaling (what assignment does). */
 export function normaliseContext(context: Record<string, number>, scaling: FeatureScaling[]): number[] {
-  return scaling.map((s) => (finiteOr0(context[s.name]) - s.mean) / s.std);
+  return scaling.map((s) => (boundedOr0(context[s.name]) - s.mean) / s.std);
 }
 
 function rawFeature(row: UnitAggregateRow, spec: BehaviourFeatureSpec): number {
-  const count = finiteOr0(row.counts[spec.event]);
-  const sum = finiteOr0(row.sums[spec.event]);
+  const count = boundedOr0(row.counts[spec.event]);
+  const sum = boundedOr0(row.sums[spec.event]);
   let value: number;
   switch (spec.aggregate) {
     case 'count':
@@ -187,6 +187,11 @@ function rawFeature(row: UnitAggregateRow, spec: BehaviourFeatureSpec): number {
   return (spec.transform ?? 'log1p') === 'log1p' ? Math.log1p(Math.max(0, value)) : value;
 }
 
-function finiteOr0(v: number | undefined): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+// Raw values are clamped to ±1e15 (the bound on event values): a context attribute of 1e308 from
+// /assign overflowed the mean and variance to Infinity, NaN centroids reached the snapshot, and the
+// experiment stopped on it as an invalid configuration.
+const MAX_RAW = 1e15;
+
+function boundedOr0(v: number | undefined): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.min(MAX_RAW, Math.max(-MAX_RAW, v)) : 0;
 }

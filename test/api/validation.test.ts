@@ -57,6 +57,7 @@ describe('POST /experiments validation', () => {
     // Two metrics under one key pooled their events into the same cells.
     ['duplicate metric keys', (e) => ({ ...e, config: { metrics: [{ key: 'conv', event: 'purchase', type: 'binary', role: 'primary' }, { key: 'conv', event: 'refund', type: 'binary', role: 'guardrail' }] } }), 'config.metrics'],
     // An attribution window past Postgres's interval range failed every cycle ("interval out of range").
+    ['an engagement weight of 1e308', (e) => ({ ...e, config: { ...e.config, segmentation: { enabled: true, engagementWeights: { clicks: 1e308 } } } }), 'config.segmentation.engagementWeights.clicks'],
     ['an attribution window of 1e308 hours', (e) => ({ ...e, config: { ...e.config, attribution: { windowHours: 1e308 } } }), 'config.attribution.windowHours'],
   ];
   for (const [name, mutate, field] of cases) {

@@ -68,3 +68,27 @@ describe('buildUnitFeatures', () => {
     for (const p of f.conversionProbability) expect(p).toBeGreaterThan(0), expect(p).toBeLessThan(1);
   });
 });
+
+describe('buildUnitFeatures on extreme values', () => {
+  // A context attribute comes from /assign as any finite JSON number: 1e308 overflowed the mean and
+  // variance, and the NaN centroids it produced stopped the experiment (invalid snapshot).
+  it('keeps every point and scaling finite, and the order of raw values', () => {
+    const extreme: UnitAggregateRow[] = [1e308, -1e308, 1.7976931348623157e308, 5, -5, 0].map((v, i) => ({
+      unitId: `u${i}`,
+      counts: { click: i },
+      sums: { page_view: v },
+      context: { tenure: v },
+    }));
+    const f = buildUnitFeatures(extreme, {
+      behaviour: [{ name: 'dwell', event: 'page_view', aggregate: 'sum', transform: 'identity' }, ...config.behaviour.slice(0, 1)],
+      context: ['tenure'],
+      engagementWeights: { dwell: 1, clicks: 1 },
+    });
+    const all = [...f.points.flat(), ...f.contextPoints.flat(), ...f.scaling.flatMap((s) => [s.mean, s.std]), ...f.contextScaling.flatMap((s) => [s.mean, s.std])];
+    expect(all.every(Number.isFinite)).toBe(true);
+    const tenure = f.contextPoints.map((p) => p[0]!);
+    expect(tenure[0]).toBeGreaterThan(tenure[3]!);
+    expect(tenure[1]).toBeLessThan(tenure[4]!);
+    expect(normaliseContext({ tenure: 1e308 }, f.contextScaling).every(Number.isFinite)).toBe(true);
+  });
+});
