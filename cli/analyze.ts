@@ -50,6 +50,9 @@ const ROUNDING = 1e-9;
 /** Σ(x − x̄)² from sufficient statistics, or null when it is negative beyond rounding. */
 function centredSquares(n: number, sum: number, sumSquares: number): number | null {
   if (n === 0) return sum === 0 && sumSquares === 0 ? 0 : null;
+  // sum²/n past the double range (|sum| ~ 1e300) means Σx² is too: no finite sumSquares fits such
+  // data, and Infinity − Infinity had passed the check as a zero variance.
+  if (!Number.isFinite((sum * sum) / n)) return null;
   const ss = sumSquares - (sum * sum) / n;
   return ss >= -ROUNDING * Math.max(sumSquares, (sum * sum) / n) ? Math.max(ss, 0) : null;
 }

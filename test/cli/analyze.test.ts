@@ -91,6 +91,7 @@ describe('expflow analyze rejects impossible sufficient statistics (exit 2, fiel
     ['binary sumSquares unequal to sum', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: 100, sum: 5, sumSquares: 9 }, { key: 'B', n: 100, sum: 6 }] }, /arms\.0\.sumSquares: must equal sum/],
     ['negative count sum', cont([{ key: 'A', n: 10, sum: -3, sumSquares: 5 }, { key: 'B', n: 10, sum: 4, sumSquares: 9 }], 'count'), /arms\.0\.sum: must be ≥ 0/],
     ['sumSquares below sum²/n', cont([{ key: 'A', n: 10, sum: 50, sumSquares: 240 }, { key: 'B', n: 10, sum: 40, sumSquares: 200 }]), /arms\.0\.sumSquares: below sum²\/n/],
+    ['sum²/n past the double range', cont([{ key: 'A', n: 10, sum: 1e300, sumSquares: 1e308 }, { key: 'B', n: 10, sum: -1e300, sumSquares: 1e308 }]), /arms\.0\.sumSquares: below sum²\/n/],
     ['count sumSquares below sum²/n', cont([{ key: 'A', n: 10, sum: 5, sumSquares: 5 }, { key: 'B', n: 4, sum: 8, sumSquares: 15 }], 'count'), /arms\.1\.sumSquares: below/],
     ['empty arm with a non-zero sum', cont([{ key: 'A', n: 0, sum: 2, sumSquares: 4 }, { key: 'B', n: 4, sum: 8, sumSquares: 20 }]), /arms\.0\.sumSquares: an arm with n = 0/],
     ['negative n', { metric: { type: 'binary' }, control: 'A', arms: [{ key: 'A', n: -5, sum: 0 }, { key: 'B', n: 10, sum: 1 }] }, /arms\.0\.n/],
