@@ -49,6 +49,8 @@ const schema = z.object({
   STICKY_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(250),
   /** How long a steering update (run-cycle, override, conclude…) waits for a worker to answer. */
   STEERING_TIMEOUT_SECONDS: z.coerce.number().min(1).max(3600).default(120),
+  /** How long the API waits for the Temporal server on any other call (start, signal, schedules) before a 503. */
+  TEMPORAL_RPC_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(10),
   /** HMAC-SHA256 key signing webhook notifications (header x-expflow-signature). */
   EXPFLOW_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
@@ -136,6 +138,8 @@ export interface Config {
   notificationsLockMs: number;
   /** How long a steering update waits for the workflow's worker before answering 503. */
   steeringTimeoutMs: number;
+  /** How long the API waits for the Temporal server on a call without a deadline of its own. */
+  temporalRpcTimeoutMs: number;
   /** Longest wait for Redis on an /assign before answering from the snapshot alone. */
   stickyTimeoutMs: number;
   allowedOrigins: string[];
@@ -246,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notificationsQueue: e.NOTIFICATIONS_QUEUE,
     notificationsLockMs: e.NOTIFICATIONS_LOCK_SECONDS * 1000,
     steeringTimeoutMs: e.STEERING_TIMEOUT_SECONDS * 1000,
+    temporalRpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT_SECONDS * 1000,
     stickyTimeoutMs: e.STICKY_TIMEOUT_MS,
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     webhookSecret: e.EXPFLOW_WEBHOOK_SECRET,

@@ -71,6 +71,18 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, data: unknown, pref
   return r.data;
 }
 
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** The gRPC status code of an error or of the first error in its cause chain that has one. */
+export function grpcCode(e: unknown): number | undefined {
+  for (let err = e; err instanceof Error; err = err.cause) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
+}
+
 function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   const err = e as { type?: string; status?: number; message?: string };
@@ -80,6 +92,11 @@ function toApiError(e: unknown): ApiError {
   // ioredis gave up on a command while Redis is away: the dependency's outage, not a bug.
   if (e instanceof Error && (e.name === 'MaxRetriesPerRequestError' || /^Connection is closed|enableOfflineQueue options is false/.test(e.message))) {
     return new ApiError(503, 'redis_unavailable', `Redis is unreachable (${e.message.slice(0, 100)}); retry`, null, { 'retry-after': '5' });
+  }
+  // The Temporal server did not answer: down (UNAVAILABLE) or past the call's deadline (temporal-rpc.ts).
+  const code = grpcCode(e);
+  if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_UNAVAILABLE) {
+    return new ApiError(503, 'temporal_unavailable', `the Temporal server did not answer (${String(err?.message).slice(0, 120)}); retry`, null, { 'retry-after': '5' });
   }
   // Express decoding a malformed %-escape in a path parameter.
   if (e instanceof URIError) return new ApiError(400, 'invalid_request', 'path: malformed percent-encoding');

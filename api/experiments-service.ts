@@ -26,7 +26,7 @@ import {
   stopSignal,
 } from '../workflows/experiment-messages.js';
 import { assertSafeRegexes } from './regex-safety.js';
-import { ApiError } from './errors.js';
+import { ApiError, grpcCode } from './errors.js';
 import { requireRedis } from './redis-guard.js';
 import { describeStuckWorkflow, steeringTimeoutError } from './steering-timeout.js';
 
@@ -296,15 +296,6 @@ export class ExperimentsService {
 
 const DEFAULT_STEERING_TIMEOUT_MS = 120_000;
 const GRPC_RESOURCE_EXHAUSTED = 8;
-
-/** The gRPC status code of an error or of the first error in its cause chain that has one. */
-function grpcCode(e: unknown): number | undefined {
-  for (let err = e; err instanceof Error; err = err.cause) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-  }
-  return undefined;
-}
 
 function notFound(key: string): ApiError {
   return new ApiError(404, 'not_found', `key: experiment '${key}' does not exist`);

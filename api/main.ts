@@ -28,6 +28,7 @@ import { ContextCache } from './context-cache.js';
 import { ContextService } from './context-service.js';
 import { UnitEdge } from './unit-edge.js';
 import { UnitsService } from './units-service.js';
+import { boundedInterceptors } from './temporal-rpc.js';
 
 export interface RunningApi {
   server: Server;
@@ -59,7 +60,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   exposureConn.on('error', () => {}); // reconnects on its own; failures surface as spooled sends
   const exposureQueues = createQueues(exposureConn, { eventsQueue: config.events.queue, notificationsQueue: config.notificationsQueue });
   const pool = createPool(config.databaseUrl, 4);
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect({ address: config.temporalAddress, interceptors: boundedInterceptors(config.temporalRpcTimeoutMs) });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
 
   const cache = new SnapshotCache(redis, subscriber);

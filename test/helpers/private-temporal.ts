@@ -71,7 +71,18 @@ export class PrivateTemporal {
     this.proc = null;
   }
 
+  /** Freezes the server (SIGSTOP): it keeps its port and connections but answers nothing. */
+  freeze(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async destroy(): Promise<void> {
+    this.thaw();
     await this.crash();
     rmSync(this.dir, { recursive: true, force: true });
   }
