@@ -6,8 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { Role } from './access.js';
+import { ApiError } from './errors.js';
 
 const RELOAD_MS = 2_000;
+const LOAD_TIMEOUT_MS = 5_000;
 
 export interface KeyRecord {
   id: string;
@@ -49,6 +51,8 @@ const PUBLIC_FIELDS = {
 export class KeyStore {
   private active: { at: number; byHash: Map<string, KeyRecord> } | null = null;
   private loading: Promise<Map<string, KeyRecord>> | null = null;
+  /** Bumped by every create and revoke: a load begun before one must not install what it read. */
+  private generation = 0;
 
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -69,6 +73,8 @@ export class KeyStore {
       select: PUBLIC_FIELDS,
     });
     this.active = null;
+    this.loading = null; // a load begun before this write would not see it
+    this.generation++;
     return { ...(row as KeyRecord), key };
   }
 
@@ -83,6 +89,8 @@ export class KeyStore {
     if (!row) return null;
     const updated = await this.prisma.apiKey.update({ where: { id: row.id }, data: { revokedAt: row.revokedAt ?? new Date() }, select: PUBLIC_FIELDS });
     this.active = null;
+    this.loading = null;
+    this.generation++;
     return updated as KeyRecord;
   }
 
@@ -95,21 +103,43 @@ export class KeyStore {
     return (await this.activeKeys()).size > 0;
   }
 
+  /**
+   * The active keys. Once loaded they answer at once: a reload due every RELOAD_MS runs behind
+   * them, so a Postgres that does not answer (frozen, a half-open link) no longer holds every
+   * request, /assign and /events included, behind it. Only a process with no keys in hand (at
+   * start, or just after it created or revoked one) waits, for at most LOAD_TIMEOUT_MS.
+   */
   private async activeKeys(): Promise<Map<string, KeyRecord>> {
     if (this.active && Date.now() - this.active.at < RELOAD_MS) return this.active.byHash;
-    this.loading ??= this.prisma.apiKey
-      .findMany({ where: { revokedAt: null }, select: { ...PUBLIC_FIELDS, hash: true } })
-      .then((rows) => {
-        const byHash = new Map(rows.map(({ hash, ...r }) => [hash, r as KeyRecord]));
-        this.active = { at: Date.now(), byHash };
-        return byHash;
-      })
-      .catch((e) => {
+    const load = (this.loading ??= this.load());
+    if (this.active) {
+      load.catch(() => {}); // its failure is the next waiter's; the known keys answer now
+      return this.active.byHash;
+    }
+    return load;
+  }
+
+  private load(): Promise<Map<string, KeyRecord>> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ApiError(503, 'postgres_unavailable', `API keys could not be read: PostgreSQL did not answer within ${LOAD_TIMEOUT_MS / 1000} s; retry`, null, { 'retry-after': '5' })), LOAD_TIMEOUT_MS);
+    });
+    const generation = this.generation;
+    const query = this.prisma.apiKey.findMany({ where: { revokedAt: null }, select: { ...PUBLIC_FIELDS, hash: true } }).then((rows) => {
+      const byHash = new Map(rows.map(({ hash, ...r }) => [hash, r as KeyRecord]));
+      if (generation === this.generation) this.active = { at: Date.now(), byHash };
+      return byHash;
+    });
+    const loading: Promise<Map<string, KeyRecord>> = Promise.race([query, timeout])
+      .catch((e: unknown) => {
         // Postgres unreachable: keep using the last known keys rather than locking everyone out.
         if (this.active) return this.active.byHash;
         throw e;
       })
-      .finally(() => (this.loading = null));
-    return this.loading;
+      .finally(() => {
+        clearTimeout(timer);
+        if (this.loading === loading) this.loading = null;
+      });
+    return loading;
   }
 }

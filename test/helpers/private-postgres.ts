@@ -4,7 +4,7 @@
  * As root, the cluster runs as the `postgres` user, as scripts/services.sh runs the shared one.
  */
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,8 +64,34 @@ export class PrivatePostgres {
     await this.exec('pg_ctl', ['-D', join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
   }
 
+  private frozen: number[] = [];
+
+  /** Freezes the postmaster and every backend (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): void {
+    const pm = Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = (pid: number) => {
+      const f = `/proc/${pid}/task/${pid}/children`;
+      return existsSync(f) ? readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
+    };
+    this.frozen = [pm, ...children(pm)];
+    for (const pid of this.frozen) process.kill(pid, 'SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void {
+    for (const pid of this.frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone already
+      }
+    }
+    this.frozen = [];
+  }
+
   /** Stops the server and removes its files. */
   async destroy(): Promise<void> {
+    this.thaw();
     await this.down('immediate').catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
