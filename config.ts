@@ -61,6 +61,8 @@ const schema = z.object({
   /** Queued jobs (batches) past which POST /events answers 429 with Retry-After. */
   EVENTS_MAX_QUEUE_DEPTH: z.coerce.number().int().min(1).default(1000),
   EVENTS_QUEUE: z.string().min(1).default('expflow-events'),
+  /** How long an ingest worker holds a batch before another may take it over (BullMQ lock and stall check). */
+  EVENTS_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   /** The BullMQ queue of webhook, Slack and e-mail deliveries (the API and every worker share it). */
   NOTIFICATIONS_QUEUE: z.string().min(1).default('expflow-notifications'),
   /**
@@ -150,6 +152,8 @@ export interface Config {
     maxBatch: number;
     maxQueueDepth: number;
     queue: string;
+    /** BullMQ lock on a batch being written; a batch whose worker died is taken over after it. */
+    lockMs: number;
     retentionDays: number;
     dedupeWindowSeconds: number;
   };
@@ -260,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatch: e.EVENTS_MAX_BATCH,
       maxQueueDepth: e.EVENTS_MAX_QUEUE_DEPTH,
       queue: e.EVENTS_QUEUE,
+      lockMs: e.EVENTS_LOCK_SECONDS * 1000,
       retentionDays: e.EVENT_RETENTION_DAYS,
       dedupeWindowSeconds: e.EVENT_DEDUPE_WINDOW_HOURS * 3600,
     },

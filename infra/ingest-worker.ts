@@ -10,6 +10,8 @@ import { writeJob } from './ingest.js';
 import type { EventsJob } from './queues.js';
 import { createRedis } from './redis.js';
 
+const MAX_TAKEOVERS = 20;
+
 export function createIngestWorker(config: Pick<Config, 'redisUrl' | 'events'>, pool: Pool, opts: { concurrency?: number } = {}): QueueWorker<EventsJob> {
   return new QueueWorker<EventsJob>(
     config.events.queue,
@@ -19,6 +21,9 @@ export function createIngestWorker(config: Pick<Config, 'redisUrl' | 'events'>, 
         retentionDays: config.events.retentionDays,
         finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       }),
-    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: opts.concurrency ?? 8 },
+    // A batch whose worker died (or stalled past the lock) is taken over. BullMQ's default, one
+    // takeover, moved a batch held by two dying workers to "failed": acknowledged events in neither
+    // Event nor DeadLetter. Writing a batch again is harmless (eventId dedupe, first exposure kept).
+    { connection: createRedis(config.redisUrl, { forBullmq: true }), concurrency: opts.concurrency ?? 8, lockDuration: config.events.lockMs, stalledInterval: config.events.lockMs, maxStalledCount: MAX_TAKEOVERS },
   );
 }

@@ -28,6 +28,7 @@ function configEnv(config: Config): Record<string, string> {
     ANALYTICS_TASK_QUEUE: config.analyticsTaskQueue,
     API_HOST: config.apiHost,
     EVENTS_QUEUE: config.events.queue,
+    EVENTS_LOCK_SECONDS: String(config.events.lockMs / 1000),
     NOTIFICATIONS_QUEUE: config.notificationsQueue,
     NOTIFICATIONS_LOCK_SECONDS: String(config.notificationsLockMs / 1000),
     ...(config.webhookSecret ? { EXPFLOW_WEBHOOK_SECRET: config.webhookSecret } : {}),
