@@ -12,3 +12,4 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check gbstats || echo "gbstats did not install; skipping its fixtures" >&2
 "$VENV/bin/python" scripts/gen_stats_fixtures.py
 "$VENV/bin/python" scripts/gen_random_stats_fixtures.py
+"$VENV/bin/python" scripts/gen_random_decision_fixtures.py

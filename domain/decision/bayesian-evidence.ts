@@ -81,7 +81,9 @@ export function probabilityBestByArm(cells: readonly CellStats[], metric: Metric
   const posteriors = arms.map((a) => {
     const m = pooled(cells, metric.key, a);
     if (metric.type === 'binary') return betaBinomialPosterior({ n: m.n, successes: m.sum });
-    return normalMeanPosterior(m) ?? { kind: 'normal' as const, mean: m.n ? meanOf(m) : 0, variance: 1e12 };
+    // Units that all had one outcome (n ≥ 2, no spread) are a point mass at their mean, as in the
+    // allocation's Thompson posteriors; only an arm with fewer than two units is uninformed.
+    return normalMeanPosterior(m) ?? { kind: 'normal' as const, mean: m.n ? meanOf(m) : 0, variance: m.n >= 2 ? 0 : 1e12 };
   });
   const p = probabilityBest(posteriors, metric.direction);
   return Object.fromEntries(arms.map((a, i) => [a, p[i] ?? 0]));

@@ -1,0 +1,108 @@
+/**
+ * Randomised differential test of the statistics the decision and allocation steps use, beyond
+ * random-reference.test.ts (scripts/gen_random_decision_fixtures.py → fixtures/stats/random-decision.json):
+ * P(best) with point-mass posteriors (scipy quadrature and Monte Carlo), the segment × period
+ * stratified difference (statsmodels OLS with HC0/HC2 covariance) and the minimum detectable lift of
+ * two proportions (statsmodels sample size, inverted).
+ */
+import { describe, expect, it } from 'vitest';
+import type { CellStats } from '../../../domain/types.js';
+import { minimumDetectableEffectProportions, probabilityBest, stratifiedDifference, type Posterior } from '../../../domain/stats/index.js';
+import { loadFixture } from './helpers.js';
+
+type N = number | null;
+interface Fixture {
+  probabilityBestPointMass: { posteriors: Posterior[]; direction: 'increase' | 'decrease'; probabilityBest: number[]; monteCarlo: number[]; draws: number }[];
+  stratified: {
+    metricType: 'binary' | 'continuous';
+    alpha: number;
+    cells: CellStats[];
+    reference: { estimate: number; standardError: number; controlMean: number; pValue: N; ci: [number, number] | null; relative: { estimate: number; ci: [number, number] } | null } | null;
+  }[];
+  mdeProportions: { pControl: number; nTreatment: number; alpha: number; power: number; ratio: number; mde: N }[];
+}
+
+const fx = loadFixture<Fixture>('random-decision.json');
+
+/** Collects every mismatch so one run lists them all. */
+class Mismatches {
+  readonly list: string[] = [];
+  close(label: string, actual: number | null | undefined, expected: number, tol: number): void {
+    if (typeof actual !== 'number' || !(Math.abs(actual - expected) <= tol)) this.list.push(`${label}: got ${actual}, reference ${expected}`);
+  }
+  check(label: string, ok: boolean, detail = ''): void {
+    if (!ok) this.list.push(`${label} ${detail}`);
+  }
+  expectNone(): void {
+    expect(this.list.slice(0, 40), `${this.list.length} mismatches`).toEqual([]);
+  }
+}
+
+describe('P(best) with zero-variance (point-mass) posteriors', () => {
+  it('matches scipy quadrature of the definition, and a 2e6-draw Monte Carlo of the arms', () => {
+    const m = new Mismatches();
+    for (const c of fx.probabilityBestPointMass) {
+      const label = `k=${c.posteriors.length} ${c.direction} v=${c.posteriors.map((p) => (p.kind === 'normal' ? p.variance.toPrecision(2) : '?')).join(',')}`;
+      const got = probabilityBest(c.posteriors, c.direction);
+      m.check(`${label} sums to 1`, Math.abs(got.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+      c.probabilityBest.forEach((p, i) => m.close(`${label} [${i}] quadrature`, got[i], p, 1e-7));
+      // Monte Carlo standard error ≤ 0.5/√draws ≈ 3.5e-4: 5 SE.
+      c.monteCarlo.forEach((p, i) => m.close(`${label} [${i}] Monte Carlo`, got[i], p, 2e-3));
+    }
+    m.expectNone();
+  });
+});
+
+describe('stratified difference (segment × period) on random cells', () => {
+  it('matches the contrast of a statsmodels OLS on raw units (HC0 binary, HC2 continuous)', () => {
+    const m = new Mismatches();
+    for (const [i, c] of fx.stratified.entries()) {
+      const label = `case ${i} ${c.metricType} strata=${c.cells.length / 2}`;
+      const r = stratifiedDifference(c.cells, { metricType: c.metricType, control: 'c', treatment: 't', alpha: c.alpha, strata: 'segment-period' });
+      const ref = c.reference;
+      if (ref === null) {
+        m.check(`${label} no stratum with both arms`, r.reason === 'empty-arm' && r.pValue === 1 && r.ci === null, JSON.stringify(r.reason));
+        continue;
+      }
+      const scale = Math.max(Math.abs(ref.estimate), ref.standardError, 1e-12 * Math.max(1, Math.abs(ref.controlMean)));
+      // OLS recovers cell means to a few ulps of their magnitude; the engine takes them from sums.
+      m.close(`${label} estimate`, r.estimate, ref.estimate, 1e-9 * scale + 1e-13 * Math.max(1, Math.abs(ref.controlMean)));
+      if (ref.standardError === 0) {
+        m.check(`${label} zero variance`, r.reason === 'zero-variance' && r.pValue === 1 && r.ci === null, JSON.stringify(r.reason));
+        continue;
+      }
+      m.close(`${label} se`, r.standardError, ref.standardError, 1e-7 * ref.standardError);
+      if (ref.pValue !== null) m.close(`${label} pValue`, r.pValue, ref.pValue, 1e-6 * Math.max(ref.pValue, 1e-300));
+      if (ref.ci) {
+        const w = ref.ci[1] - ref.ci[0];
+        m.close(`${label} ci.lo`, r.ci?.[0], ref.ci[0], 1e-7 * w);
+        m.close(`${label} ci.hi`, r.ci?.[1], ref.ci[1], 1e-7 * w);
+      }
+      m.close(`${label} control mean`, r.controlMean, ref.controlMean, 1e-9 * Math.max(1, Math.abs(ref.controlMean)));
+      if (ref.relative) {
+        const w = ref.relative.ci[1] - ref.relative.ci[0];
+        m.check(`${label} relative present`, r.relative !== null, String(r.relativeReason));
+        m.close(`${label} relative`, r.relative?.estimate, ref.relative.estimate, 1e-7 * Math.max(w, Math.abs(ref.relative.estimate)));
+        m.close(`${label} relative ci.lo`, r.relative?.ci[0], ref.relative.ci[0], 1e-6 * w);
+        m.close(`${label} relative ci.hi`, r.relative?.ci[1], ref.relative.ci[1], 1e-6 * w);
+      }
+    }
+    m.expectNone();
+  });
+});
+
+describe('minimum detectable lift of two proportions on random designs', () => {
+  it('inverts statsmodels samplesize_proportions_2indep_onetail (or says not detectable)', () => {
+    const m = new Mismatches();
+    for (const c of fx.mdeProportions) {
+      const label = `pc=${c.pControl} n=${c.nTreatment} α=${c.alpha} power=${c.power} ratio=${c.ratio}`;
+      const r = minimumDetectableEffectProportions(c);
+      if (c.mde === null) m.check(`${label} not detectable`, r.reason === 'not-detectable', JSON.stringify(r));
+      else {
+        m.check(`${label} detectable`, r.reason === undefined, JSON.stringify(r));
+        m.close(`${label} mde`, r.mde, c.mde, 1e-9 * c.mde);
+      }
+    }
+    m.expectNone();
+  });
+});
