@@ -155,6 +155,34 @@ for _ in range(150):
     mde.append({"pControl": pc, "nTreatment": n, "alpha": alpha, "power": power, "ratio": ratio, "mde": value})
 out["mdeProportions"] = mde
 
+# ---- ratio metrics, always-valid: gbstats SequentialTwoSidedTTest on RatioStatistic ----------------
+# Raw units (denominator ≥ 1 per unit, numerator ∝ denominator); the same delta-method variance and
+# confidence sequence as the decisions use, absolute and relative.
+from gbstats.frequentist.tests import SequentialConfig, SequentialTwoSidedTTest
+from gbstats.models.statistics import RatioStatistic, SampleMeanStatistic
+
+ratio_seq = []
+for _ in range(80):
+    arms, stats_ = [], []
+    for _a in range(2):
+        n = int(rng.choice([2, 3, rng.integers(4, 200), rng.integers(200, 20000)]))
+        x = (rng.poisson(rng.uniform(0.5, 5), n) + 1).astype(float)
+        y = x * rng.gamma(rng.uniform(0.5, 3), rng.uniform(0.1, 50), n) * float(rng.choice([1.0, -1.0, 1.0]))
+        m = {"n": n, "sum": float(y.sum()), "sumSquares": float((y * y).sum()), "denSum": float(x.sum()),
+             "denSumSquares": float((x * x).sum()), "crossSum": float((x * y).sum())}
+        arms.append(m)
+        stats_.append(RatioStatistic(n=n, m_statistic=SampleMeanStatistic(n=n, sum=m["sum"], sum_squares=m["sumSquares"]),
+                                     d_statistic=SampleMeanStatistic(n=n, sum=m["denSum"], sum_squares=m["denSumSquares"]),
+                                     m_d_sum_of_products=m["crossSum"]))
+    alpha = float(rng.choice([0.05, 0.1, 0.01]))
+    tuning = int(rng.choice([5000, 1000, 100000]))
+    case = {"control": arms[0], "treatment": arms[1], "alpha": alpha, "tuningN": tuning}
+    for diff in ("absolute", "relative"):
+        r = SequentialTwoSidedTTest(stats_[0], stats_[1], SequentialConfig(alpha=alpha, sequential_tuning_parameter=tuning, difference_type=diff)).compute_result()
+        case[diff] = {"estimate": r.expected, "ci": r.ci, "pValue": r.p_value, "error": r.error_message}
+    ratio_seq.append(case)
+out["ratioSequential"] = ratio_seq
+
 with open(OUT, "w") as fh:
     json.dump(clean(out), fh, separators=(",", ":"))
     fh.write("\n")

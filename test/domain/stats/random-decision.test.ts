@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CellStats } from '../../../domain/types.js';
-import { minimumDetectableEffectProportions, probabilityBest, stratifiedDifference, type Posterior } from '../../../domain/stats/index.js';
+import { compareRatios, minimumDetectableEffectProportions, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
 import { loadFixture } from './helpers.js';
 
 type N = number | null;
@@ -20,6 +20,13 @@ interface Fixture {
     reference: { estimate: number; standardError: number; controlMean: number; pValue: N; ci: [number, number] | null; relative: { estimate: number; ci: [number, number] } | null } | null;
   }[];
   mdeProportions: { pControl: number; nTreatment: number; alpha: number; power: number; ratio: number; mde: N }[];
+  ratioSequential: { control: RatioMoments; treatment: RatioMoments; alpha: number; tuningN: number; absolute: GbResult; relative: GbResult }[];
+}
+interface GbResult {
+  estimate: N;
+  ci: [N, N];
+  pValue: N;
+  error: string | null;
 }
 
 const fx = loadFixture<Fixture>('random-decision.json');
@@ -102,6 +109,30 @@ describe('minimum detectable lift of two proportions on random designs', () => {
         m.check(`${label} detectable`, r.reason === undefined, JSON.stringify(r));
         m.close(`${label} mde`, r.mde, c.mde, 1e-9 * c.mde);
       }
+    }
+    m.expectNone();
+  });
+});
+
+describe('ratio metrics, always-valid, on random units', () => {
+  it('match gbstats SequentialTwoSidedTTest on RatioStatistic (absolute and relative)', () => {
+    const m = new Mismatches();
+    for (const [i, c] of fx.ratioSequential.entries()) {
+      const label = `case ${i} n=${c.control.n}/${c.treatment.n} α=${c.alpha} N*=${c.tuningN}`;
+      const r = sequentialEffect(compareRatios(c.control, c.treatment, c.alpha), c.control.n + c.treatment.n, c.alpha, c.tuningN);
+      const abs = c.absolute;
+      if (abs.error || abs.ci[0] === null || abs.ci[1] === null || abs.pValue === null || abs.estimate === null) continue;
+      const w = abs.ci[1] - abs.ci[0];
+      m.close(`${label} estimate`, r.estimate, abs.estimate, 1e-9 * Math.max(w, Math.abs(abs.estimate)));
+      m.close(`${label} ci.lo`, r.ci?.[0], abs.ci[0], 1e-7 * w);
+      m.close(`${label} ci.hi`, r.ci?.[1], abs.ci[1], 1e-7 * w);
+      m.close(`${label} p`, r.pValue, abs.pValue, 1e-6 * Math.max(abs.pValue, 1e-300));
+      const rel = c.relative;
+      if (rel.error || rel.ci[0] === null || rel.ci[1] === null || rel.estimate === null) continue;
+      const rw = rel.ci[1] - rel.ci[0];
+      m.close(`${label} relative`, r.relative?.estimate, rel.estimate, 1e-9 * Math.max(rw, Math.abs(rel.estimate)));
+      m.close(`${label} relative ci.lo`, r.relative?.ci[0], rel.ci[0], 1e-7 * rw);
+      m.close(`${label} relative ci.hi`, r.relative?.ci[1], rel.ci[1], 1e-7 * rw);
     }
     m.expectNone();
   });
