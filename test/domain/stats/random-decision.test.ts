@@ -6,7 +6,9 @@
  * two proportions (statsmodels sample size, inverted).
  */
 import { describe, expect, it } from 'vitest';
-import type { CellStats } from '../../../domain/types.js';
+import { analyzeArms } from '../../../domain/decision/analyze-arms.js';
+import { estimateArms } from '../../../domain/report/estimates.js';
+import type { CellStats, MetricSpec, Moments } from '../../../domain/types.js';
 import { compareRatios, minimumDetectableEffectProportions, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
 import { loadFixture } from './helpers.js';
 
@@ -133,6 +135,46 @@ describe('ratio metrics, always-valid, on random units', () => {
       m.close(`${label} relative`, r.relative?.estimate, rel.estimate, 1e-9 * Math.max(rw, Math.abs(rel.estimate)));
       m.close(`${label} relative ci.lo`, r.relative?.ci[0], rel.ci[0], 1e-7 * rw);
       m.close(`${label} relative ci.hi`, r.relative?.ci[1], rel.ci[1], 1e-7 * rw);
+    }
+    m.expectNone();
+  });
+});
+
+describe('the decision step and the report on one stratum equal gbstats (random.json gbstats cases)', () => {
+  interface GbCase {
+    metricType: 'binary' | 'continuous';
+    control: Moments;
+    treatment: Moments;
+    alpha: number;
+    tuningN: number;
+    absolute: { sequential: GbResult };
+    relative: { sequential: GbResult };
+  }
+  const cases = loadFixture<{ gbstats?: { cases: GbCase[] } }>('random.json').gbstats?.cases ?? [];
+  it.runIf(cases.length > 0)('analyzeArms (what decisions use) and estimateArms (the report) give SequentialTwoSidedTTest\'s interval, p-value and relative interval', () => {
+    const m = new Mismatches();
+    for (const c of cases) {
+      const label = `${c.metricType} ${c.control.sum}/${c.control.n} vs ${c.treatment.sum}/${c.treatment.n} α=${c.alpha} N*=${c.tuningN}`;
+      const metric: MetricSpec = { key: 'm', event: 'e', type: c.metricType, role: 'primary', direction: 'increase' };
+      const cells: CellStats[] = [
+        { metric: 'm', variant: 'c', segment: 0, period: 0, moments: c.control },
+        { metric: 'm', variant: 't', segment: 0, period: 0, moments: c.treatment },
+      ];
+      const options = { metrics: [metric], control: 'c', variants: ['c', 't'], alpha: c.alpha, tuningN: c.tuningN };
+      const [decision] = analyzeArms({ ...options, cells });
+      const [report] = estimateArms(cells, options);
+      m.check(`${label} report = decision`, JSON.stringify([report?.ci, report?.pValue, report?.relative]) === JSON.stringify([decision?.ci, decision?.pValue, decision?.relative]));
+      const ref = c.absolute.sequential;
+      if (ref.error || ref.ci[0] === null || ref.ci[1] === null || ref.pValue === null) continue;
+      const w = ref.ci[1] - ref.ci[0];
+      m.close(`${label} ci.lo`, decision?.ci?.[0], ref.ci[0], 1e-6 * w);
+      m.close(`${label} ci.hi`, decision?.ci?.[1], ref.ci[1], 1e-6 * w);
+      m.close(`${label} p`, decision?.pValue, ref.pValue, 1e-6 * Math.max(ref.pValue, 1e-300));
+      const rel = c.relative.sequential;
+      if (rel.error || rel.ci[0] === null || rel.ci[1] === null || !decision?.relative) continue;
+      const rw = rel.ci[1] - rel.ci[0];
+      m.close(`${label} relative ci.lo`, decision.relative.ci[0], rel.ci[0], 1e-6 * rw);
+      m.close(`${label} relative ci.hi`, decision.relative.ci[1], rel.ci[1], 1e-6 * rw);
     }
     m.expectNone();
   });
