@@ -183,6 +183,37 @@ for _ in range(80):
     ratio_seq.append(case)
 out["ratioSequential"] = ratio_seq
 
+# ---- `expflow analyze --method bayesian`: gbstats EffectBayesianABTest, absolute and relative -------
+# Flat prior; continuous metrics from summary statistics (small and unequal n included, where a t
+# quantile and the posterior's normal quantile differ), binary from counts.
+from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig
+from gbstats.models.statistics import ProportionStatistic
+
+bayes = []
+for _ in range(80):
+    binary = bool(rng.uniform() < 0.3)
+    arms, stats_ = [], []
+    for _a in range(2):
+        n = int(rng.choice([3, 5, 20, rng.integers(2, 1000), rng.integers(1000, 10**6)]))
+        if binary:
+            n = max(n, 200)  # gbstats declines tiny binary arms
+            x = int(rng.binomial(n, rng.uniform(0.02, 0.6)))
+            arms.append({"n": n, "sum": x})
+            stats_.append(ProportionStatistic(n=n, sum=x))
+        else:
+            m = float(rng.choice([rng.normal(10, 3), -log_uniform(0.1, 100), log_uniform(1e-2, 1e4)]))
+            sd = float(rng.choice([log_uniform(1e-2, 1e2), abs(m) * rng.uniform(0.1, 3)]))
+            arms.append({"n": n, "sum": n * m, "sumSquares": (n - 1) * sd * sd + n * m * m})
+            stats_.append(SampleMeanStatistic(n=n, sum=arms[-1]["sum"], sum_squares=arms[-1]["sumSquares"]))
+    alpha = float(rng.choice([0.05, 0.1, 0.01]))
+    direction = str(rng.choice(["increase", "decrease"]))
+    case = {"metricType": "binary" if binary else "continuous", "control": arms[0], "treatment": arms[1], "alpha": alpha, "direction": direction}
+    for diff in ("absolute", "relative"):
+        r = EffectBayesianABTest(stats_[0], stats_[1], EffectBayesianConfig(alpha=alpha, difference_type=diff)).compute_result()
+        case[diff] = {"chanceToWin": r.chance_to_win, "ci": r.ci, "expected": r.expected, "risk": r.risk, "error": r.error_message}
+    bayes.append(case)
+out["bayesianAnalyze"] = bayes
+
 with open(OUT, "w") as fh:
     json.dump(clean(out), fh, separators=(",", ":"))
     fh.write("\n")
