@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyzeArms } from '../../../domain/decision/analyze-arms.js';
+import { bayesianArm } from '../../../domain/decision/bayesian-evidence.js';
 import { estimateArms } from '../../../domain/report/estimates.js';
 import type { CellStats, MetricSpec, Moments } from '../../../domain/types.js';
 import { compareRatios, minimumDetectableEffectProportions, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
@@ -22,6 +23,14 @@ interface Fixture {
     reference: { estimate: number; standardError: number; controlMean: number; pValue: N; ci: [number, number] | null; relative: { estimate: number; ci: [number, number] } | null } | null;
   }[];
   mdeProportions: { pControl: number; nTreatment: number; alpha: number; power: number; ratio: number; mde: N }[];
+  bayesianAnalyze: {
+    metricType: 'binary' | 'continuous';
+    control: { n: number; sum: number; sumSquares?: number };
+    treatment: { n: number; sum: number; sumSquares?: number };
+    alpha: number;
+    direction: 'increase' | 'decrease';
+    relative: { ci: [N, N]; error: string | null };
+  }[];
   ratioSequential: { control: RatioMoments; treatment: RatioMoments; alpha: number; tuningN: number; absolute: GbResult; relative: GbResult }[];
 }
 interface GbResult {
@@ -175,6 +184,28 @@ describe('the decision step and the report on one stratum equal gbstats (random.
       const rw = rel.ci[1] - rel.ci[0];
       m.close(`${label} relative ci.lo`, decision.relative.ci[0], rel.ci[0], 1e-6 * rw);
       m.close(`${label} relative ci.hi`, decision.relative.ci[1], rel.ci[1], 1e-6 * rw);
+    }
+    m.expectNone();
+  });
+});
+
+describe('Bayesian decision: the relative interval the minimum-lift rule reads', () => {
+  it('is the credible interval of the delta-method lift (gbstats EffectBayesianABTest relative), not the absolute interval over a control mean taken as known', () => {
+    const m = new Mismatches();
+    for (const c of fx.bayesianAnalyze) {
+      const ref = c.relative;
+      if (ref.error || ref.ci[0] === null || ref.ci[1] === null) continue;
+      const label = `${c.metricType} n=${c.control.n}/${c.treatment.n} α=${c.alpha}`;
+      const moments = (a: { n: number; sum: number; sumSquares?: number }): Moments => ({ n: a.n, sum: a.sum, sumSquares: a.sumSquares ?? a.sum });
+      const cells: CellStats[] = [
+        { metric: 'm', variant: 'c', segment: 0, period: 0, moments: moments(c.control) },
+        { metric: 'm', variant: 't', segment: 0, period: 0, moments: moments(c.treatment) },
+      ];
+      const metric: MetricSpec = { key: 'm', event: 'e', type: c.metricType, role: 'primary', direction: c.direction };
+      const b = bayesianArm(cells, metric, 'c', 't', c.alpha);
+      const w = ref.ci[1] - ref.ci[0];
+      m.close(`${label} relativeCi.lo`, b.relativeCi?.[0], ref.ci[0], 1e-7 * w);
+      m.close(`${label} relativeCi.hi`, b.relativeCi?.[1], ref.ci[1], 1e-7 * w);
     }
     m.expectNone();
   });
