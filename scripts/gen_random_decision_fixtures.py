@@ -214,6 +214,27 @@ for _ in range(80):
     bayes.append(case)
 out["bayesianAnalyze"] = bayes
 
+# ---- Beta posteriors of huge arms with few (or all) conversions --------------------------------------
+# Beta(1 + x, 1 + n − x) with n up to 1e10 and x or n − x in 0..5: one shape parameter small, the
+# other huge, where ln B(a, b) from three log-gammas cancels away its digits. scipy's betainc and
+# beta.ppf (Boost) as the reference.
+from scipy import special as sp_special
+
+beta_extreme = []
+for _ in range(120):
+    n = int(round(log_uniform(1e6, 1e10)))
+    x = int(rng.choice([0, 1, 2, rng.integers(0, 6)]))
+    a, b = 1 + x, 1 + n - x
+    if rng.uniform() < 0.3:
+        a, b = b, a  # all but a few converted
+    level = float(rng.choice([0.05, 0.1, 0.01, rng.uniform(0.001, 0.3)]))
+    m = a / (a + b)
+    sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    pt = float(min(1 - 1e-16, max(1e-300, m + rng.normal(0, 2) * sd)))
+    beta_extreme.append({"alpha": a, "beta": b, "level": level, "x": pt, "cdf": sp_special.betainc(a, b, pt), "sf": sp_special.betaincc(a, b, pt),
+                         "ci": [stats.beta.ppf(level / 2, a, b), stats.beta.ppf(1 - level / 2, a, b)]})
+out["betaExtreme"] = beta_extreme
+
 with open(OUT, "w") as fh:
     json.dump(clean(out), fh, separators=(",", ":"))
     fh.write("\n")

@@ -10,7 +10,7 @@ import { analyzeArms } from '../../../domain/decision/analyze-arms.js';
 import { bayesianArm } from '../../../domain/decision/bayesian-evidence.js';
 import { estimateArms } from '../../../domain/report/estimates.js';
 import type { CellStats, MetricSpec, Moments } from '../../../domain/types.js';
-import { compareRatios, minimumDetectableEffectProportions, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
+import { betaTails, compareRatios, credibleInterval, minimumDetectableEffectProportions, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
 import { loadFixture } from './helpers.js';
 
 type N = number | null;
@@ -31,6 +31,7 @@ interface Fixture {
     direction: 'increase' | 'decrease';
     relative: { ci: [N, N]; error: string | null };
   }[];
+  betaExtreme: { alpha: number; beta: number; level: number; x: number; cdf: number; sf: number; ci: [number, number] }[];
   ratioSequential: { control: RatioMoments; treatment: RatioMoments; alpha: number; tuningN: number; absolute: GbResult; relative: GbResult }[];
 }
 interface GbResult {
@@ -206,6 +207,26 @@ describe('Bayesian decision: the relative interval the minimum-lift rule reads',
       const w = ref.ci[1] - ref.ci[0];
       m.close(`${label} relativeCi.lo`, b.relativeCi?.[0], ref.ci[0], 1e-7 * w);
       m.close(`${label} relativeCi.hi`, b.relativeCi?.[1], ref.ci[1], 1e-7 * w);
+    }
+    m.expectNone();
+  });
+});
+
+describe('Beta posteriors of huge arms with few conversions (one shape parameter up to 1e10)', () => {
+  it('both tails and the equal-tailed credible interval match scipy betainc / beta.ppf', () => {
+    const m = new Mismatches();
+    for (const c of fx.betaExtreme) {
+      const label = `Beta(${c.alpha}, ${c.beta}) x=${c.x}`;
+      const [lower, upper] = betaTails(c.x, c.alpha, c.beta);
+      // 1e-7 relative, or 5e-8 absolute: within ~1 sd of the mean of Beta(5, 1e9) the continued
+      // fraction (its tail switch is at the mean) converges slowly and keeps ~2e-8 absolute.
+      m.close(`${label} cdf`, lower, c.cdf, 1e-7 * c.cdf + 5e-8);
+      m.close(`${label} sf`, upper, c.sf, 1e-7 * c.sf + 5e-8);
+      const ci = credibleInterval({ kind: 'beta', alpha: c.alpha, beta: c.beta }, c.level);
+      // Quantiles near 1 are compared by their distance to 1, which doubles resolve only to ~1.1e-16.
+      const close = (got: number, ref: number, what: string) => (ref > 0.5 ? m.close(`${label} ${what} (1 − q)`, 1 - got, 1 - ref, 1e-7 * (1 - ref) + 5e-16) : m.close(`${label} ${what}`, got, ref, 1e-7 * ref));
+      close(ci[0], c.ci[0], 'ci.lo');
+      close(ci[1], c.ci[1], 'ci.hi');
     }
     m.expectNone();
   });
