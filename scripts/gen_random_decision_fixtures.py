@@ -235,6 +235,58 @@ for _ in range(120):
                          "ci": [stats.beta.ppf(level / 2, a, b), stats.beta.ppf(1 - level / 2, a, b)]})
 out["betaExtreme"] = beta_extreme
 
+# ---- group-sequential spending boundaries -----------------------------------------------------------
+# Lan–DeMets boundaries solved with scipy: b_k such that P(first crossing at look k) under H0, by
+# multivariate-normal integration (Genz), equals α(t_k) − α(t_{k−1}); O'Brien–Fleming type spends
+# 4·(1 − Φ(z_{1−α/4}/√t)) (gsDesign's two-sided convention), Pocock type α·log(1 + (e − 1)t).
+def alpha_spent(kind, t, a):
+    if t >= 1:
+        return a
+    if kind == "pocock":
+        return a * math.log(1 + (math.e - 1) * t)
+    return 4 * stats.norm.sf(stats.norm.ppf(1 - a / 4) / math.sqrt(t))
+
+
+gs_design = []
+for _ in range(10):
+    k = int(rng.integers(1, 5))
+    t = np.sort(rng.uniform(0.1, 1, k))
+    if rng.uniform() < 0.6:
+        t[-1] = 1.0
+    a = float(rng.choice([0.05, 0.01, 0.1, 0.025]))
+    kind = str(rng.choice(["obrien-fleming", "pocock"]))
+    cov = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    bounds, stay_prev, spent_prev = [], 1.0, 0.0
+
+    def stay(bs):
+        j = len(bs)
+        if j == 1:
+            return stats.norm.cdf(bs[0]) - stats.norm.cdf(-bs[0])
+        return stats.multivariate_normal(np.zeros(j), cov[:j, :j], maxpts=10**7, abseps=1e-11, releps=1e-9).cdf(np.array(bs), lower_limit=-np.array(bs))
+
+    for j in range(k):
+        target = alpha_spent(kind, float(t[j]), a) - spent_prev
+        b = optimize.brentq(lambda x: (stay_prev - stay(bounds + [x])) - target, 0.5, 12, xtol=1e-10)
+        bounds.append(b)
+        stay_prev = stay(bounds)
+        spent_prev = 1 - stay_prev
+    gs_design.append({"informationFractions": t.tolist(), "alpha": a, "spending": kind, "boundaries": bounds})
+out["spendingBoundaries"] = gs_design
+
+# ---- prediction scoring: Spearman correlation, type-7 quantiles, average ranks -----------------------
+from scipy.stats import rankdata, spearmanr
+
+scoring = []
+for _ in range(60):
+    n = int(rng.choice([2, 3, 5, rng.integers(2, 300)]))
+    xa = rng.integers(0, 5, n).astype(float) if rng.uniform() < 0.4 else rng.normal(0, 1, n)
+    xb = xa * rng.uniform(-1, 1) + rng.normal(0, 1, n) if rng.uniform() < 0.7 else rng.integers(0, 3, n).astype(float)
+    q = float(rng.uniform())
+    rho = spearmanr(xa, xb).statistic
+    scoring.append({"a": xa.tolist(), "b": xb.tolist(), "q": q, "spearman": None if np.isnan(rho) else float(rho),
+                    "quantile": float(np.quantile(xa, q)), "ranks": rankdata(xa).tolist()})
+out["scoring"] = scoring
+
 with open(OUT, "w") as fh:
     json.dump(clean(out), fh, separators=(",", ":"))
     fh.write("\n")

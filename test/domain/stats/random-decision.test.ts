@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { analyzeArms } from '../../../domain/decision/analyze-arms.js';
 import { bayesianArm } from '../../../domain/decision/bayesian-evidence.js';
 import { estimateArms } from '../../../domain/report/estimates.js';
+import { averageRanks, quantiles, spearman } from '../../../domain/prediction/calibration.js';
 import type { CellStats, MetricSpec, Moments } from '../../../domain/types.js';
-import { betaTails, compareRatios, credibleInterval, minimumDetectableEffectProportions, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
+import { betaTails, compareMeans, compareRatios, credibleInterval, minimumDetectableEffectProportions, spendingBoundaries, type SpendingFunction, probabilityBest, sequentialEffect, stratifiedDifference, type Posterior, type RatioMoments } from '../../../domain/stats/index.js';
 import { loadFixture } from './helpers.js';
 
 type N = number | null;
@@ -32,6 +33,8 @@ interface Fixture {
     relative: { ci: [N, N]; error: string | null };
   }[];
   betaExtreme: { alpha: number; beta: number; level: number; x: number; cdf: number; sf: number; ci: [number, number] }[];
+  spendingBoundaries: { informationFractions: number[]; alpha: number; spending: SpendingFunction; boundaries: number[] }[];
+  scoring: { a: number[]; b: number[]; q: number; spearman: N; quantile: number; ranks: number[] }[];
   ratioSequential: { control: RatioMoments; treatment: RatioMoments; alpha: number; tuningN: number; absolute: GbResult; relative: GbResult }[];
 }
 interface GbResult {
@@ -158,7 +161,7 @@ describe('the decision step and the report on one stratum equal gbstats (random.
     alpha: number;
     tuningN: number;
     absolute: { sequential: GbResult };
-    relative: { sequential: GbResult };
+    relative: { fixed: GbResult; sequential: GbResult };
   }
   const cases = loadFixture<{ gbstats?: { cases: GbCase[] } }>('random.json').gbstats?.cases ?? [];
   it.runIf(cases.length > 0)('analyzeArms (what decisions use) and estimateArms (the report) give SequentialTwoSidedTTest\'s interval, p-value and relative interval', () => {
@@ -227,6 +230,49 @@ describe('Beta posteriors of huge arms with few conversions (one shape parameter
       const close = (got: number, ref: number, what: string) => (ref > 0.5 ? m.close(`${label} ${what} (1 − q)`, 1 - got, 1 - ref, 1e-7 * (1 - ref) + 5e-16) : m.close(`${label} ${what}`, got, ref, 1e-7 * ref));
       close(ci[0], c.ci[0], 'ci.lo');
       close(ci[1], c.ci[1], 'ci.hi');
+    }
+    m.expectNone();
+  });
+});
+
+describe('fixed-horizon relative lift of continuous metrics (random.json gbstats cases)', () => {
+  const cases = loadFixture<{ gbstats?: { cases: { metricType: string; control: Moments; treatment: Moments; alpha: number; relative: { fixed: GbResult } }[] } }>('random.json').gbstats?.cases ?? [];
+  it.runIf(cases.length > 0)('compareMeans().relative matches gbstats TwoSidedTTest(difference_type="relative") (delta method, Welch t quantile)', () => {
+    const m = new Mismatches();
+    for (const c of cases) {
+      const ref = c.relative.fixed;
+      if (c.metricType !== 'continuous' || ref.error || ref.ci[0] === null || ref.ci[1] === null || ref.estimate === null) continue;
+      const label = `n=${c.control.n}/${c.treatment.n} α=${c.alpha}`;
+      const r = compareMeans(c.control, c.treatment, c.alpha).relative;
+      const w = ref.ci[1] - ref.ci[0];
+      m.close(`${label} relative`, r?.estimate, ref.estimate, 1e-9 * Math.max(w, Math.abs(ref.estimate)));
+      m.close(`${label} relative ci.lo`, r?.ci[0], ref.ci[0], 1e-6 * w);
+      m.close(`${label} relative ci.hi`, r?.ci[1], ref.ci[1], 1e-6 * w);
+    }
+    m.expectNone();
+  });
+});
+
+describe('group-sequential spending boundaries on random designs', () => {
+  it('match boundaries solved with scipy multivariate-normal integration (O\'Brien–Fleming and Pocock type)', () => {
+    const m = new Mismatches();
+    for (const c of fx.spendingBoundaries) {
+      const label = `${c.spending} α=${c.alpha} t=${c.informationFractions.map((t) => t.toFixed(3)).join(',')}`;
+      const d = spendingBoundaries(c);
+      // Jennison–Turnbull's grid (r = 32) integrates to ~1e-6 in α, a few 1e-6 on the Z scale.
+      c.boundaries.forEach((b, i) => m.close(`${label} b[${i}]`, d.boundaries[i], b, 2e-5 * b));
+    }
+    m.expectNone();
+  });
+});
+
+describe('time-to-significance scoring (prediction/calibration) on random samples', () => {
+  it('Spearman correlation, type-7 quantiles and average ranks match scipy/numpy (ties included; constant input: 0)', () => {
+    const m = new Mismatches();
+    for (const [i, c] of fx.scoring.entries()) {
+      m.close(`case ${i} spearman`, spearman(c.a, c.b), c.spearman ?? 0, 1e-12);
+      m.close(`case ${i} quantile`, quantiles(c.a, [c.q])[0], c.quantile, 1e-12 * Math.max(1, Math.abs(c.quantile)));
+      m.check(`case ${i} ranks`, JSON.stringify(averageRanks(c.a)) === JSON.stringify(c.ranks));
     }
     m.expectNone();
   });
