@@ -10,6 +10,7 @@ import {
   betaBinomialPosterior,
   comparePosteriors,
   momentsOf,
+  mixtureSprt,
   stratifiedDifference,
 } from '../../../domain/stats/index.js';
 import { expectFiniteDeep } from './helpers.js';
@@ -127,5 +128,15 @@ describe('relative lifts whose ratio or delta-method variance overflows a double
     const strat = stratifiedDifference(cells, { metricType: 'continuous', control: 'c', treatment: 't' });
     expectFiniteDeep(strat);
     expect(strat.relative).toBeNull();
+  });
+});
+
+describe('mSPRT with no mixture (τ² = 0)', () => {
+  it('gives no interval and p = 1, not a NaN p-value and ±∞ bounds', () => {
+    const r = mixtureSprt({ estimate: 0, variance: 1e-300, alpha: 0.05, tau2: 0 });
+    expectFiniteDeep(r);
+    expect(r.ci).toBeNull();
+    expect(r.pValue).toBe(1);
+    expectFiniteDeep(mixtureSprt({ estimate: 1, variance: 1, alpha: 0.05, tau2: 0 }));
   });
 });
