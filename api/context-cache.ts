@@ -4,6 +4,7 @@
  * network call. Expiry is re-checked on every read.
  */
 import type { Redis } from 'ioredis';
+import type { RedisSubscriber } from '../infra/redis-subscriber.js';
 import { currentSignals, prepareSignals, type ContextSignal, type PreparedSignal } from '../domain/context/signals.js';
 import { CONTEXT_CHANNEL, loadCurrentSignals } from '../infra/context-store.js';
 
@@ -11,19 +12,17 @@ export class ContextCache {
   private signals: ContextSignal[] = [];
   private preparedSignals: PreparedSignal[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly subscriber: Pick<RedisSubscriber, 'subscribe'>,
     private readonly pollMs = 2000,
     private readonly now: () => number = Date.now,
   ) {}
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe(CONTEXT_CHANNEL);
-    this.subscriber.on('message', (channel: string) => {
-      if (channel === CONTEXT_CHANNEL) void this.refresh().catch(() => {});
-    });
+    this.unsubscribe = await this.subscriber.subscribe(CONTEXT_CHANNEL, () => void this.refresh().catch(() => {}));
     await this.refresh();
     this.timer = setInterval(() => void this.refresh().catch(() => {}), this.pollMs);
     this.timer.unref();
@@ -47,6 +46,6 @@ export class ContextCache {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.subscriber.unsubscribe(CONTEXT_CHANNEL).catch(() => {});
+    await this.unsubscribe?.();
   }
 }

@@ -9,18 +9,19 @@ import { buildSnapshot, initialSegments, type ExperimentDefinition } from '../..
 import { InvalidStoredDataError } from '../../infra/errors.js';
 import { createApiMetrics } from '../../infra/metrics.js';
 import { createRedis } from '../../infra/redis.js';
+import { RedisSubscriber } from '../../infra/redis-subscriber.js';
 import { deleteSnapshot, loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const config = testConfig();
 const redis = createRedis(config.redisUrl);
 const caches: SnapshotCache[] = [];
-const subscribers = [createRedis(config.redisUrl), createRedis(config.redisUrl)];
+const subscribers = [RedisSubscriber.connect(config.redisUrl), RedisSubscriber.connect(config.redisUrl)];
 afterAll(async () => {
   // Other suites' API processes read every stored snapshot: leave no invalid one behind.
   await deleteSnapshot(redis, key);
   for (const c of caches) await c.stop();
-  for (const s of subscribers) s.disconnect();
+  for (const s of subscribers) s.close();
   redis.disconnect();
 });
 
