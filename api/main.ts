@@ -89,7 +89,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   // Erasures reach exposures buffered in every API process on this events queue, this one included.
   const drainListener = new ExposureDrainListener(redis, subscriber, config.events.queue, () => exposures.drain());
   await drainListener.start();
-  const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, drainExposures: () => drainEveryProcess(redis, config.events.queue) });
+  const units = new UnitsService({ prisma, pool, redis, queues, edge, drainExposures: () => drainEveryProcess(redis, config.events.queue) });
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots(), invalidSnapshots: () => cache.invalid() }) : undefined;
   const reports = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, refreshAfterMs: config.reportRefreshSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
