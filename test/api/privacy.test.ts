@@ -5,46 +5,23 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assign } from '../../domain/assignment/assign.js';
-import { createQueues, type Queues } from '../../infra/queues.js';
-import { createRedis, type Redis } from '../../infra/redis.js';
 import { loadSnapshot } from '../../infra/snapshot-store.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
+import { abExperiment } from '../helpers/fixtures.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
-import { useStack } from '../helpers/stack.js';
+import { useStack, useStores } from '../helpers/stack.js';
 
 const exec = promisify(execFile);
 const stack = useStack();
 const { config } = stack;
 const post = (path: string, body: unknown) => stack.post(path, body);
 const pseudonym = (id: string) => pseudonymiseUnitId(config.unitIdKey, id);
-let db: pg.Client;
-let redis: Redis;
-let bull: Redis;
-let queues: Queues;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
-  redis = createRedis(config.redisUrl);
-  bull = createRedis(config.redisUrl, { forBullmq: true });
-  queues = createQueues(bull, { eventsQueue: config.events.queue });
-});
-afterAll(async () => {
-  await db?.end();
-  await queues?.close();
-  redis?.disconnect();
-  bull?.disconnect();
-});
+const { db, redis, queues } = useStores(config);
 
 async function create(key: string) {
-  const r = await post('/experiments', {
-    key, name: key, kind: 'ab', owner: 'tests',
-    variants: [{ key: 'control', weight: 0.5, control: true }, { key: 'treatment', weight: 0.5 }],
-    config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } },
-  });
+  const r = await post('/experiments', abExperiment(key, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } }));
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return (await db.query<{ id: string }>(`SELECT id FROM "Experiment" WHERE key = $1`, [key])).rows[0]!.id;
 }
