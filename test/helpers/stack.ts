@@ -42,6 +42,29 @@ export function useStack(overrides: Partial<Config> = {}): Stack {
   return stack;
 }
 
+/** Starts an API process alone (no worker) on `config` before the file's tests and stops it after. */
+export function useApi(config: Config): Pick<RunningApi, 'url' | 'cache'> {
+  let api: RunningApi | undefined;
+  beforeAll(async () => {
+    api = await startApi(config, 0);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+  const running = () => {
+    if (!api) throw new Error('the API has not started');
+    return api;
+  };
+  return {
+    get url() {
+      return running().url;
+    },
+    get cache() {
+      return running().cache;
+    },
+  };
+}
+
 export interface Stores {
   db: pg.Pool;
   redis: Redis;
