@@ -3,17 +3,15 @@
  * assignment still buckets on the raw id, raw location is stored only with consent, and
  * DELETE /units (and `expflow units delete`) leaves nothing of the unit behind, queued jobs included.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { assign } from '../../domain/assignment/assign.js';
 import { loadSnapshot } from '../../infra/snapshot-store.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { abExperiment } from '../helpers/fixtures.js';
+import { runExpflow } from '../helpers/cli.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack, useStores } from '../helpers/stack.js';
 
-const exec = promisify(execFile);
 const stack = useStack();
 const { config } = stack;
 const post = (path: string, body: unknown) => stack.post(path, body);
@@ -159,7 +157,8 @@ describe('DELETE /units/:unitId', () => {
     expect(audit.rows).toEqual([{ actor: 'local (on behalf of dpo)', data: { requestId: body.requestId, events: 2, aggregates: body.aggregates, exposures: 2, memberships: 1, predictions: 1, deadLetters: 1, stickyRecords: 2, queuedItems: body.queuedItems } }]);
 
     // The CLI does the same; a second deletion finds nothing.
-    const cli = await exec(process.execPath, ['bin/expflow.js', 'units', 'delete', gone, '--api', stack.api.url]);
+    const cli = await runExpflow(['units', 'delete', gone, '--api', stack.api.url]);
+    expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ events: 0, aggregates: 0, exposures: 0, memberships: 0, predictions: 0, deadLetters: 0, stickyRecords: 0, queuedItems: 0 });
   });
 
@@ -170,10 +169,7 @@ describe('DELETE /units/:unitId', () => {
     expect(((await r.json()) as any).error.message).toMatch(/^unitId: /);
     const cases: Array<[string[], string]> = [[['units', 'delete'], 'unitId: '], [['units', 'remove', 'x'], 'command: '], [['units', 'delete', 'x', '--api', 'nope'], '--api: ']];
     for (const [args, message] of cases) {
-      const out = await exec(process.execPath, ['bin/expflow.js', ...args]).then(
-        () => ({ code: 0, stderr: '' }),
-        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-      );
+      const out = await runExpflow(args);
       expect(out.code).toBe(2);
       expect(out.stderr).toContain(message);
     }
