@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { inTransaction } from '../infra/pg.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { EventsJob, Queues } from '../infra/queues.js';
 import { ApiError } from './errors.js';
@@ -99,10 +100,8 @@ export class UnitsService {
   }
 
   private async deleteRows(ids: string[]): Promise<RowCounts> {
-    const client = await this.d.pool.connect();
-    const del = async (sql: string) => (await client.query(sql, [ids])).rowCount ?? 0;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.d.pool, async (client) => {
+      const del = async (sql: string) => (await client.query(sql, [ids])).rowCount ?? 0;
       // The report rollups of these units' experiments include them: drop them (rebuilt at the
       // experiment's next refresh from what remains).
       await client.query(`DELETE FROM "ReportRollup" WHERE "experimentId" IN (SELECT DISTINCT "experimentId" FROM "Assignment" WHERE "unitId" = ANY($1::text[]))`, [ids]);
@@ -118,14 +117,8 @@ export class UnitsService {
           `DELETE FROM "DeadLetter" d WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS u(id) WHERE strpos(d.payload, '"unitId":' || to_json(u.id)::text) > 0)`,
         ),
       };
-      await client.query('COMMIT');
       return counts;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async activeJobIds(): Promise<Set<string>> {
