@@ -4,15 +4,14 @@
  * network call. Expiry is re-checked on every read.
  */
 import type { Redis } from 'ioredis';
-import type { RedisSubscriber } from '../infra/redis-subscriber.js';
+import { followChannel, type RedisSubscriber } from '../infra/redis-subscriber.js';
 import { currentSignals, prepareSignals, type ContextSignal, type PreparedSignal } from '../domain/context/signals.js';
 import { CONTEXT_CHANNEL, loadCurrentSignals } from '../infra/context-store.js';
 
 export class ContextCache {
   private signals: ContextSignal[] = [];
   private preparedSignals: PreparedSignal[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => Promise<void>) | null = null;
+  private stopFollowing: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -22,10 +21,11 @@ export class ContextCache {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.subscriber.subscribe(CONTEXT_CHANNEL, () => void this.refresh().catch(() => {}));
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh().catch(() => {}), this.pollMs);
-    this.timer.unref();
+    this.stopFollowing = await followChannel(this.subscriber, CONTEXT_CHANNEL, {
+      onMessage: () => void this.refresh().catch(() => {}),
+      poll: () => this.refresh(),
+      pollMs: this.pollMs,
+    });
   }
 
   /** The signals current at the last refresh (callers re-check expiry against their own `now`). */
@@ -45,7 +45,6 @@ export class ContextCache {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.unsubscribe?.();
+    await this.stopFollowing?.();
   }
 }

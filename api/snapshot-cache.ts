@@ -9,7 +9,7 @@
  * reason, and reports it in `invalid()` (the `expflow_snapshot_invalid` gauge).
  */
 import type { Redis } from 'ioredis';
-import type { RedisSubscriber } from '../infra/redis-subscriber.js';
+import { followChannel, type RedisSubscriber } from '../infra/redis-subscriber.js';
 import { compileSnapshot, type PreparedSnapshot } from '../domain/assignment/compile-snapshot.js';
 import type { AllocationSnapshot } from '../domain/types.js';
 import { SNAPSHOT_CHANNEL, readAllSnapshots, readSnapshot, type SnapshotRead } from '../infra/snapshot-store.js';
@@ -18,8 +18,7 @@ export class SnapshotCache {
   private readonly byKey = new Map<string, PreparedSnapshot>();
   /** Experiments whose stored snapshot is invalid right now, with the reason and how many reads found it so. */
   private readonly invalidByKey = new Map<string, { reason: string; reads: number }>();
-  private timer: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => Promise<void>) | null = null;
+  private stopFollowing: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -28,15 +27,16 @@ export class SnapshotCache {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.subscriber.subscribe(SNAPSHOT_CHANNEL, (message) => {
-      const sep = message.lastIndexOf(':');
-      const key = message.slice(0, sep);
-      if (message.slice(sep + 1) === 'deleted') this.forget(key);
-      else void this.refresh(key);
+    this.stopFollowing = await followChannel(this.subscriber, SNAPSHOT_CHANNEL, {
+      onMessage: (message) => {
+        const sep = message.lastIndexOf(':');
+        const key = message.slice(0, sep);
+        if (message.slice(sep + 1) === 'deleted') this.forget(key);
+        else void this.refresh(key);
+      },
+      poll: () => this.refreshAll(),
+      pollMs: this.pollMs,
     });
-    await this.refreshAll();
-    this.timer = setInterval(() => void this.refreshAll().catch(() => {}), this.pollMs);
-    this.timer.unref();
   }
 
   get(experimentKey: string): PreparedSnapshot | undefined {
@@ -97,7 +97,6 @@ export class SnapshotCache {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.unsubscribe?.();
+    await this.stopFollowing?.();
   }
 }

@@ -59,3 +59,23 @@ export class RedisSubscriber {
     }
   }
 }
+
+/**
+ * Keeps an in-memory copy of what `channel` announces current: `onMessage` for each announcement,
+ * and `poll` now and every `pollMs` after, for announcements lost while the connection was away.
+ * Resolves once the first poll is done; the returned function stops both.
+ */
+export async function followChannel(
+  subscriber: Pick<RedisSubscriber, 'subscribe'>,
+  channel: string,
+  opts: { onMessage: (message: string) => void; poll: () => Promise<void>; pollMs: number },
+): Promise<() => Promise<void>> {
+  const unsubscribe = await subscriber.subscribe(channel, opts.onMessage);
+  await opts.poll();
+  const timer = setInterval(() => void opts.poll().catch(() => {}), opts.pollMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await unsubscribe();
+  };
+}
