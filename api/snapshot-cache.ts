@@ -32,7 +32,8 @@ export class SnapshotCache {
         const sep = message.lastIndexOf(':');
         const key = message.slice(0, sep);
         if (message.slice(sep + 1) === 'deleted') this.forget(key);
-        else void this.refresh(key);
+        // A read Redis fails (gone since the announcement) is retried by the poll.
+        else void this.refresh(key).catch(() => {});
       },
       poll: () => this.refreshAll(),
       pollMs: this.pollMs,
