@@ -92,8 +92,8 @@ export function createApp(d: AppDeps): express.Express {
   app.use(express.json({ limit: '2mb', verify: markEventsText }));
   app.use((req, _res, next) => {
     // POST /events checks each event on its own (events-ingress.ts: depth, storable text): one bad
-    // event is answered by its index while the rest of the batch is taken. POST /context names
-    // each signal's offending field itself (context-schemas.ts).
+    // event is answered by its index while the rest of the batch is taken. POST /context checks its
+    // signals once they are a list, so that paths read signals[i] whichever form was sent.
     if (req.path !== '/events') assertDepth(req.body);
     if (req.path !== '/events' && req.path !== '/context') assertStorableText(req.body);
     assertStorableText(req.query);
@@ -299,7 +299,9 @@ export function createApp(d: AppDeps): express.Express {
   mountEventRoutes(app, { events: d.events, pool: d.pool, queue: d.eventsQueue });
 
   app.post('/context', async (req, res) => {
-    const body = parseOrThrow(signalsBatchSchema, parseSignalsBody(req.body));
+    const list = parseSignalsBody(req.body);
+    assertStorableText(list);
+    const body = parseOrThrow(signalsBatchSchema, list);
     const signals = body.signals.map(toSignal);
     // A key limited to experiments may only send signals scoped to them (a global or attribute
     // signal would reach, and could dampen, every experiment).

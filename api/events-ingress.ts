@@ -96,13 +96,15 @@ export class EventsIngress {
   /** `textClean`: the raw body cannot hold NUL or a lone surrogate, so only nesting depth is checked. */
   private check(raw: RawEvent, now: Date, range: StorableRange, scope: readonly string[], textClean: boolean): { event: OutcomeEvent } | { errors: FieldIssue[] } {
     if ('unparsable' in raw) return { errors: [{ field: '', message: `not valid JSON (${raw.unparsable})` }] };
+    // The JSON as sent: the schema's copy would already have lost a "__proto__" key.
+    const text = textClean ? findTooDeep(raw.json) : findUnstorableText(raw.json);
     const parsed = eventSchema.safeParse(raw.json);
     if (!parsed.success) {
-      return { errors: parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message })) };
+      const issues = parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message }));
+      return { errors: text !== null ? [{ field: text.path, message: text.message }, ...issues] : issues };
     }
     const e = parsed.data;
     const errors: FieldIssue[] = [];
-    const text = textClean ? findTooDeep(e) : findUnstorableText(e);
     if (text !== null) errors.push({ field: text.path, message: text.message });
     if (e.experiment === undefined) {
       if (scope.length) errors.push({ field: 'experiment', message: `required: this key is limited to experiments (${scope.join(', ')}), and an event without one counts in every experiment` });

@@ -17,6 +17,19 @@ const SURROGATE_MESSAGE = 'must not contain an unpaired UTF-16 surrogate';
 /** `String.prototype.isWellFormed` (Node 20; not yet in the ES2022 lib typings). */
 const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
+/**
+ * An object key refused wherever it appears. JSON.parse keeps "__proto__" as a field, but copying
+ * the object (zod's records, Prisma's JSON handling) assigns it, which sets a prototype instead:
+ * zod silently dropped the field, and Prisma failed the write with a TypeError (a 500 the fuzzer
+ * found on POST /models).
+ */
+export const PROTO_KEY = '__proto__';
+export const PROTO_KEY_MESSAGE = 'the key "__proto__" is not accepted: copied, it sets a prototype instead of a field';
+
+function keyProblem(k: string): string | null {
+  return k === PROTO_KEY ? PROTO_KEY_MESSAGE : textProblem(k);
+}
+
 function textProblem(s: string): string | null {
   if (s.indexOf('\u0000') !== -1) return NUL_MESSAGE;
   return wellFormed(s) ? null : SURROGATE_MESSAGE;
@@ -48,7 +61,7 @@ export function findUnstorableText(value: unknown, path = '', depth = 0): TextPr
   for (const k in value) {
     if (!Object.hasOwn(value, k)) continue;
     const here = path ? `${path}.${k}` : k;
-    const km = textProblem(k);
+    const km = keyProblem(k);
     if (km !== null) return { path: here, message: km };
     const v = (value as Record<string, unknown>)[k];
     if (v === null || (typeof v !== 'object' && typeof v !== 'string')) continue;
@@ -59,14 +72,16 @@ export function findUnstorableText(value: unknown, path = '', depth = 0): TextPr
 }
 
 /**
- * Whether raw JSON text may hold a string Postgres cannot store. JSON carries U+0000 or an unpaired
- * surrogate only as an escape (raw control characters are not valid JSON, and decoded UTF-8 holds
- * no surrogates), so text without a "\u0000" or "\uD800"-"\uDFFF" escape needs no per-string walk.
+ * Whether raw JSON text may hold a string Postgres cannot store, or the key "__proto__". JSON
+ * carries U+0000 or an unpaired surrogate only as an escape (raw control characters are not valid
+ * JSON, and decoded UTF-8 holds no surrogates), so text without a "\u0000" or "\uD800"-"\uDFFF"
+ * escape needs no per-string walk; "__proto__" appears as such or with an escaped ASCII character.
  * An escaped backslash before "u0000" answers true too: a false alarm, which only costs the walk.
  */
 export function mayHoldUnstorableText(raw: Buffer): boolean {
+  if (raw.indexOf(PROTO_KEY) !== -1) return true;
   for (let i = raw.indexOf('\\u'); i !== -1; i = raw.indexOf('\\u', i + 2)) {
-    if (/^(0000|d[89a-f])/i.test(raw.toString('latin1', i + 2, i + 6))) return true;
+    if (/^(00[0-7]|d[89a-f])/i.test(raw.toString('latin1', i + 2, i + 6))) return true;
   }
   return false;
 }

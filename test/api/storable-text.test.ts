@@ -34,6 +34,27 @@ describe('unstorable text', () => {
     expect(r.body.error).toMatchObject({ code: 'invalid_text', message: expect.stringMatching(/^metadata\.note: contains a NUL/) });
   });
 
+  it('refuses an object key "__proto__" at every route, escaped or not (POST /models was a 500, events lost the field)', async () => {
+    const model = await post('/models', `{"entity":"fuzz","modelType":"m","version":"v-${uniqueSuffix()}","uri":"s3://x","metadata":{"a":{"__proto__":null}}}`);
+    expect(model.status).toBe(400);
+    expect(model.body.error).toMatchObject({ code: 'invalid_text', message: expect.stringMatching(/^metadata\.a\.__proto__: the key "__proto__" is not accepted/) });
+    const ev = await post('/events', `{"events":[{"eventId":"e1","experiment":"x","unitId":"u","name":"n","properties":{"\\u005f_proto__":{"plan":"pro"},"k":1}}]}`);
+    expect(ev.status).toBe(400);
+    expect(ev.body.error.message).toMatch(/^events\[0\]\.properties\.__proto__: the key "__proto__"/);
+    const as = await post('/assign', `{"experiment":"x","unitId":"u","context":{"__proto__":{"country":"PT"}}}`);
+    expect(as.status).toBe(400);
+    expect(as.body.error.message).toMatch(/^context\.__proto__: /);
+    const ctx = await post('/context', `{"signals":[{"source":"s","name":"n","value":1,"timestamp":"2026-01-01T00:00:00Z","scope":{"__proto__":"x","country":"PT"}}]}`);
+    expect(ctx.status).toBe(400);
+    expect(ctx.body.error.message).toMatch(/^signals\[0\]\.scope\.__proto__: /);
+  });
+
+  it('POST /context refuses an unpaired surrogate in an attribute scope (jsonb cannot store it)', async () => {
+    const ctx = await post('/context', `{"signals":[{"source":"s","name":"n","value":1,"timestamp":"2026-01-01T00:00:00Z","scope":{"country":"\\ud800"}}]}`);
+    expect(ctx.status).toBe(400);
+    expect(ctx.body.error.message).toMatch(/^signals\[0\]\.scope\.country: /);
+  });
+
   it('events and assignment refuse it too', async () => {
     const ev = await post('/events', `{"events":[{"eventId":"e1","experiment":"x","unitId":"u","name":"n","context":{"k":"\\ud800"}}]}`);
     expect(ev.status).toBe(400);

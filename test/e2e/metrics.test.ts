@@ -55,7 +55,6 @@ describe('prometheus metrics', () => {
     expect(perVariant.map((v) => v.variant)).toEqual(['control', 'treatment']);
     const events = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM "Event" WHERE "experimentId" = $1', [expId])).rows[0]!.n;
     const decisions = (await db.query<{ outcome: string; n: number }>('SELECT outcome, count(*)::int AS n FROM "Decision" WHERE "experimentId" = $1 GROUP BY outcome', [expId])).rows;
-    const version = (await db.query<{ v: number }>('SELECT max(version)::int AS v FROM "AllocationSnapshot" WHERE "experimentId" = $1', [expId])).rows[0]!.v;
 
     const apiText = await scrape(stack.api.url);
     const repeats = Object.fromEntries(perVariant.map((v) => [v.variant, 0]));
@@ -71,7 +70,12 @@ describe('prometheus metrics', () => {
     expect(sample(apiText, 'expflow_events_accepted_total', { experiment: key })).toBe(events);
     expect(sample(apiText, 'expflow_http_request_duration_seconds_count', { method: 'POST', route: '/assign', status: '200' })).toBeGreaterThanOrEqual(traffic.assigned + 20);
     expect(sample(apiText, 'expflow_http_request_duration_seconds_count', { method: 'POST', route: '/events', status: '202' })).toBeGreaterThanOrEqual(1);
-    await waitFor(async () => sample(await scrape(stack.api.url), 'expflow_snapshot_version', { experiment: key }) === version, { what: 'snapshot gauge' });
+    // Against the newest stored version at each look: a snapshot stored after a single read (a
+    // cycle still finishing under load) would move the gauge past it for good.
+    await waitFor(async () => {
+      const newest = (await db.query<{ v: number }>('SELECT max(version)::int AS v FROM "AllocationSnapshot" WHERE "experimentId" = $1', [expId])).rows[0]?.v;
+      return newest != null && sample(await scrape(stack.api.url), 'expflow_snapshot_version', { experiment: key }) === newest;
+    }, { what: 'snapshot gauge at the newest stored version', timeoutMs: 60_000 });
 
     expect(stack.worker.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const workerText = await scrape(stack.worker.metricsUrl!);

@@ -11,6 +11,7 @@ describe('findUnstorableText', () => {
     [[{ a: 1 }, { b: 'z\u0000' }], '[1].b', /NUL/],
     [{ a: 'x\ud800y' }, 'a', /unpaired UTF-16 surrogate/],
     [{ ['\udc00']: 'v' }, '\udc00', /unpaired UTF-16 surrogate/],
+    [JSON.parse('{"m":{"__proto__":{"plan":"pro"}}}'), 'm.__proto__', /"__proto__" is not accepted/],
   ])('%j → %j', (value, path, message) => {
     const got = findUnstorableText(value);
     if (path === null) expect(got).toBeNull();
@@ -65,6 +66,8 @@ describe('mayHoldUnstorableText (raw body pre-check)', () => {
     ['{"a":"\\ud83d\\ude00"}', true], // a pair: a false alarm, the walk clears it
     ['{"a":"\\\\u0000"}', true], // an escaped backslash: a false alarm too
     ['{"a":"\\u00"}', false],
+    ['{"__proto__":{"a":1}}', true],
+    ['{"\\u005f_proto__":{"a":1}}', true], // the key spelled with an escape
   ])('%s → %s', (text, expected) => {
     expect(mayHoldUnstorableText(raw(text))).toBe(expected);
   });
