@@ -179,9 +179,15 @@ export function analyze(input: AnalyzeInput) {
       pc && pt
         ? comparePosteriors(pc, pt, { alpha: input.alpha, direction: input.metric.direction })
         : gaussianEffectPosterior({ estimate: effect.estimate, variance: effect.standardError ** 2, alpha: input.alpha, direction: input.metric.direction });
+    // The relative lift's interval must be a credible interval too, not the fixed-horizon t interval
+    // (a Welch t quantile at small n): the flat-prior posterior of the delta-method lift, as gbstats'
+    // EffectBayesianABTest(difference_type='relative') reports it.
+    const rel = effect.relative;
+    const relative = rel ? { estimate: rel.estimate, ci: gaussianEffectPosterior({ estimate: rel.estimate, variance: rel.standardError ** 2, alpha: input.alpha }).ci } : null;
     return [
       {
         ...base,
+        relative,
         ci: post.ci,
         probabilityToBeatControl: post.probabilityToBeatControl,
         probabilityBest: pBest ? (pBest[armIndex] ?? null) : null,

@@ -12,3 +12,9 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check gbstats || echo "gbstats did not install; skipping its fixtures" >&2
 "$VENV/bin/python" scripts/gen_stats_fixtures.py
 "$VENV/bin/python" scripts/gen_random_stats_fixtures.py
+# The decision fixtures compare against gbstats in several sections: without it the committed file stays.
+if "$VENV/bin/python" -c "import gbstats" 2>/dev/null; then
+  "$VENV/bin/python" scripts/gen_random_decision_fixtures.py
+else
+  echo "gbstats not importable; keeping test/fixtures/stats/random-decision.json" >&2
+fi

@@ -157,7 +157,8 @@ function stratifiedRelative(delta: number, varDelta: number, mc: number, varMc: 
   // r = Δ/m̄_c; Var ≈ V_Δ/m² + Δ²V_c/m⁴ − 2Δ·Cov(Δ, m̄_c)/m³ with Cov = −V_c.
   const variance = varDelta / mc ** 2 + (delta * delta * varMc) / mc ** 4 + (2 * delta * varMc) / mc ** 3;
   const se = Math.sqrt(Math.max(0, variance));
-  if (!(se > 0)) return null;
+  // An overflowing variance (a control mean near 1e-300) is no interval either: never ±∞ or NaN.
+  if (!(se > 0) || !Number.isFinite(se)) return null;
   const q = normalQuantile(1 - alpha / 2);
   const estimate = delta / mc;
   return { estimate, standardError: se, ci: [estimate - q * se, estimate + q * se] };

@@ -24,7 +24,8 @@ export type StatsReason =
   | 'no-data';
 
 /**
- * Why `relative` is null: a zero control mean has no ratio; a zero treatment mean gives −100 % with a
+ * Why `relative` is null: a zero control mean has no ratio (nor has one so close to 0 that the ratio
+ * or its delta-method variance overflows a double); a zero treatment mean gives −100 % with a
  * delta-method variance of 0 (a zero-width interval that claims certainty it does not have); a zero
  * variance leaves no interval at all.
  */
@@ -32,9 +33,20 @@ export type RelativeReason = 'zero-baseline' | 'zero-treatment' | 'zero-variance
 
 /** Reason the relative lift of control → treatment means is undefined, or null when it is defined. */
 export function relativeUndefinedReason(controlMean: number, treatmentMean: number): RelativeReason | null {
-  if (controlMean === 0 || !Number.isFinite(controlMean)) return 'zero-baseline';
+  if (controlMean === 0 || !Number.isFinite(controlMean) || !Number.isFinite(treatmentMean / controlMean)) return 'zero-baseline';
   if (treatmentMean === 0) return 'zero-treatment';
   return null;
+}
+
+/**
+ * Delta-method variance of m_t/m_c − 1 with Cov(m_t, m_c) = 0, or null when it overflows: a control
+ * mean of 1e-300 (or a treatment mean of 1e150) squares past the double range, and the NaN or ±∞
+ * interval it gave must not reach a decision or a report.
+ */
+function relativeVariance(control: MeanWithVariance, treatment: MeanWithVariance): number | null {
+  const mc = control.mean;
+  const variance = treatment.variance / (mc * mc) + (treatment.mean * treatment.mean * control.variance) / mc ** 4;
+  return Number.isFinite(variance) ? variance : null;
 }
 
 /** Result of comparing one treatment arm with control. `ci` is null when it is undefined. */
@@ -66,9 +78,9 @@ export interface MeanWithVariance {
 /** Delta-method relative lift of treatment over control; null when either mean is 0 (see RelativeReason). */
 export function relativeEffect(control: MeanWithVariance, treatment: MeanWithVariance, alpha: number, df: number | null = null): RelativeEffect | null {
   if (relativeUndefinedReason(control.mean, treatment.mean) !== null) return null;
-  const mc = control.mean;
-  const estimate = treatment.mean / mc - 1;
-  const variance = treatment.variance / (mc * mc) + (treatment.mean * treatment.mean * control.variance) / mc ** 4;
+  const estimate = treatment.mean / control.mean - 1;
+  const variance = relativeVariance(control, treatment);
+  if (variance === null) return null;
   const se = Math.sqrt(Math.max(variance, 0));
   const q = df === null ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, df);
   return { estimate, standardError: se, ci: [estimate - q * se, estimate + q * se] };
@@ -97,7 +109,7 @@ export function compareIndependentMeans(
   const pValue = df === null ? twoSidedPValue(statistic) : studentTTwoSidedPValue(statistic, df);
   const q = df === null ? normalQuantile(1 - alpha / 2) : studentTQuantile(1 - alpha / 2, df);
   const relative = relativeEffect(control, treatment, alpha, df);
-  const relativeReason = relativeUndefinedReason(control.mean, treatment.mean);
+  const relativeReason = relative === null ? (relativeUndefinedReason(control.mean, treatment.mean) ?? 'zero-baseline') : null;
   return { ...base, ci: [estimate - q * se, estimate + q * se], pValue, relative, ...(relativeReason ? { relativeReason } : {}), statistic };
 }
 

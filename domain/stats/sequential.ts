@@ -97,7 +97,8 @@ export function sequentialEffect(effect: EffectEstimate, n: number, alpha: numbe
 /** Normal-mixture mSPRT with mixing variance τ² on the effect: always-valid p-value and interval. */
 export function mixtureSprt(look: { estimate: number; variance: number; alpha: number; tau2: number }): SequentialResult {
   const { estimate, variance: v, alpha, tau2 } = look;
-  if (!(v > 0)) return { ci: null, halfWidth: 0, pValue: 1, rho: 0, reason: 'zero-variance' };
+  // τ² = 0 is no mixture at all: Λ's exponent is 0/0 (a NaN p-value) and the interval ±∞.
+  if (!(v > 0) || !(tau2 > 0)) return { ci: null, halfWidth: 0, pValue: 1, rho: 0, reason: 'zero-variance' };
   // Λ = sqrt(V/(V+τ²)) · exp(τ²Δ̂² / (2V(V+τ²))); p = min(1, 1/Λ) (Johari et al. 2022, §4).
   const logLambda = 0.5 * Math.log(v / (v + tau2)) + (tau2 * estimate * estimate) / (2 * v * (v + tau2));
   const pValue = Math.min(1, Math.exp(-logLambda));

@@ -49,6 +49,18 @@ describe('Thompson sampling', () => {
     // z = 0.5 / (5·√(2/400)) = 1.414 → P = Φ(1.414) ≈ 0.921
     expect(p[1]).toBeCloseTo(0.92135, 5);
   });
+  it('Gaussian arm with no spread yet (all units 0) is a point mass: weights match per-unit Thompson draws, not a ranking of means', () => {
+    // Revenue early on: 300 control units all 0, treatment mean 0.5 with sd 10 over 100 units.
+    // P(treatment best) = P(N(0.5, 10²/100) > 0) = Φ(0.5) = 0.6915; ranking means gave it 1 and control 0.
+    const zero: Moments = { n: 300, sum: 0, sumSquares: 0 };
+    const noisy: Moments = { n: 100, sum: 50, sumSquares: 99 * 100 + 100 * 0.25 };
+    const p = probabilityBest([zero, noisy], 'gaussian');
+    expect(p[1]).toBeCloseTo(0.691462461274013, 9);
+    const rng = createRng(11);
+    let treatment = 0;
+    for (let i = 0; i < 100_000; i++) treatment += sampleThompsonArm([zero, noisy], 'gaussian', rng);
+    expect(Math.abs(treatment / 100_000 - p[1]!)).toBeLessThan(0.01);
+  });
   it.each([
     [[0.7, 0.2, 0.1], 0.5],
     [[1, 0, 0], 0.5],

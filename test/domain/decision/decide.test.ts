@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideExperiment, type DecideExperimentInput } from '../../../domain/decision/index.js';
+import { probabilityBestByArm } from '../../../domain/decision/bayesian-evidence.js';
+import { probabilityBest } from '../../../domain/allocation/thompson.js';
 import type { CellStats, MetricSpec } from '../../../domain/types.js';
 
 const conv: MetricSpec = { key: 'conv', event: 'purchase', type: 'binary', role: 'primary', direction: 'increase' };
@@ -103,5 +105,21 @@ describe('guardrail harm when the treatment mean is 0 (relative lift has no inte
     expect(r.relative).toBeNull();
     expect(r.harmful).toBe(true);
     expect(d.outcome).toBe('stop_harm');
+  });
+});
+
+describe('P(best) by arm for the weight actions', () => {
+  it('an arm whose units all had the same outcome is a point mass (as in Thompson allocation), not an uninformed arm', () => {
+    const metric: MetricSpec = { key: 'revenue', event: 'purchase', type: 'continuous', role: 'primary', direction: 'increase' };
+    const zero = { n: 300, sum: 0, sumSquares: 0 };
+    const noisy = { n: 100, sum: 50, sumSquares: 99 * 100 + 100 * 0.25 };
+    const cells: CellStats[] = [
+      { metric: 'revenue', variant: 'control', segment: 0, period: 0, moments: zero },
+      { metric: 'revenue', variant: 'b', segment: 0, period: 0, moments: noisy },
+    ];
+    const p = probabilityBestByArm(cells, metric, ['control', 'b']);
+    // P(N(0.5, 1) > 0) = Φ(0.5); the uninformed stand-in (variance 1e12) gave ≈ 0.5.
+    expect(p.b).toBeCloseTo(0.691462461274013, 9);
+    expect([p.control, p.b]).toEqual(probabilityBest([zero, noisy], 'gaussian'));
   });
 });

@@ -10,6 +10,8 @@ import {
   betaBinomialPosterior,
   comparePosteriors,
   momentsOf,
+  mixtureSprt,
+  stratifiedDifference,
 } from '../../../domain/stats/index.js';
 import { expectFiniteDeep } from './helpers.js';
 
@@ -99,5 +101,42 @@ describe('degenerate relative effects are null with a reason, never a zero-width
     expect(s.relativeReason).toBe('zero-variance');
     const ok = sequentialEffect(fixed, 2000, 0.05);
     expect(ok.relative!.ci[0]).toBeLessThan(fixed.relative!.ci[0]);
+  });
+});
+
+describe('relative lifts whose ratio or delta-method variance overflows a double', () => {
+  // Control mean 1e-300 (a metric in tiny units) and a treatment mean of 1e150 (its square is 1e300).
+  const tinyControl = { n: 1000, sum: 1e-297, sumSquares: 1e-10 };
+  const normalTreatment = { n: 1e6, sum: 2e6, sumSquares: 1e8 };
+  const hugeTreatment = { n: 1e6, sum: 1e156, sumSquares: 1e306 };
+  const unitControl = { n: 1e9, sum: 1e9, sumSquares: 1e209 };
+  it.each([
+    ['control mean 1e-300', tinyControl, normalTreatment],
+    ['treatment mean 1e150, control variance 1e200', unitControl, hugeTreatment],
+  ])('%s: relative null with reason zero-baseline, nothing NaN or infinite (fixed, sequential, stratified)', (_name, c, t) => {
+    const fixed = compareMeans(c, t);
+    expectFiniteDeep(fixed);
+    expect(fixed.relative).toBeNull();
+    expect(fixed.relativeReason).toBe('zero-baseline');
+    const seq = sequentialEffect(fixed, c.n + t.n, 0.05);
+    expectFiniteDeep(seq);
+    expect(seq.relative).toBeNull();
+    const cells = [
+      { metric: 'm', variant: 'c', segment: 0, period: 0, moments: c },
+      { metric: 'm', variant: 't', segment: 0, period: 0, moments: t },
+    ];
+    const strat = stratifiedDifference(cells, { metricType: 'continuous', control: 'c', treatment: 't' });
+    expectFiniteDeep(strat);
+    expect(strat.relative).toBeNull();
+  });
+});
+
+describe('mSPRT with no mixture (τ² = 0)', () => {
+  it('gives no interval and p = 1, not a NaN p-value and ±∞ bounds', () => {
+    const r = mixtureSprt({ estimate: 0, variance: 1e-300, alpha: 0.05, tau2: 0 });
+    expectFiniteDeep(r);
+    expect(r.ci).toBeNull();
+    expect(r.pValue).toBe(1);
+    expectFiniteDeep(mixtureSprt({ estimate: 1, variance: 1, alpha: 0.05, tau2: 0 }));
   });
 });
