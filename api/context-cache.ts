@@ -4,29 +4,28 @@
  * network call. Expiry is re-checked on every read.
  */
 import type { Redis } from 'ioredis';
+import { followChannel, type RedisSubscriber } from '../infra/redis-subscriber.js';
 import { currentSignals, prepareSignals, type ContextSignal, type PreparedSignal } from '../domain/context/signals.js';
 import { CONTEXT_CHANNEL, loadCurrentSignals } from '../infra/context-store.js';
 
 export class ContextCache {
   private signals: ContextSignal[] = [];
   private preparedSignals: PreparedSignal[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private stopFollowing: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly subscriber: Pick<RedisSubscriber, 'subscribe'>,
     private readonly pollMs = 2000,
     private readonly now: () => number = Date.now,
   ) {}
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe(CONTEXT_CHANNEL);
-    this.subscriber.on('message', (channel: string) => {
-      if (channel === CONTEXT_CHANNEL) void this.refresh().catch(() => {});
+    this.stopFollowing = await followChannel(this.subscriber, CONTEXT_CHANNEL, {
+      onMessage: () => void this.refresh().catch(() => {}),
+      poll: () => this.refresh(),
+      pollMs: this.pollMs,
     });
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh().catch(() => {}), this.pollMs);
-    this.timer.unref();
   }
 
   /** The signals current at the last refresh (callers re-check expiry against their own `now`). */
@@ -46,7 +45,6 @@ export class ContextCache {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.subscriber.unsubscribe(CONTEXT_CHANNEL).catch(() => {});
+    await this.stopFollowing?.();
   }
 }

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { RedisSubscriber } from '../infra/redis-subscriber.js';
 
 const channel = (eventsQueue: string) => `expflow:exposures:drain:${eventsQueue}`;
 const ackKey = (eventsQueue: string, id: string) => `expflow:exposures:drained:${eventsQueue}:${id}`;
@@ -16,23 +17,21 @@ const STILL_SPOOLED = 'spooled';
 
 /** Answers drain requests for one events queue: `drain` resolves true when exposures stay spooled. */
 export class ExposureDrainListener {
+  private unsubscribe: (() => Promise<void>) | null = null;
+
   constructor(
     private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly subscriber: Pick<RedisSubscriber, 'subscribe'>,
     private readonly eventsQueue: string,
     private readonly drain: () => Promise<boolean>,
   ) {}
 
   async start(): Promise<void> {
-    const ch = channel(this.eventsQueue);
-    this.subscriber.on('message', (from: string, id: string) => {
-      if (from === ch) void this.answer(id);
-    });
-    await this.subscriber.subscribe(ch);
+    this.unsubscribe = await this.subscriber.subscribe(channel(this.eventsQueue), (id) => void this.answer(id));
   }
 
   async stop(): Promise<void> {
-    await this.subscriber.unsubscribe(channel(this.eventsQueue)).catch(() => {});
+    await this.unsubscribe?.();
   }
 
   private async answer(id: string): Promise<void> {

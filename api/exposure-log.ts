@@ -78,7 +78,11 @@ export class ExposureLog {
   /** Sends the buffer (spooling it if Redis does not take it), then replays the spool if Redis did. */
   async flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    this.spool.heartbeat();
+    try {
+      this.spool.heartbeat();
+    } catch (e) {
+      console.error(`[api] exposure spool lease not renewed: ${(e as Error).message}`);
+    }
     if (!this.buffer.length && !this.spool.pending) return;
     const batch = this.buffer;
     this.buffer = [];
@@ -93,14 +97,25 @@ export class ExposureLog {
             await this.send(batch);
           } catch (e) {
             ok = false;
-            this.spool.append(batch);
-            this.spooled += batch.length;
-            console.error(`[api] exposure send failed; ${batch.length} spooled to disk (${this.spooled} so far): ${(e as Error).message}`);
+            try {
+              this.spool.append(batch);
+              this.spooled += batch.length;
+              console.error(`[api] exposure send failed; ${batch.length} spooled to disk (${this.spooled} so far): ${(e as Error).message}`);
+            } catch (disk) {
+              // Neither Redis nor the disk took them: they stay in memory for the next flush. A
+              // rejection here would have lost them, and ended the process (nothing awaits a tick).
+              this.buffer = batch.concat(this.buffer);
+              console.error(`[api] exposure send failed (${(e as Error).message}) and the spool could not be written (${(disk as Error).message}); ${this.buffer.length} kept in memory`);
+            }
           }
         }
         if (ok && this.spool.pending && Date.now() >= this.nextReplayAt) {
           const before = this.spool.pending;
-          this.replayed += await this.spool.replay((records) => this.send(records), this.maxBatch);
+          try {
+            this.replayed += await this.spool.replay((records) => this.send(records), this.maxBatch);
+          } catch (e) {
+            console.error(`[api] exposure spool could not be read; will retry: ${(e as Error).message}`);
+          }
           // A replay that failed waits a second before the next try, rather than one per tick.
           if (before && this.spool.pending) this.nextReplayAt = Date.now() + 1000;
         }

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config.js';
 import { createPrisma } from '../infra/prisma.js';
 import { createQueues } from '../infra/queues.js';
 import { createRedis, redisReady } from '../infra/redis.js';
+import { RedisSubscriber } from '../infra/redis-subscriber.js';
 import { HealthChecker } from './health.js';
 import { Authenticator } from './auth.js';
 import { KeyStore } from './keys.js';
@@ -46,8 +47,8 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   // Auto-pipelining batches the sticky lookups of concurrent requests into one round trip.
   const redis = createRedis(config.redisUrl);
   redis.options.enableAutoPipelining = true;
-  const subscriber = createRedis(config.redisUrl);
-  const contextSubscriber = createRedis(config.redisUrl);
+  // One pub/sub connection for the snapshot cache, the context cache and the exposure drain bus.
+  const subscriber = RedisSubscriber.connect(config.redisUrl);
   // The request path's own connection: fails fast while Redis is away instead of queueing commands
   // that would run (and write) after the caller was answered.
   const stickyRedis = createRedis(config.redisUrl, { failFast: true });
@@ -65,7 +66,7 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
 
   const cache = new SnapshotCache(redis, subscriber);
   await cache.start();
-  const contextCache = new ContextCache(redis, contextSubscriber);
+  const contextCache = new ContextCache(redis, subscriber);
   await contextCache.start();
   const edge = new UnitEdge(config.unitIdKey, config.contextPolicy, contextCache, config.unitIdKeyPrevious);
   const exposures = new ExposureLog(exposureQueues.events, { spoolDir: config.exposureSpoolDir, intervalMs: config.exposureFlushIntervalMs });
@@ -87,10 +88,9 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
   const training = new TrainingService({ prisma, temporal, taskQueue: config.taskQueue });
   const context = new ContextService({ prisma, pool, redis, temporal, taskQueue: config.taskQueue, sourceAccess: config.contextSources });
   // Erasures reach exposures buffered in every API process on this events queue, this one included.
-  const drainSubscriber = createRedis(config.redisUrl);
-  const drainListener = new ExposureDrainListener(redis, drainSubscriber, config.events.queue, () => exposures.drain());
+  const drainListener = new ExposureDrainListener(redis, subscriber, config.events.queue, () => exposures.drain());
   await drainListener.start();
-  const units = new UnitsService({ prisma, pool, redis, queues, unitIdKey: config.unitIdKey, unitIdKeyPrevious: config.unitIdKeyPrevious, drainExposures: () => drainEveryProcess(redis, config.events.queue) });
+  const units = new UnitsService({ prisma, pool, redis, queues, edge, drainExposures: () => drainEveryProcess(redis, config.events.queue) });
   const metrics = config.metricsEnabled ? createApiMetrics({ snapshots: () => cache.snapshots(), invalidSnapshots: () => cache.invalid() }) : undefined;
   const reports = new ReportService(prisma, pool, { temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace, refreshAfterMs: config.reportRefreshSeconds * 1000 });
   const observe = { reports, prisma, metrics, temporalUiUrl: config.temporalUiUrl, namespace: config.temporalNamespace };
@@ -146,7 +146,8 @@ export async function startApi(config: Config = loadConfig(), port = config.apiP
       await connection.close();
       await prisma.$disconnect();
       await pool.end();
-      for (const r of [redis, subscriber, contextSubscriber, drainSubscriber, queueConn, exposureConn, stickyRedis]) r.disconnect();
+      subscriber.close();
+      for (const r of [redis, queueConn, exposureConn, stickyRedis]) r.disconnect();
     },
   };
 }

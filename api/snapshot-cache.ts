@@ -9,6 +9,7 @@
  * reason, and reports it in `invalid()` (the `expflow_snapshot_invalid` gauge).
  */
 import type { Redis } from 'ioredis';
+import { followChannel, type RedisSubscriber } from '../infra/redis-subscriber.js';
 import { compileSnapshot, type PreparedSnapshot } from '../domain/assignment/compile-snapshot.js';
 import type { AllocationSnapshot } from '../domain/types.js';
 import { SNAPSHOT_CHANNEL, readAllSnapshots, readSnapshot, type SnapshotRead } from '../infra/snapshot-store.js';
@@ -17,25 +18,26 @@ export class SnapshotCache {
   private readonly byKey = new Map<string, PreparedSnapshot>();
   /** Experiments whose stored snapshot is invalid right now, with the reason and how many reads found it so. */
   private readonly invalidByKey = new Map<string, { reason: string; reads: number }>();
-  private timer: NodeJS.Timeout | null = null;
+  private stopFollowing: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly subscriber: Pick<RedisSubscriber, 'subscribe'>,
     private readonly pollMs = 2000,
   ) {}
 
   async start(): Promise<void> {
-    await this.subscriber.subscribe(SNAPSHOT_CHANNEL);
-    this.subscriber.on('message', (_channel, message: string) => {
-      const sep = message.lastIndexOf(':');
-      const key = message.slice(0, sep);
-      if (message.slice(sep + 1) === 'deleted') this.forget(key);
-      else void this.refresh(key);
+    this.stopFollowing = await followChannel(this.subscriber, SNAPSHOT_CHANNEL, {
+      onMessage: (message) => {
+        const sep = message.lastIndexOf(':');
+        const key = message.slice(0, sep);
+        if (message.slice(sep + 1) === 'deleted') this.forget(key);
+        // A read Redis fails (gone since the announcement) is retried by the poll.
+        else void this.refresh(key).catch(() => {});
+      },
+      poll: () => this.refreshAll(),
+      pollMs: this.pollMs,
     });
-    await this.refreshAll();
-    this.timer = setInterval(() => void this.refreshAll().catch(() => {}), this.pollMs);
-    this.timer.unref();
   }
 
   get(experimentKey: string): PreparedSnapshot | undefined {
@@ -96,7 +98,6 @@ export class SnapshotCache {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.subscriber.unsubscribe(SNAPSHOT_CHANNEL).catch(() => {});
+    await this.stopFollowing?.();
   }
 }

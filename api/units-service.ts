@@ -12,20 +12,21 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { inTransaction } from '../infra/pg.js';
 import type { PrismaClient } from '../infra/prisma.js';
 import type { EventsJob, Queues } from '../infra/queues.js';
-import { createPseudonymiser } from '../infra/unit-pseudonym.js';
 import { ApiError } from './errors.js';
 import type { DrainOutcome } from './exposure-drain-bus.js';
 import { requireRedis } from './redis-guard.js';
+import type { UnitEdge } from './unit-edge.js';
 
 export interface UnitsServiceDeps {
   prisma: PrismaClient;
   pool: Pool;
   redis: Redis;
   queues: Queues;
-  unitIdKey: string;
-  unitIdKeyPrevious?: string;
+  /** The edge's pseudonymisers (UNIT_ID_KEY and, during a rotation, UNIT_ID_KEY_PREVIOUS): a unit is erased under both. */
+  edge: Pick<UnitEdge, 'pseudonymise' | 'previousPseudonymise'>;
   /** Has every API process send its buffered exposures to the queue first, so the queue scan sees them. */
   drainExposures: () => Promise<DrainOutcome>;
   /** How long to wait for an ingest job that holds the unit and is being written right now. */
@@ -63,17 +64,12 @@ function addCounts(a: RowCounts, b: RowCounts): RowCounts {
 const QUEUE_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
 export class UnitsService {
-  private readonly pseudonymise: (id: string) => string;
-  private readonly previous: ((id: string) => string) | null;
-
-  constructor(private readonly d: UnitsServiceDeps) {
-    this.pseudonymise = createPseudonymiser(d.unitIdKey);
-    this.previous = d.unitIdKeyPrevious ? createPseudonymiser(d.unitIdKeyPrevious) : null;
-  }
+  constructor(private readonly d: UnitsServiceDeps) {}
 
   /** Every id the unit may be stored under. */
   storedIds(unitId: string): string[] {
-    return [...new Set([this.pseudonymise(unitId), ...(this.previous ? [this.previous(unitId)] : []), unitId])];
+    const { pseudonymise, previousPseudonymise } = this.d.edge;
+    return [...new Set([pseudonymise(unitId), ...(previousPseudonymise ? [previousPseudonymise(unitId)] : []), unitId])];
   }
 
   async delete(unitId: string, actor: string): Promise<UnitDeletion> {
@@ -104,10 +100,8 @@ export class UnitsService {
   }
 
   private async deleteRows(ids: string[]): Promise<RowCounts> {
-    const client = await this.d.pool.connect();
-    const del = async (sql: string) => (await client.query(sql, [ids])).rowCount ?? 0;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.d.pool, async (client) => {
+      const del = async (sql: string) => (await client.query(sql, [ids])).rowCount ?? 0;
       // The report rollups of these units' experiments include them: drop them (rebuilt at the
       // experiment's next refresh from what remains).
       await client.query(`DELETE FROM "ReportRollup" WHERE "experimentId" IN (SELECT DISTINCT "experimentId" FROM "Assignment" WHERE "unitId" = ANY($1::text[]))`, [ids]);
@@ -123,14 +117,8 @@ export class UnitsService {
           `DELETE FROM "DeadLetter" d WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS u(id) WHERE strpos(d.payload, '"unitId":' || to_json(u.id)::text) > 0)`,
         ),
       };
-      await client.query('COMMIT');
       return counts;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async activeJobIds(): Promise<Set<string>> {

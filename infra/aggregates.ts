@@ -6,6 +6,7 @@
  * its `hi` so units and their events are read as of the same moment.
  */
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import { inTransaction } from './pg.js';
 import { controlVariant } from '../domain/experiment/snapshot.js';
 import type { CellStats, MetricSpec } from '../domain/types.js';
 import type { UnitAggregateRow } from '../domain/segmentation/features.js';
@@ -75,20 +76,12 @@ export async function collectCellStats(
  * the hash join takes half a second (measured on a copy of bench:cycle's data).
  */
 export async function queryEveryUnit<R extends QueryResultRow>(pool: Pool, text: string, params: unknown[]): Promise<QueryResult<R>> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // Hash aggregation in memory instead of external sorts; JIT costs more than it saves here.
     await client.query(`SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`);
     const res = await client.query<R>(text, params);
-    await client.query('COMMIT');
     return res;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** One aggregated row (the columns every cell query selects) as a cell. */

@@ -3,6 +3,7 @@
  * batch still failed on its final attempt, kept with the reason until replayed onto the queue.
  */
 import type { Pool } from 'pg';
+import { inTransaction } from './pg.js';
 import type { EventsJob } from './queues.js';
 
 export type DeadLetterKind = EventsJob['kind'];
@@ -49,9 +50,7 @@ export async function replayDeadLetters(
   select: { ids: string[] } | { all: true; limit: number },
   enqueue: (kind: DeadLetterKind, items: unknown[]) => Promise<void>,
 ): Promise<{ replayed: number; ids: string[] }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const res = 'ids' in select
       ? await client.query<{ id: string; kind: DeadLetterKind; payload: string }>(
           `SELECT id::text, kind, payload FROM "DeadLetter" WHERE id = ANY($1::bigint[]) AND "replayedAt" IS NULL ORDER BY id FOR UPDATE SKIP LOCKED`,
@@ -67,12 +66,6 @@ export async function replayDeadLetters(
     }
     const ids = res.rows.map((r) => r.id);
     await client.query(`UPDATE "DeadLetter" SET "replayedAt" = now() AT TIME ZONE 'UTC' WHERE id = ANY($1::bigint[])`, [ids]);
-    await client.query('COMMIT');
     return { replayed: ids.length, ids };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -4,6 +4,7 @@
  * expired ones. DDL runs under one advisory lock so concurrent creators cannot collide.
  */
 import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from './pg.js';
 import { addDays, dayStart, type Day } from '../domain/storage/partition-plan.js';
 
 const PARTITION_LOCK = 0x45767450; // "EvtP": serialises partition DDL across processes
@@ -23,19 +24,10 @@ export async function listEventPartitions(pool: Pool | PoolClient): Promise<Day[
 }
 
 async function withPartitionLock<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+    return fn(client);
+  });
 }
 
 /** Creates the partitions of `days` that do not exist yet; returns the ones it created. */

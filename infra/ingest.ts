@@ -16,6 +16,7 @@
  *   are thrown, so the queue retries the job with backoff.
  */
 import type { Pool } from 'pg';
+import { inTransaction } from './pg.js';
 import { addDays, dayOf, retentionStart, type Day } from '../domain/storage/partition-plan.js';
 import { insertDeadLetters, type DeadLetterKind } from './dead-letters.js';
 import { createEventPartitions, listEventPartitions } from './event-partitions.js';
@@ -128,9 +129,7 @@ async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds
   // Within a batch the unrestricted form wins: its restricted copies are duplicates.
   const batch = rows.filter((r) => r.scope === '' || !unrestricted.has(r.item.eventId));
   const eventIds = [...new Set(batch.map((r) => r.item.eventId))].sort();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // Named statements: parsed and planned once per connection, not once per batch.
     const claimed = await client.query<{ eventId: string }>({
       name: 'expflow-claim-events',
@@ -187,14 +186,8 @@ async function insertEventRows(pool: Pool, rows: EventRow[], dedupeWindowSeconds
         [...unrestricted].filter((id) => free.has(id)),
       ],
     });
-    await client.query('COMMIT');
     return res.rowCount ?? 0;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

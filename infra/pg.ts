@@ -14,3 +14,22 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
   pool.on('connect', (client) => client.on('error', (err) => console.error(`[pg] connection lost: ${err.message}`)));
   return pool;
 }
+
+/**
+ * Runs `fn` in a transaction on one client of the pool: committed when `fn` returns, rolled back
+ * when it throws (the rollback's own failure, on a lost connection, is not the error reported).
+ */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}

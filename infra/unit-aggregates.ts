@@ -16,6 +16,7 @@
  * are rebuilt from scratch when the tracked names or the window change.
  */
 import type { Pool } from 'pg';
+import { inTransaction } from './pg.js';
 import { at } from '../domain/at.js';
 import { aggregationSpec } from '../domain/experiment/aggregation-spec.js';
 import { cellDesignOf } from './aggregates.js';
@@ -60,9 +61,7 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
   const names = [...new Set(spec.names)].sort();
   await waitForEarlierTransactions(pool, opts.maxWaitMs ?? 5000);
   await analyzeStaleTables(pool);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(
       `INSERT INTO "AggregateWatermark" ("experimentId", txid, names, "lookbackSeconds", "windowSeconds", "updatedAt")
        VALUES ($1, 0, $2, $3, $4, now() AT TIME ZONE 'UTC') ON CONFLICT DO NOTHING`,
@@ -75,10 +74,7 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
       [experimentId],
     )).rows[0];
     // No row: skipped as locked by another refresh (the upsert above guarantees it exists).
-    if (!locked) {
-      await client.query('COMMIT');
-      return { hi: '0', touched: 0, rebuilt: false, busy: true };
-    }
+    if (!locked) return { hi: '0', touched: 0, rebuilt: false, busy: true };
     const wm = locked;
     const same = wm.names.join('\u0000') === names.join('\u0000') && wm.lookback === spec.lookbackSeconds && wm.window === spec.windowSeconds;
     let lo = wm.txid;
@@ -156,14 +152,8 @@ export async function refreshUnitAggregates(pool: Pool, experimentId: string, sp
        WHERE "experimentId" = $1`,
       [experimentId, hi, names, spec.lookbackSeconds, spec.windowSeconds],
     );
-    await client.query('COMMIT');
     return { hi, touched: (updated.rowCount ?? 0) + (inserted.rowCount ?? 0), rebuilt: !same || lo === '0' };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Up to this many new events (of any experiment), a refresh probes the exposure index per event. */

@@ -2,19 +2,12 @@
  * Hostile input found by the audit probe (scripts/hostile-probe.ts): each case was a 5xx or a hang
  * before its fix. Answers must be 4xx in the error envelope, naming the offending part.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
+import { describe, expect, it } from 'vitest';
 import { testConfig } from '../helpers/services.js';
+import { useApi } from '../helpers/stack.js';
 
 const config = testConfig();
-let api: RunningApi;
-
-beforeAll(async () => {
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useApi(config);
 
 async function call(method: string, path: string, body?: string) {
   const headers: Record<string, string> = {};

@@ -3,19 +3,12 @@
  * oversize bodies, and bodies that are not JSON on JSON routes.
  */
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
+import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { useApi } from '../helpers/stack.js';
 
 const config = testConfig();
-let api: RunningApi;
-
-beforeAll(async () => {
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useApi(config);
 
 /** Sends raw bytes over node:http so a reset shows up as an error, not a fetch retry. */
 function send(path: string, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) {

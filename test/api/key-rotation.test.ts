@@ -4,34 +4,25 @@
  * current snapshot would no longer give it fresh) keeps that variant, and the record moves to its
  * new pseudonym; a new unit is stored under the new pseudonym only; deletion removes both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeSticky, encodeSticky } from '../../api/sticky-store.js';
 import { assign } from '../../domain/assignment/assign.js';
 import { at } from '../../domain/at.js';
-import { createRedis, type Redis } from '../../infra/redis.js';
 import { loadSnapshot } from '../../infra/snapshot-store.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
+import { abExperiment } from '../helpers/fixtures.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
-import { useStack } from '../helpers/stack.js';
+import { useStack, useStores } from '../helpers/stack.js';
 
 const OLD_KEY = `old-key-${uniqueSuffix()}-0123456789`;
 const NEW_KEY = `new-key-${uniqueSuffix()}-0123456789`;
 const stack = useStack({ unitIdKey: NEW_KEY, unitIdKeyPrevious: OLD_KEY });
-let redis: Redis;
-
-beforeAll(() => {
-  redis = createRedis(stack.config.redisUrl);
-});
-afterAll(() => redis?.disconnect());
+const { redis } = useStores(stack.config);
 
 describe('UNIT_ID_KEY rotation', () => {
   it('keeps the variant of a unit assigned under the previous key, and moves its record to the new pseudonym', async () => {
     const key = `rotation-${uniqueSuffix()}`;
-    const created = await stack.post('/experiments', {
-      key, name: key, kind: 'ab', owner: 'tests',
-      variants: [{ key: 'control', weight: 0.5, control: true }, { key: 'treatment', weight: 0.5 }],
-      config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } },
-    });
+    const created = await stack.post('/experiments', abExperiment(key, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } }));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const snapshot = await waitFor(() => loadSnapshot(redis, key), { what: 'the snapshot' });
     const hash = `expflow:sticky:${key}`;

@@ -5,19 +5,13 @@
  * with Retry-After once their timeout passes, also past Temporal's limit of updates in flight per
  * workflow (they used to wait forever, and the eleventh concurrent one was a 500).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
+import { describe, expect, it } from 'vitest';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { useApi } from '../helpers/stack.js';
 
 // A task queue no worker polls.
 const config = { ...testConfig(), taskQueue: `no-worker-${uniqueSuffix()}`, steeringTimeoutMs: 2_000 };
-let api: RunningApi;
-beforeAll(async () => {
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useApi(config);
 
 async function create(key: string): Promise<Response> {
   return fetch(`${api.url}/experiments`, {

@@ -3,48 +3,23 @@
  * assignment still buckets on the raw id, raw location is stored only with consent, and
  * DELETE /units (and `expflow units delete`) leaves nothing of the unit behind, queued jobs included.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assign } from '../../domain/assignment/assign.js';
-import { createQueues, type Queues } from '../../infra/queues.js';
-import { createRedis, type Redis } from '../../infra/redis.js';
 import { loadSnapshot } from '../../infra/snapshot-store.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
+import { abExperiment } from '../helpers/fixtures.js';
+import { runExpflow } from '../helpers/cli.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
-import { useStack } from '../helpers/stack.js';
+import { useStack, useStores } from '../helpers/stack.js';
 
-const exec = promisify(execFile);
 const stack = useStack();
 const { config } = stack;
 const post = (path: string, body: unknown) => stack.post(path, body);
 const pseudonym = (id: string) => pseudonymiseUnitId(config.unitIdKey, id);
-let db: pg.Client;
-let redis: Redis;
-let bull: Redis;
-let queues: Queues;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
-  redis = createRedis(config.redisUrl);
-  bull = createRedis(config.redisUrl, { forBullmq: true });
-  queues = createQueues(bull, { eventsQueue: config.events.queue });
-});
-afterAll(async () => {
-  await db?.end();
-  await queues?.close();
-  redis?.disconnect();
-  bull?.disconnect();
-});
+const { db, redis, queues } = useStores(config);
 
 async function create(key: string) {
-  const r = await post('/experiments', {
-    key, name: key, kind: 'ab', owner: 'tests',
-    variants: [{ key: 'control', weight: 0.5, control: true }, { key: 'treatment', weight: 0.5 }],
-    config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } },
-  });
+  const r = await post('/experiments', abExperiment(key, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } }));
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return (await db.query<{ id: string }>(`SELECT id FROM "Experiment" WHERE key = $1`, [key])).rows[0]!.id;
 }
@@ -182,7 +157,8 @@ describe('DELETE /units/:unitId', () => {
     expect(audit.rows).toEqual([{ actor: 'local (on behalf of dpo)', data: { requestId: body.requestId, events: 2, aggregates: body.aggregates, exposures: 2, memberships: 1, predictions: 1, deadLetters: 1, stickyRecords: 2, queuedItems: body.queuedItems } }]);
 
     // The CLI does the same; a second deletion finds nothing.
-    const cli = await exec(process.execPath, ['bin/expflow.js', 'units', 'delete', gone, '--api', stack.api.url]);
+    const cli = await runExpflow(['units', 'delete', gone, '--api', stack.api.url]);
+    expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ events: 0, aggregates: 0, exposures: 0, memberships: 0, predictions: 0, deadLetters: 0, stickyRecords: 0, queuedItems: 0 });
   });
 
@@ -193,10 +169,7 @@ describe('DELETE /units/:unitId', () => {
     expect(((await r.json()) as any).error.message).toMatch(/^unitId: /);
     const cases: Array<[string[], string]> = [[['units', 'delete'], 'unitId: '], [['units', 'remove', 'x'], 'command: '], [['units', 'delete', 'x', '--api', 'nope'], '--api: ']];
     for (const [args, message] of cases) {
-      const out = await exec(process.execPath, ['bin/expflow.js', ...args]).then(
-        () => ({ code: 0, stderr: '' }),
-        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-      );
+      const out = await runExpflow(args);
       expect(out.code).toBe(2);
       expect(out.stderr).toContain(message);
     }

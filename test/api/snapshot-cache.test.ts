@@ -9,18 +9,20 @@ import { buildSnapshot, initialSegments, type ExperimentDefinition } from '../..
 import { InvalidStoredDataError } from '../../infra/errors.js';
 import { createApiMetrics } from '../../infra/metrics.js';
 import { createRedis } from '../../infra/redis.js';
-import { deleteSnapshot, loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
-import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { RedisSubscriber } from '../../infra/redis-subscriber.js';
+import { SNAPSHOT_CHANNEL, deleteSnapshot, loadSnapshot, publishSnapshot } from '../../infra/snapshot-store.js';
+import { PrivateRedis } from '../helpers/private-redis.js';
+import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
 const config = testConfig();
 const redis = createRedis(config.redisUrl);
 const caches: SnapshotCache[] = [];
-const subscribers = [createRedis(config.redisUrl), createRedis(config.redisUrl)];
+const subscribers = [RedisSubscriber.connect(config.redisUrl), RedisSubscriber.connect(config.redisUrl)];
 afterAll(async () => {
   // Other suites' API processes read every stored snapshot: leave no invalid one behind.
   await deleteSnapshot(redis, key);
   for (const c of caches) await c.stop();
-  for (const s of subscribers) s.disconnect();
+  for (const s of subscribers) s.close();
   redis.disconnect();
 });
 
@@ -82,4 +84,36 @@ describe('SnapshotCache with an invalid stored snapshot', () => {
     expect(cache.has(key)).toBe(false);
     expect(cache.invalid().find((s) => s.experimentKey === key)?.reason).toMatch(/^variants\.0\.key: /);
   });
+});
+
+describe('SnapshotCache when Redis goes away after an announcement', () => {
+  it('does not leave the failed read as an unhandled rejection (which ends an API process)', async () => {
+    // Announcements arrive on the shared Redis; snapshots are read from a private one the test stops.
+    const store = await PrivateRedis.start();
+    const storeConn = createRedis(store.url);
+    const subscriber = RedisSubscriber.connect(config.redisUrl);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const cache = new SnapshotCache(storeConn, subscriber, 3_600_000);
+      let reads = 0;
+      const refresh = cache.refresh.bind(cache);
+      cache.refresh = (k) => (reads++, refresh(k));
+      await cache.start();
+      await store.down();
+      await redis.publish(SNAPSHOT_CHANNEL, `absent-${uniqueSuffix()}:1`);
+      await waitFor(async () => reads >= 1, { what: 'the announcement read' });
+      // Commands on one connection fail in order: once this one has, the announcement's read has too.
+      await expect(storeConn.get('probe')).rejects.toThrow();
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+      await cache.stop();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      subscriber.close();
+      storeConn.disconnect();
+      await store.down();
+    }
+  }, 60_000);
 });

@@ -2,19 +2,13 @@
  * Text PostgreSQL cannot store (NUL, unpaired surrogates) is a 400 naming the field at every
  * route, not a 500 from the database (found by the schemathesis run on POST /models).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
+import { describe, expect, it } from 'vitest';
 import { findUnstorableText } from '../../api/storable-text.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { useApi } from '../helpers/stack.js';
 
 const config = testConfig();
-let api: RunningApi;
-beforeAll(async () => {
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api.close();
-});
+const api = useApi(config);
 
 async function post(path: string, raw: string) {
   const res = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });

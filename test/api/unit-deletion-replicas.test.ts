@@ -4,48 +4,32 @@
  * flush interval is ten minutes, so only a drain request sends it). The erasure must reach it; and
  * when a process does not answer the drain request, nothing is deleted (503).
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from 'bullmq';
 import { at } from '../../domain/at.js';
-import { createQueues, type EventsJob, type Queues } from '../../infra/queues.js';
-import { createRedis, type Redis } from '../../infra/redis.js';
+import type { EventsJob } from '../../infra/queues.js';
+import { createRedis } from '../../infra/redis.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
+import { abExperiment } from '../helpers/fixtures.js';
 import { kill, spawnApi, type Child } from '../helpers/processes.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
-import { useStack } from '../helpers/stack.js';
+import { useStack, useStores } from '../helpers/stack.js';
 
 const stack = useStack();
 const { config } = stack;
 const pseudonym = (id: string) => pseudonymiseUnitId(config.unitIdKey, id);
-let db: pg.Client;
-let redis: Redis;
-let bull: Redis;
-let queues: Queues;
+const { db, redis, queues } = useStores(config);
 let replica: { child: Child; url: string } | undefined;
 const experiment = `replicas-${uniqueSuffix()}`;
 
 beforeAll(async () => {
-  db = new pg.Client({ connectionString: config.databaseUrl });
-  await db.connect();
-  redis = createRedis(config.redisUrl);
-  bull = createRedis(config.redisUrl, { forBullmq: true });
-  queues = createQueues(bull, { eventsQueue: config.events.queue });
-  const r = await stack.post('/experiments', {
-    key: experiment, name: experiment, kind: 'ab', owner: 'tests',
-    variants: [{ key: 'control', weight: 0.5, control: true }, { key: 'treatment', weight: 0.5 }],
-    config: { metrics: [{ key: 'purchase', event: 'purchase', type: 'binary', role: 'primary' }], cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } },
-  });
+  const r = await stack.post('/experiments', abExperiment(experiment, { cycleIntervalSeconds: 3600, policy: { kind: 'fixed' } }));
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   replica = await spawnApi({ ...config, exposureSpoolDir: `${config.exposureSpoolDir}-replica` }, { EXPOSURE_FLUSH_INTERVAL_MS: '600000' });
 }, 120_000);
 
 afterAll(async () => {
   await kill(replica?.child, 'SIGTERM');
-  await db?.end();
-  await queues?.close();
-  redis?.disconnect();
-  bull?.disconnect();
 });
 
 /** POST /assign to the replica until it knows the experiment (its snapshot arrives over Redis). */

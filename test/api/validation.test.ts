@@ -4,14 +4,14 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../../api/main.js';
+import { describe, expect, it } from 'vitest';
 import { createRedis } from '../../infra/redis.js';
 import { loadSnapshot } from '../../infra/snapshot-store.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { useApi } from '../helpers/stack.js';
 
 const config = testConfig();
-let api: RunningApi;
+const api = useApi(config);
 
 const validExperiment = (key: string) => ({
   key,
@@ -29,13 +29,6 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   const res = await fetch(`${api.url}${path}`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string; details: unknown } } & Record<string, unknown> };
 }
-
-beforeAll(async () => {
-  api = await startApi(config, 0);
-});
-afterAll(async () => {
-  await api.close();
-});
 
 describe('POST /experiments validation', () => {
   const cases: Array<[string, (e: ReturnType<typeof validExperiment>) => unknown, string]> = [

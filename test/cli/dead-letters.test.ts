@@ -1,27 +1,17 @@
 /** `expflow dead-letters` against the real API and worker: list and replay; bad arguments exit 2 naming the option. */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { insertDeadLetters } from '../../infra/dead-letters.js';
 import { createPool } from '../../infra/pg.js';
+import { runExpflow } from '../helpers/cli.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 import { afterAll } from 'vitest';
 
-const exec = promisify(execFile);
 const stack = useStack();
 const pool = createPool(stack.config.databaseUrl, 2);
 afterAll(() => pool.end());
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'dead-letters', ...args, '--api', stack.api.url]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runExpflow(['dead-letters', ...args, '--api', stack.api.url]);
 
 describe('expflow dead-letters', () => {
   it('lists a dead letter and replays it onto the queue', async () => {

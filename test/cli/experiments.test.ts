@@ -1,25 +1,15 @@
 /** `expflow experiments` against the real API: steering works, bad arguments exit 2 naming the option. */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runExpflow } from '../helpers/cli.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
-const exec = promisify(execFile);
 const stack = useStack();
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'experiments', ...args, '--api', stack.api.url]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runExpflow(['experiments', ...args, '--api', stack.api.url]);
 
 describe('expflow experiments', () => {
   it('creates, overrides, pauses and stops an experiment', async () => {

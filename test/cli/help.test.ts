@@ -3,18 +3,15 @@
  * are read from the top-level help and the subcommands from each command's help, so a new one is
  * covered without editing this test.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const exec = promisify(execFile);
+import { runExpflow, type CliRun } from '../helpers/cli.js';
 
 /** At most this many CLI processes at once: sixty tsx start-ups together starve a two-core machine. */
 const CONCURRENT = 4;
 let running = 0;
 const waiting: Array<() => void> = [];
 
-async function expflow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function expflow(...args: string[]): Promise<CliRun> {
   if (running >= CONCURRENT) await new Promise<void>((r) => waiting.push(r));
   running++;
   try {
@@ -22,16 +19,6 @@ async function expflow(...args: string[]): Promise<{ code: number; stdout: strin
   } finally {
     running--;
     waiting.shift()?.();
-  }
-}
-
-async function runExpflow(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
 }
 

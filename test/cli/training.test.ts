@@ -1,25 +1,15 @@
 /** `expflow training` against the real API and Temporal: set, show, pause, resume, list, delete; bad input exits 2 naming the option or field. */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runExpflow } from '../helpers/cli.js';
 import { uniqueSuffix } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
-const exec = promisify(execFile);
 const stack = useStack();
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'training', ...args, '--api', stack.api.url]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runExpflow(['training', ...args, '--api', stack.api.url]);
 
 function policyFile(policy: unknown): string {
   const file = join(tmpdir(), `policy-${uniqueSuffix()}.json`);

@@ -14,6 +14,7 @@ import type { Config } from '../../config.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { abExperiment } from '../helpers/fixtures.js';
 import { postJson } from '../helpers/http.js';
+import { liveStatus } from '../helpers/live-status.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 import { startWebhookReceiver, verifyExpflowSignature } from '../helpers/webhook-receiver.js';
@@ -44,7 +45,7 @@ afterAll(async () => {
   await pgServer?.destroy();
 }, 60_000);
 
-const live = async (key: string) => ((await (await fetch(`${api.url}/experiments/${key}`)).json()) as { live: { cycle: number; lastError: { cycle: number; message: string } | null } | null }).live;
+const live = (key: string) => liveStatus(api.url, key);
 const of = (type: string, received: typeof ops.received) => received.filter((w) => w.body.type === type && w.body.alert === 'cycle_failed');
 
 describe('cycle_failed alert', () => {

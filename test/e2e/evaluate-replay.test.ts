@@ -5,33 +5,21 @@
  * and reports the first cycle that differs once a stored decision is tampered with. The same
  * evaluations run through `POST /evaluations`, inline and as an evaluationWorkflow.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveTraffic } from '../../sim/traffic.js';
+import { runExpflow } from '../helpers/cli.js';
 import { uniqueSuffix, waitFor } from '../helpers/services.js';
 import { useStack } from '../helpers/stack.js';
 
-const exec = promisify(execFile);
 const stack = useStack();
 const db = new pg.Client({ connectionString: stack.config.databaseUrl });
 const dataDir = join(tmpdir(), `expflow-eval-${uniqueSuffix()}`);
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/expflow.js', 'evaluate', ...args], {
-      env: { ...process.env, DATABASE_URL: stack.config.databaseUrl, EVALUATION_DATA_DIR: dataDir },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => runExpflow(['evaluate', ...args], { DATABASE_URL: stack.config.databaseUrl, EVALUATION_DATA_DIR: dataDir });
 
 beforeAll(async () => db.connect());
 afterAll(async () => db.end());

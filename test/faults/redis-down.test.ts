@@ -171,6 +171,10 @@ describe('with Redis down', () => {
   it('logs no exposure for callers that gave up while Redis was frozen', async () => {
     await redis.up();
     await waitFor(async () => (await health()).status === 'ok', { what: 'redis back', timeoutMs: 20_000 });
+    // /health pings another connection: the sticky store's reconnects on its own backoff. Until it is
+    // back, /assign fails fast and logs before it can see its caller hang up (10 phantoms when frozen
+    // then): only a connection that is up when Redis freezes makes the lookups wait.
+    await waitFor(async () => !((await (await assign('warmup0')).json()) as any).degraded, { what: 'sticky store reconnected', timeoutMs: 20_000 });
     redis.freeze();
     // Each caller sends its request and hangs up in the same tick: its bytes and its FIN are in the
     // API's socket before any answer can be (a 50 ms client timeout raced the API's on a loaded machine).

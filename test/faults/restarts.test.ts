@@ -18,6 +18,7 @@ import type { Config } from '../../config.js';
 import { pseudonymiseUnitId } from '../../infra/unit-pseudonym.js';
 import { abExperiment } from '../helpers/fixtures.js';
 import { postJson } from '../helpers/http.js';
+import { idleLiveStatus } from '../helpers/live-status.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { startLoad, type LoadBooks } from '../helpers/ingest-load.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
@@ -171,13 +172,7 @@ async function cycleRun(fault: string, outage: { down(): Promise<void>; up(): Pr
   const t0 = Date.now();
   const handle = new Client({ connection }).workflow.getHandle(`experiment-${cycleKey}`);
   // The workflow runs its first cycle at start: wait until no cycle is in flight.
-  const live = await waitFor(
-    async () => {
-      const body = (await (await fetch(`${api.url}/experiments/${cycleKey}`)).json()) as { live?: { cycle: number; snapshotVersion: number } };
-      return body.live && body.live.cycle >= 1 && !(await handle.describe()).raw.pendingActivities?.length ? body.live : null;
-    },
-    { what: 'no cycle in flight' },
-  );
+  const live = await idleLiveStatus(api.url, cycleKey, handle);
   const cycle = live.cycle + 1;
   await seedArms(db, { experiment: cycleKey, prefix: `c${cycle}`, arms: { control: { n: 300, conv: 0.1 }, treatment: { n: 300, conv: 0.1 } }, snapshotVersion: live.snapshotVersion, seed: cycle, at: new Date() });
   const lock = await db.connect();

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../config.js';
 import { abExperiment } from '../helpers/fixtures.js';
 import { postJson } from '../helpers/http.js';
+import { idleLiveStatus } from '../helpers/live-status.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
@@ -80,16 +81,7 @@ function definition(key: string) {
 const handleOf = (key: string) => new Client({ connection }).workflow.getHandle(`experiment-${key}`);
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
-/** The live status once no cycle is in flight. */
-async function idle(key: string): Promise<{ cycle: number; snapshotVersion: number; phase: string }> {
-  return waitFor(
-    async () => {
-      const body = (await (await fetch(`${api.url}/experiments/${key}`)).json()) as { live?: { cycle: number; snapshotVersion: number; phase: string } };
-      return body.live && body.live.cycle >= 1 && !(await handleOf(key).describe()).raw.pendingActivities?.length ? body.live : null;
-    },
-    { what: `${key} idle`, timeoutMs: 120_000 },
-  );
-}
+const idle = (key: string) => idleLiveStatus(api.url, key, handleOf(key), 120_000);
 
 interface CycleOutcome {
   cycle: number;

@@ -8,6 +8,7 @@ import { createRedis } from '../../infra/redis.js';
 import { createQueues } from '../../infra/queues.js';
 import { recordFault } from '../helpers/fault-report.js';
 import { kill, spawnWorker, type Child } from '../helpers/processes.js';
+import { insertExperiment } from '../helpers/seed-data.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
 // An events queue of its own: on the shared default queue another file's worker could write the
@@ -28,7 +29,7 @@ const stored = async (eventId: string) =>
   (await db.query(`SELECT 1 FROM "Event" e JOIN "Experiment" x ON x.id = e."experimentId" WHERE x.key = $1 AND e."eventId" = $2`, [key, eventId])).rowCount;
 
 beforeAll(async () => {
-  await db.query(`INSERT INTO "Experiment" (id, key, name, kind, config, owner, "updatedAt") VALUES (gen_random_uuid(), $1, 'pg restart', 'ab', '{}', 'tests', now())`, [key]);
+  await insertExperiment(db, key);
   const sep = config.databaseUrl.includes('?') ? '&' : '?';
   worker = await spawnWorker(config, { DATABASE_URL: `${config.databaseUrl}${sep}application_name=${appName}` });
 });

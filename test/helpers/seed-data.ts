@@ -8,6 +8,15 @@ import { createRng } from '../../domain/rng.js';
 import { writeEvents, writeExposures } from '../../infra/ingest.js';
 import type { ExposureRecord, OutcomeEvent } from '../../infra/queues.js';
 
+/** A bare experiment row (no variants, empty config): enough for exposures and events to refer to. Its id. */
+export async function insertExperiment(pool: Pool, key: string): Promise<string> {
+  const r = await pool.query<{ id: string }>(
+    `INSERT INTO "Experiment" (id, key, name, kind, config, owner, "updatedAt") VALUES (gen_random_uuid(), $1, $1, 'ab', '{}', 'tests', now()) RETURNING id`, [key]);
+  const id = r.rows[0]?.id;
+  if (!id) throw new Error(`experiment ${key} not inserted`);
+  return id;
+}
+
 export async function seedArms(
   pool: Pool,
   opts: { experiment: string; prefix: string; arms: Record<string, { n: number; conv: number }>; snapshotVersion: number; seed: number; at: Date },

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { writeEvents, writeExposures, writeJob } from '../../infra/ingest.js';
 import type { OutcomeEvent } from '../../infra/queues.js';
 import { createPool } from '../../infra/pg.js';
+import { insertExperiment } from '../helpers/seed-data.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 import { afterAll } from 'vitest';
 
@@ -130,7 +131,7 @@ describe('writeExposures', () => {
   it('writes the good exposures of a batch with a poison one, first exposure winning', async () => {
     const p = `exp-${uniqueSuffix()}`;
     const key = `${p}-x`;
-    await pool.query(`INSERT INTO "Experiment" (id, key, name, kind, config, owner, "updatedAt") VALUES (gen_random_uuid(), $1, $1, 'ab', '{}', 't', now())`, [key]);
+    await insertExperiment(pool, key);
     const at = new Date().toISOString();
     const x = (unitId: string, variant = 'control') => ({ experiment: key, unitId, variant, propensity: 0.5, segment: 0, snapshotVersion: 1, context: {}, assignedAt: at });
     const out = await writeExposures(pool, [x('u1'), x('u2'), x('u1', 'treatment'), { ...x('u3'), context: { k: 'a\u0000' } }, x('u4')]);

@@ -13,6 +13,7 @@ import { createPool } from '../../infra/pg.js';
 import { analyzeStaleTables } from '../../infra/planner-statistics.js';
 import { refreshUnitAggregates } from '../../infra/unit-aggregates.js';
 import { PrivatePostgres } from '../helpers/private-postgres.js';
+import { insertExperiment } from '../helpers/seed-data.js';
 
 let server: PrivatePostgres;
 let pool: Pool;
@@ -49,9 +50,7 @@ async function estimate(sql: string, params: unknown[]): Promise<number> {
 
 describe('analyzeStaleTables', () => {
   it('brings the estimates up to date after a burst of exposures and events, before a refresh plans', async () => {
-    const id = (await pool.query<{ id: string }>(
-      `INSERT INTO "Experiment" (id, key, name, kind, config, owner, "updatedAt") VALUES (gen_random_uuid(), 'burst', 'burst', 'ab', '{}', 't', now()) RETURNING id`,
-    )).rows[0]!.id;
+    const id = await insertExperiment(pool, 'burst');
     await pool.query('ANALYZE');
     expect(await analyzeStaleTables(pool)).toEqual([]);
 

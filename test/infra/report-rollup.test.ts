@@ -13,16 +13,11 @@ import { createPool } from '../../infra/pg.js';
 import { loadReportCells } from '../../infra/report-loader.js';
 import { readReportCells, type ReportCells } from '../../infra/report-rollup.js';
 import { refreshUnitAggregates, type AggregateSpec } from '../../infra/unit-aggregates.js';
+import { insertExperiment } from '../helpers/seed-data.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
 
 const pool = createPool(testConfig().databaseUrl, 4);
 afterAll(() => pool.end());
-
-async function experiment(key: string): Promise<string> {
-  const r = await pool.query<{ id: string }>(
-    `INSERT INTO "Experiment" (id, key, name, kind, config, owner, "updatedAt") VALUES (gen_random_uuid(), $1, $1, 'ab', '{}', 't', now()) RETURNING id`, [key]);
-  return r.rows[0]!.id;
-}
 
 type Keyed = { key: string; sum: number; ss: number };
 function keyed(c: ReportCells): Keyed[] {
@@ -54,7 +49,7 @@ describe('report rollup', () => {
   it('equals the full aggregate after every incremental refresh', async () => {
     const s = uniqueSuffix();
     const key = `rollup-${s}`;
-    const id = await experiment(key);
+    const id = await insertExperiment(pool, key);
     const metric = (k: string, type: MetricSpec['type']): MetricSpec => ({ key: k, event: `${k}-${s}`, type, role: 'primary', direction: 'increase' });
     let metrics = [metric('buy', 'binary'), metric('rev', 'continuous'), metric('view', 'count')];
     const design = { control: 'control', contextual: false, postStratify: ['tier'] };

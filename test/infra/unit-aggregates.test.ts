@@ -10,16 +10,11 @@ import type { OutcomeEvent } from '../../infra/queues.js';
 import { eventCountsFor, writeEvents, writeExposures } from '../../infra/ingest.js';
 import { createPool } from '../../infra/pg.js';
 import { refreshUnitAggregates, type AggregateSpec } from '../../infra/unit-aggregates.js';
+import { insertExperiment } from '../helpers/seed-data.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
 
 const pool = createPool(testConfig().databaseUrl, 4);
 afterAll(() => pool.end());
-
-async function experiment(key: string): Promise<string> {
-  const r = await pool.query<{ id: string }>(
-    `INSERT INTO "Experiment" (id, key, name, kind, config, owner, "updatedAt") VALUES (gen_random_uuid(), $1, $1, 'ab', '{}', 't', now()) RETURNING id`, [key]);
-  return r.rows[0]!.id;
-}
 
 /**
  * The definition, computed from scratch over every stored row written by transactions below `hi`
@@ -49,8 +44,8 @@ describe('refreshUnitAggregates', () => {
     const s = uniqueSuffix();
     const key = `agg-${s}`;
     const other = `agg-other-${s}`;
-    const id = await experiment(key);
-    await experiment(other);
+    const id = await insertExperiment(pool, key);
+    await insertExperiment(pool, other);
     const spec: AggregateSpec = { names: [`buy-${s}`, `view-${s}`], lookbackSeconds: 600, windowSeconds: 3600 };
     const rng = createRng(7);
     const base = Date.now() - 6 * 3_600_000;
@@ -114,7 +109,7 @@ describe('one eventId, unrestricted and restricted', () => {
   it('counts once per experiment whatever the order, in one batch or concurrent ones', async () => {
     const s = uniqueSuffix();
     const [keyA, keyB] = [`once-a-${s}`, `once-b-${s}`];
-    const [a, b] = [await experiment(keyA), await experiment(keyB)];
+    const [a, b] = [await insertExperiment(pool, keyA), await insertExperiment(pool, keyB)];
     const name = `buy-${s}`;
     const spec: AggregateSpec = { names: [name], lookbackSeconds: 3600, windowSeconds: null };
     const t = new Date(Date.now() - 60_000).toISOString();

@@ -4,14 +4,13 @@
  * experiment workflow's external-context signal carrying a reaction rule's own half-life.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextSourceWorkflow } from '../../workflows/context-source.js';
 import { experimentWorkflow } from '../../workflows/experiment.js';
 import { externalContextSignal, statusQuery, stopSignal } from '../../workflows/experiment-messages.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { workflowWorker } from '../helpers/workflow-worker.js';
 import { mockActivities, type ActivityScript } from './mock-activities.js';
 
 const config = testConfig();
@@ -27,12 +26,7 @@ afterAll(async () => {
 async function withWorker<T>(script: ActivityScript, body: (taskQueue: string, mock: ReturnType<typeof mockActivities>) => Promise<T>): Promise<T> {
   const taskQueue = `ctx-wf-${uniqueSuffix()}`;
   const mock = mockActivities(script);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
-    activities: mock.activities,
-  });
+  const worker = await workflowWorker(env, taskQueue, mock.activities);
   return worker.runUntil(() => body(taskQueue, mock));
 }
 

@@ -3,12 +3,11 @@
  * activity's retries run out it records the run as failed instead of leaving it "running".
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluationWorkflow } from '../../workflows/evaluation.js';
 import { testConfig, uniqueSuffix } from '../helpers/services.js';
+import { workflowWorker } from '../helpers/workflow-worker.js';
 import { mockActivities } from './mock-activities.js';
 
 const config = testConfig();
@@ -24,7 +23,7 @@ async function run(runEvaluation: () => Promise<{ status: 'succeeded' | 'failed'
   const taskQueue = `eval-${uniqueSuffix()}`;
   const mock = mockActivities();
   const activities = { ...mock.activities, runEvaluation };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), activities });
+  const worker = await workflowWorker(env, taskQueue, activities);
   const result = await worker.runUntil(env.client.workflow.execute(evaluationWorkflow, { workflowId: `evaluation-${uniqueSuffix()}`, taskQueue, args: [{ runId: 'run-1' }] }));
   return { result, calls: mock.calls };
 }

@@ -9,11 +9,11 @@ import { Worker } from '@temporalio/worker';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experimentWorkflow, type ExperimentWorkflowInput } from '../../workflows/experiment.js';
 import { concludeUpdate, overrideAllocationUpdate, pauseSignal, resumeSignal, runCycleNowUpdate, statusQuery, stopSignal } from '../../workflows/experiment-messages.js';
 import { testConfig, uniqueSuffix, waitFor } from '../helpers/services.js';
+import { workflowWorker } from '../helpers/workflow-worker.js';
 import { cycleCosts } from '../../bench/lib/cycle-history.js';
 import { mockActivities, type ActivityScript } from './mock-activities.js';
 
@@ -46,12 +46,7 @@ async function withWorkflow(
 ) {
   const taskQueue = `wf-${uniqueSuffix()}`;
   const mock = mockActivities(script);
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
-    activities: mock.activities,
-  });
+  const worker = await workflowWorker(env, taskQueue, mock.activities);
   const key = `${name}-${uniqueSuffix()}`;
   await worker.runUntil(async () => {
     const handle = await env.client.workflow.start(experimentWorkflow, { taskQueue, workflowId: `experiment-${key}`, args: [input(key, over)] });
@@ -134,7 +129,7 @@ describe('ExperimentWorkflow', () => {
     const taskQueue = `wf-${uniqueSuffix()}`;
     const key = `early-run-${uniqueSuffix()}`;
     const mock = mockActivities();
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), activities: mock.activities });
+    const worker = await workflowWorker(env, taskQueue, mock.activities);
     await worker.runUntil(async () => {
       // Update-with-start: the update reaches the workflow in its first task, before the first cycle.
       const start = new WithStartWorkflowOperation(experimentWorkflow, { taskQueue, workflowId: `experiment-${key}`, args: [input(key)], workflowIdConflictPolicy: 'FAIL' });

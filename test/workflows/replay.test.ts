@@ -5,8 +5,8 @@
  */
 import { Worker } from '@temporalio/worker';
 import { readFile, readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOWS_PATH } from '../helpers/workflow-worker.js';
 
 const dir = new URL('../histories/', import.meta.url);
 
@@ -21,7 +21,7 @@ describe('workflow replay', async () => {
     it(`replays ${file}`, async () => {
       const history = JSON.parse(await readFile(new URL(file, dir), 'utf8'));
       await Worker.runReplayHistory(
-        { workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)) },
+        { workflowsPath: WORKFLOWS_PATH },
         history,
         `replay-${file}`,
       );
