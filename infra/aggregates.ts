@@ -79,8 +79,7 @@ export async function queryEveryUnit<R extends QueryResultRow>(pool: Pool, text:
   return inTransaction(pool, async (client) => {
     // Hash aggregation in memory instead of external sorts; JIT costs more than it saves here.
     await client.query(`SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '128MB'; SET LOCAL jit = off`);
-    const res = await client.query<R>(text, params);
-    return res;
+    return client.query<R>(text, params);
   });
 }
 
